@@ -1,0 +1,45 @@
+"""The positively homogeneous activation ``sigma(z) = max(z, alpha z) ** p``."""
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class HomogeneousActivation:
+    """``sigma(z) = max(z, slope * z) ** power`` (ALGORITHM.md §1).
+
+    ``sigma(c z) = c**power * sigma(z)`` for ``c > 0``. ReLU is ``(1, 0)``, leaky
+    ReLU ``(1, 0.1)``, squared ReLU ``(2, 0)`` and the square ``z**2`` is ``(2, -1)``.
+
+    Parameters
+    ----------
+    power : int
+        The exponent ``p >= 1``.
+    slope : float
+        The negative slope ``alpha`` in ``[-1, 1]``.
+    """
+
+    power: int = 1
+    slope: float = 0.0
+
+    def _leaky(self, z):
+        # For alpha <= 1, max(z, alpha z) is z when z > 0 and alpha z otherwise.
+        return torch.where(z > 0, z, self.slope * z)
+
+    def _leaky_slope(self, z):
+        return torch.where(z > 0, 1.0, self.slope).to(z.dtype)
+
+    def __call__(self, z):
+        leaky = self._leaky(z)
+        return leaky if self.power == 1 else leaky**self.power
+
+    def derivative(self, z):
+        """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used."""
+        if self.power == 1:
+            return self._leaky_slope(z)
+        return self.power * self._leaky(z) ** (self.power - 1) * self._leaky_slope(z)
+
+    def degree(self, depth):
+        """Homogeneity degree ``D = 1 + p + ... + p**(depth-1)`` of a network."""
+        return sum(self.power**k for k in range(depth))

@@ -1,0 +1,163 @@
+"""NeuronPursuitClassifier."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseNeuronPursuit
+
+
+class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
+    __doc__ = f"""Classification with a homogeneous network grown by Neuron Pursuit.
+
+    As in the paper (§5.2.2), the network is fitted with the squared loss to
+    one-hot targets and predicts the class of the largest output. A binary
+    problem uses a single output fitted to targets ``-1`` and ``+1``
+    (equivalent to one-hot targets with antisymmetric outputs), so that
+    ``decision_function`` is one score whose sign gives the class.
+
+    See :class:`NeuronPursuitRegressor` for the algorithm.
+
+    Parameters
+    ----------
+    {PARAMETERS_DOC}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    {ATTRIBUTES_DOC}
+
+    See Also
+    --------
+    NeuronPursuitRegressor : The same network for regression.
+    sklearn.neural_network.MLPClassifier : A network of fixed size trained by
+        gradient methods.
+
+    References
+    ----------
+    .. [1] S. Kumar and J. Haupt, "Learning Neural Networks by Neuron Pursuit",
+       arXiv:2509.12154, 2025.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skneuronpursuit import NeuronPursuitClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 4))
+    >>> y = np.where(X[:, 0] * X[:, 1] > 0, "same", "different")
+    >>> clf = NeuronPursuitClassifier(depth=2, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['different', 'same'], dtype='<U9')
+    >>> clf.score(X, y) > 0.95
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        depth=3,
+        activation_power=1,
+        negative_slope=0.0,
+        delta=0.2,
+        n_restarts=16,
+        ncf_steps=400,
+        ncf_lr=1.0,
+        gd_steps=5000,
+        gd_lr=0.05,
+        max_iter=31,
+        tol=1e-3,
+        fit_intercept=True,
+        rebalance=False,
+        dtype="float64",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            depth=depth,
+            activation_power=activation_power,
+            negative_slope=negative_slope,
+            delta=delta,
+            n_restarts=n_restarts,
+            ncf_steps=ncf_steps,
+            ncf_lr=ncf_lr,
+            gd_steps=gd_steps,
+            gd_lr=gd_lr,
+            max_iter=max_iter,
+            tol=tol,
+            fit_intercept=fit_intercept,
+            rebalance=rebalance,
+            dtype=dtype,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Grow the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; at least 2 samples.
+        y : array-like of shape (n_samples,)
+            Class labels; at least two classes with positive total weight.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the squared loss.
+
+        Returns
+        -------
+        self : NeuronPursuitClassifier
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        n_weighted_classes = np.count_nonzero(np.bincount(encoded, weights=np.abs(weight)))
+        if n_weighted_classes < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes with "
+                f"positive sample_weight; got {n_weighted_classes} class."
+            )
+        if len(self.classes_) == 2:
+            Y = np.where(encoded == 1, 1.0, -1.0)[:, None]
+        else:
+            Y = np.eye(len(self.classes_))[encoded]
+        return self._fit_network(X, Y, sample_weight)
+
+    def decision_function(self, X):
+        """Network outputs: the confidence scores of the classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the score of ``classes_[1]`` (positive means that
+            class); otherwise one column per class.
+        """
+        output = self._network_output(X)
+        return output.ravel() if len(self.classes_) == 2 else output
+
+    def predict(self, X):
+        """Predict the class of the largest network output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]

@@ -1,0 +1,125 @@
+"""Full-batch gradient descent on the squared loss (ALGORITHM.md §4).
+
+Steps run in chunks with no host synchronisation inside a chunk. At the end of
+a chunk one synchronisation decides: roll back and halve the step if the loss
+rose (or became non-finite) at any step of the chunk, stop if the loss reached
+the target or stopped decreasing, go on otherwise.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from ._network import backward, forward, weighted_squared_norm
+
+CHECK_EVERY = 100  # steps between convergence checks (choice)
+MAX_HALVINGS = 30  # step halvings before the descent is declared diverged (choice)
+
+
+@dataclass
+class DescentResult:
+    """Outcome of :func:`gradient_descent`."""
+
+    weights: list
+    loss: float
+    n_steps: int  # accepted steps (rolled-back steps are not counted)
+    step_size: float  # the step size in force at the end
+    n_halvings: int
+    diverged: bool  # the loss could not be decreased even with a tiny step
+
+
+def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_tol):
+    """``n_steps`` GD steps in place; returns (loss before, loss after, any rise)."""
+    scale = sample_weight[:, None] / X.shape[0]
+    rose = torch.zeros((), dtype=torch.bool, device=X.device)
+    start = previous = None
+    for step in range(n_steps + 1):
+        pre_activations, layer_inputs = forward(weights, X, activation)
+        residual = Y - pre_activations[-1]
+        current = weighted_squared_norm(residual, sample_weight) / (2 * X.shape[0])
+        if previous is None:
+            start = current
+        else:
+            # `not <=` is also true for NaN: a non-finite loss counts as a rise.
+            rose = rose | ~(current <= previous * (1 + rise_tol))
+        previous = current
+        if step == n_steps:
+            break
+        _, grads = backward(
+            weights, pre_activations, layer_inputs, -scale * residual, activation
+        )
+        for weight, grad in zip(weights, grads):
+            weight.add_(grad, alpha=-step_size)
+    start, end, rose = torch.stack([start, current, rose.to(current.dtype)]).tolist()
+    return start, end, bool(rose)
+
+
+def gradient_descent(
+    weights,
+    X,
+    Y,
+    sample_weight,
+    activation,
+    *,
+    step_size,
+    max_steps,
+    target_loss=0.0,
+    rel_tol=1e-5,
+):
+    """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights``.
+
+    Parameters
+    ----------
+    weights : list of Tensor
+        Starting point; not modified.
+    step_size : float
+        Initial step; halved (with roll-back) whenever the loss rises.
+    max_steps : int
+        Budget of executed steps, rolled-back ones included.
+    target_loss : float
+        Stop once the loss is at or below this value.
+    rel_tol : float
+        Stop once the loss decreased by less than this fraction over a chunk of
+        ``CHECK_EVERY`` steps: a stationary point has been reached.
+
+    Returns
+    -------
+    DescentResult
+        Its weights are the best seen; the loss never ends higher than it started.
+    """
+    dtype_eps = torch.finfo(X.dtype).eps
+    rise_tol = 100 * dtype_eps
+    current = [w.clone() for w in weights]
+    accepted = [w.clone() for w in weights]
+    loss = None
+    n_accepted = n_executed = n_halvings = 0
+    diverged = False
+    while n_executed < max_steps:
+        n_chunk = min(CHECK_EVERY, max_steps - n_executed)
+        start, end, rose = _chunk(
+            current, X, Y, sample_weight, activation, step_size, n_chunk, rise_tol
+        )
+        n_executed += n_chunk
+        if loss is None:
+            loss = start
+        if rose:
+            for target, source in zip(current, accepted):
+                target.copy_(source)
+            step_size /= 2
+            n_halvings += 1
+            if n_halvings > MAX_HALVINGS:
+                diverged = True
+                break
+            continue
+        for target, source in zip(accepted, current):
+            target.copy_(source)
+        n_accepted += n_chunk
+        previous, loss = loss, end
+        if loss <= target_loss or previous - loss <= rel_tol * previous:
+            break
+    if loss is None:  # max_steps == 0
+        pre_activations, _ = forward(accepted, X, activation)
+        loss = float(weighted_squared_norm(Y - pre_activations[-1], sample_weight)) / (
+            2 * X.shape[0]
+        )
+    return DescentResult(accepted, loss, n_accepted, step_size, n_halvings, diverged)

@@ -1,0 +1,211 @@
+"""Maximising constrained neural correlation functions (ALGORITHM.md §2, §3).
+
+Both searches are projected gradient ascent on the unit sphere,
+``w <- (w + eta grad) / ||w + eta grad||``, run for a fixed number of steps with all
+restarts (and, for the candidates, all hidden layers) as one batched
+computation and no host synchronisation inside the loop.
+
+The ascent runs on rescaled data: the inputs and the signal are divided by their
+(sample-weighted) root-mean-square row norms. This multiplies the NCF by a positive constant, so
+the maximisers are unchanged while ``eta`` becomes independent of the units of
+the data **(choice)**. Values are reported in the original scale.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from ._network import backward, forward
+
+
+def _weighted_rms_row_norm(values, sample_weight):
+    """``sqrt(mean_i s_i ||values_i||^2)`` over the sample dimension (-2); ``s`` has mean 1."""
+    return (sample_weight[:, None] * values.square()).sum(dim=(-2, -1)).div(len(sample_weight)).sqrt()
+
+
+def _safe_divide(values, scale):
+    tiny = torch.finfo(values.dtype).tiny
+    return values / scale.clamp_min(tiny)[..., None, None]
+
+
+def _project_to_sphere(parts, batch_ndim):
+    """Rescale the parts in place so that, per batch entry, their joint norm is 1."""
+    squared = sum(part.square().flatten(batch_ndim).sum(-1) for part in parts)
+    inverse_norm = squared.sqrt().clamp_min(torch.finfo(squared.dtype).tiny).reciprocal()
+    for part in parts:
+        part.mul_(inverse_norm.reshape(inverse_norm.shape + (1,) * (part.ndim - batch_ndim)))
+
+
+def projected_gradient(parts, grads, batch_ndim):
+    """``grad - <grad, w> w``: zero at a KKT point of the sphere-constrained problem."""
+    inner = sum((p * g).flatten(batch_ndim).sum(-1) for p, g in zip(parts, grads))
+    return [
+        g - inner.reshape(inner.shape + (1,) * (g.ndim - batch_ndim)) * p
+        for p, g in zip(parts, grads)
+    ]
+
+
+# ---------------------------------------------------------------- first iteration
+
+
+def network_ncf(weights, X, signal, activation):
+    """``NCF(w) = sum_i <signal_i, H(x_i; w)>`` and its gradient, batched over restarts.
+
+    ``signal`` carries the factors ``s_i / n``. ``weights`` have a leading restart
+    dimension; the value has shape ``(R,)``.
+    """
+    pre_activations, layer_inputs = forward(weights, X, activation)
+    value = (pre_activations[-1] * signal).sum(dim=(-2, -1))
+    _, grads = backward(weights, pre_activations, layer_inputs, signal, activation)
+    return value, grads
+
+
+@dataclass
+class NetworkSearchResult:
+    """Dominant KKT point of ``NCF_Y`` for the network with one neuron per layer."""
+
+    weights: list  # unit-norm point, one tensor per layer, no restart dimension
+    ncf_value: float  # NCF at that point, in the units of the data
+    normalised_value: float  # the same, for data with unit RMS rows (scale-free)
+
+
+def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, step_size):
+    """Iteration 1 (ALGORITHM.md §3): maximise ``NCF_Y`` over ``||w|| = 1``.
+
+    Parameters
+    ----------
+    X : Tensor of shape (n, d)
+    Y : Tensor of shape (n, m)
+    sample_weight : Tensor of shape (n,)
+        Non-negative, mean 1.
+    initial_weights : list of Tensor
+        Starting points with a leading restart dimension ``R``; any scale.
+    """
+    weight = sample_weight[:, None] / X.shape[0]
+    signal = weight * Y
+    X_hat = _safe_divide(X, _weighted_rms_row_norm(X, sample_weight))
+    signal_hat = _safe_divide(signal, _weighted_rms_row_norm(Y, sample_weight))
+    weights = [w.clone() for w in initial_weights]
+    _project_to_sphere(weights, batch_ndim=1)
+    for _ in range(n_steps):
+        _, grads = network_ncf(weights, X_hat, signal_hat, activation)
+        for weight, grad in zip(weights, grads):
+            weight.add_(grad, alpha=step_size)
+        _project_to_sphere(weights, batch_ndim=1)
+    normalised, _ = network_ncf(weights, X_hat, signal_hat, activation)
+    best = int(torch.argmax(torch.nan_to_num(normalised, nan=-torch.inf)))
+    point = [w[best] for w in weights]
+    value, _ = network_ncf(point, X, signal, activation)
+    return NetworkSearchResult(point, float(value), float(normalised[best]))
+
+
+# ---------------------------------------------------------------- later iterations
+
+
+def candidate_ncf(layer_input, signal, incoming, outgoing, activation):
+    """NCF of candidate neurons and its gradient (ALGORITHM.md §3, ``N_l(a, b)``).
+
+    ``N(a, b) = sum_i (g_i . b) * sigma(a . h_i)`` for many candidates at once.
+
+    Parameters
+    ----------
+    layer_input : Tensor of shape (..., n, k_in)
+        ``h_{l-1}``, the input of the layer that receives the neuron.
+    signal : Tensor of shape (..., n, k_out)
+        ``g`` at ``z_{l+1}``, with the factors ``s_i / n`` folded in.
+    incoming : Tensor of shape (..., R, k_in)
+    outgoing : Tensor of shape (..., R, k_out)
+
+    Returns
+    -------
+    value : Tensor of shape (..., R)
+    grad_incoming, grad_outgoing : Tensor
+        Shaped like ``incoming`` and ``outgoing``.
+    """
+    z = layer_input @ incoming.mT
+    activated = activation(z)
+    correlation = signal @ outgoing.mT
+    value = (activated * correlation).sum(-2)
+    grad_incoming = (correlation * activation.derivative(z)).mT @ layer_input
+    grad_outgoing = activated.mT @ signal
+    return value, grad_incoming, grad_outgoing
+
+
+@dataclass
+class CandidateSearchResult:
+    """Dominant KKT point over all hidden layers and restarts."""
+
+    layer: int  # 0-based hidden layer: the neuron's row goes into weights[layer]
+    incoming: torch.Tensor  # a*, shape (k_in,)
+    outgoing: torch.Tensor  # b*, shape (k_out,)
+    ncf_value: float  # N*, in the units of the data
+    normalised_value: float  # N* for unit-RMS inputs and signal (scale-free)
+    layer_values: list  # best N per hidden layer, in the units of the data
+
+
+def search_candidates(
+    layer_inputs,
+    signals,
+    sample_weight,
+    activation,
+    initial_incoming,
+    initial_outgoing,
+    n_steps,
+    step_size,
+):
+    """Iterations k >= 2: maximise every ``N_l`` on the sphere, all layers at once.
+
+    Parameters
+    ----------
+    layer_inputs : list of Tensor
+        ``h_{l-1}`` for each hidden layer ``l``, each of shape ``(n, k_{l-1})``.
+    signals : list of Tensor
+        ``g = J_{l+1}^T r`` at ``z_{l+1}`` for each hidden layer, each of shape
+        ``(n, k_{l+1})``, without the sample weights.
+    sample_weight : Tensor of shape (n,)
+        Non-negative, mean 1.
+    initial_incoming, initial_outgoing : Tensor
+        Starting points of shape ``(n_hidden, R, max k_in)`` and
+        ``(n_hidden, R, max k_out)``; entries beyond a layer's sizes are ignored.
+    """
+    n_hidden = len(layer_inputs)
+    n_samples = layer_inputs[0].shape[0]
+    power = activation.power
+    in_sizes = [h.shape[1] for h in layer_inputs]
+    out_sizes = [g.shape[1] for g in signals]
+    # Layers have different widths: zero-pad them to a common size. Padded input
+    # columns get zero gradient, so padded weights stay zero.
+    H = layer_inputs[0].new_zeros(n_hidden, n_samples, max(in_sizes))
+    G = layer_inputs[0].new_zeros(n_hidden, n_samples, max(out_sizes))
+    A = torch.zeros_like(initial_incoming)
+    B = torch.zeros_like(initial_outgoing)
+    for index in range(n_hidden):
+        H[index, :, : in_sizes[index]] = layer_inputs[index]
+        G[index, :, : out_sizes[index]] = signals[index]
+        A[index, :, : in_sizes[index]] = initial_incoming[index, :, : in_sizes[index]]
+        B[index, :, : out_sizes[index]] = initial_outgoing[index, :, : out_sizes[index]]
+    input_scale = _weighted_rms_row_norm(H, sample_weight)
+    signal_scale = _weighted_rms_row_norm(G, sample_weight)
+    G = G * (sample_weight[:, None] / n_samples)
+    H_hat, G_hat = _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
+    _project_to_sphere([A, B], batch_ndim=2)
+    for _ in range(n_steps):
+        _, grad_a, grad_b = candidate_ncf(H_hat, G_hat, A, B, activation)
+        A.add_(grad_a, alpha=step_size)
+        B.add_(grad_b, alpha=step_size)
+        _project_to_sphere([A, B], batch_ndim=2)
+    normalised, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
+    normalised = torch.nan_to_num(normalised, nan=-torch.inf)
+    # N = N_hat * signal_scale * input_scale**p: compare layers in true units.
+    values = normalised * (signal_scale * input_scale**power)[:, None]
+    best_per_layer = values.max(dim=1)
+    layer = int(torch.argmax(best_per_layer.values))
+    restart = int(best_per_layer.indices[layer])
+    return CandidateSearchResult(
+        layer=layer,
+        incoming=A[layer, restart, : in_sizes[layer]].clone(),
+        outgoing=B[layer, restart, : out_sizes[layer]].clone(),
+        ncf_value=float(values[layer, restart]),
+        normalised_value=float(normalised[layer, restart]),
+        layer_values=best_per_layer.values.tolist(),
+    )

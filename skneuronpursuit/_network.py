@@ -1,0 +1,98 @@
+"""The bias-free homogeneous network: forward, back-propagated signals, loss.
+
+Weights are a list ``[W_1, ..., W_L]`` of tensors, ``W_l`` of shape
+``(..., k_l, k_{l-1})`` as in ALGORITHM.md §1; leading dimensions, when present,
+batch independent networks (the restarts of the first iteration). Rows of ``X``
+are samples, so a layer computes ``z_l = h_{l-1} @ W_l.mT``.
+
+Everything here is plain torch, device- and dtype-agnostic, and is the single
+place where the network is evaluated: the first iteration, the candidate search,
+gradient descent and ``predict`` all call it.
+"""
+
+import torch
+
+
+def forward(weights, X, activation):
+    """Evaluate the network.
+
+    Parameters
+    ----------
+    weights : list of Tensor
+        ``[W_1, ..., W_L]``, ``W_l`` of shape ``(..., k_l, k_{l-1})``.
+    X : Tensor of shape (n, d)
+        Inputs, one sample per row.
+    activation : HomogeneousActivation
+
+    Returns
+    -------
+    pre_activations : list of Tensor
+        ``[z_1, ..., z_L]``, ``z_l`` of shape ``(..., n, k_l)``; ``z_L = H(X)``.
+    layer_inputs : list of Tensor
+        ``[h_0, ..., h_{L-1}]`` with ``h_0 = X``: the input of each weight layer.
+    """
+    layer_inputs = [X]
+    pre_activations = []
+    for index, weight in enumerate(weights):
+        z = layer_inputs[-1] @ weight.mT
+        pre_activations.append(z)
+        if index < len(weights) - 1:
+            layer_inputs.append(activation(z))
+    return pre_activations, layer_inputs
+
+
+def predict(weights, X, activation):
+    """Network output ``H(X)`` of shape ``(..., n, m)``."""
+    return forward(weights, X, activation)[0][-1]
+
+
+def backward(weights, pre_activations, layer_inputs, output_signal, activation):
+    """Back-propagate a signal from the output to every pre-activation.
+
+    With ``output_signal = dloss/dH`` this is back-propagation: ``signals[l]`` is
+    ``dloss/dz_{l+1}`` and ``grads[l]`` is ``dloss/dW_{l+1}``. With
+    ``output_signal = s * r / n`` (weighted residual), ``signals[l]`` are the
+    ``g_i = J_{l+1}(x_i)^T r_i`` of ALGORITHM.md §3 with the weights ``s_i / n``
+    folded in, and ``grads`` is the gradient of ``NCF_r``.
+
+    Returns
+    -------
+    signals : list of Tensor
+        One per weight layer, shaped like ``pre_activations``.
+    grads : list of Tensor
+        One per weight layer, shaped like ``weights``.
+    """
+    depth = len(weights)
+    signals = [None] * depth
+    signals[-1] = output_signal
+    for index in range(depth - 1, 0, -1):
+        back = signals[index] @ weights[index]
+        signals[index - 1] = back * activation.derivative(pre_activations[index - 1])
+    grads = [signal.mT @ inputs for signal, inputs in zip(signals, layer_inputs)]
+    return signals, grads
+
+
+def push_forward(weights, pre_activations, layer, perturbation, activation):
+    """Linearised effect on ``H`` of perturbing the pre-activation ``z_{layer+1}``.
+
+    Returns ``J_{layer+1}(x_i) perturbation_i`` for every sample (the Jacobian of
+    ``H`` with respect to ``z_{layer+1}``, applied row-wise; ALGORITHM.md §3).
+    ``layer`` indexes ``pre_activations`` (0-based).
+    """
+    delta = perturbation
+    for index in range(layer + 1, len(weights)):
+        delta = (delta * activation.derivative(pre_activations[index - 1])) @ weights[
+            index
+        ].mT
+    return delta
+
+
+def weighted_squared_norm(values, sample_weight):
+    """``sum_i s_i * ||values_i||^2`` over the sample dimension (-2)."""
+    return (sample_weight[:, None] * values.square()).sum(dim=(-2, -1))
+
+
+def loss(weights, X, Y, sample_weight, activation):
+    """``1/(2n) * sum_i s_i ||y_i - H(x_i)||^2`` (ALGORITHM.md §2)."""
+    residual = Y - predict(weights, X, activation)
+    return weighted_squared_norm(residual, sample_weight) / (2 * X.shape[0])

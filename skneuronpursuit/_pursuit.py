@@ -1,0 +1,270 @@
+"""Neuron Pursuit, ALGORITHM.md §3: grow a homogeneous network one neuron at a time.
+
+    iteration 1:  dominant KKT point of NCF_Y for one neuron per layer -> scale -> GD
+    iteration k:  residual -> candidate search over all hidden layers -> add the
+                  best neuron at a small scale -> GD -> (rebalance) -> record
+
+The loop lives in :func:`neuron_pursuit`; the numerics live in ``_network``,
+``_ncf``, ``_gradient_descent`` and ``_rebalance``. Tensors in, tensors out: the
+caller chooses device and dtype.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ._activation import HomogeneousActivation
+from ._gradient_descent import gradient_descent
+from ._ncf import search_candidates, search_network
+from ._network import forward, backward, push_forward, weighted_squared_norm
+from ._rebalance import rebalance as rebalance_weights
+
+FIRST_DELTA_HALVINGS = 4  # ALGORITHM.md §3, iteration 1 safeguard (the paper's)
+LATER_DELTA_HALVINGS = 10  # ALGORITHM.md §3, step 4 safeguard (the paper's)
+
+STOP_MESSAGES = {
+    "tol": "the relative training error reached tol",
+    "max_iter": "max_iter neurons were added before the training error reached tol",
+    "no_positive_kkt": (
+        "no positive KKT point of the neural correlation function was found: no "
+        "neuron can lower the loss to first order (ALGORITHM.md §7)"
+    ),
+    "diverged": (
+        "gradient descent could not lower the loss even after repeated step "
+        "halving; the last network with a finite, non-increasing loss is kept"
+    ),
+    "non_finite": (
+        "the loss became non-finite when the new neuron was added; the network "
+        "of the previous iteration is kept"
+    ),
+    "interrupted": "the fit was interrupted; the network of the last completed "
+    "iteration is kept",
+}
+
+
+@dataclass(frozen=True)
+class PursuitSettings:
+    """Hyperparameters of :func:`neuron_pursuit` (see the estimators' docstrings)."""
+
+    depth: int = 3
+    activation: HomogeneousActivation = field(default_factory=HomogeneousActivation)
+    delta: float = 0.2
+    n_restarts: int = 16
+    ncf_steps: int = 500
+    ncf_lr: float = 1.0
+    gd_steps: int = 5000
+    gd_lr: float = 0.05
+    max_iter: int = 31
+    tol: float = 1e-3
+    rebalance: bool = False
+    verbose: int = 0
+
+
+@dataclass
+class PursuitResult:
+    """The grown network and how it grew."""
+
+    weights: list  # [W_1, ..., W_L], W_l of shape (k_l, k_{l-1})
+    history: list  # one dict per iteration
+    stop_reason: str  # a key of STOP_MESSAGES
+
+
+def _loss(weights, X, Y, sample_weight, activation):
+    residual = Y - forward(weights, X, activation)[0][-1]
+    return float(weighted_squared_norm(residual, sample_weight)) / (2 * X.shape[0])
+
+
+def _scale_until_descent(make_weights, scale, loss_reference, max_halvings, loss_of):
+    """Halve ``scale`` until the loss at ``make_weights(scale)`` is below the reference."""
+    for n_halvings in range(max_halvings + 1):
+        weights = make_weights(scale)
+        loss = loss_of(weights)
+        if loss < loss_reference or n_halvings == max_halvings:
+            return weights, scale, loss, n_halvings
+        scale /= 2
+
+
+def _empty_network(n_features, n_outputs, depth, like):
+    sizes = [n_features] + [0] * (depth - 1) + [n_outputs]
+    return [like.new_zeros(sizes[i + 1], sizes[i]) for i in range(depth)]
+
+
+def _as_tensor(array, like):
+    return torch.as_tensor(array, dtype=like.dtype, device=like.device)
+
+
+class _Pursuit:
+    """State of one run; each method is one step of ALGORITHM.md §3."""
+
+    def __init__(self, X, Y, sample_weight, settings, random_state):
+        self.X, self.Y, self.settings = X, Y, settings
+        self.sample_weight = sample_weight / sample_weight.mean()
+        self.activation = settings.activation
+        self.random_state = random_state
+        self.n_samples = X.shape[0]
+        self.loss_zero = _loss(
+            _empty_network(X.shape[1], Y.shape[1], settings.depth, X),
+            X, Y, self.sample_weight, self.activation,
+        )
+        # A normalised NCF at or below this is zero up to rounding (ALGORITHM.md §7).
+        self.ncf_tol = 1e3 * torch.finfo(X.dtype).eps
+
+    def loss(self, weights):
+        return _loss(weights, self.X, self.Y, self.sample_weight, self.activation)
+
+    def first_neurons(self):
+        """Iteration 1: ``delta_1 w*`` from the dominant KKT point of ``NCF_Y``."""
+        s = self.settings
+        sizes = [self.X.shape[1]] + [1] * (s.depth - 1) + [self.Y.shape[1]]
+        initial = [
+            _as_tensor(self.random_state.standard_normal((s.n_restarts, sizes[i + 1], sizes[i])), self.X)
+            for i in range(s.depth)
+        ]
+        found = search_network(
+            self.X, self.Y, self.sample_weight, self.activation, initial, s.ncf_steps, s.ncf_lr
+        )
+        if not found.normalised_value > self.ncf_tol:
+            return None, found.ncf_value, {}
+        # ALGORITHM.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
+        degree = self.activation.degree(s.depth)
+        output = forward(found.weights, self.X, self.activation)[0][-1]
+        quadratic = float(weighted_squared_norm(output, self.sample_weight))
+        t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / degree)
+        weights, scale, loss, halvings = _scale_until_descent(
+            lambda t: [t * w for w in found.weights],
+            s.delta * t_opt, self.loss_zero, FIRST_DELTA_HALVINGS, self.loss,
+        )
+        record = dict(layer=None, delta=scale, delta_halvings=halvings,
+                      loss_before=self.loss_zero, loss_after_add=loss)
+        return weights, found.ncf_value, record
+
+    def next_neuron(self, weights, loss_before):
+        """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""
+        s = self.settings
+        pre_activations, layer_inputs = forward(weights, self.X, self.activation)
+        residual = self.Y - pre_activations[-1]
+        # g = J^T r for every layer in one backward pass (ALGORITHM.md §3).
+        signals, _ = backward(weights, pre_activations, layer_inputs, residual, self.activation)
+        # Hidden layer l (0-based) receives a row in weights[l] and a column in weights[l+1].
+        n_hidden = s.depth - 1
+        inputs = layer_inputs[:n_hidden]
+        outputs = signals[1:]
+        max_in = max(h.shape[1] for h in inputs)
+        max_out = max(g.shape[1] for g in outputs)
+        draw = self.random_state.standard_normal((n_hidden, s.n_restarts, max_in + max_out))
+        draw = _as_tensor(draw, self.X)
+        found = search_candidates(
+            inputs, outputs, self.sample_weight, self.activation,
+            draw[..., :max_in], draw[..., max_in:], s.ncf_steps, s.ncf_lr,
+        )
+        if not found.normalised_value > self.ncf_tol:
+            return None, found.ncf_value, {}
+        a, b, layer = found.incoming, found.outgoing, found.layer
+        # ALGORITHM.md §3 step 4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
+        activated = self.activation(layer_inputs[layer] @ a)
+        change = push_forward(
+            weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
+        )
+        quadratic = float(weighted_squared_norm(change, self.sample_weight))
+        t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / (self.activation.power + 1))
+
+        def with_neuron(t):
+            grown = list(weights)
+            grown[layer] = torch.cat([weights[layer], t * a[None, :]], dim=0)
+            grown[layer + 1] = torch.cat([weights[layer + 1], t * b[:, None]], dim=1)
+            return grown
+
+        grown, scale, loss, halvings = _scale_until_descent(
+            with_neuron, s.delta * t_opt, loss_before, LATER_DELTA_HALVINGS, self.loss
+        )
+        record = dict(layer=layer + 1, delta=scale, delta_halvings=halvings,
+                      loss_before=loss_before, loss_after_add=loss)
+        return grown, found.ncf_value, record
+
+    def minimise(self, weights):
+        s = self.settings
+        return gradient_descent(
+            weights, self.X, self.Y, self.sample_weight, self.activation,
+            step_size=s.gd_lr, max_steps=s.gd_steps, target_loss=s.tol * self.loss_zero,
+        )
+
+
+def _print_record(record):
+    layer = "first" if record["layer"] is None else f"layer {record['layer']}"
+    print(
+        f"[NeuronPursuit] iter {record['iteration']:3d} | {layer:>8} | "
+        f"NCF {record['ncf_value']:.3e} | loss {record['loss']:.4e} | "
+        f"train error {record['train_error']:.3e} | widths {record['hidden_layer_sizes']} | "
+        f"{record['seconds']:.2f}s",
+        flush=True,
+    )
+
+
+def neuron_pursuit(X, Y, sample_weight, settings, random_state):
+    """Fit a homogeneous network to ``(X, Y)`` by Neuron Pursuit.
+
+    Parameters
+    ----------
+    X : Tensor of shape (n_samples, n_features)
+    Y : Tensor of shape (n_samples, n_outputs)
+    sample_weight : Tensor of shape (n_samples,)
+        Non-negative, not all zero; normalised to mean 1 here.
+    settings : PursuitSettings
+    random_state : numpy.random.RandomState
+        Source of the restarts' starting points (drawn on the host, so that every
+        device starts from the same points).
+
+    Returns
+    -------
+    PursuitResult
+    """
+    run = _Pursuit(X, Y, sample_weight, settings, random_state)
+    weights = _empty_network(X.shape[1], Y.shape[1], settings.depth, X)
+    history = []
+    if run.loss_zero == 0:
+        return PursuitResult(weights, history, "tol")
+    loss = run.loss_zero
+    stop_reason = "max_iter"
+    try:
+        for iteration in range(1, settings.max_iter + 1):
+            started = time.perf_counter()
+            if iteration == 1:
+                grown, ncf_value, record = run.first_neurons()
+            else:
+                grown, ncf_value, record = run.next_neuron(weights, loss)
+            if grown is None:
+                stop_reason = "no_positive_kkt"
+                break
+            if not np.isfinite(record["loss_after_add"]):
+                stop_reason = "non_finite"
+                break
+            descent = run.minimise(grown)
+            grown = descent.weights
+            if settings.rebalance:
+                grown, _ = rebalance_weights(grown, settings.activation.power)
+            weights, loss = grown, descent.loss
+            record.update(
+                iteration=iteration,
+                ncf_value=ncf_value,
+                loss=loss,
+                gd_steps=descent.n_steps,
+                gd_step_size=descent.step_size,
+                gd_halvings=descent.n_halvings,
+                train_error=loss / run.loss_zero,
+                hidden_layer_sizes=tuple(w.shape[0] for w in weights[:-1]),
+                seconds=time.perf_counter() - started,
+            )
+            history.append(record)
+            if settings.verbose:
+                _print_record(record)
+            if descent.diverged:
+                stop_reason = "diverged"
+                break
+            if record["train_error"] <= settings.tol:
+                stop_reason = "tol"
+                break
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+    return PursuitResult(weights, history, stop_reason)

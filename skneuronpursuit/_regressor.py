@@ -1,0 +1,147 @@
+"""NeuronPursuitRegressor."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.validation import validate_data
+
+from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseNeuronPursuit
+
+
+class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
+    __doc__ = f"""Regression with a homogeneous network grown by Neuron Pursuit.
+
+    Neuron Pursuit (Kumar & Haupt, 2025) fits a bias-free feed-forward network
+    with activation ``max(z, alpha*z)**p`` by adding one neuron per iteration:
+    the neuron whose incoming and outgoing weights maximise the correlation of
+    its first-order effect with the current residual (a KKT point of a
+    sphere-constrained neural correlation function), added at a small scale,
+    followed by full-batch gradient descent on the squared loss. Single- and
+    multi-output targets are supported.
+
+    Parameters
+    ----------
+    {PARAMETERS_DOC}
+
+    Attributes
+    ----------
+    {ATTRIBUTES_DOC}
+
+    See Also
+    --------
+    NeuronPursuitClassifier : Classification with squared loss on one-hot targets.
+    sklearn.neural_network.MLPRegressor : A network of fixed size trained by
+        gradient methods.
+    sklearn.linear_model.OrthogonalMatchingPursuit : Neuron Pursuit on a
+        two-layer diagonal linear network selects the same coordinates.
+
+    References
+    ----------
+    .. [1] S. Kumar and J. Haupt, "Learning Neural Networks by Neuron Pursuit",
+       arXiv:2509.12154, 2025.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skneuronpursuit import NeuronPursuitRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.choice([-1.0, 1.0], size=(300, 8))
+    >>> y = np.maximum(X[:, 0] + X[:, 1], 0)
+    >>> reg = NeuronPursuitRegressor(depth=2, fit_intercept=False, random_state=0)
+    >>> reg = reg.fit(X, y)
+    >>> reg.stop_reason_
+    'tol'
+    >>> reg.score(X, y) > 0.99
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        depth=3,
+        activation_power=1,
+        negative_slope=0.0,
+        delta=0.2,
+        n_restarts=16,
+        ncf_steps=400,
+        ncf_lr=1.0,
+        gd_steps=5000,
+        gd_lr=0.05,
+        max_iter=31,
+        tol=1e-3,
+        fit_intercept=True,
+        rebalance=False,
+        dtype="float64",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            depth=depth,
+            activation_power=activation_power,
+            negative_slope=negative_slope,
+            delta=delta,
+            n_restarts=n_restarts,
+            ncf_steps=ncf_steps,
+            ncf_lr=ncf_lr,
+            gd_steps=gd_steps,
+            gd_lr=gd_lr,
+            max_iter=max_iter,
+            tol=tol,
+            fit_intercept=fit_intercept,
+            rebalance=rebalance,
+            dtype=dtype,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Grow the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; at least 2 samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the squared loss.
+
+        Returns
+        -------
+        self : NeuronPursuitRegressor
+            The fitted estimator.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=np.float64,
+            ensure_min_samples=2,
+        )
+        Y = y.reshape(len(y), -1)
+        return self._fit_network(X, Y, sample_weight)
+
+    def predict(self, X):
+        """Predict with the grown network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Network output, in float64 whatever ``dtype`` the fit used; 1-D
+            when there is a single output (as in ``MLPRegressor``).
+        """
+        output = self._network_output(X)
+        return output.ravel() if self.n_outputs_ == 1 else output
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,23 @@
+"""Small data sets shared by the tests."""
+
+import numpy as np
+
+
+def sparse_relu_target(X):
+    """``relu(relu(x1 + x2) - relu(x2 - x3))``: 2 neurons then 1 (BENCHMARKS.md sphere-f1)."""
+    relu = lambda z: np.maximum(z, 0)  # noqa: E731
+    return relu(relu(X[:, 0] + X[:, 1]) - relu(X[:, 1] - X[:, 2]))
+
+
+def hypercube(n_samples, n_features, seed):
+    return np.random.RandomState(seed).choice([-1.0, 1.0], size=(n_samples, n_features))
+
+
+def modular_addition(modulus, seed=0):
+    """All pairs ``(a, b)`` as ``[onehot(a), onehot(b)]``, label ``(a + b) mod p``, split in half."""
+    a, b = np.divmod(np.arange(modulus**2), modulus)
+    X = np.hstack([np.eye(modulus)[a], np.eye(modulus)[b]])
+    y = (a + b) % modulus
+    order = np.random.RandomState(seed).permutation(len(y))
+    train, test = order[: len(y) // 2], order[len(y) // 2 :]
+    return X[train], y[train], X[test], y[test]
