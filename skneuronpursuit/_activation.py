@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import torch
+from torch.nn import functional
 
 
 @dataclass(frozen=True)
@@ -25,20 +26,22 @@ class HomogeneousActivation:
 
     def _leaky(self, z):
         # For alpha <= 1, max(z, alpha z) is z when z > 0 and alpha z otherwise.
-        return torch.where(z > 0, z, self.slope * z)
+        return torch.relu(z) if self.slope == 0 else functional.leaky_relu(z, self.slope)
 
     def _leaky_slope(self, z):
-        return torch.where(z > 0, 1.0, self.slope).to(z.dtype)
+        positive = (z > 0).to(z.dtype)
+        return positive if self.slope == 0 else positive.mul_(1 - self.slope).add_(self.slope)
 
     def __call__(self, z):
         leaky = self._leaky(z)
-        return leaky if self.power == 1 else leaky**self.power
+        return leaky if self.power == 1 else leaky.pow(self.power)
 
     def derivative(self, z):
         """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used."""
+        slope = self._leaky_slope(z)
         if self.power == 1:
-            return self._leaky_slope(z)
-        return self.power * self._leaky(z) ** (self.power - 1) * self._leaky_slope(z)
+            return slope
+        return slope.mul_(self._leaky(z).pow(self.power - 1)).mul_(self.power)
 
     def degree(self, depth):
         """Homogeneity degree ``D = 1 + p + ... + p**(depth-1)`` of a network."""

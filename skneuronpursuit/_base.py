@@ -41,7 +41,7 @@ PARAMETERS_DOC = """depth : int, default=3
         for the dominant KKT point of the neural correlation function (NCF),
         run as one batch for all hidden layers.
 
-    ncf_steps : int, default=400
+    ncf_steps : int, default=200
         Steps of projected gradient ascent per search (paper: 2,500–6,000).
 
     ncf_lr : float, default=1.0
@@ -49,12 +49,12 @@ PARAMETERS_DOC = """depth : int, default=3
         unit root-mean-square row norm, so the step is independent of the units
         of the data (the paper's 0.2–2 were for its unscaled data).
 
-    gd_steps : int, default=5000
+    gd_steps : int, default=1000
         Budget of full-batch gradient descent steps after each added neuron
         (paper: 70,000–500,000). Descent stops earlier once the loss decreases
         by less than a fraction 1e-5 over 100 steps.
 
-    gd_lr : float, default=0.05
+    gd_lr : float, default=0.1
         Gradient descent step size, on the internally rescaled problem (``X``
         per feature and ``y`` as a whole divided by their root mean square).
         Halved, with a roll-back, whenever the loss rises.
@@ -175,10 +175,10 @@ class BaseNeuronPursuit(BaseEstimator, ABC):
         negative_slope=0.0,
         delta=0.2,
         n_restarts=16,
-        ncf_steps=400,
+        ncf_steps=200,
         ncf_lr=1.0,
-        gd_steps=5000,
-        gd_lr=0.05,
+        gd_steps=1000,
+        gd_lr=0.1,
         max_iter=31,
         tol=1e-3,
         fit_intercept=True,
@@ -238,8 +238,6 @@ class BaseNeuronPursuit(BaseEstimator, ABC):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must not be all zero.")
         # Rescaling is a change of units: the fitted weights are mapped back below.
         self.x_scale_ = _root_mean_square(X, sample_weight, axis=0)
         self.y_scale_ = float(_root_mean_square(Y, sample_weight))

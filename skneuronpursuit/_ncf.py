@@ -28,6 +28,10 @@ def _safe_divide(values, scale):
     return values / scale.clamp_min(tiny)[..., None, None]
 
 
+def _sign_to_flip(values):
+    return torch.where(values < 0, -1.0, 1.0).to(values.dtype)
+
+
 def _project_to_sphere(parts, batch_ndim):
     """Rescale the parts in place so that, per batch entry, their joint norm is 1."""
     squared = sum(part.square().flatten(batch_ndim).sum(-1) for part in parts)
@@ -86,7 +90,14 @@ def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, st
     X_hat = _safe_divide(X, _weighted_rms_row_norm(X, sample_weight))
     signal_hat = _safe_divide(signal, _weighted_rms_row_norm(Y, sample_weight))
     weights = [w.clone() for w in initial_weights]
+    # (choice) Start every restart where it is alive and ascending: a negative
+    # hidden-to-hidden weight in a chain of single ReLU neurons silences the chain
+    # for good, and NCF is linear in W_L, so flipping W_L makes the start value >= 0.
+    for weight in weights[1:-1]:
+        weight.abs_()
     _project_to_sphere(weights, batch_ndim=1)
+    start, _ = network_ncf(weights, X_hat, signal_hat, activation)
+    weights[-1].mul_(_sign_to_flip(start)[:, None, None])
     for _ in range(n_steps):
         _, grads = network_ncf(weights, X_hat, signal_hat, activation)
         for weight, grad in zip(weights, grads):
@@ -165,8 +176,8 @@ def search_candidates(
     sample_weight : Tensor of shape (n,)
         Non-negative, mean 1.
     initial_incoming, initial_outgoing : Tensor
-        Starting points of shape ``(n_hidden, R, max k_in)`` and
-        ``(n_hidden, R, max k_out)``; entries beyond a layer's sizes are ignored.
+        Starting points of shape ``(n_hidden, R, >= max k_in)`` and
+        ``(n_hidden, R, >= max k_out)``; entries beyond a layer's sizes are ignored.
     """
     n_hidden = len(layer_inputs)
     n_samples = layer_inputs[0].shape[0]
@@ -177,8 +188,9 @@ def search_candidates(
     # columns get zero gradient, so padded weights stay zero.
     H = layer_inputs[0].new_zeros(n_hidden, n_samples, max(in_sizes))
     G = layer_inputs[0].new_zeros(n_hidden, n_samples, max(out_sizes))
-    A = torch.zeros_like(initial_incoming)
-    B = torch.zeros_like(initial_outgoing)
+    n_restarts = initial_incoming.shape[1]
+    A = H.new_zeros(n_hidden, n_restarts, max(in_sizes))
+    B = H.new_zeros(n_hidden, n_restarts, max(out_sizes))
     for index in range(n_hidden):
         H[index, :, : in_sizes[index]] = layer_inputs[index]
         G[index, :, : out_sizes[index]] = signals[index]
@@ -189,6 +201,9 @@ def search_candidates(
     G = G * (sample_weight[:, None] / n_samples)
     H_hat, G_hat = _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
     _project_to_sphere([A, B], batch_ndim=2)
+    # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
+    start, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
+    B.mul_(_sign_to_flip(start)[..., None])
     for _ in range(n_steps):
         _, grad_a, grad_b = candidate_ncf(H_hat, G_hat, A, B, activation)
         A.add_(grad_a, alpha=step_size)

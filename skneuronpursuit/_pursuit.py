@@ -10,7 +10,7 @@ caller chooses device and dtype.
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -46,18 +46,18 @@ STOP_MESSAGES = {
 
 @dataclass(frozen=True)
 class PursuitSettings:
-    """Hyperparameters of :func:`neuron_pursuit` (see the estimators' docstrings)."""
+    """Hyperparameters of :func:`neuron_pursuit`; see the estimators' docstrings."""
 
-    depth: int = 3
-    activation: HomogeneousActivation = field(default_factory=HomogeneousActivation)
-    delta: float = 0.2
-    n_restarts: int = 16
-    ncf_steps: int = 500
-    ncf_lr: float = 1.0
-    gd_steps: int = 5000
-    gd_lr: float = 0.05
-    max_iter: int = 31
-    tol: float = 1e-3
+    depth: int
+    activation: HomogeneousActivation
+    delta: float
+    n_restarts: int
+    ncf_steps: int
+    ncf_lr: float
+    gd_steps: int
+    gd_lr: float
+    max_iter: int
+    tol: float
     rebalance: bool = False
     verbose: int = 0
 

@@ -1,0 +1,158 @@
+"""KKT points of the constrained NCF: balance, stationarity, first-order exactness (ALGORITHM.md §2–§3)."""
+
+import pytest
+import torch
+
+from skneuronpursuit._activation import HomogeneousActivation
+from skneuronpursuit._ncf import (
+    candidate_ncf,
+    network_ncf,
+    projected_gradient,
+    search_candidates,
+    search_network,
+)
+from skneuronpursuit._network import backward, forward, loss, weighted_squared_norm
+
+ACTIVATIONS = [(1, 0.0), (1, 0.2), (2, 0.0), (2, -1.0)]
+# With ReLU (1, 0) the dominant point can sit on a kink, where some a . h_i = 0 and
+# the gradient, hence the KKT conditions, are not defined (paper Remark 2).
+SMOOTH_ACTIVATIONS = [(1, 0.2), (2, 0.0), (2, -1.0)]
+
+
+def problem(power, slope, seed=0):
+    """A 3-layer network away from any optimum, its data, residual and signals."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.float64)
+
+    X, Y = randn(60, 5), randn(60, 2)
+    weight = torch.rand(60, generator=generator, dtype=torch.float64) + 0.5
+    weight = weight / weight.mean()
+    weights = [0.5 * randn(3, 5), 0.5 * randn(2, 3), 0.5 * randn(2, 2)]
+    activation = HomogeneousActivation(power, slope)
+    pre_activations, layer_inputs = forward(weights, X, activation)
+    signals, _ = backward(weights, pre_activations, layer_inputs, Y - pre_activations[-1], activation)
+    return X, Y, weight, weights, activation, layer_inputs[:2], signals[1:]
+
+
+def search(layer_inputs, signals, weight, activation, n_steps=4000, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    draw = torch.randn(2, 8, 5 + 3, generator=generator, dtype=torch.float64)
+    return search_candidates(
+        layer_inputs, signals, weight, activation, draw[..., :5], draw[..., 5:], n_steps, 0.5
+    )
+
+
+def weighted(signal, weight):
+    return signal * (weight[:, None] / len(weight))
+
+
+@pytest.mark.parametrize("power, slope", SMOOTH_ACTIVATIONS)
+def test_candidate_is_a_balanced_kkt_point(power, slope):
+    # ALGORITHM.md §3 properties: ||a||^2 = p/(1+p), ||b||^2 = 1/(1+p), projected gradient 0.
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+    found = search(inputs, signals, weight, activation)
+    a, b = found.incoming, found.outgoing
+    assert found.ncf_value > 0
+    torch.testing.assert_close(a.square().sum() + b.square().sum(), torch.tensor(1.0, dtype=a.dtype))
+    torch.testing.assert_close(a.square().sum().item(), power / (1 + power), rtol=0, atol=1e-6)
+    torch.testing.assert_close(b.square().sum().item(), 1 / (1 + power), rtol=0, atol=1e-6)
+    value, grad_a, grad_b = candidate_ncf(
+        inputs[found.layer], weighted(signals[found.layer], weight), a[None], b[None], activation
+    )
+    torch.testing.assert_close(value.item(), found.ncf_value)
+    grad_a, grad_b = grad_a[0], grad_b[0]
+    tangent = projected_gradient([a, b], [grad_a, grad_b], batch_ndim=0)
+    tangent_norm = torch.cat([t.flatten() for t in tangent]).norm()
+    assert tangent_norm <= 1e-6 * torch.cat([grad_a, grad_b]).norm()
+    # Euler's identity for the degree-(p+1) candidate: <w, grad N> = (p + 1) N.
+    inner = (a * grad_a).sum() + (b * grad_b).sum()
+    torch.testing.assert_close(inner.item(), (power + 1) * found.ncf_value)
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+def test_candidate_is_the_best_over_layers_and_restarts(power, slope):
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+    found = search(inputs, signals, weight, activation)
+    assert found.ncf_value == pytest.approx(max(found.layer_values))
+    # Any unit-norm pair is a lower bound for the dominant KKT value.
+    for layer in range(2):
+        k_in, k_out = inputs[layer].shape[1], signals[layer].shape[1]
+        pairs = torch.randn(200, k_in + k_out, dtype=torch.float64)
+        pairs /= pairs.norm(dim=1, keepdim=True)
+        values, _, _ = candidate_ncf(
+            inputs[layer], weighted(signals[layer], weight), pairs[:, :k_in], pairs[:, k_in:],
+            activation,
+        )
+        assert values.max() <= found.ncf_value + 1e-12
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+def test_candidate_ncf_is_the_first_order_loss_decrease(power, slope):
+    # ALGORITHM.md §3: (loss(w) - loss(w + neuron(t a, t b))) / t^(p+1) -> N* as t -> 0.
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+    found = search(inputs, signals, weight, activation)
+    layer, a, b = found.layer, found.incoming, found.outgoing
+    base = loss(weights, X, Y, weight, activation)
+
+    def with_neuron(t):
+        grown = list(weights)
+        grown[layer] = torch.cat([weights[layer], t * a[None, :]])
+        grown[layer + 1] = torch.cat([weights[layer + 1], t * b[:, None]], dim=1)
+        return grown
+
+    errors = []
+    for t in [1e-2, 1e-3]:
+        decrease = (base - loss(with_neuron(t), X, Y, weight, activation)) / t ** (power + 1)
+        errors.append(abs(decrease.item() - found.ncf_value))
+    assert errors[1] <= 2e-3 * found.ncf_value
+    assert errors[1] < errors[0]
+
+
+@pytest.mark.parametrize("power, slope", SMOOTH_ACTIVATIONS)
+@pytest.mark.parametrize("depth", [2, 3])
+def test_first_neurons_are_a_balanced_kkt_point(depth, power, slope):
+    # ALGORITHM.md §3 iteration 1 and the KKT balance ||in_j||^2 = p ||out_j||^2.
+    generator = torch.Generator().manual_seed(3)
+    X = torch.randn(50, 4, generator=generator, dtype=torch.float64)
+    Y = X[:, :2].relu() + 0.1 * torch.randn(50, 2, generator=generator, dtype=torch.float64)
+    weight = torch.ones(50, dtype=torch.float64)
+    activation = HomogeneousActivation(power, slope)
+    sizes = [4] + [1] * (depth - 1) + [2]
+    initial = [torch.randn(8, sizes[i + 1], sizes[i], generator=generator, dtype=torch.float64)
+               for i in range(depth)]
+    found = search_network(X, Y, weight, activation, initial, n_steps=4000, step_size=0.5)
+    point = found.weights
+    assert found.ncf_value > 0
+    assert sum(w.square().sum() for w in point).item() == pytest.approx(1.0)
+    value, grads = network_ncf(point, X, weight[:, None] * Y / 50, activation)
+    assert value.item() == pytest.approx(found.ncf_value)
+    tangent = projected_gradient(point, grads, batch_ndim=0)
+    assert torch.cat([t.flatten() for t in tangent]).norm() <= 1e-6 * torch.cat(
+        [g.flatten() for g in grads]
+    ).norm()
+    for index in range(depth - 1):
+        incoming = point[index].square().sum()
+        outgoing = point[index + 1].square().sum()
+        assert incoming.item() == pytest.approx(power * outgoing.item(), abs=1e-6)
+
+
+def test_first_iteration_loss_along_the_ray_is_quadratic_in_t_to_the_D():
+    # ALGORITHM.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), which defines t_opt.
+    generator = torch.Generator().manual_seed(4)
+    X = torch.randn(40, 3, generator=generator, dtype=torch.float64)
+    Y = (X[:, :1] + X[:, 1:2]).relu()
+    weight = torch.ones(40, dtype=torch.float64)
+    activation = HomogeneousActivation(1, 0.0)
+    initial = [torch.randn(4, *shape, generator=generator, dtype=torch.float64)
+               for shape in [(1, 3), (1, 1), (1, 1)]]
+    found = search_network(X, Y, weight, activation, initial, n_steps=500, step_size=0.5)
+    degree = activation.degree(3)
+    output = forward(found.weights, X, activation)[0][-1]
+    quadratic = weighted_squared_norm(output, weight).item()
+    zero = loss([0 * w for w in found.weights], X, Y, weight, activation).item()
+    for t in [0.3, 1.0, 2.0]:
+        expected = zero - t**degree * found.ncf_value + t ** (2 * degree) * quadratic / 80
+        actual = loss([t * w for w in found.weights], X, Y, weight, activation).item()
+        assert actual == pytest.approx(expected, rel=1e-12)

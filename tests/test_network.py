@@ -1,0 +1,120 @@
+"""The network, its activation and its back-propagated signals (ALGORITHM.md §1–§3)."""
+
+import pytest
+import torch
+
+from skneuronpursuit._activation import HomogeneousActivation
+from skneuronpursuit._network import backward, forward, loss, predict, push_forward
+
+ACTIVATIONS = [(1, 0.0), (1, 0.1), (2, 0.0), (2, -1.0), (3, 0.5)]
+
+
+def random_network(sizes, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        torch.randn(sizes[i + 1], sizes[i], generator=generator, dtype=torch.float64)
+        for i in range(len(sizes) - 1)
+    ]
+
+
+def random_data(n_samples, n_features, n_outputs, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n_samples, n_features, generator=generator, dtype=torch.float64)
+    Y = torch.randn(n_samples, n_outputs, generator=generator, dtype=torch.float64)
+    weight = torch.rand(n_samples, generator=generator, dtype=torch.float64) + 0.5
+    return X, Y, weight / weight.mean()
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+def test_activation_is_max_of_z_and_alpha_z_to_the_power(power, slope):
+    z = torch.linspace(-3, 3, 61, dtype=torch.float64)
+    activation = HomogeneousActivation(power, slope)
+    torch.testing.assert_close(activation(z), torch.maximum(z, slope * z) ** power)
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+def test_activation_derivative_matches_autograd(power, slope):
+    z = torch.linspace(-3, 3, 60, dtype=torch.float64, requires_grad=True)  # avoids z = 0
+    activation = HomogeneousActivation(power, slope)
+    (expected,) = torch.autograd.grad(activation(z).sum(), z)
+    torch.testing.assert_close(activation.derivative(z.detach()), expected)
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_network_is_homogeneous_of_degree_D(depth, power, slope):
+    # ALGORITHM.md §1: H(x; c w) = c^D H(x; w), D = 1 + p + ... + p^(L-1).
+    activation = HomogeneousActivation(power, slope)
+    sizes = [5] + [4] * (depth - 1) + [2]
+    weights = random_network(sizes)
+    X, _, _ = random_data(30, 5, 2)
+    degree = activation.degree(depth)
+    assert degree == sum(power**k for k in range(depth))
+    for c in [0.3, 1.7]:
+        scaled = predict([c * w for w in weights], X, activation)
+        torch.testing.assert_close(scaled, c**degree * predict(weights, X, activation))
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+@pytest.mark.parametrize("depth", [2, 3])
+def test_backward_gives_the_loss_gradient(depth, power, slope):
+    activation = HomogeneousActivation(power, slope)
+    weights = [w.requires_grad_() for w in random_network([4] + [3] * (depth - 1) + [2])]
+    X, Y, weight = random_data(25, 4, 2)
+    value = loss(weights, X, Y, weight, activation)
+    expected = torch.autograd.grad(value, weights)
+    with torch.no_grad():
+        pre_activations, layer_inputs = forward(weights, X, activation)
+        residual = Y - pre_activations[-1]
+        _, grads = backward(
+            weights, pre_activations, layer_inputs, -weight[:, None] * residual / len(X), activation
+        )
+    for grad, reference in zip(grads, expected):
+        torch.testing.assert_close(grad, reference)
+
+
+def test_backward_signal_is_residual_pulled_back_through_the_jacobian():
+    # ALGORITHM.md §3: g_i = J_{l+1}(x_i)^T r_i, and push_forward applies J_{l+1}.
+    activation = HomogeneousActivation(2, 0.0)
+    weights = random_network([4, 3, 3, 2])
+    X, R, _ = random_data(10, 4, 2)
+    pre_activations, layer_inputs = forward(weights, X, activation)
+    signals, _ = backward(weights, pre_activations, layer_inputs, R, activation)
+    for layer in range(len(weights)):
+        direction = torch.randn_like(pre_activations[layer])
+        pushed = push_forward(weights, pre_activations, layer, direction, activation)
+        # <r_i, J d_i> = <J^T r_i, d_i> sample by sample.
+        torch.testing.assert_close((R * pushed).sum(1), (signals[layer] * direction).sum(1))
+
+
+def test_push_forward_is_the_derivative_of_the_output():
+    activation = HomogeneousActivation(1, 0.1)
+    weights = random_network([4, 5, 3, 2])
+    X, _, _ = random_data(10, 4, 2)
+    pre_activations, layer_inputs = forward(weights, X, activation)
+    layer = 1
+    direction = torch.randn_like(pre_activations[layer])
+
+    def output_from(z):
+        h = activation(z)
+        for weight in weights[layer + 1 :]:
+            z = h @ weight.mT
+            h = activation(z)
+        return z
+
+    step = 1e-7
+    finite_difference = (
+        output_from(pre_activations[layer] + step * direction) - output_from(pre_activations[layer])
+    ) / step
+    pushed = push_forward(weights, pre_activations, layer, direction, activation)
+    torch.testing.assert_close(pushed, finite_difference, rtol=1e-5, atol=1e-6)
+
+
+def test_batched_weights_evaluate_independent_networks():
+    activation = HomogeneousActivation(1, 0.0)
+    networks = [random_network([3, 1, 1, 2], seed=s) for s in range(4)]
+    batched = [torch.stack([net[i] for net in networks]) for i in range(3)]
+    X, _, _ = random_data(7, 3, 2)
+    outputs = predict(batched, X, activation)
+    for index, net in enumerate(networks):
+        torch.testing.assert_close(outputs[index], predict(net, X, activation))

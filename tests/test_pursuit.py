@@ -1,0 +1,187 @@
+"""The Neuron Pursuit loop: descent, stopping rules, gradient descent, rebalancing."""
+
+import numpy as np
+import pytest
+import torch
+from datasets import hypercube, sparse_relu_target
+from sklearn.exceptions import ConvergenceWarning
+
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit._activation import HomogeneousActivation
+from skneuronpursuit._gradient_descent import gradient_descent
+from skneuronpursuit._network import loss, predict
+from skneuronpursuit._rebalance import neuron_balance, rebalance
+
+FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(depth=3),  # ReLU
+        dict(depth=3, negative_slope=0.1),  # leaky ReLU
+        dict(depth=2, activation_power=2, negative_slope=-1.0),  # square
+        dict(depth=4, activation_power=2),  # squared ReLU, deeper
+        dict(depth=3, rebalance=True),
+    ],
+)
+def test_every_iteration_descends(params):
+    # ALGORITHM.md §3 (Lemmas 12, 13): a positive KKT point lowers the loss when added,
+    # and GD never raises it.
+    X = np.random.RandomState(0).normal(size=(120, 6))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
+    reg = NeuronPursuitRegressor(max_iter=8, **FAST, **params).fit(X, y)
+    assert reg.n_iter_ >= 2
+    previous = reg.history_[0]["loss_before"]
+    for record in reg.history_:
+        assert record["ncf_value"] > 0
+        assert record["loss_before"] == previous
+        assert record["loss_after_add"] < record["loss_before"]
+        assert record["loss"] <= record["loss_after_add"]
+        previous = record["loss"]
+
+
+def test_history_describes_the_growth():
+    X = hypercube(200, 6, seed=0)
+    reg = NeuronPursuitRegressor(depth=3, max_iter=4, tol=0, **FAST).fit(X, sparse_relu_target(X))
+    assert reg.n_iter_ == len(reg.history_) == len(reg.loss_curve_) == 4
+    assert reg.stop_reason_ == "max_iter"
+    first, *later = reg.history_
+    assert first["layer"] is None and first["hidden_layer_sizes"] == (1, 1)
+    widths = np.array(first["hidden_layer_sizes"])
+    for index, record in enumerate(later, start=2):
+        assert record["iteration"] == index
+        assert record["layer"] in (1, 2)
+        widths[record["layer"] - 1] += 1
+        assert record["hidden_layer_sizes"] == tuple(widths)
+        assert record["delta"] > 0 and record["gd_steps"] >= 0 and record["seconds"] > 0
+    assert reg.hidden_layer_sizes_ == tuple(widths)
+    assert [c.shape for c in reg.coefs_] == [(7, widths[0]), tuple(widths), (widths[1], 1)]
+    assert reg.history_[-1]["train_error"] == pytest.approx(
+        reg.history_[-1]["loss"] / reg.history_[0]["loss_before"]
+    )
+
+
+def test_stops_at_tol():
+    X = hypercube(200, 6, seed=1)
+    y = np.maximum(X[:, 0] + X[:, 1], 0)
+    reg = NeuronPursuitRegressor(depth=2, fit_intercept=False, tol=1e-4, **FAST).fit(X, y)
+    assert reg.stop_reason_ == "tol"
+    assert reg.history_[-1]["train_error"] <= 1e-4
+    assert all(record["train_error"] > 1e-4 for record in reg.history_[:-1])
+
+
+def test_stops_without_a_positive_kkt_point():
+    # ALGORITHM.md §7: a linear network and a target orthogonal to every feature have
+    # NCF = 0 everywhere; the fit stops at once, warns and predicts (zero).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 4))
+    noise = rng.normal(size=50)
+    y = noise - X @ np.linalg.lstsq(X, noise, rcond=None)[0]
+    reg = NeuronPursuitRegressor(
+        depth=3, negative_slope=1.0, fit_intercept=False, dtype="float64", **FAST
+    )
+    with pytest.warns(ConvergenceWarning, match="no positive KKT point"):
+        reg.fit(X, y)
+    assert reg.stop_reason_ == "no_positive_kkt"
+    assert reg.n_iter_ == 0 and reg.hidden_layer_sizes_ == (0, 0)
+    np.testing.assert_array_equal(reg.predict(X), np.zeros(50))
+
+
+def test_max_iter_warns_like_mlp():
+    X = hypercube(100, 5, seed=2)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        NeuronPursuitRegressor(max_iter=2, tol=0, **FAST).fit(X, X[:, 0] * X[:, 1])
+
+
+def test_interrupt_keeps_the_last_completed_iteration(monkeypatch):
+    import skneuronpursuit._pursuit as pursuit
+
+    calls = []
+    original = pursuit.gradient_descent
+
+    def interrupted_on_third_call(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pursuit, "gradient_descent", interrupted_on_third_call)
+    X = hypercube(100, 5, seed=3)
+    y = X[:, 0] * X[:, 1] + X[:, 2]
+    with pytest.warns(ConvergenceWarning, match="interrupted"):
+        reg = NeuronPursuitRegressor(max_iter=10, tol=0, **FAST).fit(X, y)
+    assert reg.stop_reason_ == "interrupted" and reg.n_iter_ == 2
+    assert reg.hidden_layer_sizes_ == reg.history_[-1]["hidden_layer_sizes"]
+    assert np.all(np.isfinite(reg.predict(X)))
+
+
+def small_problem(seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(40, 3, generator=generator, dtype=torch.float64)
+    Y = (X[:, :1] - X[:, 1:2]).relu()
+    weights = [0.5 * torch.randn(4, 3, generator=generator, dtype=torch.float64),
+               0.5 * torch.randn(1, 4, generator=generator, dtype=torch.float64)]
+    return X, Y, torch.ones(40, dtype=torch.float64), weights
+
+
+def test_gradient_descent_halves_the_step_and_never_raises_the_loss():
+    X, Y, weight, weights = small_problem()
+    activation = HomogeneousActivation(1, 0.0)
+    start = loss(weights, X, Y, weight, activation).item()
+    result = gradient_descent(weights, X, Y, weight, activation, step_size=1e3, max_steps=2000)
+    assert result.n_halvings > 0 and result.step_size < 1e3
+    assert result.loss < start
+    assert result.loss == pytest.approx(loss(result.weights, X, Y, weight, activation).item())
+    assert all(torch.isfinite(w).all() for w in result.weights)
+
+
+def test_gradient_descent_stops_when_converged():
+    X, Y, weight, weights = small_problem()
+    activation = HomogeneousActivation(1, 0.0)
+    result = gradient_descent(weights, X, Y, weight, activation, step_size=0.1, max_steps=100_000)
+    assert result.n_steps < 100_000
+    again = gradient_descent(result.weights, X, Y, weight, activation, step_size=0.1, max_steps=1000)
+    assert again.loss >= result.loss * (1 - 1e-4)
+
+
+@pytest.mark.parametrize("power, slope", [(1, 0.0), (1, 0.3), (2, 0.0), (2, -1.0)])
+def test_rebalancing_balances_and_preserves_predictions(power, slope):
+    # ALGORITHM.md §5: ||in_j||^2 = p ||out_j||^2 for every hidden neuron, H unchanged.
+    generator = torch.Generator().manual_seed(0)
+    weights = [torch.randn(5, 4, generator=generator, dtype=torch.float64) * 3,
+               torch.randn(3, 5, generator=generator, dtype=torch.float64) * 0.2,
+               torch.randn(2, 3, generator=generator, dtype=torch.float64)]
+    X = torch.randn(30, 4, generator=generator, dtype=torch.float64)
+    activation = HomogeneousActivation(power, slope)
+    balanced, n_sweeps = rebalance(weights, power)
+    assert n_sweeps >= 1
+    torch.testing.assert_close(predict(balanced, X, activation), predict(weights, X, activation))
+    for ratios in neuron_balance(balanced, power):
+        torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-6, atol=0)
+    assert not all(
+        torch.allclose(r, torch.ones_like(r)) for r in neuron_balance(weights, power)
+    )
+
+
+def test_rebalance_option_leaves_balanced_neurons():
+    X = hypercube(150, 6, seed=4)
+    reg = NeuronPursuitRegressor(depth=3, rebalance=True, max_iter=4, **FAST)
+    reg.fit(X, sparse_relu_target(X))
+    # coefs_ are in the units of X and y: undo the rescaling the fit worked in.
+    coefs = [c.copy() for c in reg.coefs_]
+    coefs[0][:6] *= reg.x_scale_[:, None]
+    coefs[-1] /= reg.y_scale_
+    weights = [torch.from_numpy(c.T) for c in coefs]
+    for ratios in neuron_balance(weights, 1):
+        torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-5, atol=0)
+
+
+def test_classifier_history_and_descent():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(150, 3))
+    y = np.digitize(X[:, 0] + X[:, 1] ** 2, [0.0, 1.0])
+    clf = NeuronPursuitClassifier(depth=2, max_iter=5, **FAST).fit(X, y)
+    assert clf.n_outputs_ == 3 and clf.coefs_[-1].shape[1] == 3
+    for record in clf.history_:
+        assert record["loss_after_add"] < record["loss_before"]
