@@ -58,8 +58,10 @@ mlp_started = time.perf_counter()
 mlp.fit(X_train, y_train)
 mlp_seconds = time.perf_counter() - mlp_started
 
-print(f"\n{'model':<22}{'neurons':>8}{'train rel. err':>16}{'test rel. err':>15}{'R^2 test':>10}"
-      f"{'seconds':>9}")
+print(
+    f"\n{'model':<22}{'neurons':>8}{'train rel. err':>16}{'test rel. err':>15}{'R^2 test':>10}"
+    f"{'seconds':>9}"
+)
 for name, estimator, neurons, fit_seconds in [
     ("Neuron Pursuit", model, sum(model.hidden_layer_sizes_), seconds),
     ("MLPRegressor (50, 50)", mlp, 100, mlp_seconds),
@@ -75,5 +77,7 @@ for name, estimator, neurons, fit_seconds in [
 first_layer = np.abs(model.coefs_[0])
 print("\n|first-layer weights| of x1..x5 (rows) per neuron (columns):")
 print(np.array2string(first_layer[:5], precision=3, suppress_small=True))
-print(f"largest weight on x4..x20: {first_layer[3:].max():.2e} (largest overall "
-      f"{first_layer.max():.2e})")
+print(
+    f"largest weight on x4..x20: {first_layer[3:].max():.2e} (largest overall "
+    f"{first_layer.max():.2e})"
+)

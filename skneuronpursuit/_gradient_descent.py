@@ -45,9 +45,7 @@ def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_to
         previous = current
         if step == n_steps:
             break
-        _, grads = backward(
-            weights, pre_activations, layer_inputs, -scale * residual, activation
-        )
+        _, grads = backward(weights, pre_activations, layer_inputs, -scale * residual, activation)
         for weight, grad in zip(weights, grads):
             weight.add_(grad, alpha=-step_size)
     start, end, rose = torch.stack([start, current, rose.to(current.dtype)]).tolist()

@@ -20,7 +20,9 @@ from ._network import backward, forward
 
 def _weighted_rms_row_norm(values, sample_weight):
     """``sqrt(mean_i s_i ||values_i||^2)`` over the sample dimension (-2); ``s`` has mean 1."""
-    return (sample_weight[:, None] * values.square()).sum(dim=(-2, -1)).div(len(sample_weight)).sqrt()
+    return (
+        (sample_weight[:, None] * values.square()).sum(dim=(-2, -1)).div(len(sample_weight)).sqrt()
+    )
 
 
 def _safe_divide(values, scale):

@@ -10,8 +10,6 @@ place where the network is evaluated: the first iteration, the candidate search,
 gradient descent and ``predict`` all call it.
 """
 
-import torch
-
 
 def forward(weights, X, activation):
     """Evaluate the network.
@@ -81,9 +79,7 @@ def push_forward(weights, pre_activations, layer, perturbation, activation):
     """
     delta = perturbation
     for index in range(layer + 1, len(weights)):
-        delta = (delta * activation.derivative(pre_activations[index - 1])) @ weights[
-            index
-        ].mT
+        delta = (delta * activation.derivative(pre_activations[index - 1])) @ weights[index].mT
     return delta
 
 

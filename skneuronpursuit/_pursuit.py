@@ -18,7 +18,8 @@ import torch
 from ._activation import HomogeneousActivation
 from ._gradient_descent import gradient_descent
 from ._ncf import search_candidates, search_network
-from ._network import forward, backward, push_forward, weighted_squared_norm
+from ._network import backward, forward, push_forward, weighted_squared_norm
+from ._network import loss as network_loss
 from ._rebalance import rebalance as rebalance_weights
 
 FIRST_DELTA_HALVINGS = 4  # ALGORITHM.md §3, iteration 1 safeguard (the paper's)
@@ -39,8 +40,7 @@ STOP_MESSAGES = {
         "the loss became non-finite when the new neuron was added; the network "
         "of the previous iteration is kept"
     ),
-    "interrupted": "the fit was interrupted; the network of the last completed "
-    "iteration is kept",
+    "interrupted": "the fit was interrupted; the network of the last completed iteration is kept",
 }
 
 
@@ -71,11 +71,6 @@ class PursuitResult:
     stop_reason: str  # a key of STOP_MESSAGES
 
 
-def _loss(weights, X, Y, sample_weight, activation):
-    residual = Y - forward(weights, X, activation)[0][-1]
-    return float(weighted_squared_norm(residual, sample_weight)) / (2 * X.shape[0])
-
-
 def _scale_until_descent(make_weights, scale, loss_reference, max_halvings, loss_of):
     """Halve ``scale`` until the loss at ``make_weights(scale)`` is below the reference."""
     for n_halvings in range(max_halvings + 1):
@@ -104,23 +99,20 @@ class _Pursuit:
         self.activation = settings.activation
         self.random_state = random_state
         self.n_samples = X.shape[0]
-        self.loss_zero = _loss(
-            _empty_network(X.shape[1], Y.shape[1], settings.depth, X),
-            X, Y, self.sample_weight, self.activation,
-        )
+        self.loss_zero = float(weighted_squared_norm(Y, self.sample_weight)) / (2 * self.n_samples)
         # A normalised NCF at or below this is zero up to rounding (ALGORITHM.md §7).
         self.ncf_tol = 1e3 * torch.finfo(X.dtype).eps
 
     def loss(self, weights):
-        return _loss(weights, self.X, self.Y, self.sample_weight, self.activation)
+        return float(network_loss(weights, self.X, self.Y, self.sample_weight, self.activation))
 
     def first_neurons(self):
         """Iteration 1: ``delta_1 w*`` from the dominant KKT point of ``NCF_Y``."""
         s = self.settings
         sizes = [self.X.shape[1]] + [1] * (s.depth - 1) + [self.Y.shape[1]]
+        shapes = [(s.n_restarts, sizes[i + 1], sizes[i]) for i in range(s.depth)]
         initial = [
-            _as_tensor(self.random_state.standard_normal((s.n_restarts, sizes[i + 1], sizes[i])), self.X)
-            for i in range(s.depth)
+            _as_tensor(self.random_state.standard_normal(shape), self.X) for shape in shapes
         ]
         found = search_network(
             self.X, self.Y, self.sample_weight, self.activation, initial, s.ncf_steps, s.ncf_lr
@@ -134,10 +126,18 @@ class _Pursuit:
         t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / degree)
         weights, scale, loss, halvings = _scale_until_descent(
             lambda t: [t * w for w in found.weights],
-            s.delta * t_opt, self.loss_zero, FIRST_DELTA_HALVINGS, self.loss,
+            s.delta * t_opt,
+            self.loss_zero,
+            FIRST_DELTA_HALVINGS,
+            self.loss,
         )
-        record = dict(layer=None, delta=scale, delta_halvings=halvings,
-                      loss_before=self.loss_zero, loss_after_add=loss)
+        record = dict(
+            layer=None,
+            delta=scale,
+            delta_halvings=halvings,
+            loss_before=self.loss_zero,
+            loss_after_add=loss,
+        )
         return weights, found.ncf_value, record
 
     def next_neuron(self, weights, loss_before):
@@ -156,8 +156,14 @@ class _Pursuit:
         draw = self.random_state.standard_normal((n_hidden, s.n_restarts, max_in + max_out))
         draw = _as_tensor(draw, self.X)
         found = search_candidates(
-            inputs, outputs, self.sample_weight, self.activation,
-            draw[..., :max_in], draw[..., max_in:], s.ncf_steps, s.ncf_lr,
+            inputs,
+            outputs,
+            self.sample_weight,
+            self.activation,
+            draw[..., :max_in],
+            draw[..., max_in:],
+            s.ncf_steps,
+            s.ncf_lr,
         )
         if not found.normalised_value > self.ncf_tol:
             return None, found.ncf_value, {}
@@ -179,15 +185,26 @@ class _Pursuit:
         grown, scale, loss, halvings = _scale_until_descent(
             with_neuron, s.delta * t_opt, loss_before, LATER_DELTA_HALVINGS, self.loss
         )
-        record = dict(layer=layer + 1, delta=scale, delta_halvings=halvings,
-                      loss_before=loss_before, loss_after_add=loss)
+        record = dict(
+            layer=layer + 1,
+            delta=scale,
+            delta_halvings=halvings,
+            loss_before=loss_before,
+            loss_after_add=loss,
+        )
         return grown, found.ncf_value, record
 
     def minimise(self, weights):
         s = self.settings
         return gradient_descent(
-            weights, self.X, self.Y, self.sample_weight, self.activation,
-            step_size=s.gd_lr, max_steps=s.gd_steps, target_loss=s.tol * self.loss_zero,
+            weights,
+            self.X,
+            self.Y,
+            self.sample_weight,
+            self.activation,
+            step_size=s.gd_lr,
+            max_steps=s.gd_steps,
+            target_loss=s.tol * self.loss_zero,
         )
 
 

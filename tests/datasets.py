@@ -14,7 +14,7 @@ def hypercube(n_samples, n_features, seed):
 
 
 def modular_addition(modulus, seed=0):
-    """All pairs ``(a, b)`` as ``[onehot(a), onehot(b)]``, label ``(a + b) mod p``, split in half."""
+    """All pairs (a, b) as [onehot(a), onehot(b)], label (a + b) mod p, split in half."""
     a, b = np.divmod(np.arange(modulus**2), modulus)
     X = np.hstack([np.eye(modulus)[a], np.eye(modulus)[b]])
     y = (a + b) % modulus

@@ -43,8 +43,14 @@ def test_modular_addition_is_learned():
     # Paper §5.2.2 at p = 23: depth 2, square activation, [onehot(a), onehot(b), 1].
     X_train, y_train, X_test, y_test = modular_addition(23)
     clf = NeuronPursuitClassifier(
-        depth=2, activation_power=2, negative_slope=-1.0, gd_lr=0.5, tol=0.1,
-        max_iter=60, dtype="float32", random_state=0,
+        depth=2,
+        activation_power=2,
+        negative_slope=-1.0,
+        gd_lr=0.5,
+        tol=0.1,
+        max_iter=60,
+        dtype="float32",
+        random_state=0,
     ).fit(X_train, y_train)
     assert clf.stop_reason_ == "tol"
     assert clf.score(X_train, y_train) == 1.0
@@ -204,8 +210,11 @@ def test_too_few_samples_are_rejected(Estimator):
 
 @pytest.mark.parametrize(
     "sample_weight, message",
-    [(-np.ones(20), "Negative values in data"), (np.zeros(20), "at least one non-zero"),
-     (np.full(20, np.nan), "NaN")],
+    [
+        (-np.ones(20), "Negative values in data"),
+        (np.zeros(20), "at least one non-zero"),
+        (np.full(20, np.nan), "NaN"),
+    ],
 )
 def test_bad_sample_weight_is_rejected(sample_weight, message):
     with pytest.raises(ValueError, match=message):
@@ -215,11 +224,27 @@ def test_bad_sample_weight_is_rejected(sample_weight, message):
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize(
     "param, value",
-    [("depth", 1), ("activation_power", 0), ("negative_slope", 1.5), ("delta", 0.0),
-     ("delta", 1.2), ("n_restarts", 0), ("ncf_steps", 0), ("ncf_lr", 0.0), ("gd_steps", -1),
-     ("gd_lr", -0.1), ("max_iter", 0), ("tol", -1.0), ("fit_intercept", "yes"),
-     ("rebalance", 2), ("dtype", "float16"), ("device", 3), ("random_state", "seed"),
-     ("verbose", "loud"), ("depth", 2.5)],
+    [
+        ("depth", 1),
+        ("activation_power", 0),
+        ("negative_slope", 1.5),
+        ("delta", 0.0),
+        ("delta", 1.2),
+        ("n_restarts", 0),
+        ("ncf_steps", 0),
+        ("ncf_lr", 0.0),
+        ("gd_steps", -1),
+        ("gd_lr", -0.1),
+        ("max_iter", 0),
+        ("tol", -1.0),
+        ("fit_intercept", "yes"),
+        ("rebalance", 2),
+        ("dtype", "float16"),
+        ("device", 3),
+        ("random_state", "seed"),
+        ("verbose", "loud"),
+        ("depth", 2.5),
+    ],
 )
 def test_invalid_hyperparameters_are_rejected_with_their_name(Estimator, param, value):
     with pytest.raises(ValueError, match=f"'{param}' parameter of {Estimator.__name__}"):

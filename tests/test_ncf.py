@@ -1,4 +1,4 @@
-"""KKT points of the constrained NCF: balance, stationarity, first-order exactness (ALGORITHM.md §2–§3)."""
+"""KKT points of the constrained NCF: balance, stationarity, first-order exactness."""
 
 import pytest
 import torch
@@ -32,7 +32,9 @@ def problem(power, slope, seed=0):
     weights = [0.5 * randn(3, 5), 0.5 * randn(2, 3), 0.5 * randn(2, 2)]
     activation = HomogeneousActivation(power, slope)
     pre_activations, layer_inputs = forward(weights, X, activation)
-    signals, _ = backward(weights, pre_activations, layer_inputs, Y - pre_activations[-1], activation)
+    signals, _ = backward(
+        weights, pre_activations, layer_inputs, Y - pre_activations[-1], activation
+    )
     return X, Y, weight, weights, activation, layer_inputs[:2], signals[1:]
 
 
@@ -55,7 +57,9 @@ def test_candidate_is_a_balanced_kkt_point(power, slope):
     found = search(inputs, signals, weight, activation)
     a, b = found.incoming, found.outgoing
     assert found.ncf_value > 0
-    torch.testing.assert_close(a.square().sum() + b.square().sum(), torch.tensor(1.0, dtype=a.dtype))
+    torch.testing.assert_close(
+        a.square().sum() + b.square().sum(), torch.tensor(1.0, dtype=a.dtype)
+    )
     torch.testing.assert_close(a.square().sum().item(), power / (1 + power), rtol=0, atol=1e-6)
     torch.testing.assert_close(b.square().sum().item(), 1 / (1 + power), rtol=0, atol=1e-6)
     value, grad_a, grad_b = candidate_ncf(
@@ -82,7 +86,10 @@ def test_candidate_is_the_best_over_layers_and_restarts(power, slope):
         pairs = torch.randn(200, k_in + k_out, dtype=torch.float64)
         pairs /= pairs.norm(dim=1, keepdim=True)
         values, _, _ = candidate_ncf(
-            inputs[layer], weighted(signals[layer], weight), pairs[:, :k_in], pairs[:, k_in:],
+            inputs[layer],
+            weighted(signals[layer], weight),
+            pairs[:, :k_in],
+            pairs[:, k_in:],
             activation,
         )
         assert values.max() <= found.ncf_value + 1e-12
@@ -120,8 +127,10 @@ def test_first_neurons_are_a_balanced_kkt_point(depth, power, slope):
     weight = torch.ones(50, dtype=torch.float64)
     activation = HomogeneousActivation(power, slope)
     sizes = [4] + [1] * (depth - 1) + [2]
-    initial = [torch.randn(8, sizes[i + 1], sizes[i], generator=generator, dtype=torch.float64)
-               for i in range(depth)]
+    initial = [
+        torch.randn(8, sizes[i + 1], sizes[i], generator=generator, dtype=torch.float64)
+        for i in range(depth)
+    ]
     found = search_network(X, Y, weight, activation, initial, n_steps=4000, step_size=0.5)
     point = found.weights
     assert found.ncf_value > 0
@@ -129,9 +138,10 @@ def test_first_neurons_are_a_balanced_kkt_point(depth, power, slope):
     value, grads = network_ncf(point, X, weight[:, None] * Y / 50, activation)
     assert value.item() == pytest.approx(found.ncf_value)
     tangent = projected_gradient(point, grads, batch_ndim=0)
-    assert torch.cat([t.flatten() for t in tangent]).norm() <= 1e-6 * torch.cat(
-        [g.flatten() for g in grads]
-    ).norm()
+    assert (
+        torch.cat([t.flatten() for t in tangent]).norm()
+        <= 1e-6 * torch.cat([g.flatten() for g in grads]).norm()
+    )
     for index in range(depth - 1):
         incoming = point[index].square().sum()
         outgoing = point[index + 1].square().sum()
@@ -145,8 +155,10 @@ def test_first_iteration_loss_along_the_ray_is_quadratic_in_t_to_the_D():
     Y = (X[:, :1] + X[:, 1:2]).relu()
     weight = torch.ones(40, dtype=torch.float64)
     activation = HomogeneousActivation(1, 0.0)
-    initial = [torch.randn(4, *shape, generator=generator, dtype=torch.float64)
-               for shape in [(1, 3), (1, 1), (1, 1)]]
+    initial = [
+        torch.randn(4, *shape, generator=generator, dtype=torch.float64)
+        for shape in [(1, 3), (1, 1), (1, 1)]
+    ]
     found = search_network(X, Y, weight, activation, initial, n_steps=500, step_size=0.5)
     degree = activation.degree(3)
     output = forward(found.weights, X, activation)[0][-1]

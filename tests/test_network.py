@@ -67,7 +67,11 @@ def test_backward_gives_the_loss_gradient(depth, power, slope):
         pre_activations, layer_inputs = forward(weights, X, activation)
         residual = Y - pre_activations[-1]
         _, grads = backward(
-            weights, pre_activations, layer_inputs, -weight[:, None] * residual / len(X), activation
+            weights,
+            pre_activations,
+            layer_inputs,
+            -weight[:, None] * residual / len(X),
+            activation,
         )
     for grad, reference in zip(grads, expected):
         torch.testing.assert_close(grad, reference)
@@ -104,7 +108,8 @@ def test_push_forward_is_the_derivative_of_the_output():
 
     step = 1e-7
     finite_difference = (
-        output_from(pre_activations[layer] + step * direction) - output_from(pre_activations[layer])
+        output_from(pre_activations[layer] + step * direction)
+        - output_from(pre_activations[layer])
     ) / step
     pushed = push_forward(weights, pre_activations, layer, direction, activation)
     torch.testing.assert_close(pushed, finite_difference, rtol=1e-5, atol=1e-6)

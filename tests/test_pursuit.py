@@ -120,8 +120,10 @@ def small_problem(seed=0):
     generator = torch.Generator().manual_seed(seed)
     X = torch.randn(40, 3, generator=generator, dtype=torch.float64)
     Y = (X[:, :1] - X[:, 1:2]).relu()
-    weights = [0.5 * torch.randn(4, 3, generator=generator, dtype=torch.float64),
-               0.5 * torch.randn(1, 4, generator=generator, dtype=torch.float64)]
+    weights = [
+        0.5 * torch.randn(4, 3, generator=generator, dtype=torch.float64),
+        0.5 * torch.randn(1, 4, generator=generator, dtype=torch.float64),
+    ]
     return X, Y, torch.ones(40, dtype=torch.float64), weights
 
 
@@ -141,7 +143,9 @@ def test_gradient_descent_stops_when_converged():
     activation = HomogeneousActivation(1, 0.0)
     result = gradient_descent(weights, X, Y, weight, activation, step_size=0.1, max_steps=100_000)
     assert result.n_steps < 100_000
-    again = gradient_descent(result.weights, X, Y, weight, activation, step_size=0.1, max_steps=1000)
+    again = gradient_descent(
+        result.weights, X, Y, weight, activation, step_size=0.1, max_steps=1000
+    )
     assert again.loss >= result.loss * (1 - 1e-4)
 
 
@@ -149,9 +153,11 @@ def test_gradient_descent_stops_when_converged():
 def test_rebalancing_balances_and_preserves_predictions(power, slope):
     # ALGORITHM.md §5: ||in_j||^2 = p ||out_j||^2 for every hidden neuron, H unchanged.
     generator = torch.Generator().manual_seed(0)
-    weights = [torch.randn(5, 4, generator=generator, dtype=torch.float64) * 3,
-               torch.randn(3, 5, generator=generator, dtype=torch.float64) * 0.2,
-               torch.randn(2, 3, generator=generator, dtype=torch.float64)]
+    weights = [
+        torch.randn(5, 4, generator=generator, dtype=torch.float64) * 3,
+        torch.randn(3, 5, generator=generator, dtype=torch.float64) * 0.2,
+        torch.randn(2, 3, generator=generator, dtype=torch.float64),
+    ]
     X = torch.randn(30, 4, generator=generator, dtype=torch.float64)
     activation = HomogeneousActivation(power, slope)
     balanced, n_sweeps = rebalance(weights, power)
@@ -159,9 +165,7 @@ def test_rebalancing_balances_and_preserves_predictions(power, slope):
     torch.testing.assert_close(predict(balanced, X, activation), predict(weights, X, activation))
     for ratios in neuron_balance(balanced, power):
         torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-6, atol=0)
-    assert not all(
-        torch.allclose(r, torch.ones_like(r)) for r in neuron_balance(weights, power)
-    )
+    assert not all(torch.allclose(r, torch.ones_like(r)) for r in neuron_balance(weights, power))
 
 
 def test_rebalance_option_leaves_balanced_neurons():
