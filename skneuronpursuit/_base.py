@@ -14,6 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._activation import HomogeneousActivation
 from ._device import DTYPES, resolve_device
+from ._memory import check_memory
 from ._network import predict as network_predict
 from ._pursuit import STOP_MESSAGES, PursuitSettings, neuron_pursuit
 
@@ -242,6 +243,16 @@ class BaseNeuronPursuit(BaseEstimator, ABC):
         self.x_scale_ = _root_mean_square(X, sample_weight, axis=0)
         self.y_scale_ = float(_root_mean_square(Y, sample_weight))
         X_fit = self._with_intercept(X / self.x_scale_)
+        check_memory(
+            device,
+            n_samples=X_fit.shape[0],
+            n_inputs=X_fit.shape[1],
+            n_outputs=Y.shape[1],
+            depth=self.depth,
+            n_restarts=self.n_restarts,
+            max_iter=self.max_iter,
+            dtype=dtype,
+        )
 
         def to_tensor(array):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)

@@ -100,8 +100,9 @@ class _Pursuit:
         self.random_state = random_state
         self.n_samples = X.shape[0]
         self.loss_zero = float(weighted_squared_norm(Y, self.sample_weight)) / (2 * self.n_samples)
-        # A normalised NCF at or below this is zero up to rounding (ALGORITHM.md §7).
-        self.ncf_tol = 1e3 * torch.finfo(X.dtype).eps
+        # A normalised NCF (unit-RMS residual and inputs) at or below this is zero up
+        # to rounding and to how far GD is from stationary (ALGORITHM.md §7) (choice).
+        self.ncf_tol = torch.finfo(X.dtype).eps ** 0.5
 
     def loss(self, weights):
         return float(network_loss(weights, self.X, self.Y, self.sample_weight, self.activation))

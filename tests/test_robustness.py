@@ -1,0 +1,196 @@
+"""Bad input, numerical faults, interrupts, determinism and memory (issue: robustness)."""
+
+import _thread
+import hashlib
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import torch
+from datasets import hypercube
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+
+FAST = dict(n_restarts=4, ncf_steps=40, gd_steps=200, max_iter=3, random_state=0)
+ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]
+X_OK = hypercube(30, 3, seed=0)
+Y_OK = X_OK[:, 0] * X_OK[:, 1]
+
+
+# ---------------------------------------------------------------- malformed input
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.empty((0, 3)), "0 sample"),
+        (np.empty((30, 0)), "0 feature"),
+        (np.arange(30.0), "Expected 2D array"),
+        (X_OK + 1j, "Complex data not supported"),
+    ],
+)
+def test_malformed_X_is_rejected(Estimator, X, message):
+    y = Y_OK[: len(X)] > 0
+    with pytest.raises(ValueError, match=message):
+        Estimator(**FAST).fit(X, y)
+
+
+def test_string_data_is_rejected_by_the_regressor():
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        NeuronPursuitRegressor(**FAST).fit(X_OK.astype(str).astype(object) + "x", Y_OK)
+    with pytest.raises(ValueError, match="could not convert string to float|Unknown label"):
+        NeuronPursuitRegressor(**FAST).fit(X_OK, np.array(["a", "b"] * 15, dtype=object))
+
+
+def test_complex_targets_are_rejected():
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        NeuronPursuitRegressor(**FAST).fit(X_OK, Y_OK + 1j)
+
+
+def test_sample_weight_of_the_wrong_length_is_rejected():
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        NeuronPursuitRegressor(**FAST).fit(X_OK, Y_OK, sample_weight=np.ones(29))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    n_samples=st.integers(2, 12),
+    n_features=st.integers(1, 4),
+    fit_intercept=st.booleans(),
+)
+def test_fit_on_any_finite_input_gives_finite_predictions(
+    data, n_samples, n_features, fit_intercept
+):
+    values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
+    X = data.draw(arrays(np.float64, (n_samples, n_features), elements=values))
+    y = data.draw(arrays(np.float64, n_samples, elements=values))
+    reg = NeuronPursuitRegressor(fit_intercept=fit_intercept, **FAST).fit(X, y)
+    assert np.all(np.isfinite(reg.predict(X)))
+    labels = data.draw(arrays(np.int64, n_samples, elements=st.integers(0, 2)))
+    if len(np.unique(labels)) >= 2:
+        clf = NeuronPursuitClassifier(fit_intercept=fit_intercept, **FAST).fit(X, labels)
+        assert np.all(np.isfinite(clf.decision_function(X)))
+        assert set(clf.predict(X)) <= set(labels)
+
+
+# ---------------------------------------------------------------- numerical faults
+
+
+@pytest.mark.parametrize("x_scale, y_scale", [(1e6, 1e-6), (1e-6, 1e6), (1e6, 1e6)])
+def test_huge_and_tiny_scales_fit_the_same_network_in_other_units(x_scale, y_scale):
+    X = hypercube(80, 4, seed=1)
+    y = np.maximum(X[:, 0] + X[:, 1], 0) - X[:, 2]
+    reference = NeuronPursuitRegressor(**FAST).fit(X, y)
+    scaled = NeuronPursuitRegressor(**FAST).fit(X * x_scale, y * y_scale)
+    prediction = scaled.predict(X * x_scale)
+    assert np.all(np.isfinite(prediction))
+    np.testing.assert_allclose(prediction / y_scale, reference.predict(X), rtol=1e-6, atol=1e-8)
+
+
+def test_gradient_descent_that_cannot_recover_stops_with_a_usable_model():
+    X = hypercube(40, 3, seed=2)
+    reg = NeuronPursuitRegressor(**{**FAST, "gd_lr": 1e30, "gd_steps": 4000})
+    with pytest.warns(ConvergenceWarning, match="gradient descent could not lower the loss"):
+        reg.fit(X, X[:, 0] * X[:, 1] + X[:, 2])
+    assert reg.stop_reason_ == "diverged" and reg.n_iter_ >= 1
+    assert reg.history_[-1]["gd_halvings"] > 30
+    record = reg.history_[-1]
+    assert record["loss"] == record["loss_after_add"] < record["loss_before"]
+    assert np.all(np.isfinite(reg.predict(X)))
+
+
+def test_zero_ncf_of_a_linear_network_stops_cleanly():
+    # ALGORITHM.md §7: with a linear activation (p = 1, alpha = 1), once the network fits
+    # the best linear map no neuron can lower the loss to first order.
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(100, 4))
+    y = X @ rng.normal(size=4) + 0.1 * rng.normal(size=100)
+    reg = NeuronPursuitRegressor(depth=3, negative_slope=1.0, **{**FAST, "max_iter": 10})
+    with pytest.warns(ConvergenceWarning, match="no positive KKT point"):
+        reg.fit(X, y)
+    assert reg.stop_reason_ == "no_positive_kkt" and reg.n_iter_ < 10
+    assert reg.score(X, y) > 0.99
+
+
+# ---------------------------------------------------------------- interrupts
+
+
+def test_interrupt_from_a_timer_leaves_a_consistent_model():
+    X = hypercube(300, 8, seed=4)
+    y = np.sin(X @ np.arange(1.0, 9.0))
+    reg = NeuronPursuitRegressor(max_iter=500, tol=0, random_state=0, gd_steps=2000)
+    timer = threading.Timer(1.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.warns(ConvergenceWarning, match="interrupted"):
+            reg.fit(X, y)
+    finally:
+        timer.cancel()
+    assert reg.stop_reason_ == "interrupted" and reg.n_iter_ < 500
+    assert reg.n_iter_ == len(reg.history_)
+    sizes = reg.history_[-1]["hidden_layer_sizes"] if reg.history_ else (0, 0)
+    assert reg.hidden_layer_sizes_ == sizes
+    assert np.all(np.isfinite(reg.predict(X)))
+
+
+# ---------------------------------------------------------------- determinism
+
+FIT_AND_HASH = """
+import hashlib, sys
+import numpy as np
+sys.path.insert(0, "tests")
+from datasets import hypercube
+from skneuronpursuit import NeuronPursuitRegressor
+X = hypercube(120, 5, seed=5)
+reg = NeuronPursuitRegressor(n_restarts=4, ncf_steps=40, gd_steps=200, max_iter=3,
+                             random_state=0).fit(X, X[:, 0] * X[:, 1] + X[:, 2])
+print(hashlib.sha256(b"".join(c.tobytes() for c in reg.coefs_)).hexdigest())
+"""
+
+
+def test_same_seed_gives_identical_weights_across_processes():
+    X = hypercube(120, 5, seed=5)
+    reg = NeuronPursuitRegressor(**FAST).fit(X, X[:, 0] * X[:, 1] + X[:, 2])
+    digest = hashlib.sha256(b"".join(c.tobytes() for c in reg.coefs_)).hexdigest()
+    other = subprocess.run(
+        [sys.executable, "-c", FIT_AND_HASH], capture_output=True, text=True, check=True
+    )
+    assert other.stdout.strip() == digest
+
+
+def test_grid_search_results_do_not_depend_on_n_jobs():
+    X = hypercube(60, 4, seed=6)
+    y = X[:, 0] * X[:, 1]
+    grid = {"delta": [0.1, 0.3]}
+    serial = GridSearchCV(NeuronPursuitRegressor(**FAST), grid, cv=2, n_jobs=1).fit(X, y)
+    parallel = GridSearchCV(NeuronPursuitRegressor(**FAST), grid, cv=2, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(
+        serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
+    )
+
+
+# ---------------------------------------------------------------- memory
+
+
+def test_a_fit_too_large_for_memory_is_refused_before_it_starts(monkeypatch):
+    monkeypatch.setattr("skneuronpursuit._memory.available_memory", lambda device: 2**20)
+    with pytest.raises(MemoryError, match="GiB of cpu memory"):
+        NeuronPursuitRegressor(**FAST).fit(hypercube(2000, 20, seed=7), np.ones(2000))
+
+
+def test_memory_estimate_grows_with_the_problem():
+    from skneuronpursuit._memory import estimate_working_set
+
+    small = estimate_working_set(1000, 20, 1, 3, 16, 31, torch.float32)
+    assert estimate_working_set(2000, 20, 1, 3, 16, 31, torch.float32) > 1.9 * small
+    assert estimate_working_set(1000, 20, 1, 3, 64, 31, torch.float32) > small
+    assert estimate_working_set(1000, 20, 1, 3, 16, 31, torch.float64) == 2 * small
