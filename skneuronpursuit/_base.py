@@ -8,15 +8,32 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._activation import HomogeneousActivation
 from ._device import DTYPES, resolve_device
+from ._export import HomogeneousNetwork
 from ._memory import check_memory
 from ._network import predict as network_predict
+from ._prune import keep_neurons, prune_neurons
 from ._pursuit import STOP_MESSAGES, PursuitSettings, neuron_pursuit
+
+try:  # scikit-learn's callback API (1.9+); without it, progress is shown by `verbose`
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+except ImportError:  # pragma: no cover - depends on the installed scikit-learn
+
+    class CallbackSupportMixin:
+        """Stand-in for scikit-learn versions without ``sklearn.callback``."""
+
+    def with_callbacks(method):
+        return method
+
+
+# Stop reasons that end a fit as asked, without a ConvergenceWarning.
+EXPECTED_STOPS = {"tol", "early_stopping", "callback"}
 
 # Shared numpydoc text of the hyperparameters, formatted into both estimators' docstrings.
 PARAMETERS_DOC = """depth : int, default=3
@@ -77,6 +94,24 @@ PARAMETERS_DOC = """depth : int, default=3
         ``||in||^2 = p ||out||^2`` without changing predictions (ALGORITHM.md §5;
         the paper does so for pointer value retrieval).
 
+    warm_start : bool, default=False
+        When True and the estimator is already fitted, ``fit`` keeps growing the
+        fitted network (and its random stream) instead of starting afresh, up
+        to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
+        ``max_iter=10`` gives the same network as fitting to 10 at once.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        the classifier), score the network on it after every iteration (R^2 or
+        accuracy), stop when the score has not improved for ``n_iter_no_change``
+        iterations, and keep the network with the best score.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Iterations without a better validation score before stopping.
+
     dtype : {"float64", "float32"}, default="float64"
         Floating point type of the computation. ``"float32"`` is faster,
         especially on GPUs; fitted weights are stored as float64 either way.
@@ -91,7 +126,10 @@ PARAMETERS_DOC = """depth : int, default=3
         reproducible fits. The global NumPy and torch generators are not used.
 
     verbose : int, default=0
-        If positive, print one line per iteration."""
+        1 prints one line per iteration; 2 adds the scale of the new neuron and
+        the gradient descent that followed. With scikit-learn's callback API
+        (``sklearn.callback``), ``est.set_callbacks(ProgressBar())`` shows a live
+        bar instead; each iteration is one task."""
 
 ATTRIBUTES_DOC = """coefs_ : list of ndarray
         ``coefs_[l]`` of shape ``(n_in, n_out)`` maps layer ``l`` to ``l + 1``, in
@@ -119,7 +157,18 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
 
     stop_reason_ : str
         Why the fit stopped: ``"tol"``, ``"max_iter"``, ``"no_positive_kkt"``,
-        ``"diverged"``, ``"non_finite"`` or ``"interrupted"``.
+        ``"diverged"``, ``"non_finite"``, ``"interrupted"``, ``"early_stopping"``
+        or ``"callback"`` (a callback asked to stop).
+
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the validation score after each iteration of
+        ``history_`` (also recorded there as ``validation_score``); else None.
+
+    best_validation_score_ : float or None
+        The best validation score, with ``early_stopping``.
+
+    best_iteration_ : int or None
+        The iteration whose network is kept, with ``early_stopping``.
 
     x_scale_ : ndarray of shape (n_features_in_,)
         Root mean square of each feature, by which ``X`` was divided for the fit.
@@ -144,7 +193,7 @@ def _root_mean_square(values, sample_weight, axis=None):
     return np.where(scale > 0, scale, 1.0)
 
 
-class BaseNeuronPursuit(BaseEstimator, ABC):
+class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
     """Shared hyperparameters, fit and forward pass of the Neuron Pursuit estimators."""
 
     _parameter_constraints: dict = {
@@ -161,6 +210,10 @@ class BaseNeuronPursuit(BaseEstimator, ABC):
         "tol": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
         "rebalance": ["boolean"],
+        "warm_start": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions(set(DTYPES))],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -184,6 +237,10 @@ class BaseNeuronPursuit(BaseEstimator, ABC):
         tol=1e-3,
         fit_intercept=True,
         rebalance=False,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
         dtype="float64",
         device="auto",
         random_state=None,
@@ -202,6 +259,10 @@ class BaseNeuronPursuit(BaseEstimator, ABC):
         self.tol = tol
         self.fit_intercept = fit_intercept
         self.rebalance = rebalance
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.dtype = dtype
         self.device = device
         self.random_state = random_state
@@ -232,17 +293,31 @@ class BaseNeuronPursuit(BaseEstimator, ABC):
             return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
         return X
 
-    def _fit_network(self, X, Y, sample_weight):
+    def _fit_network(self, X, Y, sample_weight, stratify=None):
         """Run Neuron Pursuit on validated ``X`` (n, d) and targets ``Y`` (n, m)."""
         device = resolve_device(self.device)
         dtype = DTYPES[self.dtype]
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        warm = self.warm_start and hasattr(self, "_fit_weights_")
+        if warm:
+            self._check_warm_start(X, Y)
+        random_state = self._random_state_ if warm else check_random_state(self.random_state)
+        validation = None
+        if self.early_stopping:
+            train, held_out = train_test_split(
+                np.arange(len(X)),
+                test_size=self.validation_fraction,
+                random_state=random_state,
+                stratify=stratify,
+            )
+            validation = X[held_out], Y[held_out], sample_weight[held_out]
+            X, Y, sample_weight = X[train], Y[train], sample_weight[train]
         # Rescaling is a change of units: the fitted weights are mapped back below.
-        self.x_scale_ = _root_mean_square(X, sample_weight, axis=0)
-        self.y_scale_ = float(_root_mean_square(Y, sample_weight))
-        X_fit = self._with_intercept(X / self.x_scale_)
+        x_scale = _root_mean_square(X, sample_weight, axis=0)
+        y_scale = float(_root_mean_square(Y, sample_weight))
+        X_fit = self._with_intercept(X / x_scale)
         check_memory(
             device,
             n_samples=X_fit.shape[0],
@@ -257,24 +332,37 @@ class BaseNeuronPursuit(BaseEstimator, ABC):
         def to_tensor(array):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
 
+        previous = self._previous_growth(x_scale, y_scale, to_tensor) if warm else None
+        tracker = _IterationTracker(self, X, Y, validation, x_scale, y_scale, previous)
         result = neuron_pursuit(
             to_tensor(X_fit),
-            to_tensor(Y / self.y_scale_),
+            to_tensor(Y / y_scale),
             to_tensor(sample_weight),
             self._settings(),
-            check_random_state(self.random_state),
+            random_state,
+            initial_weights=None if previous is None else previous["weights"],
+            initial_iterations=0 if previous is None else len(previous["history"]),
+            on_iteration=tracker,
         )
-        coefs = [w.detach().to("cpu", torch.float64).numpy().T.copy() for w in result.weights]
-        coefs[0][: X.shape[1]] /= self.x_scale_[:, None]
-        coefs[-1] *= self.y_scale_
-        self.coefs_ = coefs
-        self.hidden_layer_sizes_ = tuple(c.shape[1] for c in coefs[:-1])
-        self.history_ = result.history
-        self.n_iter_ = len(result.history)
-        self.loss_curve_ = [record["loss"] for record in result.history]
+        weights = result.weights
+        if tracker.best_weights is not None:
+            weights = tracker.best_weights
+        self.x_scale_, self.y_scale_ = x_scale, y_scale
+        self._random_state_ = random_state
+        for name, value in self._network_attributes(weights, x_scale, y_scale).items():
+            setattr(self, name, value)
+        self.history_ = ([] if previous is None else previous["history"]) + result.history
+        self.n_iter_ = len(self.history_)
+        self.loss_curve_ = [record["loss"] for record in self.history_]
         self.stop_reason_ = result.stop_reason
         self.n_outputs_ = Y.shape[1]
-        if result.stop_reason != "tol":
+        if self.early_stopping:
+            self.validation_scores_ = [r.get("validation_score") for r in self.history_]
+            self.best_validation_score_ = tracker.best_score
+            self.best_iteration_ = tracker.best_iteration
+        else:
+            self.validation_scores_ = self.best_validation_score_ = self.best_iteration_ = None
+        if result.stop_reason not in EXPECTED_STOPS:
             warnings.warn(
                 f"{type(self).__name__} stopped after {self.n_iter_} iterations: "
                 f"{STOP_MESSAGES[result.stop_reason]}.",
@@ -282,14 +370,174 @@ class BaseNeuronPursuit(BaseEstimator, ABC):
             )
         return self
 
+    def _network_attributes(self, weights, x_scale, y_scale):
+        """Fitted attributes of a network given in the units of the fit."""
+        fit_weights = [w.detach().to("cpu", torch.float64).numpy().copy() for w in weights]
+        coefs = [w.T.copy() for w in fit_weights]
+        coefs[0][: len(x_scale)] /= x_scale[:, None]
+        coefs[-1] *= y_scale
+        return {
+            "coefs_": coefs,
+            "hidden_layer_sizes_": tuple(c.shape[1] for c in coefs[:-1]),
+            "_fit_weights_": fit_weights,
+        }
+
+    def _check_warm_start(self, X, Y):
+        n_inputs = X.shape[1] + int(self.fit_intercept)
+        if self.coefs_[0].shape[0] != n_inputs or self.coefs_[-1].shape[1] != Y.shape[1]:
+            raise ValueError(
+                "warm_start=True needs data of the shape the network was grown for: "
+                f"{self.coefs_[0].shape[0]} inputs and {self.coefs_[-1].shape[1]} outputs, "
+                f"got {n_inputs} inputs and {Y.shape[1]} outputs."
+            )
+        if len(self._fit_weights_) != self.depth:
+            raise ValueError(
+                f"warm_start=True cannot change depth from {len(self._fit_weights_)} "
+                f"to {self.depth}."
+            )
+
+    def _previous_growth(self, x_scale, y_scale, to_tensor):
+        """The fitted network, in the units of this fit, and its history."""
+        if np.array_equal(x_scale, self.x_scale_) and y_scale == self.y_scale_:
+            weights = self._fit_weights_
+        else:  # new data: express the fitted function in the new units
+            weights = [c.T.copy() for c in self.coefs_]
+            weights[0][:, : len(x_scale)] *= x_scale[None, :]
+            weights[-1] /= y_scale
+        # After early stopping the kept network is that of best_iteration_.
+        kept = self.best_iteration_ or self.n_iter_
+        return {"weights": [to_tensor(w) for w in weights], "history": self.history_[:kept]}
+
     def _network_output(self, X):
         """Network output on ``X``, shape (n, n_outputs_), float64 on the CPU."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in self.coefs_]
+        return self._output_of(self.coefs_, X)
+
+    def _output_of(self, coefs, X):
+        weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in coefs]
         inputs = torch.from_numpy(self._with_intercept(X))
         return network_predict(weights, inputs, self._activation).numpy()
+
+    def to_torch(self, dtype=torch.float32, device="cpu"):
+        """The fitted network as a ``torch.nn.Module`` in eval mode.
+
+        Its output on a tensor ``X`` of shape (n_samples, n_features_in_) is the
+        network output of shape (n_samples, n_outputs_): ``predict`` of the
+        regressor, ``decision_function`` of the classifier (one column for two
+        classes). The intercept feature is appended inside the module.
+
+        Parameters
+        ----------
+        dtype : torch.dtype, default=torch.float32
+        device : str or torch.device, default="cpu"
+
+        Returns
+        -------
+        module : torch.nn.Module
+        """
+        check_is_fitted(self)
+        module = HomogeneousNetwork(
+            self.coefs_,
+            self.activation_power,
+            self.negative_slope,
+            self.fit_intercept,
+            dtype=dtype,
+        )
+        return module.to(device).eval()
+
+    def prune(self, X, tol=1e-4):
+        """Remove hidden neurons that do not change the predictions on ``X``.
+
+        Neurons are tried from the one with the smallest incoming and outgoing
+        weights (the bound ``||out|| * ||in||**p`` on their effect) and removed
+        when the network output on ``X`` stays within a relative distance
+        ``tol`` (Frobenius norm) of the unpruned output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data on which predictions must be kept, e.g. the training data.
+        tol : float, default=1e-4
+            Largest relative change of the network output on ``X``.
+
+        Returns
+        -------
+        self : object
+            The pruned estimator; ``n_pruned_`` counts the neurons removed.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in self.coefs_]
+        inputs = torch.from_numpy(self._with_intercept(X))
+        pruned, masks = prune_neurons(weights, inputs, self._activation, tol)
+        fit_weights = [torch.from_numpy(w) for w in self._fit_weights_]
+        self._fit_weights_ = [w.numpy().copy() for w in keep_neurons(fit_weights, masks)]
+        self.coefs_ = [w.numpy().T.copy() for w in pruned]
+        before = sum(self.hidden_layer_sizes_)
+        self.hidden_layer_sizes_ = tuple(c.shape[1] for c in self.coefs_[:-1])
+        self.n_pruned_ = getattr(self, "n_pruned_", 0) + before - sum(self.hidden_layer_sizes_)
+        return self
+
+    @abstractmethod
+    def _validation_score(self, output, Y, sample_weight):
+        """Score of network outputs against encoded targets (early stopping)."""
 
     @abstractmethod
     def fit(self, X, y, sample_weight=None):
         """Fit the network by Neuron Pursuit."""
+
+
+class _IterationTracker:
+    """Called after every iteration: validation score, best network, sklearn callbacks."""
+
+    def __init__(self, estimator, X, Y, validation, x_scale, y_scale, previous):
+        self.estimator = estimator
+        self.X, self.Y = X, Y
+        self.validation = validation
+        self.x_scale, self.y_scale = x_scale, y_scale
+        self.best_score = self.best_weights = self.best_iteration = None
+        self.n_without_improvement = 0
+        self.context = None
+        if hasattr(estimator, "_init_callback_context"):
+            done = 0 if previous is None else len(previous["history"])
+            self.context = estimator._init_callback_context(
+                max_subtasks=max(estimator.max_iter - done, 0)
+            )
+            self.context.call_on_fit_task_begin(estimator=estimator, X=X, y=Y)
+
+    def __call__(self, weights, record):
+        estimator = self.estimator
+        stop = None
+        if self.validation is not None:
+            X_val, Y_val, weight_val = self.validation
+            output = estimator._output_of(self._attributes(weights)["coefs_"], X_val)
+            score = estimator._validation_score(output, Y_val, weight_val)
+            record["validation_score"] = score
+            if self.best_score is None or score > self.best_score:
+                self.best_score, self.best_iteration = score, record["iteration"]
+                self.best_weights = [w.clone() for w in weights]
+                self.n_without_improvement = 0
+            else:
+                self.n_without_improvement += 1
+                if self.n_without_improvement >= estimator.n_iter_no_change:
+                    stop = "early_stopping"
+        if self.context is not None:
+            task = self.context.subcontext(task_name="iteration")
+            task.call_on_fit_task_begin(estimator=estimator, X=self.X, y=self.Y)
+            if task.call_on_fit_task_end(
+                estimator=estimator,
+                X=self.X,
+                y=self.Y,
+                reconstruction_attributes=lambda: {
+                    **self._attributes(weights),
+                    "n_outputs_": self.Y.shape[1],
+                    "x_scale_": self.x_scale,
+                    "y_scale_": self.y_scale,
+                },
+            ):
+                stop = stop or "callback"
+        return stop
+
+    def _attributes(self, weights):
+        return self.estimator._network_attributes(weights, self.x_scale, self.y_scale)

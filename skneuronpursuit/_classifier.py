@@ -5,7 +5,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseNeuronPursuit
+from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseNeuronPursuit, with_callbacks
 
 
 class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
@@ -71,6 +71,10 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         tol=1e-3,
         fit_intercept=True,
         rebalance=False,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
         dtype="float64",
         device="auto",
         random_state=None,
@@ -90,12 +94,17 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
             tol=tol,
             fit_intercept=fit_intercept,
             rebalance=rebalance,
+            warm_start=warm_start,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
             dtype=dtype,
             device=device,
             random_state=random_state,
             verbose=verbose,
         )
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Grow the network on ``(X, y)``.
@@ -116,7 +125,17 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         """
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
-        self.classes_, encoded = np.unique(y, return_inverse=True)
+        classes, encoded = np.unique(y, return_inverse=True)
+        if (
+            self.warm_start
+            and hasattr(self, "classes_")
+            and not np.array_equal(classes, self.classes_)
+        ):
+            raise ValueError(
+                f"warm_start=True needs the classes of the first fit, {self.classes_}; "
+                f"got {classes}."
+            )
+        self.classes_ = classes
         weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         n_weighted_classes = np.count_nonzero(np.bincount(encoded, weights=np.abs(weight)))
         if n_weighted_classes < 2:
@@ -128,7 +147,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
             Y = np.where(encoded == 1, 1.0, -1.0)[:, None]
         else:
             Y = np.eye(len(self.classes_))[encoded]
-        return self._fit_network(X, Y, sample_weight)
+        return self._fit_network(X, Y, sample_weight, stratify=encoded)
 
     def decision_function(self, X):
         """Network outputs: the confidence scores of the classes.
@@ -157,7 +176,14 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         -------
         y : ndarray of shape (n_samples,)
         """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return self.classes_[(scores > 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+        return self.classes_[self._class_index(self.decision_function(X))]
+
+    @staticmethod
+    def _class_index(scores):
+        if scores.ndim == 1 or scores.shape[1] == 1:
+            return (scores.ravel() > 0).astype(int)
+        return np.argmax(scores, axis=1)
+
+    def _validation_score(self, output, Y, sample_weight):
+        hits = self._class_index(output) == self._class_index(Y)
+        return float(np.average(hits, weights=sample_weight))

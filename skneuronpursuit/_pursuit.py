@@ -209,7 +209,7 @@ class _Pursuit:
         )
 
 
-def _print_record(record):
+def _print_record(record, verbose):
     layer = "first" if record["layer"] is None else f"layer {record['layer']}"
     print(
         f"[NeuronPursuit] iter {record['iteration']:3d} | {layer:>8} | "
@@ -218,9 +218,28 @@ def _print_record(record):
         f"{record['seconds']:.2f}s",
         flush=True,
     )
+    if verbose >= 2:
+        print(
+            f"[NeuronPursuit]          delta {record['delta']:.3e} "
+            f"({record['delta_halvings']} halvings) | loss {record['loss_before']:.4e} -> "
+            f"{record['loss_after_add']:.4e} on adding -> {record['loss']:.4e} after "
+            f"{record['gd_steps']} GD steps | step {record['gd_step_size']:.3e} "
+            f"({record['gd_halvings']} halvings)",
+            flush=True,
+        )
 
 
-def neuron_pursuit(X, Y, sample_weight, settings, random_state):
+def neuron_pursuit(
+    X,
+    Y,
+    sample_weight,
+    settings,
+    random_state,
+    *,
+    initial_weights=None,
+    initial_iterations=0,
+    on_iteration=None,
+):
     """Fit a homogeneous network to ``(X, Y)`` by Neuron Pursuit.
 
     Parameters
@@ -233,22 +252,31 @@ def neuron_pursuit(X, Y, sample_weight, settings, random_state):
     random_state : numpy.random.RandomState
         Source of the restarts' starting points (drawn on the host, so that every
         device starts from the same points).
+    initial_weights : list of Tensor, optional
+        A network grown earlier to keep growing (warm start). By default, the
+        empty network.
+    initial_iterations : int, default=0
+        Iterations already run to grow ``initial_weights``; they count towards
+        ``settings.max_iter``.
+    on_iteration : callable, optional
+        ``on_iteration(weights, record)`` is called after every completed iteration;
+        a string returned is a reason to stop, recorded as the stop reason.
 
     Returns
     -------
     PursuitResult
     """
     run = _Pursuit(X, Y, sample_weight, settings, random_state)
-    weights = _empty_network(X.shape[1], Y.shape[1], settings.depth, X)
+    weights = initial_weights or _empty_network(X.shape[1], Y.shape[1], settings.depth, X)
     history = []
-    if run.loss_zero == 0:
+    loss = run.loss(weights)
+    if run.loss_zero == 0 or loss <= settings.tol * run.loss_zero:
         return PursuitResult(weights, history, "tol")
-    loss = run.loss_zero
     stop_reason = "max_iter"
     try:
-        for iteration in range(1, settings.max_iter + 1):
+        for iteration in range(initial_iterations + 1, settings.max_iter + 1):
             started = time.perf_counter()
-            if iteration == 1:
+            if all(w.shape[0] == 0 for w in weights[:-1]):
                 grown, ncf_value, record = run.first_neurons()
             else:
                 grown, ncf_value, record = run.next_neuron(weights, loss)
@@ -275,13 +303,17 @@ def neuron_pursuit(X, Y, sample_weight, settings, random_state):
                 seconds=time.perf_counter() - started,
             )
             history.append(record)
+            requested = on_iteration(weights, record) if on_iteration is not None else None
             if settings.verbose:
-                _print_record(record)
+                _print_record(record, settings.verbose)
             if descent.diverged:
                 stop_reason = "diverged"
                 break
             if record["train_error"] <= settings.tol:
                 stop_reason = "tol"
+                break
+            if requested:
+                stop_reason = requested
                 break
     except KeyboardInterrupt:
         stop_reason = "interrupted"

@@ -2,9 +2,10 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
 from sklearn.utils.validation import validate_data
 
-from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseNeuronPursuit
+from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseNeuronPursuit, with_callbacks
 
 
 class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
@@ -70,6 +71,10 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         tol=1e-3,
         fit_intercept=True,
         rebalance=False,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
         dtype="float64",
         device="auto",
         random_state=None,
@@ -89,12 +94,17 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
             tol=tol,
             fit_intercept=fit_intercept,
             rebalance=rebalance,
+            warm_start=warm_start,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
             dtype=dtype,
             device=device,
             random_state=random_state,
             verbose=verbose,
         )
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Grow the network on ``(X, y)``.
@@ -140,6 +150,9 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         """
         output = self._network_output(X)
         return output.ravel() if self.n_outputs_ == 1 else output
+
+    def _validation_score(self, output, Y, sample_weight):
+        return r2_score(Y, output, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,45 @@
+"""The grown network as a plain ``torch.nn.Module``."""
+
+import torch
+
+from ._activation import HomogeneousActivation
+
+
+class HomogeneousActivationModule(torch.nn.Module):
+    """``max(z, slope * z) ** power`` as a module (wraps :class:`HomogeneousActivation`)."""
+
+    def __init__(self, power, slope):
+        super().__init__()
+        self.activation = HomogeneousActivation(int(power), float(slope))
+
+    def forward(self, z):
+        return self.activation(z)
+
+    def extra_repr(self):
+        return f"power={self.activation.power}, slope={self.activation.slope}"
+
+
+class HomogeneousNetwork(torch.nn.Module):
+    """Bias-free feed-forward network: ``Linear -> activation -> ... -> Linear``.
+
+    With ``fit_intercept`` a constant feature 1 is appended to the input, as the
+    estimator does; the output has one column per network output.
+    """
+
+    def __init__(self, coefs, power, slope, fit_intercept, dtype=torch.float32):
+        super().__init__()
+        self.fit_intercept = fit_intercept
+        layers = []
+        for index, coef in enumerate(coefs):
+            linear = torch.nn.Linear(coef.shape[0], coef.shape[1], bias=False, dtype=dtype)
+            with torch.no_grad():
+                linear.weight.copy_(torch.as_tensor(coef.T, dtype=dtype))
+            layers.append(linear)
+            if index < len(coefs) - 1:
+                layers.append(HomogeneousActivationModule(power, slope))
+        self.layers = torch.nn.Sequential(*layers)
+
+    def forward(self, X):
+        if self.fit_intercept:
+            X = torch.cat([X, X.new_ones(X.shape[0], 1)], dim=1)
+        return self.layers(X)
