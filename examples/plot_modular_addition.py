@@ -51,10 +51,14 @@ model = NeuronPursuitClassifier(
     random_state=0,
 )
 model.fit(X[train], y[train])
-print(f"{model.n_iter_} iterations, {model.hidden_layer_sizes_[0]} neurons kept, "
-      f"stopped on {model.stop_reason_}")
-print(f"train accuracy {model.score(X[train], y[train]):.3f}, "
-      f"test accuracy {model.score(X[test], y[test]):.3f}")
+print(
+    f"{model.n_iter_} iterations, {model.hidden_layer_sizes_[0]} neurons kept, "
+    f"stopped on {model.stop_reason_}"
+)
+print(
+    f"train accuracy {model.score(X[train], y[train]):.3f}, "
+    f"test accuracy {model.score(X[test], y[test]):.3f}"
+)
 
 # %% The three figures.
 out = Path(__file__).parent / "figures"

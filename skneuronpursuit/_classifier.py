@@ -176,7 +176,8 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[self._class_index(self.decision_function(X))]
+        scores = self.decision_function(X)
+        return self.classes_[self._class_index(scores)]
 
     @staticmethod
     def _class_index(scores):

@@ -1,0 +1,261 @@
+"""Progress, callbacks, warm start, early stopping, export, pruning, plots, parallel search."""
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from datasets import hypercube, sparse_relu_target
+from joblib import Parallel, delayed
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+
+FAST = dict(n_restarts=8, ncf_steps=100, gd_steps=300, tol=0, random_state=0)
+X_CUBE = hypercube(200, 6, seed=0)
+Y_WAVE = np.sin(X_CUBE @ np.arange(1.0, 7.0))
+
+
+# ---------------------------------------------------------------- progress
+
+
+def test_verbose_2_adds_the_new_neuron_and_descent_detail(capsys):
+    reg = NeuronPursuitRegressor(max_iter=3, verbose=2, **FAST).fit(X_CUBE, Y_WAVE)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 * reg.n_iter_
+    assert "iter   2" in lines[2] and "delta" in lines[3] and "GD steps" in lines[3]
+    assert f"after {reg.history_[-1]['gd_steps']} GD steps" in lines[-1]
+
+
+class CountingCallback:
+    """A FitCallback that records its hooks and can ask to stop after some iterations."""
+
+    def __init__(self, stop_after=None):
+        self.stop_after, self.calls = stop_after, []
+
+    def setup(self, estimator, context):
+        self.calls.append("setup")
+
+    def teardown(self, estimator, context):
+        self.calls.append("teardown")
+
+    def on_fit_task_begin(self, estimator, context, *, X=None, y=None, fitted_estimator=None):
+        self.calls.append(("begin", context.task_name))
+
+    def on_fit_task_end(self, estimator, context, *, X=None, y=None, fitted_estimator=None):
+        self.calls.append(("end", context.task_name))
+        if context.task_name == "iteration":
+            self.last_prediction = fitted_estimator.predict(X_CUBE)
+            n_done = sum(call == ("end", "iteration") for call in self.calls)
+            return self.stop_after is not None and n_done >= self.stop_after
+        return False
+
+
+def test_sklearn_callbacks_see_every_iteration_and_a_fitted_model():
+    pytest.importorskip("sklearn.callback")
+    callback = CountingCallback()
+    reg = NeuronPursuitRegressor(max_iter=4, **FAST).set_callbacks(callback)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X_CUBE, Y_WAVE)
+    assert callback.calls[0] == "setup" and callback.calls[-1] == "teardown"
+    assert callback.calls.count(("end", "iteration")) == reg.n_iter_ == 4
+    np.testing.assert_allclose(callback.last_prediction, reg.predict(X_CUBE))
+
+
+def test_a_callback_can_stop_the_fit():
+    pytest.importorskip("sklearn.callback")
+    reg = NeuronPursuitRegressor(max_iter=10, **FAST).set_callbacks(CountingCallback(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # asked to stop: no warning
+        reg.fit(X_CUBE, Y_WAVE)
+    assert reg.stop_reason_ == "callback" and reg.n_iter_ == 2
+
+
+def test_progress_bar_inside_grid_search():
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar
+
+    search = GridSearchCV(
+        NeuronPursuitRegressor(max_iter=2, **FAST), {"delta": [0.1, 0.3]}, cv=2
+    ).set_callbacks(ProgressBar())
+    search.fit(X_CUBE, Y_WAVE)
+    assert search.best_estimator_.n_iter_ == 2
+
+
+# ---------------------------------------------------------------- warm start
+
+
+@pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
+def test_warm_start_continues_to_the_same_network(Estimator):
+    y = Y_WAVE if Estimator is NeuronPursuitRegressor else np.digitize(Y_WAVE, [-0.3, 0.3])
+    warm = Estimator(max_iter=5, warm_start=True, **FAST).fit(X_CUBE, y)
+    warm.set_params(max_iter=10).fit(X_CUBE, y)
+    direct = Estimator(max_iter=10, **FAST).fit(X_CUBE, y)
+    assert warm.n_iter_ == direct.n_iter_ == 10
+    assert [r["layer"] for r in warm.history_] == [r["layer"] for r in direct.history_]
+    for a, b in zip(warm.coefs_, direct.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_warm_start_rejects_other_shapes_and_classes():
+    reg = NeuronPursuitRegressor(max_iter=2, warm_start=True, **FAST).fit(X_CUBE, Y_WAVE)
+    with pytest.raises(ValueError, match="warm_start=True needs data of the shape"):
+        reg.set_params(max_iter=3).fit(X_CUBE[:, :4], Y_WAVE)
+    clf = NeuronPursuitClassifier(max_iter=2, warm_start=True, **FAST).fit(X_CUBE, Y_WAVE > 0)
+    with pytest.raises(ValueError, match="classes of the first fit"):
+        clf.set_params(max_iter=3).fit(X_CUBE, np.where(Y_WAVE > 0, "a", "b"))
+
+
+def test_warm_start_without_a_fit_is_a_fresh_fit():
+    warm = NeuronPursuitRegressor(max_iter=3, warm_start=True, **FAST).fit(X_CUBE, Y_WAVE)
+    cold = NeuronPursuitRegressor(max_iter=3, **FAST).fit(X_CUBE, Y_WAVE)
+    np.testing.assert_array_equal(warm.predict(X_CUBE), cold.predict(X_CUBE))
+
+
+# ---------------------------------------------------------------- early stopping
+
+
+def test_early_stopping_keeps_the_best_validated_network():
+    X = np.random.RandomState(1).normal(size=(150, 5))
+    y = X[:, 0] + 0.5 * np.random.RandomState(2).normal(size=150)  # noisy: overfits
+    reg = NeuronPursuitRegressor(
+        max_iter=30, early_stopping=True, n_iter_no_change=3, validation_fraction=0.3, **FAST
+    ).fit(X, y)
+    scores = reg.validation_scores_
+    assert len(scores) == reg.n_iter_ and reg.stop_reason_ == "early_stopping"
+    assert reg.best_validation_score_ == max(scores)
+    assert scores[reg.best_iteration_ - 1] == max(scores)
+    assert reg.n_iter_ == reg.best_iteration_ + 3
+    best = reg.history_[reg.best_iteration_ - 1]
+    assert reg.hidden_layer_sizes_ == best["hidden_layer_sizes"]
+    assert all(r["validation_score"] == s for r, s in zip(reg.history_, scores))
+
+
+def test_early_stopping_classifier_scores_accuracy():
+    y = np.digitize(Y_WAVE, [-0.3, 0.3])
+    clf = NeuronPursuitClassifier(max_iter=6, early_stopping=True, **FAST).fit(X_CUBE, y)
+    assert all(0 <= s <= 1 for s in clf.validation_scores_)
+    without = NeuronPursuitClassifier(max_iter=2, **FAST).fit(X_CUBE, y)
+    assert without.validation_scores_ is None and without.best_iteration_ is None
+
+
+# ---------------------------------------------------------------- export
+
+
+@pytest.mark.parametrize(
+    "Estimator, target",
+    [
+        (NeuronPursuitRegressor, Y_WAVE),
+        (NeuronPursuitRegressor, np.column_stack([Y_WAVE, X_CUBE[:, 0]])),
+        (NeuronPursuitClassifier, Y_WAVE > 0),
+        (NeuronPursuitClassifier, np.digitize(Y_WAVE, [-0.3, 0.3])),
+    ],
+)
+def test_to_torch_reproduces_the_network_output(Estimator, target):
+    model = Estimator(max_iter=5, negative_slope=0.1, **FAST).fit(X_CUBE, target)
+    module = model.to_torch()
+    assert isinstance(module, torch.nn.Module) and not module.training
+    X = np.random.RandomState(3).normal(size=(100, 6))
+    with torch.no_grad():
+        output = module(torch.as_tensor(X, dtype=torch.float32)).numpy()
+    expected = (
+        model.predict(X) if Estimator is NeuronPursuitRegressor else (model.decision_function(X))
+    )
+    np.testing.assert_allclose(output.reshape(expected.shape), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_to_torch_without_intercept_and_in_float64():
+    reg = NeuronPursuitRegressor(max_iter=3, fit_intercept=False, **FAST).fit(X_CUBE, Y_WAVE)
+    module = reg.to_torch(dtype=torch.float64)
+    with torch.no_grad():
+        output = module(torch.from_numpy(X_CUBE)).numpy().ravel()
+    np.testing.assert_allclose(output, reg.predict(X_CUBE), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- pruning
+
+
+def test_prune_removes_negligible_neurons_and_keeps_predictions():
+    X = hypercube(300, 8, seed=4)
+    reg = NeuronPursuitRegressor(depth=3, fit_intercept=False, max_iter=6, **FAST)
+    reg.fit(X, sparse_relu_target(X))
+    before, sizes = reg.predict(X), sum(reg.hidden_layer_sizes_)
+    reg.prune(X, tol=1e-3)
+    assert reg.n_pruned_ > 0
+    assert sum(reg.hidden_layer_sizes_) == sizes - reg.n_pruned_
+    assert [c.shape[1] for c in reg.coefs_[:-1]] == list(reg.hidden_layer_sizes_)
+    change = np.linalg.norm(reg.predict(X) - before) / np.linalg.norm(before)
+    assert change <= 1e-3
+    X_test = hypercube(500, 8, seed=5)
+    error = np.sum((reg.predict(X_test) - sparse_relu_target(X_test)) ** 2)
+    assert error / np.sum(sparse_relu_target(X_test) ** 2) < 1e-2
+
+
+def test_prune_with_zero_tolerance_keeps_every_useful_neuron():
+    reg = NeuronPursuitRegressor(max_iter=4, **FAST).fit(X_CUBE, Y_WAVE)
+    sizes = reg.hidden_layer_sizes_
+    reg.prune(X_CUBE, tol=0.0)
+    assert reg.hidden_layer_sizes_ == sizes and reg.n_pruned_ == 0
+
+
+# ---------------------------------------------------------------- plots
+
+
+@pytest.fixture(scope="module")
+def pyplot():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_plots_return_their_axes(pyplot):
+    from skneuronpursuit.plotting import plot_first_layer_dft, plot_growth, plot_weights
+
+    reg = NeuronPursuitRegressor(max_iter=4, early_stopping=True, **FAST).fit(X_CUBE, Y_WAVE)
+    ax = plot_growth(reg)
+    assert ax.get_xlabel().startswith("iteration") and len(ax.collections) >= 2
+    axes = plot_weights(reg)
+    assert len(axes) == len(reg.coefs_)
+    assert axes[0].images[0].get_array().shape == reg.coefs_[0].T.shape
+    ax = plot_first_layer_dft(reg, n_blocks=2)
+    assert ax.images[0].get_array().shape == (reg.hidden_layer_sizes_[0], 6)
+    with pytest.raises(ValueError, match="equal blocks"):
+        plot_first_layer_dft(reg, n_blocks=4)
+
+
+def test_plot_example_figures_are_committed():
+    figures = Path(__file__).parents[1] / "examples" / "figures"
+    for name in ["modadd_growth.png", "modadd_weights.png", "modadd_dft.png"]:
+        assert (figures / name).stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- parallel search
+
+
+def _fit_and_count_threads():
+    NeuronPursuitRegressor(max_iter=2, **FAST).fit(X_CUBE, Y_WAVE)
+    return torch.get_num_threads()
+
+
+def test_parallel_workers_do_not_oversubscribe_threads():
+    threads = Parallel(n_jobs=2)(delayed(_fit_and_count_threads)() for _ in range(2))
+    assert all(t <= max(1, (os.cpu_count() or 1) // 2) for t in threads)
+
+
+def test_distributed_search_example_runs_on_a_local_dask_cluster():
+    pytest.importorskip("dask.distributed")
+    sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
+    try:
+        from distributed_search import search
+    finally:
+        sys.path.pop(0)
+    result = search(n_workers=2)
+    assert result.best_score_ > 0.9
