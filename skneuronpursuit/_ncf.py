@@ -72,7 +72,6 @@ class NetworkSearchResult:
 
     weights: list  # unit-norm point, one tensor per layer, no restart dimension
     ncf_value: float  # NCF at that point, in the units of the data
-    normalised_value: float  # the same, for data with unit RMS rows (scale-free)
 
 
 def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, step_size):
@@ -109,7 +108,7 @@ def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, st
     best = int(torch.argmax(torch.nan_to_num(normalised, nan=-torch.inf)))
     point = [w[best] for w in weights]
     value, _ = network_ncf(point, X, signal, activation)
-    return NetworkSearchResult(point, float(value), float(normalised[best]))
+    return NetworkSearchResult(point, float(value))
 
 
 # ---------------------------------------------------------------- later iterations
@@ -152,7 +151,6 @@ class CandidateSearchResult:
     incoming: torch.Tensor  # a*, shape (k_in,)
     outgoing: torch.Tensor  # b*, shape (k_out,)
     ncf_value: float  # N*, in the units of the data
-    normalised_value: float  # N* for unit-RMS inputs and signal (scale-free)
     layer_values: list  # best N per hidden layer, in the units of the data
 
 
@@ -223,6 +221,5 @@ def search_candidates(
         incoming=A[layer, restart, : in_sizes[layer]].clone(),
         outgoing=B[layer, restart, : out_sizes[layer]].clone(),
         ncf_value=float(values[layer, restart]),
-        normalised_value=float(normalised[layer, restart]),
         layer_values=best_per_layer.values.tolist(),
     )

@@ -100,9 +100,24 @@ class _Pursuit:
         self.random_state = random_state
         self.n_samples = X.shape[0]
         self.loss_zero = float(weighted_squared_norm(Y, self.sample_weight)) / (2 * self.n_samples)
-        # A normalised NCF (unit-RMS residual and inputs) at or below this is zero up
-        # to rounding and to how far GD is from stationary (ALGORITHM.md §7) (choice).
+        # A neuron whose first-order output can explain at most this fraction of the
+        # loss counts as no descent direction: zero up to rounding and to how far GD is
+        # from stationary (ALGORITHM.md §7) (choice).
         self.ncf_tol = torch.finfo(X.dtype).eps ** 0.5
+
+    def _no_descent(self, ncf_value, quadratic, loss):
+        """Whether the KKT point is zero, ALGORITHM.md §7 (choice of measure).
+
+        Along the ray ``t w*`` the loss is ``L - t^D N* + t^2D Q/(2n)``, so the best
+        first-order neuron removes ``n N*^2 / (2 Q)`` of ``L``. That fraction is the
+        squared cosine between the residual and the neuron's output: scale-free,
+        in [0, 1], and unlike a normalised ``N*`` it does not shrink with the input
+        dimension (one-hot inputs, modular addition).
+        """
+        if not (ncf_value > 0 and quadratic > 0):
+            return True
+        explained = self.n_samples * ncf_value**2 / (2 * quadratic * loss)
+        return not explained > self.ncf_tol
 
     def loss(self, weights):
         return float(network_loss(weights, self.X, self.Y, self.sample_weight, self.activation))
@@ -118,12 +133,12 @@ class _Pursuit:
         found = search_network(
             self.X, self.Y, self.sample_weight, self.activation, initial, s.ncf_steps, s.ncf_lr
         )
-        if not found.normalised_value > self.ncf_tol:
-            return None, found.ncf_value, {}
         # ALGORITHM.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
         degree = self.activation.degree(s.depth)
         output = forward(found.weights, self.X, self.activation)[0][-1]
         quadratic = float(weighted_squared_norm(output, self.sample_weight))
+        if self._no_descent(found.ncf_value, quadratic, self.loss_zero):
+            return None, found.ncf_value, {}
         t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / degree)
         weights, scale, loss, halvings = _scale_until_descent(
             lambda t: [t * w for w in found.weights],
@@ -166,8 +181,6 @@ class _Pursuit:
             s.ncf_steps,
             s.ncf_lr,
         )
-        if not found.normalised_value > self.ncf_tol:
-            return None, found.ncf_value, {}
         a, b, layer = found.incoming, found.outgoing, found.layer
         # ALGORITHM.md §3 step 4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
         activated = self.activation(layer_inputs[layer] @ a)
@@ -175,6 +188,8 @@ class _Pursuit:
             weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
         )
         quadratic = float(weighted_squared_norm(change, self.sample_weight))
+        if self._no_descent(found.ncf_value, quadratic, loss_before):
+            return None, found.ncf_value, {}
         t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / (self.activation.power + 1))
 
         def with_neuron(t):

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 import torch
-from datasets import hypercube
+from datasets import hypercube, modular_addition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -108,17 +108,37 @@ def test_gradient_descent_that_cannot_recover_stops_with_a_usable_model():
     assert np.all(np.isfinite(reg.predict(X)))
 
 
-def test_zero_ncf_of_a_linear_network_stops_cleanly():
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_zero_ncf_of_a_linear_network_stops_cleanly(dtype):
     # ALGORITHM.md §7: with a linear activation (p = 1, alpha = 1), once the network fits
     # the best linear map no neuron can lower the loss to first order.
     rng = np.random.RandomState(3)
     X = rng.normal(size=(100, 4))
     y = X @ rng.normal(size=4) + 0.1 * rng.normal(size=100)
-    reg = NeuronPursuitRegressor(depth=3, negative_slope=1.0, **{**FAST, "max_iter": 10})
+    params = {**FAST, "max_iter": 10, "dtype": dtype}
+    reg = NeuronPursuitRegressor(depth=3, negative_slope=1.0, **params)
     with pytest.warns(ConvergenceWarning, match="no positive KKT point"):
         reg.fit(X, y)
     assert reg.stop_reason_ == "no_positive_kkt" and reg.n_iter_ < 10
     assert reg.score(X, y) > 0.99
+
+
+def test_wide_one_hot_inputs_are_not_mistaken_for_a_zero_ncf():
+    # 119 one-hot features spread a neuron's correlation thin: its NCF is small in
+    # normalised units, yet the neuron explains a fair share of the loss (modadd-59).
+    X, y, _, _ = modular_addition(59)
+    clf = NeuronPursuitClassifier(
+        depth=2,
+        activation_power=2,
+        negative_slope=-1.0,
+        max_iter=1,
+        ncf_steps=50,
+        gd_steps=10,
+        dtype="float32",
+        random_state=0,
+    )
+    clf.fit(X, y)
+    assert clf.n_iter_ == 1 and clf.history_[0]["loss"] < clf.history_[0]["loss_before"]
 
 
 # ---------------------------------------------------------------- interrupts
