@@ -100,24 +100,23 @@ class _Pursuit:
         self.random_state = random_state
         self.n_samples = X.shape[0]
         self.loss_zero = float(weighted_squared_norm(Y, self.sample_weight)) / (2 * self.n_samples)
-        # A neuron whose first-order output can explain at most this fraction of the
-        # loss counts as no descent direction: zero up to rounding and to how far GD is
-        # from stationary (ALGORITHM.md §7) (choice).
+        # A KKT point whose NCF terms cancel to within this fraction of their absolute
+        # sum is zero up to rounding and to how far GD is from stationary
+        # (ALGORITHM.md §7) (choice).
         self.ncf_tol = torch.finfo(X.dtype).eps ** 0.5
 
-    def _no_descent(self, ncf_value, quadratic, loss):
-        """Whether the KKT point is zero, ALGORITHM.md §7 (choice of measure).
+    def _no_descent(self, residual, change):
+        """Whether the KKT point is zero, from its NCF terms ``s_i <r_i, change_i>``.
 
-        Along the ray ``t w*`` the loss is ``L - t^D N* + t^2D Q/(2n)``, so the best
-        first-order neuron removes ``n N*^2 / (2 Q)`` of ``L``. That fraction is the
-        squared cosine between the residual and the neuron's output: scale-free,
-        in [0, 1], and unlike a normalised ``N*`` it does not shrink with the input
-        dimension (one-hot inputs, modular addition).
+        (choice of measure) ``N* = sum(terms) / n`` is compared with
+        ``sum(|terms|) / n``, the size it would have if no term cancelled: the ratio
+        is scale-free and, unlike an NCF on rescaled data, does not shrink with the
+        input dimension (one-hot inputs, modular addition) or with how unevenly the
+        neuron's output is spread over the samples.
         """
-        if not (ncf_value > 0 and quadratic > 0):
-            return True
-        explained = self.n_samples * ncf_value**2 / (2 * quadratic * loss)
-        return not explained > self.ncf_tol
+        terms = self.sample_weight * (residual * change).sum(dim=1)
+        total = float(terms.sum())
+        return not total > self.ncf_tol * float(terms.abs().sum())
 
     def loss(self, weights):
         return float(network_loss(weights, self.X, self.Y, self.sample_weight, self.activation))
@@ -137,7 +136,7 @@ class _Pursuit:
         degree = self.activation.degree(s.depth)
         output = forward(found.weights, self.X, self.activation)[0][-1]
         quadratic = float(weighted_squared_norm(output, self.sample_weight))
-        if self._no_descent(found.ncf_value, quadratic, self.loss_zero):
+        if self._no_descent(self.Y, output):
             return None, found.ncf_value, {}
         t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / degree)
         weights, scale, loss, halvings = _scale_until_descent(
@@ -188,7 +187,7 @@ class _Pursuit:
             weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
         )
         quadratic = float(weighted_squared_norm(change, self.sample_weight))
-        if self._no_descent(found.ncf_value, quadratic, loss_before):
+        if self._no_descent(residual, change):
             return None, found.ncf_value, {}
         t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / (self.activation.power + 1))
 
