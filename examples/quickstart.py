@@ -81,3 +81,20 @@ print(
     f"largest weight on x4..x20: {first_layer[3:].max():.2e} (largest overall "
     f"{first_layer.max():.2e})"
 )
+
+# %% The growth curve, saved as a figure when matplotlib is installed (the test extra has it).
+try:
+    import matplotlib
+except ImportError:
+    print("\n(pip install matplotlib to save the growth figure)")
+else:
+    from pathlib import Path
+
+    matplotlib.use("Agg")
+    from skneuronpursuit.plotting import plot_growth
+
+    ax = plot_growth(model)
+    path = Path(__file__).parent / "figures" / "quickstart_growth.png"
+    path.parent.mkdir(exist_ok=True)
+    ax.figure.savefig(path, dpi=100, bbox_inches="tight")
+    print(f"\ngrowth curve saved to {path}")

@@ -1,0 +1,104 @@
+"""Command line of the benchmark suite (see benchmarks/README.md).
+
+python -m benchmarks run --task sphere-f1 --quick     # minutes
+python -m benchmarks run --all --seeds 5              # hours; resumes where it stopped
+python -m benchmarks omp --problems 10                # NP = OMP on diagonal linear nets
+python -m benchmarks report --readme README.md        # figures + README results table
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from .methods import METHODS
+from .tasks import TASKS
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+
+
+def _run(args):
+    from .runner import run
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = list(TASKS) if args.all else args.task
+    if not names:
+        sys.exit("name a task with --task, or use --all")
+    mode = "quick" if args.quick else "full"
+    for name in names:
+        run(
+            [name],
+            args.methods,
+            args.seeds,
+            args.quick,
+            args.results / mode / f"{name}.csv",
+            models=None if args.quick else args.results / "models",
+        )
+
+
+def _omp(args):
+    from .theory import omp_check
+
+    results = omp_check(args.problems)
+    matched = sum(np_order == omp_order for _, np_order, omp_order in results)
+    for seed, np_order, omp_order in results:
+        verdict = "match" if np_order == omp_order else "DIFFER"
+        print(f"problem {seed}: NP {np_order}  OMP {omp_order}  {verdict}")
+    print(f"OMP check: {matched}/{len(results)} problems select the same coordinates in order")
+    if args.out:
+        args.out.write_text(
+            "problem,np_order,omp_order,match\n"
+            + "".join(f'{s},"{a}","{b}",{a == b}\n' for s, a, b in results)
+        )
+    return 0 if matched == len(results) else 1
+
+
+def _report(args):
+    from .report import load, results_table, save_figures, update_readme
+
+    frame = load(args.results / args.mode)
+    table = results_table(frame)
+    print(table)
+    save_figures(frame, args.results / "models", args.figures)
+    if args.readme:
+        update_readme(args.readme, table)
+        print(f"table written into {args.readme}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="fit tasks x methods x sizes x seeds")
+    run.add_argument("--task", action="append", choices=list(TASKS), default=[])
+    run.add_argument("--all", action="store_true", help="every task of BENCHMARKS.md")
+    run.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    run.add_argument("--seeds", type=int, default=None, help="default: 2 quick, 5 full")
+    run.add_argument("--quick", action="store_true", help="one small size, few steps")
+    run.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
+    run.add_argument("--results", type=Path, default=RESULTS)
+    run.set_defaults(handler=_run)
+
+    omp = commands.add_parser("omp", help="NP vs OrthogonalMatchingPursuit (App. D.5)")
+    omp.add_argument("--problems", type=int, default=10)
+    omp.add_argument("--out", type=Path, default=None, help="CSV of the selections")
+    omp.set_defaults(handler=_omp)
+
+    report = commands.add_parser("report", help="figures and the README table")
+    report.add_argument("--mode", choices=["full", "quick"], default="full")
+    report.add_argument("--results", type=Path, default=RESULTS)
+    report.add_argument("--figures", type=Path, default=HERE / "figures")
+    report.add_argument("--readme", type=Path, default=None)
+    report.set_defaults(handler=_report)
+
+    args = parser.parse_args(argv)
+    if getattr(args, "seeds", 0) is None:
+        args.seeds = 2 if args.quick else 5
+    return args.handler(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Smoke test of the benchmark suite: quick mode of every task, resume, report."""
+
+import csv
+import math
+
+import pytest
+
+from benchmarks.__main__ import main
+from benchmarks.report import TABLE_END, TABLE_START, load, results_table
+from benchmarks.tasks import TASKS
+from benchmarks.theory import diagonal_problem, np_selection, omp_selection
+
+
+def _rows(folder):
+    rows = []
+    for path in sorted(folder.glob("*.csv")):
+        with open(path, newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    return rows
+
+
+def test_quick_mode_of_every_task_resumes_and_reports(tmp_path):
+    argv = ["run", "--all", "--quick", "--seeds", "1", "--results", str(tmp_path)]
+    assert main(argv) == 0
+    rows = _rows(tmp_path / "quick")
+    assert {(r["task"], r["method"]) for r in rows} == {
+        (task, method) for task in TASKS for method in ("np", "gd", "mlp")
+    }
+    for row in rows:
+        assert math.isfinite(float(row["test_error"])) and float(row["fit_seconds"]) >= 0
+        assert row["machine"]
+        if row["method"] == "np":
+            assert int(row["np_iterations"]) >= 1 and int(row["descent_violations"]) >= 0
+
+    # Resume: a second run finds every row done and fits nothing.
+    assert main(argv) == 0
+    assert len(_rows(tmp_path / "quick")) == len(rows)
+
+    table = results_table(load(tmp_path / "quick"))
+    assert all(f"| {task} |" in table for task in TASKS)
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{TABLE_START}\nold\n{TABLE_END}\noutro\n")
+    pytest.importorskip("matplotlib")
+    report = ["report", "--mode", "quick", "--results", str(tmp_path)]
+    report += ["--figures", str(tmp_path / "figures"), "--readme", str(readme)]
+    assert main(report) == 0
+    text = readme.read_text()
+    assert "old" not in text and table in text and text.startswith("intro")
+    assert (tmp_path / "figures" / "error_vs_n.png").stat().st_size > 0
+
+
+def test_np_on_a_diagonal_linear_network_selects_like_omp():
+    X, y = diagonal_problem(seed=0)
+    assert np_selection(X, y, 3, gd_steps=3000, step_size=0.2) == omp_selection(X, y, 3)
