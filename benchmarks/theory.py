@@ -65,7 +65,7 @@ def omp_selection(X, y, n_select):
     chosen = []
     for k in range(1, n_select + 1):
         coef = OrthogonalMatchingPursuit(n_nonzero_coefs=k, fit_intercept=False).fit(X, y).coef_
-        chosen += [j for j in np.flatnonzero(coef) if j not in chosen]
+        chosen += [int(j) for j in np.flatnonzero(coef) if j not in chosen]
     return chosen
 
 

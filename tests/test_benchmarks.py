@@ -53,3 +53,14 @@ def test_quick_mode_of_every_task_resumes_and_reports(tmp_path):
 def test_np_on_a_diagonal_linear_network_selects_like_omp():
     X, y = diagonal_problem(seed=0)
     assert np_selection(X, y, 3, gd_steps=3000, step_size=0.2) == omp_selection(X, y, 3)
+
+
+def test_speed_profile_splits_the_fit_time_and_restores_the_engine():
+    from benchmarks.speed import profile
+    from skneuronpursuit._pursuit import _Pursuit
+
+    minimise = _Pursuit.minimise
+    result = profile("sphere-f1", "cpu")
+    assert _Pursuit.minimise is minimise
+    assert result["gd_steps"] > 0 and result["gflops"] > 0
+    assert 0 < result["search"] + result["gd"] <= result["total"]

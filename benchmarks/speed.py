@@ -1,0 +1,156 @@
+"""Where an NP fit spends its time (issue 4): NCF search, GD, the rest; GD FLOP/s.
+
+    python -m benchmarks.speed [--task sphere-f1 ...] [--device cpu|cuda] [--threads N]
+
+For each task, at a fixed configuration (the full benchmark settings at the task's
+largest size, seed 0), one NP fit is timed with the search (``first_neurons`` /
+``next_neuron``: NCF ascent and neuron addition) and the inner GD (``minimise``)
+timed separately. The GD work estimate per step is ``6 n sum_l k_{l-1} k_l`` FLOPs
+(forward ``2 n k_in k_out`` per layer, backward twice that), over the widths in force
+at each iteration; the "roofline" is the FLOP/s of one ``n x k`` by ``k x k`` matmul of
+the task's size on the same device, so the ratio says how far a GD step is from what
+its matrix products alone would cost.
+"""
+
+import argparse
+import dataclasses
+import resource
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from skneuronpursuit import _pursuit
+
+from .methods import fit_neuron_pursuit
+from .tasks import TASKS
+
+
+class _Timer:
+    """Wraps the search and the GD of ``_pursuit._Pursuit`` to add up their seconds."""
+
+    def __init__(self, device):
+        self.cuda = device.startswith("cuda")
+        self.seconds = {"search": 0.0, "gd": 0.0}
+        self.gd_flops = 0.0
+        self.gd_steps = 0
+
+    def _sync(self):
+        if self.cuda:
+            torch.cuda.synchronize()
+
+    def wrap(self, method, kind):
+        timer = self
+
+        def timed(run, *args):
+            timer._sync()
+            started = time.perf_counter()
+            result = method(run, *args)
+            timer._sync()
+            timer.seconds[kind] += time.perf_counter() - started
+            if kind == "gd":
+                sizes = [w.shape for w in args[0]]
+                per_step = 6 * run.n_samples * sum(rows * cols for rows, cols in sizes)
+                timer.gd_flops += per_step * result.n_steps
+                timer.gd_steps += result.n_steps
+            return result
+
+        return timed
+
+
+def matmul_flops(n, k, device, dtype=torch.float32, repeat=20):
+    """FLOP/s of an ``(n, k) @ (k, k)`` product on ``device``."""
+    a = torch.randn(n, k, device=device, dtype=dtype)
+    b = torch.randn(k, k, device=device, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeat):
+        a @ b
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return 2 * n * k * k * repeat / (time.perf_counter() - started)
+
+
+def profile(name, device):
+    task = TASKS[name]
+    X, y, _, _ = task.sample(task.sizes[-1], np.random.RandomState(0))
+    timer = _Timer(device)
+    originals = {
+        "first_neurons": _pursuit._Pursuit.first_neurons,
+        "next_neuron": _pursuit._Pursuit.next_neuron,
+        "minimise": _pursuit._Pursuit.minimise,
+    }
+    _pursuit._Pursuit.first_neurons = timer.wrap(originals["first_neurons"], "search")
+    _pursuit._Pursuit.next_neuron = timer.wrap(originals["next_neuron"], "search")
+    _pursuit._Pursuit.minimise = timer.wrap(originals["minimise"], "gd")
+    task = dataclasses.replace(task, np_params={**task.np_params, "device": device})
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            [(_, info)] = fit_neuron_pursuit(task, X, y, seed=0, quick=False)
+    finally:
+        for method, original in originals.items():
+            setattr(_pursuit._Pursuit, method, original)
+    model = info["model"]
+    total = info["seconds"]
+    width = max(max(model.hidden_layer_sizes_), 1)
+    roofline = matmul_flops(len(X), max(width, X.shape[1]), device)
+    gd_rate = timer.gd_flops / max(timer.seconds["gd"], 1e-12)
+    if device.startswith("cuda"):
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # KiB -> MiB
+    return dict(
+        task=name,
+        n=len(X),
+        iterations=model.n_iter_,
+        neurons=sum(model.hidden_layer_sizes_),
+        total=total,
+        search=timer.seconds["search"],
+        gd=timer.seconds["gd"],
+        rest=total - timer.seconds["search"] - timer.seconds["gd"],
+        gd_steps=timer.gd_steps,
+        steps_per_second=timer.gd_steps / max(timer.seconds["gd"], 1e-12),
+        gflops=gd_rate / 1e9,
+        roofline_ratio=roofline / max(gd_rate, 1e-12),
+        peak_mib=peak,
+    )
+
+
+HEADER = (
+    "| task | n | iterations | neurons | fit s | search s | GD s | rest s | GD steps/s "
+    "| GD GFLOP/s | matmul / GD | peak MiB |\n|" + "---|" * 12
+)
+
+
+def row(r):
+    return (
+        f"| {r['task']} | {r['n']} | {r['iterations']} | {r['neurons']} | {r['total']:.1f} "
+        f"| {r['search']:.1f} | {r['gd']:.1f} | {r['rest']:.1f} | {r['steps_per_second']:.0f} "
+        f"| {r['gflops']:.2f} | {r['roofline_ratio']:.1f}x | {r['peak_mib']:.0f} |"
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__)
+    parser.add_argument("--task", action="append", choices=list(TASKS), default=[])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"device {args.device}, torch threads {torch.get_num_threads()}")
+    print(HEADER)
+    for name in args.task or list(TASKS):
+        print(row(profile(name, args.device)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
