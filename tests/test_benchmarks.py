@@ -1,6 +1,5 @@
 """Smoke test of the benchmark suite: quick mode of every task, resume, report."""
 
-import csv
 import math
 
 import pytest
@@ -11,30 +10,22 @@ from benchmarks.tasks import TASKS
 from benchmarks.theory import diagonal_problem, np_selection, omp_selection
 
 
-def _rows(folder):
-    rows = []
-    for path in sorted(folder.glob("*.csv")):
-        with open(path, newline="") as handle:
-            rows += list(csv.DictReader(handle))
-    return rows
-
-
 def test_quick_mode_of_every_task_resumes_and_reports(tmp_path):
     argv = ["run", "--all", "--quick", "--seeds", "1", "--results", str(tmp_path)]
     assert main(argv) == 0
-    rows = _rows(tmp_path / "quick")
+    rows = load(tmp_path / "quick")
     assert {(r["task"], r["method"]) for r in rows} == {
         (task, method) for task in TASKS for method in ("np", "gd", "mlp")
     }
     for row in rows:
-        assert math.isfinite(float(row["test_error"])) and float(row["fit_seconds"]) >= 0
+        assert math.isfinite(row["test_error"]) and row["fit_seconds"] >= 0
         assert row["machine"]
         if row["method"] == "np":
-            assert int(row["np_iterations"]) >= 1 and int(row["descent_violations"]) >= 0
+            assert row["np_iterations"] >= 1 and row["descent_violations"] >= 0
 
     # Resume: a second run finds every row done and fits nothing.
     assert main(argv) == 0
-    assert len(_rows(tmp_path / "quick")) == len(rows)
+    assert len(load(tmp_path / "quick")) == len(rows)
 
     table = results_table(load(tmp_path / "quick"))
     assert all(f"| {task} |" in table for task in TASKS)
