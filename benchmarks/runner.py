@@ -98,10 +98,14 @@ def run(task_names, method_names, seeds, quick, path, models=None, log=print):
                         if key in done:
                             continue
                         candidates = METHODS[method](task, X, y, seed, quick)
-                        scored = [
-                            (error(task, p(X_test), y_test), error(task, p(X), y), info)
-                            for p, info in candidates
-                        ]
+                        scored = []
+                        for predict, info in candidates:
+                            prediction = predict(X_test)
+                            test_error = error(task, prediction, y_test)
+                            scored.append((test_error, error(task, predict(X), y), info))
+                            if task.sign_target:
+                                accuracy = np.mean(np.sign(prediction) == y_test)
+                                info["detail"] += f" test_sign_accuracy={accuracy:.4f}"
                         test_error, train_error, info = min(scored, key=lambda s: s[0])
                         seconds = info["seconds"]
                         row = dict(

@@ -55,6 +55,7 @@ class Task:
     sample: object = None  # (n_train, rng) -> (X_train, y_train, X_test, y_test)
     np_params: dict = field(default_factory=dict)  # paper settings beyond the defaults
     gd_init_radius: float = 0.01
+    sign_target: bool = False  # targets are +-1: also report the sign accuracy (pvr)
 
 
 def _regression(inputs, target, n_test=10_000):
@@ -142,6 +143,7 @@ TASKS = {
             sizes=(2000,),
             quick_sizes=(500,),
             sample=pvr_sample,
+            sign_target=True,
             np_params=dict(tol=0.005, max_iter=100, dtype="float32"),
         ),
     ]

@@ -29,6 +29,7 @@ def test_quick_mode_of_every_task_resumes_and_reports(tmp_path):
 
     table = results_table(load(tmp_path / "quick"))
     assert all(f"| {task} |" in table for task in TASKS)
+    assert "| modadd-59 | NP |" in table and "sign accuracy" in table
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{TABLE_START}\nold\n{TABLE_END}\noutro\n")
@@ -39,6 +40,37 @@ def test_quick_mode_of_every_task_resumes_and_reports(tmp_path):
     text = readme.read_text()
     assert "old" not in text and table in text and text.startswith("intro")
     assert (tmp_path / "figures" / "error_vs_n.png").stat().st_size > 0
+
+
+def _row(method, n, seed, test_error, **extra):
+    row = dict(task="sphere-f1", method=method, mode="full", n=n, seed=seed, train_error=0.0)
+    row.update(test_error=test_error, fit_seconds=1.0, neurons=3, np_iterations=None)
+    row.update(descent_violations=None, detail="", machine="test machine", commit="x")
+    row.update(extra)
+    return row
+
+
+def test_report_of_an_incomplete_run_flags_short_points(tmp_path):
+    # NP: 5 seeds at n=100 (median 0.2), 2 at n=200 (median 0.05); GD only n=100.
+    np_rows = [
+        _row("np", 100, s, e, np_iterations=4, descent_violations=1)
+        for s, e in enumerate([0.1, 0.2, 0.2, 0.3, 0.4])
+    ]
+    np_rows += [_row("np", 200, s, 0.05, np_iterations=4, descent_violations=0) for s in range(2)]
+    gd_rows = [_row("gd", 100, s, 0.5) for s in range(5)]
+    table = results_table(np_rows + gd_rows)
+    line = next(line for line in table.splitlines() if line.startswith("| sphere-f1"))
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    # task, largest common n, seeds, NP n*/error/s, GD n*/error/s, NP not lowered
+    assert cells[:4] == ["sphere-f1", "100", "5", "200"]
+    assert cells[6] == "> 100" and cells[7] == "0.5" and cells[-1] == "5 / 28"
+    assert "sphere-f1 NP n=200 (2)" in table
+
+    pytest.importorskip("matplotlib")
+    from benchmarks.report import save_figures
+
+    save_figures(np_rows + gd_rows, tmp_path / "no-models", tmp_path)
+    assert (tmp_path / "error_vs_n.png").stat().st_size > 0
 
 
 def test_np_on_a_diagonal_linear_network_selects_like_omp():
