@@ -5,6 +5,7 @@ from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -16,6 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._activation import HomogeneousActivation
 from ._device import DTYPES, resolve_device
 from ._export import HomogeneousNetwork
+from ._inputs import SparseInputs
 from ._memory import check_memory
 from ._network import predict as network_predict
 from ._prune import keep_neurons, prune_neurons
@@ -188,7 +190,10 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
 
 
 def _root_mean_square(values, sample_weight, axis=None):
-    mean = np.average(values**2, axis=0, weights=sample_weight)
+    if scipy.sparse.issparse(values):
+        mean = np.asarray(values.multiply(values).T @ sample_weight).ravel() / sample_weight.sum()
+    else:
+        mean = np.average(values**2, axis=0, weights=sample_weight)
     scale = np.sqrt(mean if axis is not None else np.mean(mean))
     return np.where(scale > 0, scale, 1.0)
 
@@ -288,10 +293,22 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
             verbose=self.verbose,
         )
 
-    def _with_intercept(self, X):
+    def _input_tensor(self, X, dtype=torch.float64, device="cpu", x_scale=None):
+        """``X`` (divided by ``x_scale``, with the intercept column) for the network.
+
+        Sparse ``X`` stays sparse: :class:`SparseInputs`, used in the first layer.
+        """
+        if scipy.sparse.issparse(X):
+            if x_scale is not None:
+                X = X @ scipy.sparse.diags(1 / x_scale)
+            if self.fit_intercept:
+                X = scipy.sparse.hstack([X, np.ones((X.shape[0], 1))])
+            return SparseInputs.from_scipy(X, dtype, device)
+        if x_scale is not None:
+            X = X / x_scale
         if self.fit_intercept:
-            return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
-        return X
+            X = np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+        return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
 
     def _fit_network(self, X, Y, sample_weight, stratify=None):
         """Run Neuron Pursuit on validated ``X`` (n, d) and targets ``Y`` (n, m)."""
@@ -307,7 +324,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         validation = None
         if self.early_stopping:
             train, held_out = train_test_split(
-                np.arange(len(X)),
+                np.arange(X.shape[0]),
                 test_size=self.validation_fraction,
                 random_state=random_state,
                 stratify=stratify,
@@ -317,7 +334,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         # Rescaling is a change of units: the fitted weights are mapped back below.
         x_scale = _root_mean_square(X, sample_weight, axis=0)
         y_scale = float(_root_mean_square(Y, sample_weight))
-        X_fit = self._with_intercept(X / x_scale)
+        X_fit = self._input_tensor(X, dtype, device, x_scale)
         check_memory(
             device,
             n_samples=X_fit.shape[0],
@@ -335,7 +352,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         previous = self._previous_growth(x_scale, y_scale, to_tensor) if warm else None
         tracker = _IterationTracker(self, X, Y, validation, x_scale, y_scale, previous)
         result = neuron_pursuit(
-            to_tensor(X_fit),
+            X_fit,
             to_tensor(Y / y_scale),
             to_tensor(sample_weight),
             self._settings(),
@@ -411,13 +428,12 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
     def _network_output(self, X):
         """Network output on ``X``, shape (n, n_outputs_), float64 on the CPU."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
         return self._output_of(self.coefs_, X)
 
     def _output_of(self, coefs, X):
         weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in coefs]
-        inputs = torch.from_numpy(self._with_intercept(X))
-        return network_predict(weights, inputs, self._activation).numpy()
+        return network_predict(weights, self._input_tensor(X), self._activation).numpy()
 
     def to_torch(self, dtype=torch.float32, device="cpu"):
         """The fitted network as a ``torch.nn.Module`` in eval mode.
@@ -456,7 +472,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data on which predictions must be kept, e.g. the training data.
         tol : float, default=1e-4
             Largest relative change of the network output on ``X``.
@@ -467,10 +483,9 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
             The pruned estimator; ``n_pruned_`` counts the neurons removed.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
         weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in self.coefs_]
-        inputs = torch.from_numpy(self._with_intercept(X))
-        pruned, masks = prune_neurons(weights, inputs, self._activation, tol)
+        pruned, masks = prune_neurons(weights, self._input_tensor(X), self._activation, tol)
         fit_weights = [torch.from_numpy(w) for w in self._fit_weights_]
         self._fit_weights_ = [w.numpy().copy() for w in keep_neurons(fit_weights, masks)]
         self.coefs_ = [w.numpy().T.copy() for w in pruned]
@@ -478,6 +493,11 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         self.hidden_layer_sizes_ = tuple(c.shape[1] for c in self.coefs_[:-1])
         self.n_pruned_ = getattr(self, "n_pruned_", 0) + before - sum(self.hidden_layer_sizes_)
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     @abstractmethod
     def _validation_score(self, output, Y, sample_weight):

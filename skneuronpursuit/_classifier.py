@@ -111,7 +111,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; at least 2 samples.
         y : array-like of shape (n_samples,)
             Class labels; at least two classes with positive total weight.
@@ -123,7 +123,9 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         self : NeuronPursuitClassifier
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, ensure_min_samples=2, accept_sparse="csr"
+        )
         check_classification_targets(y)
         classes, encoded = np.unique(y, return_inverse=True)
         if (
@@ -154,7 +156,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -170,7 +172,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------

@@ -15,14 +15,17 @@ from dataclasses import dataclass
 
 import torch
 
+from ._inputs import SparseInputs, transposed_product
 from ._network import backward, forward
 
 
 def _weighted_rms_row_norm(values, sample_weight):
     """``sqrt(mean_i s_i ||values_i||^2)`` over the sample dimension (-2); ``s`` has mean 1."""
-    return (
-        (sample_weight[:, None] * values.square()).sum(dim=(-2, -1)).div(len(sample_weight)).sqrt()
-    )
+    if isinstance(values, SparseInputs):
+        total = (sample_weight * values.squared_row_norms()).sum()
+    else:
+        total = (sample_weight[:, None] * values.square()).sum(dim=(-2, -1))
+    return total.div(len(sample_weight)).sqrt()
 
 
 def _safe_divide(values, scale):
@@ -138,7 +141,7 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation):
     activated = activation(z)
     correlation = signal @ outgoing.mT
     value = (activated * correlation).sum(-2)
-    grad_incoming = (correlation * activation.derivative(z)).mT @ layer_input
+    grad_incoming = transposed_product(correlation * activation.derivative(z), layer_input)
     grad_outgoing = activated.mT @ signal
     return value, grad_incoming, grad_outgoing
 
@@ -152,6 +155,53 @@ class CandidateSearchResult:
     outgoing: torch.Tensor  # b*, shape (k_out,)
     ncf_value: float  # N*, in the units of the data
     layer_values: list  # best N per hidden layer, in the units of the data
+
+
+def _stack_layers(layer_inputs, signals, initial_incoming, initial_outgoing, layers):
+    """Dense hidden layers zero-padded to common widths, one batch entry per layer.
+
+    Padded input columns get zero gradient, so padded weights stay zero.
+    """
+    in_size = max(layer_inputs[i].shape[1] for i in layers)
+    out_size = max(signals[i].shape[1] for i in layers)
+    n_samples, n_restarts = signals[0].shape[0], initial_incoming.shape[1]
+    H = signals[0].new_zeros(len(layers), n_samples, in_size)
+    G = signals[0].new_zeros(len(layers), n_samples, out_size)
+    A = H.new_zeros(len(layers), n_restarts, in_size)
+    B = H.new_zeros(len(layers), n_restarts, out_size)
+    for index, layer in enumerate(layers):
+        k_in, k_out = layer_inputs[layer].shape[1], signals[layer].shape[1]
+        H[index, :, :k_in] = layer_inputs[layer]
+        G[index, :, :k_out] = signals[layer]
+        A[index, :, :k_in] = initial_incoming[layer, :, :k_in]
+        B[index, :, :k_out] = initial_outgoing[layer, :, :k_out]
+    return H, G, A, B
+
+
+def _ascend(H, G, A, B, sample_weight, activation, n_steps, step_size):
+    """Projected gradient ascent of ``N_l`` for a batch of layers, in place on ``A, B``.
+
+    Returns the NCF values of the final points, shape (layers, R), in the units of
+    the data.
+    """
+    n_samples = len(sample_weight)
+    input_scale = _weighted_rms_row_norm(H, sample_weight).reshape(-1)
+    signal_scale = _weighted_rms_row_norm(G, sample_weight)
+    G = G * (sample_weight[:, None] / n_samples)
+    H_hat, G_hat = _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
+    _project_to_sphere([A, B], batch_ndim=2)
+    # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
+    start, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
+    B.mul_(_sign_to_flip(start)[..., None])
+    for _ in range(n_steps):
+        _, grad_a, grad_b = candidate_ncf(H_hat, G_hat, A, B, activation)
+        A.add_(grad_a, alpha=step_size)
+        B.add_(grad_b, alpha=step_size)
+        _project_to_sphere([A, B], batch_ndim=2)
+    normalised, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
+    normalised = torch.nan_to_num(normalised, nan=-torch.inf)
+    # N = N_hat * signal_scale * input_scale**p: compare layers in true units.
+    return normalised * (signal_scale * input_scale**activation.power)[:, None]
 
 
 def search_candidates(
@@ -169,7 +219,8 @@ def search_candidates(
     Parameters
     ----------
     layer_inputs : list of Tensor
-        ``h_{l-1}`` for each hidden layer ``l``, each of shape ``(n, k_{l-1})``.
+        ``h_{l-1}`` for each hidden layer ``l``, each of shape ``(n, k_{l-1})``;
+        the first may be :class:`SparseInputs`, searched in a batch of its own.
     signals : list of Tensor
         ``g = J_{l+1}^T r`` at ``z_{l+1}`` for each hidden layer, each of shape
         ``(n, k_{l+1})``, without the sample weights.
@@ -180,46 +231,32 @@ def search_candidates(
         ``(n_hidden, R, >= max k_out)``; entries beyond a layer's sizes are ignored.
     """
     n_hidden = len(layer_inputs)
-    n_samples = layer_inputs[0].shape[0]
-    power = activation.power
-    in_sizes = [h.shape[1] for h in layer_inputs]
-    out_sizes = [g.shape[1] for g in signals]
-    # Layers have different widths: zero-pad them to a common size. Padded input
-    # columns get zero gradient, so padded weights stay zero.
-    H = layer_inputs[0].new_zeros(n_hidden, n_samples, max(in_sizes))
-    G = layer_inputs[0].new_zeros(n_hidden, n_samples, max(out_sizes))
-    n_restarts = initial_incoming.shape[1]
-    A = H.new_zeros(n_hidden, n_restarts, max(in_sizes))
-    B = H.new_zeros(n_hidden, n_restarts, max(out_sizes))
-    for index in range(n_hidden):
-        H[index, :, : in_sizes[index]] = layer_inputs[index]
-        G[index, :, : out_sizes[index]] = signals[index]
-        A[index, :, : in_sizes[index]] = initial_incoming[index, :, : in_sizes[index]]
-        B[index, :, : out_sizes[index]] = initial_outgoing[index, :, : out_sizes[index]]
-    input_scale = _weighted_rms_row_norm(H, sample_weight)
-    signal_scale = _weighted_rms_row_norm(G, sample_weight)
-    G = G * (sample_weight[:, None] / n_samples)
-    H_hat, G_hat = _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
-    _project_to_sphere([A, B], batch_ndim=2)
-    # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
-    start, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
-    B.mul_(_sign_to_flip(start)[..., None])
-    for _ in range(n_steps):
-        _, grad_a, grad_b = candidate_ncf(H_hat, G_hat, A, B, activation)
-        A.add_(grad_a, alpha=step_size)
-        B.add_(grad_b, alpha=step_size)
-        _project_to_sphere([A, B], batch_ndim=2)
-    normalised, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
-    normalised = torch.nan_to_num(normalised, nan=-torch.inf)
-    # N = N_hat * signal_scale * input_scale**p: compare layers in true units.
-    values = normalised * (signal_scale * input_scale**power)[:, None]
+    if isinstance(layer_inputs[0], SparseInputs):
+        groups = [[0]] + ([list(range(1, n_hidden))] if n_hidden > 1 else [])
+    else:
+        groups = [list(range(n_hidden))]
+    values, points = [], []
+    for layers in groups:
+        if isinstance(layer_inputs[layers[0]], SparseInputs):
+            k_in, k_out = layer_inputs[0].shape[1], signals[0].shape[1]
+            H, G = layer_inputs[0], signals[0][None]
+            A = initial_incoming[:1, :, :k_in].clone()
+            B = initial_outgoing[:1, :, :k_out].clone()
+        else:
+            H, G, A, B = _stack_layers(
+                layer_inputs, signals, initial_incoming, initial_outgoing, layers
+            )
+        values.append(_ascend(H, G, A, B, sample_weight, activation, n_steps, step_size))
+        points += [(A[index], B[index]) for index in range(len(layers))]
+    values = torch.cat(values)
     best_per_layer = values.max(dim=1)
     layer = int(torch.argmax(best_per_layer.values))
     restart = int(best_per_layer.indices[layer])
+    incoming, outgoing = points[layer]
     return CandidateSearchResult(
         layer=layer,
-        incoming=A[layer, restart, : in_sizes[layer]].clone(),
-        outgoing=B[layer, restart, : out_sizes[layer]].clone(),
+        incoming=incoming[restart, : layer_inputs[layer].shape[1]].clone(),
+        outgoing=outgoing[restart, : signals[layer].shape[1]].clone(),
         ncf_value=float(values[layer, restart]),
         layer_values=best_per_layer.values.tolist(),
     )

@@ -5,10 +5,13 @@ Weights are a list ``[W_1, ..., W_L]`` of tensors, ``W_l`` of shape
 batch independent networks (the restarts of the first iteration). Rows of ``X``
 are samples, so a layer computes ``z_l = h_{l-1} @ W_l.mT``.
 
-Everything here is plain torch, device- and dtype-agnostic, and is the single
+``X`` is a tensor or :class:`~skneuronpursuit._inputs.SparseInputs`; everything
+here is plain torch, device- and dtype-agnostic, and is the single
 place where the network is evaluated: the first iteration, the candidate search,
 gradient descent and ``predict`` all call it.
 """
+
+from ._inputs import transposed_product
 
 
 def forward(weights, X, activation):
@@ -66,7 +69,7 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation):
     for index in range(depth - 1, 0, -1):
         back = signals[index] @ weights[index]
         signals[index - 1] = back * activation.derivative(pre_activations[index - 1])
-    grads = [signal.mT @ inputs for signal, inputs in zip(signals, layer_inputs)]
+    grads = [transposed_product(signal, inputs) for signal, inputs in zip(signals, layer_inputs)]
     return signals, grads
 
 

@@ -281,7 +281,7 @@ def neuron_pursuit(
     PursuitResult
     """
     run = _Pursuit(X, Y, sample_weight, settings, random_state)
-    weights = initial_weights or _empty_network(X.shape[1], Y.shape[1], settings.depth, X)
+    weights = initial_weights or _empty_network(X.shape[1], Y.shape[1], settings.depth, Y)
     history = []
     loss = run.loss(weights)
     if run.loss_zero == 0 or loss <= settings.tol * run.loss_zero:

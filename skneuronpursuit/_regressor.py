@@ -111,7 +111,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; at least 2 samples.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
@@ -131,6 +131,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
             y_numeric=True,
             dtype=np.float64,
             ensure_min_samples=2,
+            accept_sparse="csr",
         )
         Y = y.reshape(len(y), -1)
         return self._fit_network(X, Y, sample_weight)
@@ -140,7 +141,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------

@@ -87,3 +87,11 @@ def test_speed_profile_splits_the_fit_time_and_restores_the_engine():
     assert _Pursuit.minimise is minimise
     assert result["gd_steps"] > 0 and result["gflops"] > 0
     assert 0 < result["search"] + result["gd"] <= result["total"]
+
+
+def test_sparse_input_comparison_times_both_kinds_of_step():
+    from benchmarks.sparse_inputs import compare
+
+    ((width, parts),) = compare(widths=(5,), repeats=1).items()
+    assert width == 5 and set(parts) == {"gd", "search"}
+    assert all(t > 0 for part in parts.values() for t in part.values())

@@ -1,0 +1,111 @@
+"""Sparse inputs for the first layer (issue 4).
+
+Only the first weight layer touches ``X`` (ALGORITHM.md §1, §8): the forward
+product ``X W_1^T``, the gradient ``G^T X`` and, for the candidates of the first
+hidden layer, ``X A^T`` and ``C^T X``. For a sparse ``X`` (the one-hot inputs of
+modular addition have 3 non-zeros in 119 columns) these are sparse-dense products
+costing ``nnz(X) k`` instead of ``n d k``. :class:`SparseInputs` keeps ``X`` and
+``X^T`` as CSR matrices, because torch multiplies CSR fast and CSC slowly, and
+answers ``@`` like the dense ``(n, d)`` tensor it stands for, so the network code
+is the same for both.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse
+import torch
+
+
+def _csr_tensor(matrix, dtype, device):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(matrix.indptr.astype(np.int64)),
+            torch.from_numpy(matrix.indices.astype(np.int64)),
+            torch.from_numpy(matrix.data),
+            size=matrix.shape,
+            dtype=dtype,
+            device=device,
+            check_invariants=False,  # canonical CSR from from_scipy
+        )
+
+
+def _with_values(matrix, values):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            matrix.crow_indices(),
+            matrix.col_indices(),
+            values,
+            size=matrix.shape,
+            check_invariants=False,
+        )
+
+
+def _product(matrix, other):
+    """``matrix @ other`` for a CSR ``matrix`` (m, r) and a dense ``other`` (..., r, k)."""
+    if other.ndim == 1:
+        return (matrix @ other[:, None])[:, 0]
+    if other.ndim == 2:
+        return matrix @ other
+    # torch multiplies CSR by 2-D tensors only: put the batch into the columns.
+    batch, (rows, cols) = other.shape[:-2], other.shape[-2:]
+    flat = other.reshape(-1, rows, cols).transpose(0, 1).reshape(rows, -1)
+    out = (matrix @ flat).reshape(matrix.shape[0], -1, cols).transpose(0, 1)
+    return out.reshape(*batch, matrix.shape[0], cols)
+
+
+class SparseInputs:
+    """A sparse ``(n, d)`` input matrix that multiplies like a dense tensor.
+
+    Supports what the engine does with ``X``: ``X @ M`` for ``M`` of shape
+    ``(..., d, k)`` or ``(d,)``, ``M @ X`` for ``M`` of shape ``(..., k, n)``, and
+    division by a scalar tensor.
+
+    Parameters
+    ----------
+    matrix, transposed : Tensor
+        ``X`` and ``X^T`` in torch's sparse CSR layout.
+    """
+
+    def __init__(self, matrix, transposed):
+        self.matrix, self.transposed = matrix, transposed
+        self.shape, self.dtype, self.device = matrix.shape, matrix.dtype, matrix.device
+
+    @classmethod
+    def from_scipy(cls, X, dtype, device):
+        """From a ``scipy.sparse`` matrix or array of any format."""
+        X = scipy.sparse.csr_matrix(X, copy=True)  # leaves the caller's matrix alone
+        X.sum_duplicates()  # canonical: sorted indices, no duplicates
+        return cls(_csr_tensor(X, dtype, device), _csr_tensor(X.T.tocsr(), dtype, device))
+
+    def __matmul__(self, other):
+        return _product(self.matrix, other)
+
+    def __rmatmul__(self, other):
+        # M @ X = (X^T @ M^T)^T
+        return _product(self.transposed, other.mT).mT
+
+    def __truediv__(self, scale):
+        factor = scale.reshape(()).reciprocal()
+        return SparseInputs(
+            _with_values(self.matrix, self.matrix.values() * factor),
+            _with_values(self.transposed, self.transposed.values() * factor),
+        )
+
+    def squared_row_norms(self):
+        """``||x_i||^2`` for every row, shape (n,)."""
+        squares = _with_values(self.matrix, self.matrix.values().square())
+        return _product(squares, self.matrix.values().new_ones(self.shape[1]))
+
+
+def transposed_product(values, X):
+    """``values.mT @ X`` for dense or sparse ``X``: the gradient of a first layer.
+
+    Called explicitly rather than through ``Tensor.__matmul__``, whose fallback to
+    ``SparseInputs.__rmatmul__`` goes through a raised and caught ``TypeError``.
+    """
+    if isinstance(X, SparseInputs):
+        return X.__rmatmul__(values.mT)
+    return values.mT @ X
