@@ -3,7 +3,9 @@
 Steps run in chunks with no host synchronisation inside a chunk. At the end of
 a chunk one synchronisation decides: roll back and halve the step if the loss
 rose (or became non-finite) at any step of the chunk, stop if the loss reached
-the target or stopped decreasing, go on otherwise.
+the target or stopped decreasing, go on otherwise. On the CPU, where reading a
+flag costs nothing, a chunk ends as soon as the loss rises: the rest of it would
+be rolled back anyway, so the result is the same and the wasted steps are saved.
 """
 
 from dataclasses import dataclass
@@ -28,8 +30,17 @@ class DescentResult:
     diverged: bool  # the loss could not be decreased even with a tiny step
 
 
+def _stops_at_rise(device):
+    """Whether a chunk may stop at a rise: where that needs no device synchronisation."""
+    return device.type == "cpu"
+
+
 def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_tol):
-    """``n_steps`` GD steps in place; returns (loss before, loss after, any rise)."""
+    """``n_steps`` GD steps in place; returns (loss before, loss after, any rise).
+
+    After a rise the weights are to be rolled back: on the CPU the chunk stops there.
+    """
+    stop_at_rise = _stops_at_rise(X.device)
     scale = sample_weight[:, None] / X.shape[0]
     rose = torch.zeros((), dtype=torch.bool, device=X.device)
     start = previous = None
@@ -42,6 +53,8 @@ def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_to
         else:
             # `not <=` is also true for NaN: a non-finite loss counts as a rise.
             rose = rose | ~(current <= previous * (1 + rise_tol))
+            if stop_at_rise and rose:
+                break
         previous = current
         if step == n_steps:
             break
@@ -73,7 +86,8 @@ def gradient_descent(
     step_size : float
         Initial step; halved (with roll-back) whenever the loss rises.
     max_steps : int
-        Budget of executed steps, rolled-back ones included.
+        Budget of steps; a rolled-back chunk counts in full, also when it
+        stopped at the rise.
     target_loss : float
         Stop once the loss is at or below this value.
     rel_tol : float

@@ -7,6 +7,7 @@ from datasets import hypercube, sparse_relu_target
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit import _gradient_descent as gradient_descent_module
 from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._gradient_descent import gradient_descent
 from skneuronpursuit._network import loss, predict
@@ -136,6 +137,45 @@ def test_gradient_descent_halves_the_step_and_never_raises_the_loss():
     assert result.loss < start
     assert result.loss == pytest.approx(loss(result.weights, X, Y, weight, activation).item())
     assert all(torch.isfinite(w).all() for w in result.weights)
+
+
+def test_stopping_a_chunk_at_the_rise_saves_steps_and_changes_nothing(monkeypatch):
+    X, Y, weight, weights = small_problem()
+    activation = HomogeneousActivation(1, 0.0)
+    executed = []
+    chunk = gradient_descent_module._chunk
+
+    def counted(weights, X, Y, *args):
+        executed.append(0)
+        original = gradient_descent_module.forward
+
+        def forward(*inner):
+            executed[-1] += 1
+            return original(*inner)
+
+        monkeypatch.setattr(gradient_descent_module, "forward", forward)
+        try:
+            return chunk(weights, X, Y, *args)
+        finally:
+            monkeypatch.setattr(gradient_descent_module, "forward", original)
+
+    monkeypatch.setattr(gradient_descent_module, "_chunk", counted)
+    runs = {}
+    for stops in (True, False):
+        monkeypatch.setattr(gradient_descent_module, "_stops_at_rise", lambda device: stops)
+        executed.clear()
+        result = gradient_descent(weights, X, Y, weight, activation, step_size=1e3, max_steps=2000)
+        runs[stops] = result, sum(executed)
+    (stopped, stopped_work), (full, full_work) = runs[True], runs[False]
+    assert stopped.n_halvings == full.n_halvings > 0
+    assert (stopped.loss, stopped.n_steps, stopped.step_size) == (
+        full.loss,
+        full.n_steps,
+        full.step_size,
+    )
+    for mine, theirs in zip(stopped.weights, full.weights):
+        assert torch.equal(mine, theirs)
+    assert stopped_work < full_work - 50 * full.n_halvings
 
 
 def test_gradient_descent_stops_when_converged():
