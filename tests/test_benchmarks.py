@@ -30,6 +30,7 @@ def test_quick_mode_of_every_task_resumes_and_reports(tmp_path):
     table = results_table(load(tmp_path / "quick"))
     assert all(f"| {task} |" in table for task in TASKS)
     assert "| modadd-59 | NP |" in table and "sign accuracy" in table
+    assert "Fit time of NP and sklearn's MLP" in table
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{TABLE_START}\nold\n{TABLE_END}\noutro\n")
