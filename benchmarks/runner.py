@@ -82,12 +82,16 @@ def run(task_names, method_names, seeds, quick, path, models=None, log=print):
     mode = "quick" if quick else "full"
     done = done_keys(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    new_file = not os.path.exists(path)
+    # An empty file is new too: a run killed before its first row leaves one behind.
+    new_file = not os.path.exists(path) or os.path.getsize(path) == 0
+    # The engine this process imported: the commit now, not when a row is written.
+    engine = commit()
     rows = []
     with open(path, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         if new_file:
             writer.writeheader()
+            handle.flush()
         for name in task_names:
             task = TASKS[name]
             for n in task.quick_sizes if quick else task.sizes:
@@ -122,7 +126,7 @@ def run(task_names, method_names, seeds, quick, path, models=None, log=print):
                             descent_violations=info.get("descent_violations", ""),
                             detail=info.get("detail", ""),
                             machine=machine_name(),
-                            commit=commit(),
+                            commit=engine,
                         )
                         writer.writerow(row)
                         handle.flush()  # a row is never lost to a later crash

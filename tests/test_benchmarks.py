@@ -96,3 +96,12 @@ def test_sparse_input_comparison_times_both_kinds_of_step():
     ((width, parts),) = compare(widths=(5,), repeats=1).items()
     assert width == 5 and set(parts) == {"gd", "search"}
     assert all(t > 0 for part in parts.values() for t in part.values())
+
+
+def test_a_results_file_left_empty_by_a_killed_run_gets_its_header(tmp_path):
+    (tmp_path / "quick").mkdir()
+    (tmp_path / "quick" / "sphere-f1.csv").touch()
+    argv = ["run", "--task", "sphere-f1", "--quick", "--seeds", "1", "--methods", "mlp"]
+    assert main(argv + ["--results", str(tmp_path)]) == 0
+    [row] = load(tmp_path / "quick")
+    assert (row["task"], row["method"], row["seed"]) == ("sphere-f1", "mlp", 0)
