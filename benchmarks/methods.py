@@ -9,6 +9,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
@@ -42,6 +43,8 @@ def fit_neuron_pursuit(task, X, y, seed, quick):
     params.update(task.np_params)
     if quick:
         params.update(QUICK_NP)
+    if task.sparse_inputs:
+        X = scipy.sparse.csr_matrix(X)
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -52,7 +55,7 @@ def fit_neuron_pursuit(task, X, y, seed, quick):
         neurons=sum(model.hidden_layer_sizes_),
         np_iterations=model.n_iter_,
         descent_violations=violations,
-        detail=f"stop={model.stop_reason_}",
+        detail=f"stop={model.stop_reason_}" + (" sparse_X" if task.sparse_inputs else ""),
         seconds=seconds,
         model=model,
     )

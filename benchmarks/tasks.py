@@ -56,6 +56,7 @@ class Task:
     np_params: dict = field(default_factory=dict)  # paper settings beyond the defaults
     gd_init_radius: float = 0.01
     sign_target: bool = False  # targets are +-1: also report the sign accuracy (pvr)
+    sparse_inputs: bool = False  # NP gets X as a scipy.sparse matrix (one-hot inputs)
 
 
 def _regression(inputs, target, n_test=10_000):
@@ -133,6 +134,7 @@ TASKS = {
             sizes=(None,),
             quick_sizes=(None,),
             sample=modular_addition_sample(59),
+            sparse_inputs=True,
             np_params=dict(gd_lr=0.5, tol=0.1, max_iter=200, dtype="float32"),
         ),
         Task(
