@@ -60,7 +60,7 @@ def _report(args):
     from .report import load, results_table, save_figures, update_readme
 
     frame = load(args.results / args.mode)
-    table = results_table(frame)
+    table = results_table(frame, args.results / "models")
     print(table)
     save_figures(frame, args.results / "models", args.figures)
     if args.readme:

@@ -198,7 +198,35 @@ def speed_table(points):
     return lines
 
 
-def results_table(rows):
+def dominant_frequency_share(model, modulus=59, min_norm=0.1):
+    """Median share of a first-layer row's DFT energy at its top frequency pair.
+
+    For every neuron whose incoming weights have at least ``min_norm`` times the
+    largest norm, and for each block ``onehot(a)``, ``onehot(b)`` of its weights:
+    the energy at the strongest frequency ``k`` and its mirror ``modulus - k``,
+    over all non-constant frequencies (paper Fig. 10: one frequency per neuron).
+    """
+    weights = model.coefs_[0][: 2 * modulus].T
+    norms = np.linalg.norm(weights, axis=1)
+    shares = []
+    for row in weights[norms >= min_norm * norms.max()]:
+        for block in (row[:modulus], row[modulus:]):
+            power = np.abs(np.fft.fft(block))[1:] ** 2  # frequencies 1 .. modulus - 1
+            top = np.argmax(power[: modulus // 2])
+            shares.append((power[top] + power[modulus - 2 - top]) / power.sum())
+    return float(np.median(shares)), int((norms >= min_norm * norms.max()).sum())
+
+
+def load_model(models, task):
+    """NP's pickled seed-0 model of ``task`` from the folder ``models``, or None."""
+    path = Path(models) / f"{task}.pkl"
+    if not path.exists():
+        return None
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def results_table(rows, models=None):
     """Markdown: the sparse-function table and the algorithmic-task table."""
     points = by_point(rows)
     methods = [m for m in METHODS if any(key[1] == m for key in points)]
@@ -206,6 +234,14 @@ def results_table(rows):
     lines = sparse_table(points, methods)
     if any(key[0] in PASS_CRITERIA for key in points):
         lines += [""] + algorithmic_table(points, methods)
+        model = load_model(models, "modadd-59") if models else None
+        if model is not None:
+            share, count = dominant_frequency_share(model)
+            lines.append(
+                f"modadd-59, NP seed 0: in the {count} first-layer neurons with at least 0.1 "
+                "of the largest weight norm, the strongest frequency (with its mirror) holds a "
+                f"median {share:.2f} of a row block's non-constant DFT energy (figure below)."
+            )
     if "np" in methods and "mlp" in methods:
         lines += ["", "Fit time of NP and sklearn's MLP:", ""] + speed_table(points)
     lines += ["", f"Machine: {', '.join(machines)}."]
@@ -273,14 +309,10 @@ def save_figures(rows, models, out):
         fig.savefig(out / "np_iterations.png", dpi=100)
 
     def model(task):
-        path = Path(models) / f"{task}.pkl"
-        if path.exists():
-            with open(path, "rb") as handle:
-                return pickle.load(handle)
-        return None
+        return load_model(models, task)
 
     if (m := model("modadd-59")) is not None:
-        ax = plot_first_layer_dft(m, n_blocks=2)
+        ax = plot_first_layer_dft(m, n_blocks=2, n_features=118)  # [onehot(a), onehot(b)], not 1
         ax.figure.savefig(out / "modadd59_dft.png", dpi=100, bbox_inches="tight")
     if (m := model("pvr")) is not None:
         axes = plot_weights(m)

@@ -95,7 +95,7 @@ def plot_weights(estimator, axes=None):
     return np.asarray(axes)
 
 
-def plot_first_layer_dft(estimator, n_blocks=2, ax=None):
+def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None):
     """``|DFT|`` of each first-layer neuron's incoming weights (paper Fig. 10).
 
     The input features (without the intercept) are split into ``n_blocks``
@@ -107,6 +107,9 @@ def plot_first_layer_dft(estimator, n_blocks=2, ax=None):
     ----------
     estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier
     n_blocks : int, default=2
+    n_features : int, optional
+        Transform only the first ``n_features`` input features, e.g. to leave out
+        a constant feature that is part of ``X``. By default all of them.
     ax : matplotlib Axes, optional
 
     Returns
@@ -115,7 +118,8 @@ def plot_first_layer_dft(estimator, n_blocks=2, ax=None):
     """
     check_is_fitted(estimator)
     plt = _pyplot()
-    weights = estimator.coefs_[0][: estimator.n_features_in_].T  # (neurons, features)
+    n_features = estimator.n_features_in_ if n_features is None else n_features
+    weights = estimator.coefs_[0][:n_features].T  # (neurons, features)
     if weights.shape[1] % n_blocks:
         raise ValueError(
             f"{weights.shape[1]} features cannot be split into {n_blocks} equal blocks."

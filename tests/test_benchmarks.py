@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from benchmarks.__main__ import main
@@ -105,3 +106,24 @@ def test_a_results_file_left_empty_by_a_killed_run_gets_its_header(tmp_path):
     assert main(argv + ["--results", str(tmp_path)]) == 0
     [row] = load(tmp_path / "quick")
     assert (row["task"], row["method"], row["seed"]) == ("sphere-f1", "mlp", 0)
+
+
+def test_dominant_frequency_share_tells_fourier_rows_from_random_rows():
+    from types import SimpleNamespace
+
+    from benchmarks.report import dominant_frequency_share
+
+    rng = np.random.RandomState(0)
+    residues = np.arange(59)
+    fourier = [
+        np.r_[
+            np.cos(2 * np.pi * f * residues / 59 + rng.uniform(0, 6)),
+            np.cos(2 * np.pi * f * residues / 59 + rng.uniform(0, 6)),
+            0.3,
+        ]
+        for f in (1, 7, 29)
+    ]
+    share, count = dominant_frequency_share(SimpleNamespace(coefs_=[np.array(fourier).T]))
+    assert count == 3 and share > 0.999
+    share, _ = dominant_frequency_share(SimpleNamespace(coefs_=[rng.standard_normal((119, 20))]))
+    assert share < 0.3

@@ -229,6 +229,8 @@ def test_plots_return_their_axes(pyplot):
     assert ax.images[0].get_array().shape == (reg.hidden_layer_sizes_[0], 6)
     with pytest.raises(ValueError, match="equal blocks"):
         plot_first_layer_dft(reg, n_blocks=4)
+    ax = plot_first_layer_dft(reg, n_blocks=2, n_features=4)
+    assert ax.images[0].get_array().shape == (reg.hidden_layer_sizes_[0], 4)
 
 
 def test_plot_example_figures_are_committed():
