@@ -3,7 +3,9 @@
 Both searches are projected gradient ascent on the unit sphere,
 ``w <- (w + eta grad) / ||w + eta grad||``, run for a fixed number of steps with all
 restarts (and, for the candidates, all hidden layers) as one batched
-computation and no host synchronisation inside the loop.
+computation and no host synchronisation inside the loop. A sparse input
+(:class:`~skneuronpursuit._inputs.SparseInputs`) cannot be padded into that
+batch: the first hidden layer's candidates then form a batch of their own.
 
 The ascent runs on rescaled data: the inputs and the signal are divided by their
 (sample-weighted) root-mean-square row norms. This multiplies the NCF by a positive constant, so
