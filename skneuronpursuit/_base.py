@@ -189,12 +189,34 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         Number of network outputs."""
 
 
-def _root_mean_square(values, sample_weight, axis=None):
+def _mean_square(values, sample_weight):
+    with np.errstate(over="ignore", under="ignore"):  # handled by _root_mean_square
+        return _plain_mean_square(values, sample_weight)
+
+
+def _plain_mean_square(values, sample_weight):
     if scipy.sparse.issparse(values):
-        mean = np.asarray(values.multiply(values).T @ sample_weight).ravel() / sample_weight.sum()
-    else:
-        mean = np.average(values**2, axis=0, weights=sample_weight)
+        return np.asarray(values.multiply(values).T @ sample_weight).ravel() / sample_weight.sum()
+    return np.average(values**2, axis=0, weights=sample_weight)
+
+
+def _root_mean_square(values, sample_weight, axis=None):
+    """Weighted RMS per column (``axis=0``) or of all values; 1 where it is 0."""
+    mean = _mean_square(values, sample_weight)
     scale = np.sqrt(mean if axis is not None else np.mean(mean))
+    peak = abs(values).max(axis=0)
+    peak = np.asarray(peak.todense() if scipy.sparse.issparse(peak) else peak).ravel()
+    if axis is None:
+        peak = peak.max()
+    # Squares of values below ~1e-154 underflow (above ~1e154 overflow): then
+    # divide by the largest magnitude first.
+    if np.any((peak > 0) & ~((scale > 0) & np.isfinite(scale))):
+        peak = np.where(peak > 0, peak, 1.0)
+        if scipy.sparse.issparse(values):
+            scaled = values @ scipy.sparse.diags(1 / np.broadcast_to(peak, values.shape[1]))
+        else:
+            scaled = values / peak
+        scale = peak * _root_mean_square(scaled, sample_weight, axis)
     return np.where(scale > 0, scale, 1.0)
 
 

@@ -136,7 +136,8 @@ class _Pursuit:
         degree = self.activation.degree(s.depth)
         output = forward(found.weights, self.X, self.activation)[0][-1]
         quadratic = float(weighted_squared_norm(output, self.sample_weight))
-        if self._no_descent(self.Y, output):
+        # quadratic == 0 with a non-zero output: its squares underflowed; no usable scale.
+        if quadratic == 0 or self._no_descent(self.Y, output):
             return None, found.ncf_value, {}
         t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / degree)
         weights, scale, loss, halvings = _scale_until_descent(
@@ -187,7 +188,7 @@ class _Pursuit:
             weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
         )
         quadratic = float(weighted_squared_norm(change, self.sample_weight))
-        if self._no_descent(residual, change):
+        if quadratic == 0 or self._no_descent(residual, change):
             return None, found.ncf_value, {}
         t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / (self.activation.power + 1))
 

@@ -85,7 +85,11 @@ def test_fit_on_any_finite_input_gives_finite_predictions(
 # ---------------------------------------------------------------- numerical faults
 
 
-@pytest.mark.parametrize("x_scale, y_scale", [(1e6, 1e-6), (1e-6, 1e6), (1e6, 1e6)])
+@pytest.mark.parametrize(
+    "x_scale, y_scale",
+    # 1e-225 and 1e200: squares underflow and overflow in float64.
+    [(1e6, 1e-6), (1e-6, 1e6), (1e6, 1e6), (1e-225, 1e200), (1e200, 1e-225)],
+)
 def test_huge_and_tiny_scales_fit_the_same_network_in_other_units(x_scale, y_scale):
     X = hypercube(80, 4, seed=1)
     y = np.maximum(X[:, 0] + X[:, 1], 0) - X[:, 2]
