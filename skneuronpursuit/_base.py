@@ -216,7 +216,8 @@ def _root_mean_square(values, sample_weight, axis=None):
             scaled = values @ scipy.sparse.diags(1 / np.broadcast_to(peak, values.shape[1]))
         else:
             scaled = values / peak
-        scale = peak * _root_mean_square(scaled, sample_weight, axis)
+        mean = _mean_square(scaled, sample_weight)
+        scale = peak * np.sqrt(mean if axis is not None else np.mean(mean))
     return np.where(scale > 0, scale, 1.0)
 
 
