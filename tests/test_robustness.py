@@ -2,6 +2,7 @@
 
 import _thread
 import hashlib
+import signal
 import subprocess
 import sys
 import threading
@@ -170,8 +171,14 @@ def test_interrupt_from_another_thread_leaves_a_consistent_model(monkeypatch):
 
     monkeypatch.setattr(_pursuit, "gradient_descent", interrupted_during_third)
     reg = NeuronPursuitRegressor(max_iter=500, tol=0, random_state=0, gd_steps=2000)
-    with pytest.warns(ConvergenceWarning, match="interrupted"):
-        reg.fit(X, y)
+    # A process started in the background by a non-interactive shell ignores SIGINT,
+    # and then interrupt_main does nothing: give SIGINT Python's handler for the test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.warns(ConvergenceWarning, match="interrupted"):
+            reg.fit(X, y)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert reg.stop_reason_ == "interrupted" and reg.n_iter_ == 2
     assert reg.n_iter_ == len(reg.history_)
     assert reg.hidden_layer_sizes_ == reg.history_[-1]["hidden_layer_sizes"]
