@@ -57,6 +57,12 @@ PASS_CRITERIA = {
 }
 
 
+def _markdown(header, rows):
+    """A markdown table: header line, separator, one line per row of cells."""
+    lines = ["| " + " | ".join(cells) + " |" for cells in [header] + rows]
+    return lines[:1] + ["|" + "---|" * len(header)] + lines[1:]
+
+
 def _detail_value(row, key):
     """A ``key=value`` number from a row's detail, or None."""
     match = re.search(rf"\b{key}=([-+.\deE]+)", row["detail"])
@@ -79,8 +85,7 @@ def sparse_table(points, methods):
     for m in methods:
         header += [f"{METHOD_NAMES[m]} n*", f"{METHOD_NAMES[m]} error", f"{METHOD_NAMES[m]} s"]
     header.append("NP not lowered / iterations")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    short = []
+    table, short = [], []
     for task, spec in TASKS.items():
         ran = [m for m in methods if (task, m) in points]
         if len(spec.sizes) < 2 or not ran:
@@ -109,8 +114,8 @@ def sparse_table(points, methods):
                 if len(r) < SEEDS
             ]
         cells.append(_descent_cell(points[task, "np"]) if (task, "np") in points else "")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += [
+        table.append(cells)
+    lines = _markdown(header, table) + [
         "",
         f"n*: smallest training size whose median relative test error is below {PASS_ERROR} "
         "(`> N`: not reached up to the largest size run, N). Error and seconds: medians at the "
@@ -137,7 +142,7 @@ def algorithmic_table(points, methods):
         "s",
         "neurons",
     ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table = []
     for task, (rule, passes) in PASS_CRITERIA.items():
         for m in methods:
             per_n = points.get((task, m))
@@ -149,36 +154,31 @@ def algorithmic_table(points, methods):
                 if None not in accuracies:
                     test += f" (sign accuracy {np.median(accuracies):.3f})"
                 met = sum(passes(r["train_error"]) for r in rows)
-                lines.append(
-                    "| "
-                    + " | ".join(
-                        [
-                            task,
-                            METHOD_NAMES[m],
-                            str(n),
-                            str(len(rows)),
-                            f"{_median(rows, 'train_error'):.3g}",
-                            test,
-                            rule,
-                            f"{met} of {len(rows)}",
-                            f"{_median(rows, 'fit_seconds'):.0f}",
-                            f"{_median(rows, 'neurons'):.0f}",
-                        ]
-                    )
-                    + " |"
+                table.append(
+                    [
+                        task,
+                        METHOD_NAMES[m],
+                        str(n),
+                        str(len(rows)),
+                        f"{_median(rows, 'train_error'):.3g}",
+                        test,
+                        rule,
+                        f"{met} of {len(rows)}",
+                        f"{_median(rows, 'fit_seconds'):.0f}",
+                        f"{_median(rows, 'neurons'):.0f}",
+                    ]
                 )
-    lines += [
+    return _markdown(header, table) + [
         "",
         "Errors: medians over seeds; classification error for modadd-59, relative error for "
         "pvr. met: seeds whose fit meets the criterion.",
     ]
-    return lines
 
 
 def speed_table(points):
     """NP's fit time against sklearn's MLP at the largest size both reached (issue 4)."""
     header = ["task", "n", "NP s", "NP error", "MLP s", "MLP error", "NP s / MLP s"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table = []
     for task in TASKS:
         mine, theirs = points.get((task, "np")), points.get((task, "mlp"))
         common = set(mine or ()) & set(theirs or ())
@@ -189,13 +189,12 @@ def speed_table(points):
         cells = [task, str(n), f"{seconds[0]:.1f}", f"{_median(mine[n], 'test_error'):.3g}"]
         cells += [f"{seconds[1]:.1f}", f"{_median(theirs[n], 'test_error'):.3g}"]
         cells.append(f"{seconds[0] / seconds[1]:.2f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += [
+        table.append(cells)
+    return _markdown(header, table) + [
         "",
         "Median fit seconds and test error over the seeds at the largest size both methods "
         "reached; one torch thread per fit, two fits side by side on the two cores.",
     ]
-    return lines
 
 
 def dominant_frequency_share(model, modulus=59, min_norm=0.1):
@@ -208,13 +207,14 @@ def dominant_frequency_share(model, modulus=59, min_norm=0.1):
     """
     weights = model.coefs_[0][: 2 * modulus].T
     norms = np.linalg.norm(weights, axis=1)
+    strong = weights[norms >= min_norm * norms.max()]
     shares = []
-    for row in weights[norms >= min_norm * norms.max()]:
+    for row in strong:
         for block in (row[:modulus], row[modulus:]):
             power = np.abs(np.fft.fft(block))[1:] ** 2  # frequencies 1 .. modulus - 1
             top = np.argmax(power[: modulus // 2])
             shares.append((power[top] + power[modulus - 2 - top]) / power.sum())
-    return float(np.median(shares)), int((norms >= min_norm * norms.max()).sum())
+    return float(np.median(shares)), len(strong)
 
 
 def load_model(models, task):

@@ -191,13 +191,10 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
 
 def _mean_square(values, sample_weight):
     with np.errstate(over="ignore", under="ignore"):  # handled by _root_mean_square
-        return _plain_mean_square(values, sample_weight)
-
-
-def _plain_mean_square(values, sample_weight):
-    if scipy.sparse.issparse(values):
-        return np.asarray(values.multiply(values).T @ sample_weight).ravel() / sample_weight.sum()
-    return np.average(values**2, axis=0, weights=sample_weight)
+        if scipy.sparse.issparse(values):
+            squares = values.multiply(values).T @ sample_weight
+            return np.asarray(squares).ravel() / sample_weight.sum()
+        return np.average(values**2, axis=0, weights=sample_weight)
 
 
 def _root_mean_square(values, sample_weight, axis=None):

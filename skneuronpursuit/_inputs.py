@@ -17,30 +17,28 @@ import scipy.sparse
 import torch
 
 
-def _csr_tensor(matrix, dtype, device):
+def _csr(crow_indices, col_indices, values, shape):
+    """A torch CSR tensor from canonical parts (sorted indices, no duplicates)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return torch.sparse_csr_tensor(
-            torch.from_numpy(matrix.indptr.astype(np.int64)),
-            torch.from_numpy(matrix.indices.astype(np.int64)),
-            torch.from_numpy(matrix.data),
-            size=matrix.shape,
-            dtype=dtype,
-            device=device,
-            check_invariants=False,  # canonical CSR from from_scipy
+            crow_indices, col_indices, values, size=shape, check_invariants=False
         )
+
+
+def _csr_tensor(matrix, dtype, device):
+    """A canonical ``scipy.sparse`` CSR matrix as a torch CSR tensor."""
+    return _csr(
+        torch.from_numpy(matrix.indptr.astype(np.int64)).to(device),
+        torch.from_numpy(matrix.indices.astype(np.int64)).to(device),
+        torch.from_numpy(matrix.data).to(device=device, dtype=dtype),
+        matrix.shape,
+    )
 
 
 def _with_values(matrix, values):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(
-            matrix.crow_indices(),
-            matrix.col_indices(),
-            values,
-            size=matrix.shape,
-            check_invariants=False,
-        )
+    """``matrix``'s sparsity pattern with other values."""
+    return _csr(matrix.crow_indices(), matrix.col_indices(), values, matrix.shape)
 
 
 def _product(matrix, other):
