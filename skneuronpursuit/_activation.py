@@ -28,16 +28,27 @@ class HomogeneousActivation:
         # For alpha <= 1, max(z, alpha z) is z when z > 0 and alpha z otherwise.
         return torch.relu(z) if self.slope == 0 else functional.leaky_relu(z, self.slope)
 
+    @property
+    def _is_even_power(self):
+        # alpha = -1 and an even p: sigma(z) = |z|**p = z**p, a plain power.
+        return self.slope == -1 and self.power % 2 == 0
+
     def _leaky_slope(self, z):
-        positive = (z > 0).to(z.dtype)
+        # 1 where z > 0, alpha elsewhere. sign() then clamp is exact and several
+        # times faster on the CPU than converting the boolean `z > 0` to floats.
+        positive = torch.sign(z).clamp_(min=0)
         return positive if self.slope == 0 else positive.mul_(1 - self.slope).add_(self.slope)
 
     def __call__(self, z):
+        if self._is_even_power:
+            return z.pow(self.power)
         leaky = self._leaky(z)
         return leaky if self.power == 1 else leaky.pow(self.power)
 
     def derivative(self, z):
         """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used."""
+        if self._is_even_power:
+            return z.pow(self.power - 1).mul_(self.power)
         slope = self._leaky_slope(z)
         if self.power == 1:
             return slope
