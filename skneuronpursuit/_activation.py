@@ -48,7 +48,7 @@ class HomogeneousActivation:
     def derivative(self, z):
         """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used."""
         if self._is_even_power:
-            return z.pow(self.power - 1).mul_(self.power)
+            return z * 2 if self.power == 2 else z.pow(self.power - 1).mul_(self.power)
         slope = self._leaky_slope(z)
         if self.power == 1:
             return slope

@@ -47,8 +47,10 @@ def _product(matrix, other):
         return (matrix @ other[:, None])[:, 0]
     if other.ndim == 2:
         return matrix @ other
-    # torch multiplies CSR by 2-D tensors only: put the batch into the columns.
     batch, (rows, cols) = other.shape[:-2], other.shape[-2:]
+    if other.shape[:-2].numel() == 1:  # a batch of one: a view, no copies
+        return (matrix @ other.reshape(rows, cols)).reshape(*batch, matrix.shape[0], cols)
+    # torch multiplies CSR by 2-D tensors only: put the batch into the columns.
     flat = other.reshape(-1, rows, cols).transpose(0, 1).reshape(rows, -1)
     out = (matrix @ flat).reshape(matrix.shape[0], -1, cols).transpose(0, 1)
     return out.reshape(*batch, matrix.shape[0], cols)

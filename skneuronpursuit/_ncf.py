@@ -119,7 +119,7 @@ def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, st
 # ---------------------------------------------------------------- later iterations
 
 
-def candidate_ncf(layer_input, signal, incoming, outgoing, activation):
+def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_value=True):
     """NCF of candidate neurons and its gradient (ALGORITHM.md §3, ``N_l(a, b)``).
 
     ``N(a, b) = sum_i (g_i . b) * sigma(a . h_i)`` for many candidates at once.
@@ -132,18 +132,20 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation):
         ``g`` at ``z_{l+1}``, with the factors ``s_i / n`` folded in.
     incoming : Tensor of shape (..., R, k_in)
     outgoing : Tensor of shape (..., R, k_out)
+    with_value : bool
+        False skips the value (the ascent steps need only the gradient).
 
     Returns
     -------
-    value : Tensor of shape (..., R)
+    value : Tensor of shape (..., R), or None
     grad_incoming, grad_outgoing : Tensor
         Shaped like ``incoming`` and ``outgoing``.
     """
     z = layer_input @ incoming.mT
     activated = activation(z)
     correlation = signal @ outgoing.mT
-    value = (activated * correlation).sum(-2)
-    grad_incoming = transposed_product(correlation * activation.derivative(z), layer_input)
+    value = (activated * correlation).sum(-2) if with_value else None
+    grad_incoming = transposed_product(activation.derivative(z).mul_(correlation), layer_input)
     grad_outgoing = activated.mT @ signal
     return value, grad_incoming, grad_outgoing
 
@@ -196,7 +198,7 @@ def _ascend(H, G, A, B, sample_weight, activation, n_steps, step_size):
     start, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
     B.mul_(_sign_to_flip(start)[..., None])
     for _ in range(n_steps):
-        _, grad_a, grad_b = candidate_ncf(H_hat, G_hat, A, B, activation)
+        _, grad_a, grad_b = candidate_ncf(H_hat, G_hat, A, B, activation, with_value=False)
         A.add_(grad_a, alpha=step_size)
         B.add_(grad_b, alpha=step_size)
         _project_to_sphere([A, B], batch_ndim=2)
