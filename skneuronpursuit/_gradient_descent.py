@@ -41,12 +41,14 @@ def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_to
     After a rise the weights are to be rolled back: on the CPU the chunk stops there.
     """
     stop_at_rise = _stops_at_rise(X.device)
-    negative_scale = sample_weight[:, None] / -X.shape[0]
+    scale = sample_weight[:, None] / X.shape[0]
     rose = torch.zeros((), dtype=torch.bool, device=X.device)
     start = previous = None
     for step in range(n_steps + 1):
         pre_activations, layer_inputs = forward(weights, X, activation)
-        residual = Y - pre_activations[-1]
+        # H - Y in place (the output is not needed again): the loss's gradient in H
+        # is then scale * (H - Y), with no negation.
+        residual = pre_activations[-1].sub_(Y)
         current = weighted_squared_norm(residual, sample_weight) / (2 * X.shape[0])
         if previous is None:
             start = current
@@ -58,9 +60,7 @@ def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_to
         previous = current
         if step == n_steps:
             break
-        _, grads = backward(
-            weights, pre_activations, layer_inputs, negative_scale * residual, activation
-        )
+        _, grads = backward(weights, pre_activations, layer_inputs, scale * residual, activation)
         for weight, grad in zip(weights, grads):
             weight.add_(grad, alpha=-step_size)
     start, end, rose = torch.stack([start, current, rose.to(current.dtype)]).tolist()
