@@ -27,7 +27,7 @@ GD_STEPS = dict(quick=1000, full=20_000)
 MLP_MAX_ITER = dict(quick=100, full=500)
 
 
-def fit_neuron_pursuit(task, X, y, seed, quick):
+def fit_neuron_pursuit(task, X, y, seed, quick, callbacks=()):
     Estimator = (
         NeuronPursuitClassifier if task.kind == "classification" else NeuronPursuitRegressor
     )
@@ -48,7 +48,10 @@ def fit_neuron_pursuit(task, X, y, seed, quick):
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = Estimator(**params).fit(X, y)
+        model = Estimator(**params)
+        if callbacks:  # sklearn.callback objects (scikit-learn >= 1.9)
+            model.set_callbacks(*callbacks)
+        model.fit(X, y)
     seconds = time.perf_counter() - started
     violations = sum(r["loss_after_add"] >= r["loss_before"] for r in model.history_)
     info = dict(

@@ -1,6 +1,7 @@
 """Where an NP fit spends its time (issue 4): NCF search, GD, the rest; GD FLOP/s.
 
     python -m benchmarks.speed [--task sphere-f1 ...] [--device cpu|cuda] [--threads N]
+                               [--until-zero-error]
 
 For each task, at a fixed configuration (the full benchmark settings at the task's
 largest size, seed 0), one NP fit is timed with the search (``first_neurons`` /
@@ -10,6 +11,10 @@ timed separately. The GD work estimate per step is ``6 n sum_l k_{l-1} k_l`` FLO
 at each iteration; the "roofline" is the FLOP/s of one ``n x k`` by ``k x k`` matmul of
 the task's size on the same device, so the ratio says how far a GD step is from what
 its matrix products alone would cost.
+
+``--until-zero-error`` stops a classification fit at the first iteration whose
+network classifies every training sample correctly (a scikit-learn callback that
+predicts the training set after each iteration; its time is part of the fit's).
 """
 
 import argparse
@@ -25,6 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skneuronpursuit import _pursuit
 
 from .methods import fit_neuron_pursuit
+from .runner import error
 from .tasks import TASKS
 
 
@@ -76,9 +82,32 @@ def matmul_flops(n, k, device, dtype=torch.float32, repeat=20):
     return 2 * n * k * k * repeat / (time.perf_counter() - started)
 
 
-def profile(name, device):
+class StopAtZeroTrainingError:
+    """A ``sklearn.callback`` fit callback: stop once the training error is 0."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, *, X=None, y=None, fitted_estimator=None):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, X=None, y=None, fitted_estimator=None):
+        if context.task_name != "iteration":
+            return False
+        # ``y`` is the estimator's internal one-hot coding of the labels.
+        predicted = fitted_estimator.decision_function(X).argmax(axis=1)
+        return bool(np.all(predicted == np.asarray(y).argmax(axis=1)))
+
+
+def profile(name, device, until_zero_error=False):
     task = TASKS[name]
-    X, y, _, _ = task.sample(task.sizes[-1], np.random.RandomState(0))
+    X, y, X_test, y_test = task.sample(task.sizes[-1], np.random.RandomState(0))
+    if until_zero_error and task.kind != "classification":
+        raise ValueError(f"--until-zero-error needs a classification task, not {name}")
+    callbacks = [StopAtZeroTrainingError()] if until_zero_error else []
     timer = _Timer(device)
     originals = {
         "first_neurons": _pursuit._Pursuit.first_neurons,
@@ -94,7 +123,9 @@ def profile(name, device):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            [(_, info)] = fit_neuron_pursuit(task, X, y, seed=0, quick=False)
+            [(predict, info)] = fit_neuron_pursuit(
+                task, X, y, seed=0, quick=False, callbacks=callbacks
+            )
     finally:
         for method, original in originals.items():
             setattr(_pursuit._Pursuit, method, original)
@@ -121,12 +152,14 @@ def profile(name, device):
         gflops=gd_rate / 1e9,
         roofline_ratio=roofline / max(gd_rate, 1e-12),
         peak_mib=peak,
+        train_error=error(task, predict(X), y),
+        test_error=error(task, predict(X_test), y_test),
     )
 
 
 HEADER = (
     "| task | n | iterations | neurons | fit s | search s | GD s | rest s | GD steps/s "
-    "| GD GFLOP/s | matmul / GD | peak MiB |\n|" + "---|" * 12
+    "| GD GFLOP/s | matmul / GD | peak MiB | train error | test error |\n|" + "---|" * 14
 )
 
 
@@ -134,7 +167,8 @@ def row(r):
     return (
         f"| {r['task']} | {r['n']} | {r['iterations']} | {r['neurons']} | {r['total']:.1f} "
         f"| {r['search']:.1f} | {r['gd']:.1f} | {r['rest']:.1f} | {r['steps_per_second']:.0f} "
-        f"| {r['gflops']:.2f} | {r['roofline_ratio']:.1f}x | {r['peak_mib']:.0f} |"
+        f"| {r['gflops']:.2f} | {r['roofline_ratio']:.1f}x | {r['peak_mib']:.0f} "
+        f"| {r['train_error']:.3g} | {r['test_error']:.3g} |"
     )
 
 
@@ -143,13 +177,14 @@ def main(argv=None):
     parser.add_argument("--task", action="append", choices=list(TASKS), default=[])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--until-zero-error", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"device {args.device}, torch threads {torch.get_num_threads()}")
     print(HEADER)
     for name in args.task or list(TASKS):
-        print(row(profile(name, args.device)), flush=True)
+        print(row(profile(name, args.device, args.until_zero_error)), flush=True)
 
 
 if __name__ == "__main__":

@@ -59,14 +59,15 @@ def projected_gradient(parts, grads, batch_ndim):
 # ---------------------------------------------------------------- first iteration
 
 
-def network_ncf(weights, X, signal, activation):
+def network_ncf(weights, X, signal, activation, with_value=True):
     """``NCF(w) = sum_i <signal_i, H(x_i; w)>`` and its gradient, batched over restarts.
 
     ``signal`` carries the factors ``s_i / n``. ``weights`` have a leading restart
-    dimension; the value has shape ``(R,)``.
+    dimension; the value has shape ``(R,)``. ``with_value=False`` skips the value
+    and the network output it needs (the ascent steps use only the gradient).
     """
-    pre_activations, layer_inputs = forward(weights, X, activation)
-    value = (pre_activations[-1] * signal).sum(dim=(-2, -1))
+    pre_activations, layer_inputs = forward(weights, X, activation, output=with_value)
+    value = (pre_activations[-1] * signal).sum(dim=(-2, -1)) if with_value else None
     _, grads = backward(weights, pre_activations, layer_inputs, signal, activation)
     return value, grads
 
@@ -105,7 +106,7 @@ def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, st
     start, _ = network_ncf(weights, X_hat, signal_hat, activation)
     weights[-1].mul_(_sign_to_flip(start)[:, None, None])
     for _ in range(n_steps):
-        _, grads = network_ncf(weights, X_hat, signal_hat, activation)
+        _, grads = network_ncf(weights, X_hat, signal_hat, activation, with_value=False)
         for weight, grad in zip(weights, grads):
             weight.add_(grad, alpha=step_size)
         _project_to_sphere(weights, batch_ndim=1)

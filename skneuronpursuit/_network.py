@@ -14,7 +14,7 @@ gradient descent and ``predict`` all call it.
 from ._inputs import transposed_product
 
 
-def forward(weights, X, activation):
+def forward(weights, X, activation, output=True):
     """Evaluate the network.
 
     Parameters
@@ -24,17 +24,22 @@ def forward(weights, X, activation):
     X : Tensor of shape (n, d)
         Inputs, one sample per row.
     activation : HomogeneousActivation
+    output : bool
+        False skips the last product, ``H(X)`` itself: enough for :func:`backward`.
 
     Returns
     -------
     pre_activations : list of Tensor
-        ``[z_1, ..., z_L]``, ``z_l`` of shape ``(..., n, k_l)``; ``z_L = H(X)``.
+        ``[z_1, ..., z_L]``, ``z_l`` of shape ``(..., n, k_l)``; ``z_L = H(X)``
+        (absent when ``output`` is False).
     layer_inputs : list of Tensor
         ``[h_0, ..., h_{L-1}]`` with ``h_0 = X``: the input of each weight layer.
     """
     layer_inputs = [X]
     pre_activations = []
     for index, weight in enumerate(weights):
+        if index == len(weights) - 1 and not output:
+            break
         z = layer_inputs[-1] @ weight.mT
         pre_activations.append(z)
         if index < len(weights) - 1:
