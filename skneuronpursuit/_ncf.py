@@ -144,10 +144,13 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
     """
     z = layer_input @ incoming.mT
     activated = activation(z)
-    correlation = signal @ outgoing.mT
+    if signal.shape[-1] == 1:  # an outer product: broadcasting is ~4x faster than bmm
+        correlation = signal * outgoing.mT
+    else:
+        correlation = signal @ outgoing.mT
     value = (activated * correlation).sum(-2) if with_value else None
     grad_incoming = transposed_product(activation.derivative(z).mul_(correlation), layer_input)
-    grad_outgoing = activated.mT @ signal
+    grad_outgoing = transposed_product(activated, signal)
     return value, grad_incoming, grad_outgoing
 
 
