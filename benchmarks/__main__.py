@@ -36,6 +36,7 @@ def _run(args):
             args.quick,
             args.results / mode / f"{name}.csv",
             models=None if args.quick else args.results / "models",
+            sizes=args.sizes,
         )
 
 
@@ -79,6 +80,9 @@ def main(argv=None):
     run.add_argument("--seeds", type=int, default=None, help="default: 2 quick, 5 full")
     run.add_argument("--quick", action="store_true", help="one small size, few steps")
     run.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
+    run.add_argument(
+        "--sizes", type=int, nargs="+", default=None, help="only these n (default: all)"
+    )
     run.add_argument("--results", type=Path, default=RESULTS)
     run.set_defaults(handler=_run)
 

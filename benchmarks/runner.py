@@ -73,8 +73,11 @@ def done_keys(path):
         }
 
 
-def run(task_names, method_names, seeds, quick, path, models=None, log=print):
+def run(task_names, method_names, seeds, quick, path, models=None, log=print, sizes=None):
     """Fit every combination not yet in ``path`` and append its row; returns the new rows.
+
+    ``sizes``, when given, restricts the training set sizes to those listed
+    (tasks with one fixed size, like modadd-59, are run in any case).
 
     With ``models`` a folder, NP's seed-0 model at each task's largest size is
     pickled there as ``<task>.pkl``, for the figures of its weights and growth.
@@ -95,6 +98,8 @@ def run(task_names, method_names, seeds, quick, path, models=None, log=print):
         for name in task_names:
             task = TASKS[name]
             for n in task.quick_sizes if quick else task.sizes:
+                if sizes and n is not None and n not in sizes:
+                    continue
                 for seed in range(seeds):
                     X, y, X_test, y_test = task.sample(n, np.random.RandomState(seed))
                     for method in method_names:
