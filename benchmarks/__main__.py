@@ -4,6 +4,7 @@ python -m benchmarks run --task sphere-f1 --quick     # minutes
 python -m benchmarks run --all --seeds 5              # hours; resumes where it stopped
 python -m benchmarks omp --problems 10                # NP = OMP on diagonal linear nets
 python -m benchmarks report --readme README.md        # figures + README results table
+python -m benchmarks compare OLD_DIR NEW_DIR          # the same fits before and after
 """
 
 import argparse
@@ -69,6 +70,12 @@ def _report(args):
         print(f"table written into {args.readme}")
 
 
+def _compare(args):
+    from .report import compare_table, load
+
+    print(compare_table(load(args.before), load(args.after)))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +104,11 @@ def main(argv=None):
     report.add_argument("--figures", type=Path, default=HERE / "figures")
     report.add_argument("--readme", type=Path, default=None)
     report.set_defaults(handler=_report)
+
+    compare = commands.add_parser("compare", help="the same fits in two result folders")
+    compare.add_argument("before", type=Path, help="folder of CSVs, e.g. benchmarks/results/full")
+    compare.add_argument("after", type=Path)
+    compare.set_defaults(handler=_compare)
 
     args = parser.parse_args(argv)
     if getattr(args, "seeds", 0) is None:

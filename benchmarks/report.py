@@ -324,3 +324,28 @@ def save_figures(rows, models, out):
             ax.figure.savefig(out / "growth.png", dpi=100, bbox_inches="tight")
             break
     plt.close("all")
+
+
+def compare_table(before, after, worse_by=1.05):
+    """Markdown table of the fits in both row lists: test error and fit time, medians.
+
+    A seed counts as worse when its test error grew by more than ``worse_by`` times.
+    """
+    old = {(r["task"], r["method"], r["n"], r["seed"]): r for r in before}
+    pairs = defaultdict(list)
+    for row in after:
+        key = (row["task"], row["method"], row["n"], row["seed"])
+        if key in old:
+            pairs[key[:3]].append((old[key], row))
+    table = []
+    for (task, method, n), matched in sorted(pairs.items()):
+        olds, news = [o for o, _ in matched], [a for _, a in matched]
+        worse = sum(a["test_error"] > o["test_error"] * worse_by for o, a in matched)
+        table.append(
+            [task, METHOD_NAMES[method], str(n), str(len(matched))]
+            + [f"{_median(rows, 'test_error'):.3g}" for rows in (olds, news)]
+            + [str(worse)]
+            + [f"{_median(rows, 'fit_seconds'):.1f}" for rows in (olds, news)]
+        )
+    header = ["task", "method", "n", "seeds", "test error before", "after", "seeds worse"]
+    return "\n".join(_markdown(header + ["fit s before", "after"], table))

@@ -83,7 +83,16 @@ def matmul_flops(n, k, device, dtype=torch.float32, repeat=20):
 
 
 class StopAtZeroTrainingError:
-    """A ``sklearn.callback`` fit callback: stop once the training error is 0."""
+    """A ``sklearn.callback`` fit callback: stop once the training error is 0.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        The training labels, in the order of the rows given to ``fit``.
+    """
+
+    def __init__(self, labels):
+        self.labels = np.asarray(labels)
 
     def setup(self, estimator, context):
         pass
@@ -97,9 +106,7 @@ class StopAtZeroTrainingError:
     def on_fit_task_end(self, estimator, context, *, X=None, y=None, fitted_estimator=None):
         if context.task_name != "iteration":
             return False
-        # ``y`` is the estimator's internal one-hot coding of the labels.
-        predicted = fitted_estimator.decision_function(X).argmax(axis=1)
-        return bool(np.all(predicted == np.asarray(y).argmax(axis=1)))
+        return bool(np.all(fitted_estimator.predict(X) == self.labels))
 
 
 def profile(name, device, until_zero_error=False):
@@ -107,7 +114,7 @@ def profile(name, device, until_zero_error=False):
     X, y, X_test, y_test = task.sample(task.sizes[-1], np.random.RandomState(0))
     if until_zero_error and task.kind != "classification":
         raise ValueError(f"--until-zero-error needs a classification task, not {name}")
-    callbacks = [StopAtZeroTrainingError()] if until_zero_error else []
+    callbacks = [StopAtZeroTrainingError(y)] if until_zero_error else []
     timer = _Timer(device)
     originals = {
         "first_neurons": _pursuit._Pursuit.first_neurons,

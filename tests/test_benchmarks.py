@@ -127,3 +127,33 @@ def test_dominant_frequency_share_tells_fourier_rows_from_random_rows():
     assert count == 3 and share > 0.999
     share, _ = dominant_frequency_share(SimpleNamespace(coefs_=[rng.standard_normal((119, 20))]))
     assert share < 0.3
+
+
+def test_compare_table_pairs_the_same_fits_and_counts_worse_seeds():
+    from benchmarks.report import compare_table
+
+    def row(seed, error, seconds, task="cube-f1"):
+        return dict(
+            task=task, method="np", n=3200, seed=seed, test_error=error, fit_seconds=seconds
+        )
+
+    before = [row(0, 0.1, 10.0), row(1, 0.2, 20.0), row(0, 0.5, 1.0, task="pvr")]
+    after = [row(0, 0.1, 4.0), row(1, 0.3, 6.0), row(2, 0.9, 1.0)]
+    lines = compare_table(before, after).splitlines()
+    assert len(lines) == 3  # header, separator, cube-f1 only: pvr and seed 2 are unpaired
+    assert lines[2] == "| cube-f1 | NP | 3200 | 2 | 0.15 | 0.2 | 1 | 15.0 | 5.0 |"
+
+
+def test_stop_at_zero_training_error_stops_at_the_first_perfect_network():
+    pytest.importorskip("sklearn.callback")
+    from benchmarks.speed import StopAtZeroTrainingError
+    from skneuronpursuit import NeuronPursuitClassifier
+
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=1)
+    params = dict(n_restarts=4, ncf_steps=50, gd_steps=200, max_iter=30, random_state=0)
+    clf = NeuronPursuitClassifier(**params).set_callbacks(StopAtZeroTrainingError(y)).fit(X, y)
+    assert clf.stop_reason_ == "callback" and np.all(clf.predict(X) == y)
+    earlier = NeuronPursuitClassifier(**{**params, "max_iter": clf.n_iter_ - 1}).fit(X, y)
+    assert np.any(earlier.predict(X) != y)
