@@ -35,10 +35,11 @@ def _stops_at_rise(device):
     return device.type == "cpu"
 
 
-def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_tol):
+def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_tol, uniform):
     """``n_steps`` GD steps in place; returns (loss before, loss after, any rise).
 
     After a rise the weights are to be rolled back: on the CPU the chunk stops there.
+    ``uniform`` says that all sample weights are 1.
     """
     stop_at_rise = _stops_at_rise(X.device)
     scale = sample_weight[:, None] / X.shape[0]
@@ -49,7 +50,8 @@ def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_to
         # H - Y in place (the output is not needed again): the loss's gradient in H
         # is then scale * (H - Y), with no negation.
         residual = pre_activations[-1].sub_(Y)
-        current = weighted_squared_norm(residual, sample_weight) / (2 * X.shape[0])
+        current = weighted_squared_norm(residual, None if uniform else sample_weight)
+        current = current / (2 * X.shape[0])
         if previous is None:
             start = current
         else:
@@ -108,10 +110,11 @@ def gradient_descent(
     loss = None
     n_accepted = n_executed = n_halvings = 0
     diverged = False
+    uniform = bool((sample_weight == 1).all())
     while n_executed < max_steps:
         n_chunk = min(CHECK_EVERY, max_steps - n_executed)
         start, end, rose = _chunk(
-            current, X, Y, sample_weight, activation, step_size, n_chunk, rise_tol
+            current, X, Y, sample_weight, activation, step_size, n_chunk, rise_tol, uniform
         )
         n_executed += n_chunk
         if loss is None:

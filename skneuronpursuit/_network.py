@@ -92,8 +92,14 @@ def push_forward(weights, pre_activations, layer, perturbation, activation):
 
 
 def weighted_squared_norm(values, sample_weight):
-    """``sum_i s_i * ||values_i||^2`` over the sample dimension (-2)."""
-    return (sample_weight[:, None] * values.square()).sum(dim=(-2, -1))
+    """``sum_i s_i * ||values_i||^2`` over the sample dimension (-2).
+
+    ``sample_weight=None`` means all ``s_i = 1`` and saves a pass over ``values``.
+    """
+    squares = values.square()
+    if sample_weight is not None:
+        squares = sample_weight[:, None] * squares
+    return squares.sum(dim=(-2, -1))
 
 
 def loss(weights, X, Y, sample_weight, activation):
