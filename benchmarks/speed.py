@@ -1,10 +1,10 @@
 """Where an NP fit spends its time (issue 4): NCF search, GD, the rest; GD FLOP/s.
 
     python -m benchmarks.speed [--task sphere-f1 ...] [--device cpu|cuda] [--threads N]
-                               [--until-zero-error]
+                               [--until-zero-error] [--seed S]
 
 For each task, at a fixed configuration (the full benchmark settings at the task's
-largest size, seed 0), one NP fit is timed with the search (``first_neurons`` /
+largest size, seed 0 unless ``--seed``), one NP fit is timed with the search (``first_neurons`` /
 ``next_neuron``: NCF ascent and neuron addition) and the inner GD (``minimise``)
 timed separately. The GD work estimate per step is ``6 n sum_l k_{l-1} k_l`` FLOPs
 (forward ``2 n k_in k_out`` per layer, backward twice that), over the widths in force
@@ -109,9 +109,9 @@ class StopAtZeroTrainingError:
         return bool(np.all(fitted_estimator.predict(X) == self.labels))
 
 
-def profile(name, device, until_zero_error=False):
+def profile(name, device, until_zero_error=False, seed=0):
     task = TASKS[name]
-    X, y, X_test, y_test = task.sample(task.sizes[-1], np.random.RandomState(0))
+    X, y, X_test, y_test = task.sample(task.sizes[-1], np.random.RandomState(seed))
     if until_zero_error and task.kind != "classification":
         raise ValueError(f"--until-zero-error needs a classification task, not {name}")
     callbacks = [StopAtZeroTrainingError(y)] if until_zero_error else []
@@ -131,7 +131,7 @@ def profile(name, device, until_zero_error=False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             [(predict, info)] = fit_neuron_pursuit(
-                task, X, y, seed=0, quick=False, callbacks=callbacks
+                task, X, y, seed=seed, quick=False, callbacks=callbacks
             )
     finally:
         for method, original in originals.items():
@@ -184,6 +184,7 @@ def main(argv=None):
     parser.add_argument("--task", action="append", choices=list(TASKS), default=[])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="data and random_state")
     parser.add_argument("--until-zero-error", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
@@ -191,7 +192,7 @@ def main(argv=None):
     print(f"device {args.device}, torch threads {torch.get_num_threads()}")
     print(HEADER)
     for name in args.task or list(TASKS):
-        print(row(profile(name, args.device, args.until_zero_error)), flush=True)
+        print(row(profile(name, args.device, args.until_zero_error, args.seed)), flush=True)
 
 
 if __name__ == "__main__":
