@@ -45,8 +45,14 @@ class HomogeneousActivation:
         leaky = self._leaky(z)
         return leaky if self.power == 1 else leaky.pow(self.power)
 
-    def derivative(self, z):
-        """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used."""
+    def derivative(self, z, activated=None):
+        """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used.
+
+        ``activated``, ``sigma(z)`` when the caller has it, saves a pass for the
+        ReLU, whose derivative is then ``sign(relu(z))``.
+        """
+        if self.power == 1 and self.slope == 0 and activated is not None:
+            return torch.sign(activated)
         if self._is_even_power:
             return z * 2 if self.power == 2 else z.pow(self.power - 1).mul_(self.power)
         slope = self._leaky_slope(z)

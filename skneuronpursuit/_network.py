@@ -73,7 +73,8 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation):
     signals[-1] = output_signal
     for index in range(depth - 1, 0, -1):
         back = signals[index] @ weights[index]
-        signals[index - 1] = back.mul_(activation.derivative(pre_activations[index - 1]))
+        derivative = activation.derivative(pre_activations[index - 1], layer_inputs[index])
+        signals[index - 1] = back.mul_(derivative)
     grads = [transposed_product(signal, inputs) for signal, inputs in zip(signals, layer_inputs)]
     return signals, grads
 

@@ -41,6 +41,15 @@ def test_activation_derivative_matches_autograd(power, slope):
 
 
 @pytest.mark.parametrize("power, slope", ACTIVATIONS)
+def test_derivative_from_the_activated_value_is_the_same(power, slope):
+    z = torch.tensor([-2.0, -0.5, 0.0, -0.0, 0.5, 2.0], dtype=torch.float64)
+    activation = HomogeneousActivation(power, slope)
+    from_z = activation.derivative(z)
+    torch.testing.assert_close(activation.derivative(z, activation(z)), from_z, rtol=0, atol=0)
+    assert from_z[2] == from_z[3] == (slope if power == 1 else 0.0)  # one-sided at z = 0
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
 @pytest.mark.parametrize("depth", [2, 3, 4])
 def test_network_is_homogeneous_of_degree_D(depth, power, slope):
     # ALGORITHM.md §1: H(x; c w) = c^D H(x; w), D = 1 + p + ... + p^(L-1).
