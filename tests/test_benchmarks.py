@@ -146,10 +146,10 @@ def test_compare_table_pairs_the_same_fits_and_counts_worse_seeds():
 
 def test_stop_at_zero_training_error_stops_at_the_first_perfect_network():
     pytest.importorskip("sklearn.callback")
+    from sklearn.datasets import make_blobs
+
     from benchmarks.speed import StopAtZeroTrainingError
     from skneuronpursuit import NeuronPursuitClassifier
-
-    from sklearn.datasets import make_blobs
 
     X, y = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=1)
     params = dict(n_restarts=4, ncf_steps=50, gd_steps=200, max_iter=30, random_state=0)
