@@ -6,13 +6,18 @@ rose (or became non-finite) at any step of the chunk, stop if the loss reached
 the target or stopped decreasing, go on otherwise. On the CPU, where reading a
 flag costs nothing, a chunk ends as soon as the loss rises: the rest of it would
 be rolled back anyway, so the result is the same and the wasted steps are saved.
+
+Dense data are laid out with samples in columns for the steps: the products of
+thin layers are faster that way round on the CPU (benchmarks/README.md).
 """
 
 from dataclasses import dataclass
 
 import torch
 
-from ._network import backward, forward, weighted_squared_norm
+from ._inputs import SparseInputs
+from ._network import backward, forward
+from ._network import loss as network_loss
 
 CHECK_EVERY = 100  # steps between convergence checks (choice)
 MAX_HALVINGS = 30  # step halvings before the descent is declared diverged (choice)
@@ -35,23 +40,53 @@ def _stops_at_rise(device):
     return device.type == "cpu"
 
 
-def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_tol, uniform):
+@dataclass
+class _Data:
+    """The data laid out for the steps (see :func:`_layout`)."""
+
+    X: object  # (d, n) tensor when ``columns``, else (n, d) tensor or SparseInputs
+    Y: torch.Tensor
+    scale: torch.Tensor  # s_i / n, broadcastable against the residual
+    loss_weight: object  # s_i broadcastable against the residual; None when all are 1
+    columns: bool
+    n_samples: int
+
+
+def _layout(X, Y, sample_weight):
+    """Samples in columns for dense ``X``: the products of thin layers are faster."""
+    n_samples = X.shape[0]
+    uniform = bool((sample_weight == 1).all())
+    if isinstance(X, SparseInputs):  # sparse products are by rows
+        weight = sample_weight[:, None]
+        return _Data(X, Y, weight / n_samples, None if uniform else weight, False, n_samples)
+    weight = sample_weight[None, :]
+    return _Data(
+        X.mT.contiguous(),
+        Y.mT.contiguous(),
+        weight / n_samples,
+        None if uniform else weight,
+        True,
+        n_samples,
+    )
+
+
+def _chunk(weights, data, activation, step_size, n_steps, rise_tol):
     """``n_steps`` GD steps in place; returns (loss before, loss after, any rise).
 
     After a rise the weights are to be rolled back: on the CPU the chunk stops there.
-    ``uniform`` says that all sample weights are 1.
     """
-    stop_at_rise = _stops_at_rise(X.device)
-    scale = sample_weight[:, None] / X.shape[0]
-    rose = torch.zeros((), dtype=torch.bool, device=X.device)
+    stop_at_rise = _stops_at_rise(data.Y.device)
+    rose = torch.zeros((), dtype=torch.bool, device=data.Y.device)
     start = previous = None
     for step in range(n_steps + 1):
-        pre_activations, layer_inputs = forward(weights, X, activation)
+        pre_activations, layer_inputs = forward(weights, data.X, activation, columns=data.columns)
         # H - Y in place (the output is not needed again): the loss's gradient in H
         # is then scale * (H - Y), with no negation.
-        residual = pre_activations[-1].sub_(Y)
-        current = weighted_squared_norm(residual, None if uniform else sample_weight)
-        current = current / (2 * X.shape[0])
+        residual = pre_activations[-1].sub_(data.Y)
+        squares = residual.square()
+        if data.loss_weight is not None:
+            squares = data.loss_weight * squares
+        current = squares.sum(dim=(-2, -1)) / (2 * data.n_samples)
         if previous is None:
             start = current
         else:
@@ -62,7 +97,10 @@ def _chunk(weights, X, Y, sample_weight, activation, step_size, n_steps, rise_to
         previous = current
         if step == n_steps:
             break
-        _, grads = backward(weights, pre_activations, layer_inputs, scale * residual, activation)
+        signal = data.scale * residual
+        _, grads = backward(
+            weights, pre_activations, layer_inputs, signal, activation, columns=data.columns
+        )
         for weight, grad in zip(weights, grads):
             weight.add_(grad, alpha=-step_size)
     start, end, rose = torch.stack([start, current, rose.to(current.dtype)]).tolist()
@@ -101,8 +139,12 @@ def gradient_descent(
     Returns
     -------
     DescentResult
-        Its weights are the best seen; the loss never ends higher than it started.
+        Its loss is :func:`~skneuronpursuit._network.loss` of its weights, never
+        higher than that of ``weights``: the steps' own loss values are summed in
+        another order (samples in columns), and rises below the roll-back
+        tolerance are accepted, so the end is checked in the caller's terms.
     """
+    initial_loss = float(network_loss(weights, X, Y, sample_weight, activation))
     dtype_eps = torch.finfo(X.dtype).eps
     rise_tol = 100 * dtype_eps
     current = [w.clone() for w in weights]
@@ -110,12 +152,10 @@ def gradient_descent(
     loss = None
     n_accepted = n_executed = n_halvings = 0
     diverged = False
-    uniform = bool((sample_weight == 1).all())
+    data = _layout(X, Y, sample_weight)
     while n_executed < max_steps:
         n_chunk = min(CHECK_EVERY, max_steps - n_executed)
-        start, end, rose = _chunk(
-            current, X, Y, sample_weight, activation, step_size, n_chunk, rise_tol, uniform
-        )
+        start, end, rose = _chunk(current, data, activation, step_size, n_chunk, rise_tol)
         n_executed += n_chunk
         if loss is None:
             loss = start
@@ -134,9 +174,7 @@ def gradient_descent(
         previous, loss = loss, end
         if loss <= target_loss or previous - loss <= rel_tol * previous:
             break
-    if loss is None:  # max_steps == 0
-        pre_activations, _ = forward(accepted, X, activation)
-        loss = float(weighted_squared_norm(Y - pre_activations[-1], sample_weight)) / (
-            2 * X.shape[0]
-        )
-    return DescentResult(accepted, loss, n_accepted, step_size, n_halvings, diverged)
+    final_loss = float(network_loss(accepted, X, Y, sample_weight, activation))
+    if not final_loss <= initial_loss:
+        accepted, final_loss, n_accepted = [w.clone() for w in weights], initial_loss, 0
+    return DescentResult(accepted, final_loss, n_accepted, step_size, n_halvings, diverged)

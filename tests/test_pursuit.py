@@ -145,17 +145,17 @@ def test_stopping_a_chunk_at_the_rise_saves_steps_and_changes_nothing(monkeypatc
     executed = []
     chunk = gradient_descent_module._chunk
 
-    def counted(weights, X, Y, *args):
+    def counted(weights, *args):
         executed.append(0)
         original = gradient_descent_module.forward
 
-        def forward(*inner):
+        def forward(*inner, **options):
             executed[-1] += 1
-            return original(*inner)
+            return original(*inner, **options)
 
         monkeypatch.setattr(gradient_descent_module, "forward", forward)
         try:
-            return chunk(weights, X, Y, *args)
+            return chunk(weights, *args)
         finally:
             monkeypatch.setattr(gradient_descent_module, "forward", original)
 
