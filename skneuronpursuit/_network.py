@@ -11,7 +11,21 @@ place where the network is evaluated: the first iteration, the candidate search,
 gradient descent and ``predict`` all call it.
 """
 
+import torch
+
 from ._inputs import transposed_product
+
+
+def _times(values, other):
+    """``values @ other``; with an inner size of 1 an outer product, by broadcasting.
+
+    The same single products, so exactly the same numbers, but several times
+    faster on the CPU than a batched matrix product (a chain of one-neuron layers,
+    the restarts of the first iteration).
+    """
+    if isinstance(values, torch.Tensor) and values.shape[-1] == 1:
+        return values * other
+    return values @ other
 
 
 def forward(weights, X, activation, output=True, columns=False):
@@ -45,7 +59,7 @@ def forward(weights, X, activation, output=True, columns=False):
     for index, weight in enumerate(weights):
         if index == len(weights) - 1 and not output:
             break
-        z = weight @ layer_inputs[-1] if columns else layer_inputs[-1] @ weight.mT
+        z = weight @ layer_inputs[-1] if columns else _times(layer_inputs[-1], weight.mT)
         pre_activations.append(z)
         if index < len(weights) - 1:
             layer_inputs.append(activation(z))
@@ -78,7 +92,10 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation, 
     signals = [None] * depth
     signals[-1] = output_signal
     for index in range(depth - 1, 0, -1):
-        back = weights[index].mT @ signals[index] if columns else signals[index] @ weights[index]
+        if columns:
+            back = weights[index].mT @ signals[index]
+        else:
+            back = _times(signals[index], weights[index])
         derivative = activation.derivative(pre_activations[index - 1], layer_inputs[index])
         signals[index - 1] = back.mul_(derivative)
     if columns:
