@@ -59,7 +59,7 @@ def forward(weights, X, activation, output=True, columns=False):
     for index, weight in enumerate(weights):
         if index == len(weights) - 1 and not output:
             break
-        z = weight @ layer_inputs[-1] if columns else _times(layer_inputs[-1], weight.mT)
+        z = _times(weight, layer_inputs[-1]) if columns else _times(layer_inputs[-1], weight.mT)
         pre_activations.append(z)
         if index < len(weights) - 1:
             layer_inputs.append(activation(z))
@@ -93,7 +93,7 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation, 
     signals[-1] = output_signal
     for index in range(depth - 1, 0, -1):
         if columns:
-            back = weights[index].mT @ signals[index]
+            back = _times(weights[index].mT, signals[index])
         else:
             back = _times(signals[index], weights[index])
         derivative = activation.derivative(pre_activations[index - 1], layer_inputs[index])
