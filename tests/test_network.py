@@ -86,6 +86,24 @@ def test_backward_gives_the_loss_gradient(depth, power, slope):
         torch.testing.assert_close(grad, reference)
 
 
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+@pytest.mark.parametrize("sizes", [[4, 3, 3, 2], [4, 1, 1, 1], [1, 5, 1]])
+def test_samples_in_columns_give_the_same_network_and_gradients(sizes, power, slope):
+    # The layout gradient descent uses for dense X; widths of 1 take the broadcast path.
+    activation = HomogeneousActivation(power, slope)
+    weights = random_network(sizes)
+    X, Y, weight = random_data(25, sizes[0], sizes[-1])
+    signal = weight[:, None] * (predict(weights, X, activation) - Y) / len(X)
+    rows = forward(weights, X, activation)
+    columns = forward(weights, X.mT.contiguous(), activation, columns=True)
+    for by_row, by_column in zip(rows[0], columns[0]):
+        torch.testing.assert_close(by_column, by_row.mT)
+    _, row_grads = backward(weights, *rows, signal, activation)
+    _, column_grads = backward(weights, *columns, signal.mT.contiguous(), activation, columns=True)
+    for by_row, by_column in zip(row_grads, column_grads):
+        torch.testing.assert_close(by_column, by_row)
+
+
 def test_backward_signal_is_residual_pulled_back_through_the_jacobian():
     # ALGORITHM.md §3: g_i = J_{l+1}(x_i)^T r_i, and push_forward applies J_{l+1}.
     activation = HomogeneousActivation(2, 0.0)
