@@ -60,6 +60,16 @@ class HomogeneousActivation:
             return slope
         return slope.mul_(self._leaky(z).pow(self.power - 1)).mul_(self.power)
 
+    def backpropagate(self, signal, z, activated):
+        """``signal * sigma'(z)``, in place on ``signal`` where that can be done.
+
+        For the ReLU one masking pass (``activated > 0`` exactly where ``z > 0``)
+        instead of forming the derivative and multiplying.
+        """
+        if self.power == 1 and self.slope == 0:
+            return torch.ops.aten.threshold_backward(signal, activated, 0)
+        return signal.mul_(self.derivative(z, activated))
+
     def degree(self, depth):
         """Homogeneity degree ``D = 1 + p + ... + p**(depth-1)`` of a network."""
         return sum(self.power**k for k in range(depth))

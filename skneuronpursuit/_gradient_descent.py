@@ -91,9 +91,13 @@ def _chunk(weights, data, activation, step_size, n_steps, rise_tol):
             start = current
         else:
             # `not <=` is also true for NaN: a non-finite loss counts as a rise.
-            rose = rose | ~(current <= previous * (1 + rise_tol))
-            if stop_at_rise and rose:
-                break
+            within = current <= previous * (1 + rise_tol)
+            if stop_at_rise:
+                if not within:
+                    rose = torch.ones_like(rose)
+                    break
+            else:
+                rose = rose | ~within
         previous = current
         if step == n_steps:
             break
@@ -101,8 +105,7 @@ def _chunk(weights, data, activation, step_size, n_steps, rise_tol):
         _, grads = backward(
             weights, pre_activations, layer_inputs, signal, activation, columns=data.columns
         )
-        for weight, grad in zip(weights, grads):
-            weight.add_(grad, alpha=-step_size)
+        torch._foreach_add_(weights, grads, alpha=-step_size)
     start, end, rose = torch.stack([start, current, rose.to(current.dtype)]).tolist()
     return start, end, bool(rose)
 

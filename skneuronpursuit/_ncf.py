@@ -150,7 +150,7 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
         correlation = signal @ outgoing.mT
     value = (activated * correlation).sum(-2) if with_value else None
     grad_incoming = transposed_product(
-        activation.derivative(z, activated).mul_(correlation), layer_input
+        activation.backpropagate(correlation, z, activated), layer_input
     )
     grad_outgoing = transposed_product(activated, signal)
     return value, grad_incoming, grad_outgoing

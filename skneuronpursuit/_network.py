@@ -96,8 +96,9 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation, 
             back = _times(weights[index].mT, signals[index])
         else:
             back = _times(signals[index], weights[index])
-        derivative = activation.derivative(pre_activations[index - 1], layer_inputs[index])
-        signals[index - 1] = back.mul_(derivative)
+        signals[index - 1] = activation.backpropagate(
+            back, pre_activations[index - 1], layer_inputs[index]
+        )
     if columns:
         grads = [signal @ inputs.mT for signal, inputs in zip(signals, layer_inputs)]
     else:
