@@ -8,7 +8,8 @@ import torch
 def estimate_working_set(n_samples, n_inputs, n_outputs, depth, n_restarts, max_iter, dtype):
     """Bytes a fit may hold at once, for the widest network it can grow.
 
-    Counts the data, the activations and signals of gradient descent, and the
+    Counts the data, gradient descent's copy of it (samples in columns), its
+    activations and signals, and the
     batched candidate search (padded layer inputs and signals, and the
     ``n_samples x n_restarts`` products of every hidden layer; ALGORITHM.md §8).
     """
@@ -17,7 +18,7 @@ def estimate_working_set(n_samples, n_inputs, n_outputs, depth, n_restarts, max_
     widest = max_iter  # a hidden layer gets at most one neuron per iteration
     total_hidden = n_hidden + max_iter - 1
     data = n_samples * (n_inputs + n_outputs + 1)
-    descent = 4 * n_samples * (total_hidden + n_outputs)
+    descent = n_samples * (n_inputs + n_outputs) + 4 * n_samples * (total_hidden + n_outputs)
     search = (
         n_hidden
         * n_samples
