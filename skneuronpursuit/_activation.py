@@ -45,14 +45,8 @@ class HomogeneousActivation:
         leaky = self._leaky(z)
         return leaky if self.power == 1 else leaky.pow(self.power)
 
-    def derivative(self, z, activated=None):
-        """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used.
-
-        ``activated``, ``sigma(z)`` when the caller has it, saves a pass for the
-        ReLU, whose derivative is then ``sign(relu(z))``.
-        """
-        if self.power == 1 and self.slope == 0 and activated is not None:
-            return torch.sign(activated)
+    def derivative(self, z):
+        """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used."""
         if self._is_even_power:
             return z * 2 if self.power == 2 else z.pow(self.power - 1).mul_(self.power)
         slope = self._leaky_slope(z)
@@ -68,7 +62,7 @@ class HomogeneousActivation:
         """
         if self.power == 1 and self.slope == 0:
             return torch.ops.aten.threshold_backward(signal, activated, 0)
-        return signal.mul_(self.derivative(z, activated))
+        return signal.mul_(self.derivative(z))
 
     def degree(self, depth):
         """Homogeneity degree ``D = 1 + p + ... + p**(depth-1)`` of a network."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from ._inputs import SparseInputs, transposed_product
-from ._network import backward, forward
+from ._network import backward, forward, matmul
 
 
 def _weighted_rms_row_norm(values, sample_weight):
@@ -144,10 +144,7 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
     """
     z = layer_input @ incoming.mT
     activated = activation(z)
-    if signal.shape[-1] == 1:  # an outer product: broadcasting is ~4x faster than bmm
-        correlation = signal * outgoing.mT
-    else:
-        correlation = signal @ outgoing.mT
+    correlation = matmul(signal, outgoing.mT)
     value = (activated * correlation).sum(-2) if with_value else None
     grad_incoming = transposed_product(
         activation.backpropagate(correlation, z, activated), layer_input

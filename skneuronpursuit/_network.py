@@ -16,8 +16,10 @@ import torch
 from ._inputs import transposed_product
 
 
-def _times(values, other):
+def matmul(values, other):
     """``values @ other``; with an inner size of 1 an outer product, by broadcasting.
+
+    Used wherever the engine multiplies activations or signals by weights.
 
     The same single products, so exactly the same numbers, but several times
     faster on the CPU than a batched matrix product (a chain of one-neuron layers,
@@ -59,7 +61,7 @@ def forward(weights, X, activation, output=True, columns=False):
     for index, weight in enumerate(weights):
         if index == len(weights) - 1 and not output:
             break
-        z = _times(weight, layer_inputs[-1]) if columns else _times(layer_inputs[-1], weight.mT)
+        z = matmul(weight, layer_inputs[-1]) if columns else matmul(layer_inputs[-1], weight.mT)
         pre_activations.append(z)
         if index < len(weights) - 1:
             layer_inputs.append(activation(z))
@@ -93,9 +95,9 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation, 
     signals[-1] = output_signal
     for index in range(depth - 1, 0, -1):
         if columns:
-            back = _times(weights[index].mT, signals[index])
+            back = matmul(weights[index].mT, signals[index])
         else:
-            back = _times(signals[index], weights[index])
+            back = matmul(signals[index], weights[index])
         signals[index - 1] = activation.backpropagate(
             back, pre_activations[index - 1], layer_inputs[index]
         )

@@ -41,11 +41,13 @@ def test_activation_derivative_matches_autograd(power, slope):
 
 
 @pytest.mark.parametrize("power, slope", ACTIVATIONS)
-def test_derivative_from_the_activated_value_is_the_same(power, slope):
+def test_backpropagate_multiplies_by_the_derivative_exactly(power, slope):
     z = torch.tensor([-2.0, -0.5, 0.0, -0.0, 0.5, 2.0], dtype=torch.float64)
     activation = HomogeneousActivation(power, slope)
     from_z = activation.derivative(z)
-    torch.testing.assert_close(activation.derivative(z, activation(z)), from_z, rtol=0, atol=0)
+    signal = torch.linspace(-1.5, 2.0, 6, dtype=torch.float64)
+    through = activation.backpropagate(signal.clone(), z, activation(z))
+    torch.testing.assert_close(through, signal * from_z, rtol=0, atol=0)
     assert from_z[2] == from_z[3] == (slope if power == 1 else 0.0)  # one-sided at z = 0
 
 
