@@ -117,6 +117,8 @@ PARAMETERS_DOC = """depth : int, default=3
     dtype : {"float64", "float32"}, default="float64"
         Floating point type of the computation. ``"float32"`` is faster,
         especially on GPUs; fitted weights are stored as float64 either way.
+        float32 resolves loss changes of ~1e-7 only: where a neuron lowers the
+        loss by less (a saddle), its fit may grow differently from float64's.
 
     device : str or torch.device, default="auto"
         Torch device of the computation; ``"auto"`` is CUDA when available and

@@ -1,9 +1,12 @@
 """The Neuron Pursuit loop: descent, stopping rules, gradient descent, rebalancing."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from datasets import hypercube, sparse_relu_target
+from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
@@ -11,6 +14,7 @@ from skneuronpursuit import _gradient_descent as gradient_descent_module
 from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._gradient_descent import gradient_descent
 from skneuronpursuit._network import loss, predict
+from skneuronpursuit._pursuit import _scale_until_descent
 from skneuronpursuit._rebalance import neuron_balance, rebalance
 
 FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, random_state=0)
@@ -40,6 +44,36 @@ def test_every_iteration_descends(params):
         assert record["loss_after_add"] < record["loss_before"]
         assert record["loss"] <= record["loss_after_add"]
         previous = record["loss"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_float32_fit_escapes_the_saddle_of_three_blobs(seed):
+    # After the first neuron the 3-blob fit sits at a saddle (loss 1.0 of 1.5): the
+    # escaping neuron lowers the loss by ~1e-10 relative, below float32's resolution,
+    # and its KKT ratio is ~6.5e-5. With sqrt(eps) as the zero-KKT tolerance and a tie
+    # counted as no descent, float32 fits stopped there at chance level.
+    X, y = make_blobs(n_samples=300, random_state=0)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    clf = NeuronPursuitClassifier(
+        n_restarts=8, ncf_steps=100, gd_steps=300, max_iter=8, dtype="float32", random_state=seed
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.stop_reason_ == "max_iter"
+    assert clf.score(X, y) > 0.85
+
+
+def test_scale_halves_on_a_rise_and_keeps_a_tie():
+    # ALGORITHM.md §3 step 4: halve delta while the loss rises; an unchanged loss is a
+    # decrease below the working precision, and a smaller neuron would not resolve it.
+    def scale(start, max_halvings, loss_at):
+        return _scale_until_descent(lambda t: t, start, 1.0, max_halvings, loss_at)
+
+    assert scale(8.0, 10, {8.0: 1.5, 4.0: 1.2, 2.0: 0.9}.get) == (2.0, 2.0, 0.9, 2)
+    assert scale(8.0, 10, {8.0: 1.0}.get) == (8.0, 8.0, 1.0, 0)
+    gave_up = scale(8.0, 2, lambda t: 2.0)
+    assert gave_up == (2.0, 2.0, 2.0, 2)
 
 
 def test_history_describes_the_growth():
