@@ -75,7 +75,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
-        dtype="float64",
+        dtype="float32",
         device="auto",
         random_state=None,
         verbose=0,

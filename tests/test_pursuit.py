@@ -30,18 +30,23 @@ FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, random_state=0)
         dict(depth=3, rebalance=True),
     ],
 )
-def test_every_iteration_descends(params):
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_iteration_descends(params, dtype):
     # ALGORITHM.md §3 (Lemmas 12, 13): a positive KKT point lowers the loss when added,
-    # and GD never raises it.
+    # and GD never raises it. float32 cannot resolve every decrease (the first neuron of
+    # the degree-15 network lowers the loss by ~1e-12): there the loss must not rise.
     X = np.random.RandomState(0).normal(size=(120, 6))
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
-    reg = NeuronPursuitRegressor(max_iter=8, **FAST, **params).fit(X, y)
+    reg = NeuronPursuitRegressor(max_iter=8, dtype=dtype, **FAST, **params).fit(X, y)
     assert reg.n_iter_ >= 2
     previous = reg.history_[0]["loss_before"]
     for record in reg.history_:
         assert record["ncf_value"] > 0
         assert record["loss_before"] == previous
-        assert record["loss_after_add"] < record["loss_before"]
+        if dtype == "float64":
+            assert record["loss_after_add"] < record["loss_before"]
+        else:
+            assert record["loss_after_add"] <= record["loss_before"]
         assert record["loss"] <= record["loss_after_add"]
         previous = record["loss"]
 
@@ -244,7 +249,7 @@ def test_rebalancing_balances_and_preserves_predictions(power, slope):
 
 def test_rebalance_option_leaves_balanced_neurons():
     X = hypercube(150, 6, seed=4)
-    reg = NeuronPursuitRegressor(depth=3, rebalance=True, max_iter=4, **FAST)
+    reg = NeuronPursuitRegressor(depth=3, rebalance=True, max_iter=4, dtype="float64", **FAST)
     reg.fit(X, sparse_relu_target(X))
     # coefs_ are in the units of X and y: undo the rescaling the fit worked in.
     coefs = [c.copy() for c in reg.coefs_]

@@ -87,6 +87,7 @@ def test_a_sparse_fit_grows_the_network_of_the_dense_fit(fit_intercept):
     X, y = _one_hot_sums()
     params = dict(depth=2, activation_power=2, negative_slope=-1.0, max_iter=4)
     params.update(ncf_steps=50, gd_steps=200, fit_intercept=fit_intercept, random_state=0)
+    params.update(dtype="float64")  # the same computation: compared to rounding
     dense = NeuronPursuitClassifier(**params).fit(X, y)
     for matrix in (scipy.sparse.csr_matrix(X), scipy.sparse.csc_array(X)):
         sparse = NeuronPursuitClassifier(**params).fit(matrix, y)
@@ -104,6 +105,7 @@ def test_sparse_regression_with_sample_weight_early_stopping_and_pruning():
     y = np.maximum(X @ rng.standard_normal(30), 0)
     weight = rng.uniform(0.5, 2.0, size=120)
     params = dict(max_iter=5, ncf_steps=50, gd_steps=300, random_state=0, early_stopping=True)
+    params.update(dtype="float64")  # the same computation: compared to rounding
     sparse = NeuronPursuitRegressor(**params).fit(X, y, sample_weight=weight)
     dense = NeuronPursuitRegressor(**params).fit(X.toarray(), y, sample_weight=weight)
     assert sparse.hidden_layer_sizes_ == dense.hidden_layer_sizes_
