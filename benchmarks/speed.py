@@ -1,16 +1,16 @@
 """Where an NP fit spends its time (issue 4): NCF search, GD, the rest; GD FLOP/s.
 
     python -m benchmarks.speed [--task sphere-f1 ...] [--device cpu|cuda] [--threads N]
-                               [--until-zero-error] [--seed S]
+                               [--until-zero-error] [--seed S] [--dtype float32|float64]
 
 For each task, at a fixed configuration (the full benchmark settings at the task's
-largest size, seed 0 unless ``--seed``), one NP fit is timed with the search (``first_neurons`` /
-``next_neuron``: NCF ascent and neuron addition) and the inner GD (``minimise``)
-timed separately. The GD work estimate per step is ``6 n sum_l k_{l-1} k_l`` FLOPs
-(forward ``2 n k_in k_out`` per layer, backward twice that), over the widths in force
-at each iteration; the "roofline" is the FLOP/s of one ``n x k`` by ``k x k`` matmul of
-the task's size on the same device, so the ratio says how far a GD step is from what
-its matrix products alone would cost.
+largest size, float32 and seed 0 unless ``--dtype``/``--seed``), one NP fit is timed
+with the search (``first_neurons`` / ``next_neuron``: NCF ascent and neuron addition)
+and the inner GD (``minimise``) timed separately. The GD work estimate per step is ``6 n
+sum_l k_{l-1} k_l`` FLOPs (forward ``2 n k_in k_out`` per layer, backward twice that),
+over the widths in force at each iteration; the "roofline" is the FLOP/s of one ``n x
+k`` by ``k x k`` matmul of the task's size on the same device, so the ratio says how far
+a GD step is from what its matrix products alone would cost.
 
 ``--until-zero-error`` stops a classification fit at the first iteration whose
 network classifies every training sample correctly (a scikit-learn callback that
@@ -109,7 +109,7 @@ class StopAtZeroTrainingError:
         return bool(np.all(fitted_estimator.predict(X) == self.labels))
 
 
-def profile(name, device, until_zero_error=False, seed=0):
+def profile(name, device, until_zero_error=False, seed=0, dtype="float32"):
     task = TASKS[name]
     X, y, X_test, y_test = task.sample(task.sizes[-1], np.random.RandomState(seed))
     if until_zero_error and task.kind != "classification":
@@ -124,7 +124,8 @@ def profile(name, device, until_zero_error=False, seed=0):
     _pursuit._Pursuit.first_neurons = timer.wrap(originals["first_neurons"], "search")
     _pursuit._Pursuit.next_neuron = timer.wrap(originals["next_neuron"], "search")
     _pursuit._Pursuit.minimise = timer.wrap(originals["minimise"], "gd")
-    task = dataclasses.replace(task, np_params={**task.np_params, "device": device})
+    params = {**task.np_params, "device": device, "dtype": dtype}
+    task = dataclasses.replace(task, np_params=params)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     try:
@@ -139,7 +140,7 @@ def profile(name, device, until_zero_error=False, seed=0):
     model = info["model"]
     total = info["seconds"]
     width = max(max(model.hidden_layer_sizes_), 1)
-    roofline = matmul_flops(len(X), max(width, X.shape[1]), device)
+    roofline = matmul_flops(len(X), max(width, X.shape[1]), device, getattr(torch, dtype))
     gd_rate = timer.gd_flops / max(timer.seconds["gd"], 1e-12)
     if device.startswith("cuda"):
         peak = torch.cuda.max_memory_allocated() / 2**20
@@ -186,13 +187,15 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0, help="data and random_state")
     parser.add_argument("--until-zero-error", action="store_true")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"device {args.device}, torch threads {torch.get_num_threads()}")
+    print(f"device {args.device}, {args.dtype}, torch threads {torch.get_num_threads()}")
     print(HEADER)
     for name in args.task or list(TASKS):
-        print(row(profile(name, args.device, args.until_zero_error, args.seed)), flush=True)
+        result = profile(name, args.device, args.until_zero_error, args.seed, args.dtype)
+        print(row(result), flush=True)
 
 
 if __name__ == "__main__":
