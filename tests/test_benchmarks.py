@@ -157,3 +157,13 @@ def test_stop_at_zero_training_error_stops_at_the_first_perfect_network():
     assert clf.stop_reason_ == "callback" and np.all(clf.predict(X) == y)
     earlier = NeuronPursuitClassifier(**{**params, "max_iter": clf.n_iter_ - 1}).fit(X, y)
     assert np.any(earlier.predict(X) != y)
+
+
+def test_dtype_comparison_gives_a_row_per_dataset_and_dtype():
+    from benchmarks.dtypes import compare
+
+    rows = compare(datasets=("iris",), seeds=1, max_iter=2, ncf_steps=20, gd_steps=50)
+    assert [(r["dataset"], r["dtype"]) for r in rows] == [("iris", "float32"), ("iris", "float64")]
+    for row in rows:
+        assert 0 <= row["test"] <= 1 and row["neurons"] >= 1 and row["seconds"] > 0
+        assert sum(row["stops"].values()) == 1
