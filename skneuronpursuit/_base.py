@@ -118,11 +118,11 @@ PARAMETERS_DOC = """depth : int, default=3
         Floating point type of the computation; fitted weights are stored as
         float64 either way. float32 is about twice as fast once the matrix
         products dominate (n in the thousands), and its tensors take half the
-        memory. It
-        resolves relative loss changes of ~1e-7 only, so two float32 fits that
-        should agree (weighted versus repeated samples, another summation order)
-        agree to ~1e-6, and growth that hinges on smaller changes (saddles) can
-        differ from float64's; choose ``"float64"`` where that matters.
+        memory. It resolves relative loss changes of ~1e-7 only, so two float32
+        fits that should agree (weighted versus repeated samples, another
+        summation order) agree to ~1e-6, and growth that hinges on smaller
+        changes (saddles) can differ from float64's; choose ``"float64"`` where
+        that matters.
 
     device : str or torch.device, default="auto"
         Torch device of the computation; ``"auto"`` is CUDA when available and

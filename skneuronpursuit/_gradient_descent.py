@@ -56,18 +56,12 @@ def _layout(X, Y, sample_weight):
     """Samples in columns for dense ``X``: the products of thin layers are faster."""
     n_samples = X.shape[0]
     uniform = bool((sample_weight == 1).all())
-    if isinstance(X, SparseInputs):  # sparse products are by rows
+    columns = not isinstance(X, SparseInputs)  # sparse products are by rows
+    if columns:
+        X, Y, weight = X.mT.contiguous(), Y.mT.contiguous(), sample_weight[None, :]
+    else:
         weight = sample_weight[:, None]
-        return _Data(X, Y, weight / n_samples, None if uniform else weight, False, n_samples)
-    weight = sample_weight[None, :]
-    return _Data(
-        X.mT.contiguous(),
-        Y.mT.contiguous(),
-        weight / n_samples,
-        None if uniform else weight,
-        True,
-        n_samples,
-    )
+    return _Data(X, Y, weight / n_samples, None if uniform else weight, columns, n_samples)
 
 
 def _chunk(weights, data, activation, step_size, n_steps, rise_tol):
