@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from benchmarks.__main__ import main
 from benchmarks.report import TABLE_END, TABLE_START, load, results_table
@@ -97,6 +98,30 @@ def test_sparse_input_comparison_times_both_kinds_of_step():
     ((width, parts),) = compare(widths=(5,), repeats=1).items()
     assert width == 5 and set(parts) == {"gd", "search"}
     assert all(t > 0 for part in parts.values() for t in part.values())
+
+
+def test_the_step_given_to_torch_compile_is_the_engines_gd_step():
+    from benchmarks.compiled_gd import RELU, gd_step
+    from skneuronpursuit._gradient_descent import _chunk, _layout
+    from skneuronpursuit._network import loss
+
+    generator = torch.Generator().manual_seed(3)
+    X = torch.randn(50, 4, dtype=torch.float64, generator=generator)
+    Y = torch.randn(50, 1, dtype=torch.float64, generator=generator)
+    ones = torch.ones(50, dtype=torch.float64)
+    sizes = [4, 8, 6, 5, 1]
+    weights = [
+        torch.randn(sizes[i + 1], sizes[i], dtype=torch.float64, generator=generator)
+        for i in range(4)
+    ]
+    data = _layout(X, Y, ones)
+    engine = [w.clone() for w in weights]
+    _chunk(engine, data, RELU, 0.01, 1, rise_tol=1.0)
+    stepped, start_loss = gd_step(*weights, data.X, data.Y, torch.tensor(1.0 / 50), 0.01)
+    assert not any(torch.equal(new, old) for new, old in zip(stepped, weights))
+    for ours, theirs in zip(stepped, engine):
+        torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(start_loss, loss(weights, X, Y, ones, RELU))
 
 
 def test_a_results_file_left_empty_by_a_killed_run_gets_its_header(tmp_path):
