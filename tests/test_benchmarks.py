@@ -124,6 +124,28 @@ def test_the_step_given_to_torch_compile_is_the_engines_gd_step():
     torch.testing.assert_close(start_loss, loss(weights, X, Y, ones, RELU))
 
 
+def test_two_fits_on_the_same_device_grow_the_same_network():
+    from benchmarks.devices import compare, first_difference, row
+
+    ours, theirs = compare("sphere-f1", "cpu", size=200, quick=True)
+    assert ours.layers[0] is None and len(ours.layers) >= 2
+    assert first_difference(ours.layers, theirs.layers) is None
+    assert (ours.widths, ours.train_error, ours.test_error) == (
+        theirs.widths,
+        theirs.train_error,
+        theirs.test_error,
+    )
+    assert "| sphere-f1 | float64 | yes |" in row("sphere-f1", "float64", ours, theirs)
+
+
+def test_first_difference_names_the_iteration_where_two_growths_part():
+    from benchmarks.devices import first_difference
+
+    assert first_difference([None, 1, 2], [None, 1, 2]) is None
+    assert first_difference([None, 1, 2], [None, 2, 2]) == 2
+    assert first_difference([None, 1], [None, 1, 1]) == 3
+
+
 def test_a_results_file_left_empty_by_a_killed_run_gets_its_header(tmp_path):
     (tmp_path / "quick").mkdir()
     (tmp_path / "quick" / "sphere-f1.csv").touch()
