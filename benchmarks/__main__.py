@@ -11,10 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
 from .methods import METHODS
 from .tasks import TASKS
+from .threads import add_threads_option, apply_threads
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
@@ -23,8 +22,7 @@ RESULTS = HERE / "results"
 def _run(args):
     from .runner import run
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     names = list(TASKS) if args.all else args.task
     if not names:
         sys.exit("name a task with --task, or use --all")
@@ -86,7 +84,7 @@ def main(argv=None):
     run.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     run.add_argument("--seeds", type=int, default=None, help="default: 2 quick, 5 full")
     run.add_argument("--quick", action="store_true", help="one small size, few steps")
-    run.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
+    add_threads_option(run)
     run.add_argument(
         "--sizes", type=int, nargs="+", default=None, help="only these n (default: all)"
     )

@@ -21,6 +21,8 @@ from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._gradient_descent import _chunk, _layout
 from skneuronpursuit._network import backward, forward
 
+from .threads import add_threads_option, apply_threads
+
 N_SAMPLES, N_FEATURES = 3200, 20
 WIDTHS = [(5, 2, 1), (10, 3, 2), (18, 14, 1), (23, 5, 5), (40, 10, 5)]
 RELU = HomogeneousActivation(1, 0.0)
@@ -86,12 +88,11 @@ def compare(widths_list=WIDTHS, n_steps=500):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compiled_gd", description=__doc__)
-    parser.add_argument("--threads", type=int, default=0)
+    add_threads_option(parser)
     parser.add_argument("--steps", type=int, default=500)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, us per GD step")
+    threads = apply_threads(args)
+    print(f"torch {torch.__version__}, threads {threads}, us per GD step")
     print("| widths | engine chunk | eager step | compiled step | first compiled call s |")
     print("|---|---|---|---|---|")
     for widths, engine, eager, fused, first_call in compare(n_steps=args.steps):

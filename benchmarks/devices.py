@@ -22,6 +22,7 @@ import torch
 from .methods import fit_neuron_pursuit
 from .runner import error
 from .tasks import TASKS
+from .threads import add_threads_option, apply_threads
 
 
 @dataclasses.dataclass
@@ -96,11 +97,10 @@ def main(argv=None):
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--size", type=int, default=None, help="training size (sparse tasks)")
     parser.add_argument("--quick", action="store_true", help="the quick settings of the suite")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads")
+    add_threads_option(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"{args.reference} / {args.device}, torch threads {torch.get_num_threads()}")
+    threads = apply_threads(args)
+    print(f"{args.reference} / {args.device}, torch threads {threads}")
     print(HEADER)
     for name in args.task or list(TASKS):
         size = args.size if TASKS[name].sizes[-1] is not None else None

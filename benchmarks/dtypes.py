@@ -16,7 +16,6 @@ import warnings
 from collections import Counter
 
 import numpy as np
-import torch
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -24,6 +23,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skneuronpursuit import NeuronPursuitClassifier
+
+from .threads import add_threads_option, apply_threads
 
 DATASETS = {
     "iris": load_iris,
@@ -74,11 +75,10 @@ def compare(datasets=tuple(DATASETS), seeds=3, **params):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.dtypes", description=__doc__)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0)
+    add_threads_option(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"torch threads {torch.get_num_threads()}, medians of {args.seeds} seeds")
+    threads = apply_threads(args)
+    print(f"torch threads {threads}, medians of {args.seeds} seeds")
     print("| data | dtype | train accuracy | test accuracy | neurons | fit s | stops |")
     print("|---|---|---|---|---|---|---|")
     for row in compare(seeds=args.seeds):

@@ -23,6 +23,7 @@ from skneuronpursuit._inputs import SparseInputs
 from skneuronpursuit._ncf import search_candidates
 
 from .tasks import TASKS
+from .threads import add_threads_option, apply_threads
 
 STEPS = 200
 
@@ -76,11 +77,10 @@ def compare(widths=(10, 40, 100), repeats=5, seed=0):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sparse_inputs")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (0: torch's)")
+    add_threads_option(parser, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     print("modadd-59, ms per step (best of repeats), dense / sparse inputs")
     for width, parts in compare(repeats=args.repeats).items():
         cells = [

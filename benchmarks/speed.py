@@ -32,6 +32,7 @@ from skneuronpursuit import _pursuit
 from .methods import fit_neuron_pursuit
 from .runner import error
 from .tasks import TASKS
+from .threads import add_threads_option, apply_threads
 
 
 class _Timer:
@@ -184,14 +185,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__)
     parser.add_argument("--task", action="append", choices=list(TASKS), default=[])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=0)
+    add_threads_option(parser)
     parser.add_argument("--seed", type=int, default=0, help="data and random_state")
     parser.add_argument("--until-zero-error", action="store_true")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"device {args.device}, {args.dtype}, torch threads {torch.get_num_threads()}")
+    threads = apply_threads(args)
+    print(f"device {args.device}, {args.dtype}, torch threads {threads}")
     print(HEADER)
     for name in args.task or list(TASKS):
         result = profile(name, args.device, args.until_zero_error, args.seed, args.dtype)
