@@ -88,17 +88,18 @@ def fit_small_init_gd(task, X, y, seed, quick):
     candidates = []
     for step_size in GD_STEP_SIZES:
         started = time.perf_counter()
-        result = gradient_descent(
-            initial,
-            X_t,
-            Y_t,
-            weight,
-            activation,
-            step_size=step_size,
-            max_steps=GD_STEPS["quick" if quick else "full"],
-            target_loss=1e-3 * loss_zero,
-            rel_tol=-1.0,  # never stop on a plateau: small-init GD escapes it slowly
-        )
+        with torch.inference_mode():  # as NP's engine runs
+            result = gradient_descent(
+                initial,
+                X_t,
+                Y_t,
+                weight,
+                activation,
+                step_size=step_size,
+                max_steps=GD_STEPS["quick" if quick else "full"],
+                target_loss=1e-3 * loss_zero,
+                rel_tol=-1.0,  # never stop on a plateau: small-init GD escapes it slowly
+            )
 
         def predict(X_new, weights=result.weights):
             inputs = torch.from_numpy(X_new).to(DTYPE)

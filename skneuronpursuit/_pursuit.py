@@ -254,6 +254,9 @@ def _print_record(record, verbose):
         )
 
 
+# No autograd anywhere in the engine (backward is written by hand): inference mode
+# skips autograd's bookkeeping on every operation, 10-20% of a small GD step.
+@torch.inference_mode()
 def neuron_pursuit(
     X,
     Y,
