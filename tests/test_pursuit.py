@@ -156,6 +156,28 @@ def test_interrupt_keeps_the_last_completed_iteration(monkeypatch):
     assert np.all(np.isfinite(reg.predict(X)))
 
 
+def test_the_engine_runs_without_autograd_bookkeeping(monkeypatch):
+    # Inference mode: every GD step and ascent step skips autograd's dispatch
+    # (benchmarks/README.md, "Speed"). A warm start from ordinary tensors works too.
+    import skneuronpursuit._pursuit as pursuit
+
+    seen = []
+    original = pursuit.gradient_descent
+
+    def recording(*args, **kwargs):
+        seen.append(torch.is_inference_mode_enabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pursuit, "gradient_descent", recording)
+    X = hypercube(100, 5, seed=3)
+    y = X[:, 0] * X[:, 1]
+    reg = NeuronPursuitRegressor(max_iter=3, tol=0, warm_start=True, **FAST).fit(X, y)
+    reg.set_params(max_iter=5).fit(X, y)
+    assert len(seen) == 5 and all(seen)
+    assert not torch.is_inference_mode_enabled()
+    assert reg.n_iter_ == 5 and np.all(np.isfinite(reg.predict(X)))
+
+
 def small_problem(seed=0):
     generator = torch.Generator().manual_seed(seed)
     X = torch.randn(40, 3, generator=generator, dtype=torch.float64)
