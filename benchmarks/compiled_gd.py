@@ -58,13 +58,14 @@ def _per_step_us(step, weights, X, Y, scale, n_steps):
     return (time.perf_counter() - started) / n_steps * 1e6
 
 
-def _chunk_us(weights, data, n_steps):
+def _chunk_us(weights, data, n_steps, chunk=100):
     weights = [w.clone() for w in weights]
-    _chunk(weights, data, RELU, 1e-5, 100, 1e-5)
+    _chunk(weights, data, RELU, 1e-5, chunk, 1e-5)
+    n_chunks = max(n_steps // chunk, 1)
     started = time.perf_counter()
-    for _ in range(max(n_steps // 100, 1)):
-        _chunk(weights, data, RELU, 1e-5, 100, 1e-5)
-    return (time.perf_counter() - started) / max(n_steps // 100, 1) / 100 * 1e6
+    for _ in range(n_chunks):
+        _chunk(weights, data, RELU, 1e-5, chunk, 1e-5)
+    return (time.perf_counter() - started) / (n_chunks * chunk) * 1e6
 
 
 def compare(widths_list=WIDTHS, n_steps=500):
