@@ -79,6 +79,15 @@ PARAMETERS_DOC = """depth : int, default=3
         per feature and ``y`` as a whole divided by their root mean square).
         Halved, with a roll-back, whenever the loss rises.
 
+    gd_momentum : float, default=0.0
+        Nesterov momentum ``mu`` in ``[0, 1)`` of the inner descent
+        (``v <- mu v + g``, ``w <- w - gd_lr (g + mu v)``, as ``torch.optim.SGD``
+        with ``nesterov=True``); the velocity restarts from zero after every
+        roll-back, so the loss still never rises. 0 is plain gradient descent,
+        the paper's. ``gd_momentum=0.9`` reaches a lower loss within the same
+        ``gd_steps``: on the benchmark suite it gave lower test errors with
+        fewer neurons and shorter fits (benchmarks/README.md, "Inner solver").
+
     max_iter : int, default=31
         Maximum number of iterations; each iteration after the first adds one
         neuron (paper: 31).
@@ -237,6 +246,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         "ncf_lr": [Interval(Real, 0, None, closed="neither")],
         "gd_steps": [Interval(Integral, 0, None, closed="left")],
         "gd_lr": [Interval(Real, 0, None, closed="neither")],
+        "gd_momentum": [Interval(Real, 0, 1, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
@@ -264,6 +274,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         ncf_lr=1.0,
         gd_steps=1000,
         gd_lr=0.1,
+        gd_momentum=0.0,
         max_iter=31,
         tol=1e-3,
         fit_intercept=True,
@@ -286,6 +297,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         self.ncf_lr = ncf_lr
         self.gd_steps = gd_steps
         self.gd_lr = gd_lr
+        self.gd_momentum = gd_momentum
         self.max_iter = max_iter
         self.tol = tol
         self.fit_intercept = fit_intercept
@@ -313,6 +325,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
             ncf_lr=self.ncf_lr,
             gd_steps=self.gd_steps,
             gd_lr=self.gd_lr,
+            gd_momentum=self.gd_momentum,
             max_iter=self.max_iter,
             tol=self.tol,
             rebalance=self.rebalance,

@@ -9,6 +9,12 @@ be rolled back anyway, so the result is the same and the wasted steps are saved.
 
 Dense data are laid out with samples in columns for the steps: the products of
 thin layers are faster that way round on the CPU (benchmarks/README.md).
+
+With ``momentum > 0`` the steps are Nesterov's accelerated gradient (in the form
+of ``torch.optim.SGD``: ``v <- mu v + g``, ``w <- w - eta (g + mu v)``), an opt-in
+alternative to plain GD (ALGORITHM.md §4; the evidence is in benchmarks/README.md).
+The roll-back rule is the same, and a roll-back also restarts the velocity from zero,
+so the loss still never rises (beyond the roll-back tolerance) over accepted steps.
 """
 
 from dataclasses import dataclass
@@ -64,10 +70,11 @@ def _layout(X, Y, sample_weight):
     return _Data(X, Y, weight / n_samples, None if uniform else weight, columns, n_samples)
 
 
-def _chunk(weights, data, activation, step_size, n_steps, rise_tol):
+def _chunk(weights, data, activation, step_size, n_steps, rise_tol, velocity=None, momentum=0.0):
     """``n_steps`` GD steps in place; returns (loss before, loss after, any rise).
 
-    After a rise the weights are to be rolled back: on the CPU the chunk stops there.
+    ``velocity`` (``None`` for plain GD) is updated in place too. After a rise the
+    weights are to be rolled back: on the CPU the chunk stops there.
     """
     stop_at_rise = _stops_at_rise(data.Y.device)
     rose = torch.zeros((), dtype=torch.bool, device=data.Y.device)
@@ -99,7 +106,13 @@ def _chunk(weights, data, activation, step_size, n_steps, rise_tol):
         _, grads = backward(
             weights, pre_activations, layer_inputs, signal, activation, columns=data.columns
         )
-        torch._foreach_add_(weights, grads, alpha=-step_size)
+        if velocity is None:
+            torch._foreach_add_(weights, grads, alpha=-step_size)
+        else:
+            torch._foreach_mul_(velocity, momentum)
+            torch._foreach_add_(velocity, grads)
+            torch._foreach_add_(weights, grads, alpha=-step_size)
+            torch._foreach_add_(weights, velocity, alpha=-step_size * momentum)
     start, end, rose = torch.stack([start, current, rose.to(current.dtype)]).tolist()
     return start, end, bool(rose)
 
@@ -115,6 +128,7 @@ def gradient_descent(
     max_steps,
     target_loss=0.0,
     rel_tol=1e-5,
+    momentum=0.0,
 ):
     """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights``.
 
@@ -132,6 +146,8 @@ def gradient_descent(
     rel_tol : float
         Stop once the loss decreased by less than this fraction over a chunk of
         ``CHECK_EVERY`` steps: a stationary point has been reached.
+    momentum : float
+        Nesterov momentum ``mu`` in ``[0, 1)``; 0 is plain gradient descent.
 
     Returns
     -------
@@ -146,19 +162,24 @@ def gradient_descent(
     rise_tol = 100 * dtype_eps
     current = [w.clone() for w in weights]
     accepted = [w.clone() for w in weights]
+    velocity = [torch.zeros_like(w) for w in weights] if momentum > 0 else None
     loss = None
     n_accepted = n_executed = n_halvings = 0
     diverged = False
     data = _layout(X, Y, sample_weight)
     while n_executed < max_steps:
         n_chunk = min(CHECK_EVERY, max_steps - n_executed)
-        start, end, rose = _chunk(current, data, activation, step_size, n_chunk, rise_tol)
+        start, end, rose = _chunk(
+            current, data, activation, step_size, n_chunk, rise_tol, velocity, momentum
+        )
         n_executed += n_chunk
         if loss is None:
             loss = start
         if rose:
             for target, source in zip(current, accepted):
                 target.copy_(source)
+            if velocity is not None:
+                torch._foreach_zero_(velocity)
             step_size /= 2
             n_halvings += 1
             if n_halvings > MAX_HALVINGS:

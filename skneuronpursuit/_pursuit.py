@@ -67,6 +67,7 @@ class PursuitSettings:
     tol: float
     rebalance: bool = False
     verbose: int = 0
+    gd_momentum: float = 0.0
 
 
 @dataclass
@@ -231,6 +232,7 @@ class _Pursuit:
             step_size=s.gd_lr,
             max_steps=s.gd_steps,
             target_loss=s.tol * self.loss_zero,
+            momentum=s.gd_momentum,
         )
 
 

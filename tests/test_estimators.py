@@ -237,6 +237,8 @@ def test_bad_sample_weight_is_rejected(sample_weight, message):
         ("ncf_lr", 0.0),
         ("gd_steps", -1),
         ("gd_lr", -0.1),
+        ("gd_momentum", 1.0),
+        ("gd_momentum", -0.1),
         ("max_iter", 0),
         ("tol", -1.0),
         ("fit_intercept", "yes"),
