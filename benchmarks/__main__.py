@@ -5,13 +5,14 @@ python -m benchmarks run --all --seeds 5              # hours; resumes where it 
 python -m benchmarks omp --problems 10                # NP = OMP on diagonal linear nets
 python -m benchmarks report --readme README.md        # figures + README results table
 python -m benchmarks compare OLD_DIR NEW_DIR          # the same fits before and after
+python -m benchmarks compare DIR DIR --methods np np-momentum  # two methods, same fits
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from .methods import METHODS
+from .methods import DEFAULT_METHODS, METHODS
 from .tasks import TASKS
 from .threads import add_threads_option, apply_threads
 
@@ -71,7 +72,7 @@ def _report(args):
 def _compare(args):
     from .report import compare_table, load
 
-    print(compare_table(load(args.before), load(args.after)))
+    print(compare_table(load(args.before), load(args.after), methods=args.methods))
 
 
 def main(argv=None):
@@ -81,7 +82,13 @@ def main(argv=None):
     run = commands.add_parser("run", help="fit tasks x methods x sizes x seeds")
     run.add_argument("--task", action="append", choices=list(TASKS), default=[])
     run.add_argument("--all", action="store_true", help="every task of BENCHMARKS.md")
-    run.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    run.add_argument(
+        "--methods",
+        nargs="+",
+        choices=list(METHODS),
+        default=list(DEFAULT_METHODS),
+        help="default: %(default)s (np-momentum: NP with gd_momentum=0.9)",
+    )
     run.add_argument("--seeds", type=int, default=None, help="default: 2 quick, 5 full")
     run.add_argument("--quick", action="store_true", help="one small size, few steps")
     add_threads_option(run)
@@ -106,6 +113,15 @@ def main(argv=None):
     compare = commands.add_parser("compare", help="the same fits in two result folders")
     compare.add_argument("before", type=Path, help="folder of CSVs, e.g. benchmarks/results/full")
     compare.add_argument("after", type=Path)
+    compare.add_argument(
+        "--methods",
+        nargs=2,
+        choices=list(METHODS),
+        default=None,
+        metavar=("BEFORE", "AFTER"),
+        help="pair BEFORE's fits in the first folder with AFTER's in the second "
+        "(same task, n and seed); default: each method with itself",
+    )
     compare.set_defaults(handler=_compare)
 
     args = parser.parse_args(argv)

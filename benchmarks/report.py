@@ -14,7 +14,12 @@ from .tasks import TASKS
 PASS_ERROR = 0.1  # n*: smallest n whose median relative test error is below this (BENCHMARKS.md)
 TABLE_START = "<!-- results-table:start (python -m benchmarks report --readme README.md) -->"
 TABLE_END = "<!-- results-table:end -->"
-METHOD_NAMES = {"np": "NP", "gd": "GD small init", "mlp": "sklearn MLP"}
+METHOD_NAMES = {
+    "np": "NP",
+    "gd": "GD small init",
+    "mlp": "sklearn MLP",
+    "np-momentum": "NP, gd_momentum=0.9",
+}
 
 
 def load(folder):
@@ -326,11 +331,18 @@ def save_figures(rows, models, out):
     plt.close("all")
 
 
-def compare_table(before, after, worse_by=1.05):
+def compare_table(before, after, worse_by=1.05, methods=None):
     """Markdown table of the fits in both row lists: test error and fit time, medians.
 
     A seed counts as worse when its test error grew by more than ``worse_by`` times.
+    ``methods``, a pair ``(old, new)``, compares method ``old``'s fits in ``before``
+    with method ``new``'s in ``after`` (the same task, n and seed); by default every
+    method is compared with itself.
     """
+    if methods is not None:
+        old_method, new_method = methods
+        before = [dict(r, method=new_method) for r in before if r["method"] == old_method]
+        after = [r for r in after if r["method"] == new_method]
     old = {(r["task"], r["method"], r["n"], r["seed"]): r for r in before}
     pairs = defaultdict(list)
     for row in after:

@@ -138,7 +138,8 @@ def run(task_names, method_names, seeds, quick, path, models=None, log=print, si
                         sizes = task.quick_sizes if quick else task.sizes
                         if models and "model" in info and seed == 0 and n == sizes[-1]:
                             os.makedirs(models, exist_ok=True)
-                            with open(os.path.join(models, f"{name}.pkl"), "wb") as out:
+                            stem = name if method == "np" else f"{name}-{method}"
+                            with open(os.path.join(models, f"{stem}.pkl"), "wb") as out:
                                 pickle.dump(info["model"], out)
                         rows.append(row)
                         log(

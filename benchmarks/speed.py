@@ -2,15 +2,17 @@
 
     python -m benchmarks.speed [--task sphere-f1 ...] [--device cpu|cuda] [--threads N]
                                [--until-zero-error] [--seed S] [--dtype float32|float64]
+                               [--gd-momentum MU]
 
 For each task, at a fixed configuration (the full benchmark settings at the task's
-largest size, float32 and seed 0 unless ``--dtype``/``--seed``), one NP fit is timed
-with the search (``first_neurons`` / ``next_neuron``: NCF ascent and neuron addition)
-and the inner GD (``minimise``) timed separately. The GD work estimate per step is ``6 n
-sum_l k_{l-1} k_l`` FLOPs (forward ``2 n k_in k_out`` per layer, backward twice that),
-over the widths in force at each iteration; the "roofline" is the FLOP/s of one ``n x
-k`` by ``k x k`` matmul of the task's size on the same device, so the ratio says how far
-a GD step is from what its matrix products alone would cost.
+largest size; float32, plain GD and seed 0 unless ``--dtype``, ``--gd-momentum`` or
+``--seed``), one NP fit is timed with the search (``first_neurons`` / ``next_neuron``:
+NCF ascent and neuron addition) and the inner GD (``minimise``) timed separately. The
+GD work estimate per step is ``6 n sum_l k_{l-1} k_l`` FLOPs (forward ``2 n k_in
+k_out`` per layer, backward twice that), over the widths in force at each iteration;
+the "roofline" is the FLOP/s of one ``n x k`` by ``k x k`` matmul of the task's size
+on the same device, so the ratio says how far a GD step is from what its matrix
+products alone would cost.
 
 ``--until-zero-error`` stops a classification fit at the first iteration whose
 network classifies every training sample correctly (a scikit-learn callback that
@@ -110,7 +112,7 @@ class StopAtZeroTrainingError:
         return bool(np.all(fitted_estimator.predict(X) == self.labels))
 
 
-def profile(name, device, until_zero_error=False, seed=0, dtype="float32"):
+def profile(name, device, until_zero_error=False, seed=0, dtype="float32", gd_momentum=0.0):
     task = TASKS[name]
     X, y, X_test, y_test = task.sample(task.sizes[-1], np.random.RandomState(seed))
     if until_zero_error and task.kind != "classification":
@@ -125,7 +127,7 @@ def profile(name, device, until_zero_error=False, seed=0, dtype="float32"):
     _pursuit._Pursuit.first_neurons = timer.wrap(originals["first_neurons"], "search")
     _pursuit._Pursuit.next_neuron = timer.wrap(originals["next_neuron"], "search")
     _pursuit._Pursuit.minimise = timer.wrap(originals["minimise"], "gd")
-    params = {**task.np_params, "device": device, "dtype": dtype}
+    params = {**task.np_params, "device": device, "dtype": dtype, "gd_momentum": gd_momentum}
     task = dataclasses.replace(task, np_params=params)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
@@ -189,12 +191,18 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="data and random_state")
     parser.add_argument("--until-zero-error", action="store_true")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--gd-momentum", type=float, default=0.0, help="NP's gd_momentum")
     args = parser.parse_args(argv)
     threads = apply_threads(args)
-    print(f"device {args.device}, {args.dtype}, torch threads {threads}")
+    print(
+        f"device {args.device}, {args.dtype}, torch threads {threads}, "
+        f"gd_momentum {args.gd_momentum}"
+    )
     print(HEADER)
     for name in args.task or list(TASKS):
-        result = profile(name, args.device, args.until_zero_error, args.seed, args.dtype)
+        result = profile(
+            name, args.device, args.until_zero_error, args.seed, args.dtype, args.gd_momentum
+        )
         print(row(result), flush=True)
 
 

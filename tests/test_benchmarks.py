@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmarks.__main__ import main
-from benchmarks.report import TABLE_END, TABLE_START, load, results_table
+from benchmarks.report import TABLE_END, TABLE_START, compare_table, load, results_table
 from benchmarks.tasks import TASKS
 from benchmarks.theory import diagonal_problem, np_selection, omp_selection
 
@@ -74,6 +74,25 @@ def test_report_of_an_incomplete_run_flags_short_points(tmp_path):
 
     save_figures(np_rows + gd_rows, tmp_path / "no-models", tmp_path)
     assert (tmp_path / "error_vs_n.png").stat().st_size > 0
+
+
+def test_compare_pairs_two_methods_on_the_same_fits(tmp_path, capsys):
+    before = [_row("np", 100, s, e) for s, e in enumerate([0.1, 0.2, 0.3])]
+    after = [_row("np-momentum", 100, s, e) for s, e in enumerate([0.05, 0.3, 0.1])]
+    after.append(_row("np-momentum", 200, 0, 0.01))  # no NP fit to pair it with
+    [line] = compare_table(before, after, methods=("np", "np-momentum")).splitlines()[2:]
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[:7] == ["sphere-f1", "NP, gd_momentum=0.9", "100", "3", "0.2", "0.1", "1"]
+    assert compare_table(before, after).count("\n") == 1  # each method with itself: none
+
+    # The opt-in method runs from the command line, and compare pairs it with NP.
+    argv = ["run", "--task", "sphere-f1", "--quick", "--seeds", "1", "--results", str(tmp_path)]
+    assert main(argv + ["--methods", "np", "np-momentum"]) == 0
+    assert {r["method"] for r in load(tmp_path / "quick")} == {"np", "np-momentum"}
+    capsys.readouterr()
+    folder = str(tmp_path / "quick")
+    assert main(["compare", folder, folder, "--methods", "np", "np-momentum"]) == 0
+    assert "| sphere-f1 | NP, gd_momentum=0.9 | 200 | 1 |" in capsys.readouterr().out
 
 
 def test_np_on_a_diagonal_linear_network_selects_like_omp():
