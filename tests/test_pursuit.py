@@ -332,11 +332,14 @@ def test_rebalance_option_leaves_balanced_neurons():
         torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-5, atol=0)
 
 
-def test_classifier_history_and_descent():
+@pytest.mark.parametrize("gd_momentum", [0.0, 0.9])
+def test_classifier_history_and_descent(gd_momentum):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(150, 3))
     y = np.digitize(X[:, 0] + X[:, 1] ** 2, [0.0, 1.0])
-    clf = NeuronPursuitClassifier(depth=2, max_iter=5, **FAST).fit(X, y)
+    clf = NeuronPursuitClassifier(depth=2, max_iter=5, gd_momentum=gd_momentum, **FAST)
+    clf.fit(X, y)
     assert clf.n_outputs_ == 3 and clf.coefs_[-1].shape[1] == 3
     for record in clf.history_:
         assert record["loss_after_add"] < record["loss_before"]
+        assert record["loss"] <= record["loss_after_add"]
