@@ -85,8 +85,9 @@ PARAMETERS_DOC = """depth : int, default=3
         with ``nesterov=True``); the velocity restarts from zero after every
         roll-back, so the loss still never rises. 0 is plain gradient descent,
         the paper's. ``gd_momentum=0.9`` reaches a lower loss within the same
-        ``gd_steps``: on the benchmark suite it gave lower test errors with
-        fewer neurons and shorter fits (benchmarks/README.md, "Inner solver").
+        ``gd_steps``: on the benchmark suite with n in the thousands it gave
+        lower test errors with fewer neurons and shorter fits; with a few hundred
+        samples the results were mixed (benchmarks/README.md, "Inner solver").
 
     max_iter : int, default=31
         Maximum number of iterations; each iteration after the first adds one
