@@ -36,9 +36,9 @@ class DeviceFit:
 
 
 def _fit(task, X, y, X_test, y_test, device, dtype, seed, quick):
-    params = {**task.np_params, "device": device, "dtype": dtype}
-    task = dataclasses.replace(task, np_params=params)
-    [(predict, info)] = fit_neuron_pursuit(task, X, y, seed=seed, quick=quick)
+    [(predict, info)] = fit_neuron_pursuit(
+        task, X, y, seed=seed, quick=quick, device=device, dtype=dtype
+    )
     model = info["model"]
     return DeviceFit(
         device,

@@ -5,7 +5,6 @@ candidate's own fit seconds: the runner keeps the one with the lowest test error
 as the paper reports its baselines (best of several step sizes or solvers).
 """
 
-import dataclasses
 import time
 import warnings
 
@@ -29,7 +28,8 @@ GD_STEPS = dict(quick=1000, full=20_000)
 MLP_MAX_ITER = dict(quick=100, full=500)
 
 
-def fit_neuron_pursuit(task, X, y, seed, quick, callbacks=()):
+def fit_neuron_pursuit(task, X, y, seed, quick, callbacks=(), **overrides):
+    """NP with the task's settings; ``overrides`` (estimator parameters) go on top."""
     Estimator = (
         NeuronPursuitClassifier if task.kind == "classification" else NeuronPursuitRegressor
     )
@@ -45,6 +45,7 @@ def fit_neuron_pursuit(task, X, y, seed, quick, callbacks=()):
     params.update(task.np_params)
     if quick:
         params.update(QUICK_NP)
+    params.update(overrides)
     if task.sparse_inputs:
         X = scipy.sparse.csr_matrix(X)
     started = time.perf_counter()
@@ -145,8 +146,7 @@ def fit_mlp(task, X, y, seed, quick):
 
 def fit_neuron_pursuit_momentum(task, X, y, seed, quick):
     """NP as :func:`fit_neuron_pursuit`, its inner descent with Nesterov momentum."""
-    task = dataclasses.replace(task, np_params={**task.np_params, "gd_momentum": MOMENTUM})
-    return fit_neuron_pursuit(task, X, y, seed, quick)
+    return fit_neuron_pursuit(task, X, y, seed, quick, gd_momentum=MOMENTUM)
 
 
 METHODS = {

@@ -20,7 +20,6 @@ predicts the training set after each iteration; its time is part of the fit's).
 """
 
 import argparse
-import dataclasses
 import resource
 import time
 import warnings
@@ -127,15 +126,21 @@ def profile(name, device, until_zero_error=False, seed=0, dtype="float32", gd_mo
     _pursuit._Pursuit.first_neurons = timer.wrap(originals["first_neurons"], "search")
     _pursuit._Pursuit.next_neuron = timer.wrap(originals["next_neuron"], "search")
     _pursuit._Pursuit.minimise = timer.wrap(originals["minimise"], "gd")
-    params = {**task.np_params, "device": device, "dtype": dtype, "gd_momentum": gd_momentum}
-    task = dataclasses.replace(task, np_params=params)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             [(predict, info)] = fit_neuron_pursuit(
-                task, X, y, seed=seed, quick=False, callbacks=callbacks
+                task,
+                X,
+                y,
+                seed=seed,
+                quick=False,
+                callbacks=callbacks,
+                device=device,
+                dtype=dtype,
+                gd_momentum=gd_momentum,
             )
     finally:
         for method, original in originals.items():
