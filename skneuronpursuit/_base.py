@@ -71,13 +71,17 @@ PARAMETERS_DOC = """depth : int, default=3
 
     gd_steps : int, default=1000
         Budget of full-batch gradient descent steps after each added neuron
-        (paper: 70,000–500,000). Descent stops earlier once the loss decreases
-        by less than a fraction 1e-5 over 100 steps.
+        (paper: 70,000–500,000); steps that are rolled back do not count.
+        Descent stops earlier once converged (``gd_tol``).
 
     gd_lr : float, default=0.1
         Gradient descent step size, on the internally rescaled problem (``X``
-        per feature and ``y`` as a whole divided by their root mean square).
-        Halved, with a roll-back, whenever the loss rises.
+        per feature and ``y`` as a whole divided by their root mean square),
+        and the largest step the descent uses. The loss is checked every
+        ``gd_window`` steps: if it rose over the window, the window is rolled
+        back and the step halved, at most 4 times per added neuron. The next
+        neuron's descent starts from twice the step the last one ended with (at
+        most ``gd_lr``), so a halved step grows back (docs/inner-descent.md).
 
     gd_momentum : float, default=0.0
         Nesterov momentum ``mu`` in ``[0, 1)`` of the inner descent
@@ -88,6 +92,17 @@ PARAMETERS_DOC = """depth : int, default=3
         ``gd_steps``: on the benchmark suite with n in the thousands it gave
         lower test errors with fewer neurons and shorter fits; with a few hundred
         samples the results were mixed (benchmarks/README.md, "Inner solver").
+
+    gd_window : int, default=250
+        Gradient descent steps between two checks of the loss. A rise is judged
+        over a whole window, so the oscillations of a large stable step and
+        float32 rounding do not halve the step (the paper checks every 50,000
+        steps on pointer value retrieval, and not at all elsewhere).
+
+    gd_tol : float, default=1e-4
+        Stop the descent once a window lowered the loss by less than this
+        fraction of it. 0 runs the descent to ``gd_steps`` unless a window
+        leaves the loss unchanged (the paper's fixed step counts).
 
     max_iter : int, default=31
         Maximum number of iterations; each iteration after the first adds one
@@ -175,8 +190,9 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
 
     stop_reason_ : str
         Why the fit stopped: ``"tol"``, ``"max_iter"``, ``"no_positive_kkt"``,
-        ``"diverged"``, ``"non_finite"``, ``"interrupted"``, ``"early_stopping"``
-        or ``"callback"`` (a callback asked to stop).
+        ``"diverged"``, ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the
+        last five added neurons lowered the loss by less than 0.1%: the fit is
+        stuck), ``"early_stopping"`` or ``"callback"`` (a callback asked to stop).
 
     validation_scores_ : list of float or None
         With ``early_stopping``, the validation score after each iteration of
@@ -248,6 +264,8 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         "gd_steps": [Interval(Integral, 0, None, closed="left")],
         "gd_lr": [Interval(Real, 0, None, closed="neither")],
         "gd_momentum": [Interval(Real, 0, 1, closed="left")],
+        "gd_window": [Interval(Integral, 1, None, closed="left")],
+        "gd_tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
@@ -276,6 +294,8 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         gd_steps=1000,
         gd_lr=0.1,
         gd_momentum=0.0,
+        gd_window=250,
+        gd_tol=1e-4,
         max_iter=31,
         tol=1e-3,
         fit_intercept=True,
@@ -299,6 +319,8 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         self.gd_steps = gd_steps
         self.gd_lr = gd_lr
         self.gd_momentum = gd_momentum
+        self.gd_window = gd_window
+        self.gd_tol = gd_tol
         self.max_iter = max_iter
         self.tol = tol
         self.fit_intercept = fit_intercept
@@ -327,6 +349,8 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
             gd_steps=self.gd_steps,
             gd_lr=self.gd_lr,
             gd_momentum=self.gd_momentum,
+            gd_window=self.gd_window,
+            gd_tol=self.gd_tol,
             max_iter=self.max_iter,
             tol=self.tol,
             rebalance=self.rebalance,
@@ -398,7 +422,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
             self._settings(),
             random_state,
             initial_weights=None if previous is None else previous["weights"],
-            initial_iterations=0 if previous is None else len(previous["history"]),
+            initial_history=None if previous is None else previous["history"],
             on_iteration=tracker,
         )
         weights = result.weights

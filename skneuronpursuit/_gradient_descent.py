@@ -1,20 +1,31 @@
 """Full-batch gradient descent on the squared loss (ALGORITHM.md §4).
 
-Steps run in chunks with no host synchronisation inside a chunk. At the end of
-a chunk one synchronisation decides: roll back and halve the step if the loss
-rose (or became non-finite) at any step of the chunk, stop if the loss reached
-the target or stopped decreasing, go on otherwise. On the CPU, where reading a
-flag costs nothing, a chunk ends as soon as the loss rises: the rest of it would
-be rolled back anyway, so the result is the same and the wasted steps are saved.
+The steps run in windows of ``WINDOW`` steps with no host synchronisation inside a
+window. At the end of a window its loss is compared with the loss at its start, the
+checkpoint:
+
+- lower (or equal to within rounding): the window is accepted and becomes the next
+  checkpoint; the descent stops once the loss is at the target, or once a window
+  lowered it by less than a fraction ``rel_tol`` and by less than the window before
+  (a stationary point has been reached, not a saddle being escaped);
+- higher, or non-finite: the weights go back to the checkpoint and the step is halved.
+  At most ``MAX_HALVINGS`` halvings per call once a window has been accepted; one
+  more rise ends the descent at its checkpoint. Rolled-back steps are not charged
+  to the step budget.
+
+Judging rises over a whole window, rather than step by step, lets GD oscillate at the
+edge of stability (the loss of a single step may rise while the window's falls) and
+makes float32 rounding noise irrelevant: a per-step rise test halved the step on
+noise 4-9 times per iteration and stalled hard fits (docs/inner-descent.md). The
+caller carries the step from one call to the next and lets it grow back
+(:func:`next_step_size`), so a halving is not a ratchet.
 
 Dense data are laid out with samples in columns for the steps: the products of
 thin layers are faster that way round on the CPU (benchmarks/README.md).
 
 With ``momentum > 0`` the steps are Nesterov's accelerated gradient (in the form
-of ``torch.optim.SGD``: ``v <- mu v + g``, ``w <- w - eta (g + mu v)``), an opt-in
-alternative to plain GD (ALGORITHM.md §4; the evidence is in benchmarks/README.md).
-The roll-back rule is the same, and a roll-back also restarts the velocity from zero,
-so the loss still never rises (beyond the roll-back tolerance) over accepted steps.
+of ``torch.optim.SGD``: ``v <- mu v + g``, ``w <- w - eta (g + mu v)``). A roll-back
+also restarts the velocity from zero.
 """
 
 from dataclasses import dataclass
@@ -25,8 +36,12 @@ from ._inputs import SparseInputs
 from ._network import backward, forward
 from ._network import loss as network_loss
 
-CHECK_EVERY = 100  # steps between convergence checks (choice)
-MAX_HALVINGS = 30  # step halvings before the descent is declared diverged (choice)
+WINDOW = 250  # steps between checkpoints (the paper's PVR rule checks every 50,000) (choice)
+MAX_HALVINGS = 4  # halvings per call, as the paper's PVR rule allows (choice)
+# Halvings after which a descent that has not lowered the loss once is declared
+# diverged: a step 2^30 times too large (absurd units of gd_lr) still recovers.
+DIVERGED_AFTER = 30
+GROWTH = 2.0  # the next call starts at GROWTH times the step this call ended with (choice)
 
 
 @dataclass
@@ -39,11 +54,6 @@ class DescentResult:
     step_size: float  # the step size in force at the end
     n_halvings: int
     diverged: bool  # the loss could not be decreased even with a tiny step
-
-
-def _stops_at_rise(device):
-    """Whether a chunk may stop at a rise: where that needs no device synchronisation."""
-    return device.type == "cpu"
 
 
 @dataclass
@@ -70,38 +80,26 @@ def _layout(X, Y, sample_weight):
     return _Data(X, Y, weight / n_samples, None if uniform else weight, columns, n_samples)
 
 
-def _chunk(weights, data, activation, step_size, n_steps, rise_tol, velocity=None, momentum=0.0):
-    """``n_steps`` GD steps in place; returns (loss before, loss after, any rise).
+def _window_loss(residual, data):
+    squares = residual.square()
+    if data.loss_weight is not None:
+        squares = data.loss_weight * squares
+    return squares.sum(dim=(-2, -1)) / (2 * data.n_samples)
 
-    ``velocity`` (``None`` for plain GD) is updated in place too. After a rise the
-    weights are to be rolled back: on the CPU the chunk stops there.
+
+def _window(weights, data, activation, step_size, n_steps, velocity=None, momentum=0.0):
+    """``n_steps`` GD steps on ``weights`` in place; returns the loss after them.
+
+    The loss is computed once, after the last step (a 0-d tensor: no synchronisation).
+    ``velocity`` (``None`` for plain GD) is updated in place too.
     """
-    stop_at_rise = _stops_at_rise(data.Y.device)
-    rose = torch.zeros((), dtype=torch.bool, device=data.Y.device)
-    start = previous = None
     for step in range(n_steps + 1):
         pre_activations, layer_inputs = forward(weights, data.X, activation, columns=data.columns)
         # H - Y in place (the output is not needed again): the loss's gradient in H
         # is then scale * (H - Y), with no negation.
         residual = pre_activations[-1].sub_(data.Y)
-        squares = residual.square()
-        if data.loss_weight is not None:
-            squares = data.loss_weight * squares
-        current = squares.sum(dim=(-2, -1)) / (2 * data.n_samples)
-        if previous is None:
-            start = current
-        else:
-            # `not <=` is also true for NaN: a non-finite loss counts as a rise.
-            within = current <= previous * (1 + rise_tol)
-            if stop_at_rise:
-                if not within:
-                    rose = torch.ones_like(rose)
-                    break
-            else:
-                rose = rose | ~within
-        previous = current
         if step == n_steps:
-            break
+            return _window_loss(residual, data)
         signal = data.scale * residual
         _, grads = backward(
             weights, pre_activations, layer_inputs, signal, activation, columns=data.columns
@@ -113,8 +111,20 @@ def _chunk(weights, data, activation, step_size, n_steps, rise_tol, velocity=Non
             torch._foreach_add_(velocity, grads)
             torch._foreach_add_(weights, grads, alpha=-step_size)
             torch._foreach_add_(weights, velocity, alpha=-step_size * momentum)
-    start, end, rose = torch.stack([start, current, rose.to(current.dtype)]).tolist()
-    return start, end, bool(rose)
+
+
+def _current_loss(weights, data, activation):
+    pre_activations, _ = forward(weights, data.X, activation, columns=data.columns)
+    return float(_window_loss(pre_activations[-1].sub_(data.Y), data))
+
+
+def next_step_size(previous, initial):
+    """The step a descent starts from after one that ended with step ``previous``.
+
+    It grows back by ``GROWTH`` per call up to ``initial`` (``gd_lr``): a step halved
+    once on a sharp stretch of the loss is tried larger again on the next call.
+    """
+    return initial if previous is None else min(initial, GROWTH * previous)
 
 
 def gradient_descent(
@@ -127,8 +137,10 @@ def gradient_descent(
     step_size,
     max_steps,
     target_loss=0.0,
-    rel_tol=1e-5,
+    rel_tol=1e-4,
     momentum=0.0,
+    window=WINDOW,
+    max_halvings=MAX_HALVINGS,
 ):
     """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights``.
 
@@ -137,62 +149,75 @@ def gradient_descent(
     weights : list of Tensor
         Starting point; not modified.
     step_size : float
-        Initial step; halved (with roll-back) whenever the loss rises.
+        Initial step; halved (with a roll-back to the checkpoint) when a window
+        ends with a higher loss than it started with.
     max_steps : int
-        Budget of steps; a rolled-back chunk counts in full, also when it
-        stopped at the rise.
+        Budget of accepted steps; rolled-back windows are not charged to it.
     target_loss : float
         Stop once the loss is at or below this value.
     rel_tol : float
-        Stop once the loss decreased by less than this fraction over a chunk of
-        ``CHECK_EVERY`` steps: a stationary point has been reached.
+        Stop once a window lowered the loss by less than this fraction of it, and
+        by less than the window before: a stationary point has been reached.
+        Negative: never stop on a plateau.
     momentum : float
         Nesterov momentum ``mu`` in ``[0, 1)``; 0 is plain gradient descent.
+    window : int
+        Steps between checkpoints.
+    max_halvings : int
+        Halvings at most; a rise after the last one ends the descent at its checkpoint.
 
     Returns
     -------
     DescentResult
         Its loss is :func:`~skneuronpursuit._network.loss` of its weights, never
-        higher than that of ``weights``: the steps' own loss values are summed in
-        another order (samples in columns), and rises below the roll-back
-        tolerance are accepted, so the end is checked in the caller's terms.
+        higher than that of ``weights``: the windows' own loss values are summed in
+        another order (samples in columns), and rises below rounding are accepted,
+        so the end is checked in the caller's terms.
     """
     initial_loss = float(network_loss(weights, X, Y, sample_weight, activation))
-    dtype_eps = torch.finfo(X.dtype).eps
-    rise_tol = 100 * dtype_eps
-    current = [w.clone() for w in weights]
-    accepted = [w.clone() for w in weights]
-    velocity = [torch.zeros_like(w) for w in weights] if momentum > 0 else None
-    loss = None
-    n_accepted = n_executed = n_halvings = 0
-    diverged = False
+    # A window whose loss rose by less than this fraction rose on rounding alone.
+    noise = 100 * torch.finfo(X.dtype).eps
     data = _layout(X, Y, sample_weight)
-    while n_executed < max_steps:
-        n_chunk = min(CHECK_EVERY, max_steps - n_executed)
-        start, end, rose = _chunk(
-            current, data, activation, step_size, n_chunk, rise_tol, velocity, momentum
-        )
-        n_executed += n_chunk
-        if loss is None:
-            loss = start
-        if rose:
-            for target, source in zip(current, accepted):
+    current = [w.clone() for w in weights]
+    checkpoint = [w.clone() for w in weights]
+    velocity = [torch.zeros_like(w) for w in weights] if momentum > 0 else None
+    checkpoint_loss = _current_loss(current, data, activation)
+    n_accepted = n_halvings = 0
+    last_decrease = None
+    diverged = False
+    while n_accepted < max_steps and checkpoint_loss > target_loss:
+        n_window = min(window, max_steps - n_accepted)
+        loss = float(_window(current, data, activation, step_size, n_window, velocity, momentum))
+        # `not <=` is also true for NaN: a non-finite loss counts as a rise.
+        if not loss <= checkpoint_loss * (1 + noise):
+            for target, source in zip(current, checkpoint):
                 target.copy_(source)
             if velocity is not None:
                 torch._foreach_zero_(velocity)
             step_size /= 2
             n_halvings += 1
-            if n_halvings > MAX_HALVINGS:
-                diverged = True
+            # Until a window is accepted, halve as often as it takes to find a step
+            # that lowers the loss at all; after that, at most max_halvings.
+            searching = n_accepted == 0 and n_halvings <= DIVERGED_AFTER
+            if n_halvings > max_halvings and not searching:
+                diverged = n_accepted == 0
                 break
             continue
-        for target, source in zip(accepted, current):
+        for target, source in zip(checkpoint, current):
             target.copy_(source)
-        n_accepted += n_chunk
-        previous, loss = loss, end
-        if loss <= target_loss or previous - loss <= rel_tol * previous:
-            break
-    final_loss = float(network_loss(accepted, X, Y, sample_weight, activation))
+        n_accepted += n_window
+        before, checkpoint_loss = checkpoint_loss, loss
+        decrease = before - loss
+        # Converged: a small decrease that is not speeding up. Right after a neuron is
+        # added the loss falls slowly but faster window by window (the neuron escapes a
+        # saddle): that is no reason to stop. A decrease within rounding is none.
+        if decrease <= rel_tol * before:
+            if decrease <= noise * before or (
+                last_decrease is not None and decrease <= last_decrease
+            ):
+                break
+        last_decrease = decrease
+    final_loss = float(network_loss(checkpoint, X, Y, sample_weight, activation))
     if not final_loss <= initial_loss:
-        accepted, final_loss, n_accepted = [w.clone() for w in weights], initial_loss, 0
-    return DescentResult(accepted, final_loss, n_accepted, step_size, n_halvings, diverged)
+        checkpoint, final_loss, n_accepted = [w.clone() for w in weights], initial_loss, 0
+    return DescentResult(checkpoint, final_loss, n_accepted, step_size, n_halvings, diverged)

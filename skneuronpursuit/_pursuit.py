@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ._activation import HomogeneousActivation
-from ._gradient_descent import gradient_descent
+from ._gradient_descent import gradient_descent, next_step_size
 from ._ncf import search_candidates, search_network
 from ._network import backward, forward, push_forward, weighted_squared_norm
 from ._network import loss as network_loss
@@ -26,11 +26,19 @@ FIRST_DELTA_HALVINGS = 4  # ALGORITHM.md §3, iteration 1 safeguard (the paper's
 LATER_DELTA_HALVINGS = 10  # ALGORITHM.md §3, step 4 safeguard (the paper's)
 # A KKT point whose NCF terms cancel to within this fraction of their absolute sum is
 # zero up to rounding and to how far GD is from stationary (ALGORITHM.md §7) (choice).
-# float64: sqrt(eps). float32: between the ratio float32 GD leaves at the least-squares
-# point of a linear network (~7.5e-6, must stop) and that of the neuron escaping the
-# 3-blob saddle of scikit-learn's classifier check (~6.5e-5, must go on);
-# sqrt(eps) = 3.5e-4 stopped that fit at chance level (benchmarks/README.md).
-NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 2e-5}
+# float64: sqrt(eps). float32: between the ratios float32 GD leaves at the least-squares
+# point of a linear network (4.1e-6 to 1.01e-5 on six problems, must stop) and those of
+# the neuron escaping the 3-blob saddle of scikit-learn's classifier check (1.7e-5 to
+# 3.2e-4 on four seeds, must go on); sqrt(eps) = 3.5e-4 stopped that fit at chance level
+# (docs/engineering.md). The margin is thin: float32 barely resolves such saddles.
+NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 1.3e-5}
+
+# Stuck (choice): the last STALL_ITERATIONS added neurons together lowered the loss by
+# less than STALL_FRACTION of it. On Gaussian inputs with ReLU (docs/benchmarks.md,
+# gauss-f1-relu) the training error sits at 0.0903 to four digits from the fifth neuron
+# on; fits that are learning lower it by percents per neuron.
+STALL_ITERATIONS = 5
+STALL_FRACTION = 1e-3
 
 STOP_MESSAGES = {
     "tol": "the relative training error reached tol",
@@ -48,6 +56,12 @@ STOP_MESSAGES = {
         "of the previous iteration is kept"
     ),
     "interrupted": "the fit was interrupted; the network of the last completed iteration is kept",
+    "stalled": (
+        f"the last {STALL_ITERATIONS} added neurons lowered the training loss by less than "
+        f"{STALL_FRACTION:g} of it: the fit is stuck. With ReLU (negative_slope=0) a "
+        "network can be trapped where no neuron helps (e.g. a last hidden layer that "
+        "cannot output negative values); try a negative_slope such as 0.1"
+    ),
 }
 
 
@@ -68,6 +82,8 @@ class PursuitSettings:
     rebalance: bool = False
     verbose: int = 0
     gd_momentum: float = 0.0
+    gd_window: int = 250
+    gd_tol: float = 1e-4
 
 
 @dataclass
@@ -115,6 +131,7 @@ class _Pursuit:
         self.n_samples = X.shape[0]
         self.loss_zero = float(weighted_squared_norm(Y, self.sample_weight)) / (2 * self.n_samples)
         self.ncf_tol = NCF_TOL[X.dtype]
+        self.step_size = None  # the inner descent's step at the end of the last iteration
 
     def _no_descent(self, residual, change):
         """Whether the KKT point is zero, from its NCF terms ``s_i <r_i, change_i>``.
@@ -222,18 +239,31 @@ class _Pursuit:
         return grown, found.ncf_value, record
 
     def minimise(self, weights):
+        """Inner descent (ALGORITHM.md §4), from the step the last one ended with."""
         s = self.settings
-        return gradient_descent(
+        descent = gradient_descent(
             weights,
             self.X,
             self.Y,
             self.sample_weight,
             self.activation,
-            step_size=s.gd_lr,
+            step_size=next_step_size(self.step_size, s.gd_lr),
             max_steps=s.gd_steps,
             target_loss=s.tol * self.loss_zero,
             momentum=s.gd_momentum,
+            window=s.gd_window,
+            rel_tol=s.gd_tol,
         )
+        self.step_size = descent.step_size
+        return descent
+
+
+def _stalled(losses):
+    """Whether the last ``STALL_ITERATIONS`` iterations lowered the loss by a negligible amount."""
+    if len(losses) <= STALL_ITERATIONS:
+        return False
+    earlier, now = losses[-1 - STALL_ITERATIONS], losses[-1]
+    return earlier - now <= STALL_FRACTION * earlier
 
 
 def _print_record(record, verbose):
@@ -267,7 +297,7 @@ def neuron_pursuit(
     random_state,
     *,
     initial_weights=None,
-    initial_iterations=0,
+    initial_history=None,
     on_iteration=None,
 ):
     """Fit a homogeneous network to ``(X, Y)`` by Neuron Pursuit.
@@ -285,9 +315,11 @@ def neuron_pursuit(
     initial_weights : list of Tensor, optional
         A network grown earlier to keep growing (warm start). By default, the
         empty network.
-    initial_iterations : int, default=0
-        Iterations already run to grow ``initial_weights``; they count towards
-        ``settings.max_iter``.
+    initial_history : list of dict, optional
+        The records of the iterations that grew ``initial_weights``: they count
+        towards ``settings.max_iter``, the inner descent starts from the step the
+        last of them ended with, and they take part in the stall test, so that a
+        fit continued in parts grows the network of a fit run at once.
     on_iteration : callable, optional
         ``on_iteration(weights, record)`` is called after every completed iteration;
         a string returned is a reason to stop, recorded as the stop reason.
@@ -303,8 +335,13 @@ def neuron_pursuit(
     if run.loss_zero == 0 or loss <= settings.tol * run.loss_zero:
         return PursuitResult(weights, history, "tol")
     stop_reason = "max_iter"
+    earlier = initial_history or []
+    # The loss before the first iteration and after each one, for the stall test.
+    losses = [earlier[0]["loss_before"]] + [r["loss"] for r in earlier] if earlier else [loss]
+    if earlier:
+        run.step_size = earlier[-1]["gd_step_size"]
     try:
-        for iteration in range(initial_iterations + 1, settings.max_iter + 1):
+        for iteration in range(len(earlier) + 1, settings.max_iter + 1):
             started = time.perf_counter()
             if all(w.shape[0] == 0 for w in weights[:-1]):
                 grown, ncf_value, record = run.first_neurons()
@@ -344,6 +381,10 @@ def neuron_pursuit(
                 break
             if requested:
                 stop_reason = requested
+                break
+            losses.append(loss)
+            if _stalled(losses):
+                stop_reason = "stalled"
                 break
     except KeyboardInterrupt:
         stop_reason = "interrupted"

@@ -10,10 +10,8 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit import _gradient_descent as gradient_descent_module
 from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._gradient_descent import gradient_descent
-from skneuronpursuit._network import loss, predict
+from skneuronpursuit._network import predict
 from skneuronpursuit._pursuit import _scale_until_descent
 from skneuronpursuit._rebalance import neuron_balance, rebalance
 
@@ -28,7 +26,11 @@ FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, random_state=0)
         dict(depth=2, activation_power=2, negative_slope=-1.0),  # square
         dict(depth=4, activation_power=2),  # squared ReLU, deeper
         dict(depth=3, rebalance=True),
-        dict(depth=3, gd_momentum=0.9),
+        # With ReLU, a sample whose hidden layer is all zero sits on the kink of every
+        # neuron above it: a new neuron's effect there is one-sided, the NCF misses it and
+        # first-order exactness fails (docs/algorithm.md §7). This fit meets such a
+        # sample with momentum, so it is checked with leaky ReLU.
+        dict(depth=3, negative_slope=0.1, gd_momentum=0.9),
     ],
 )
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -172,132 +174,13 @@ def test_the_engine_runs_without_autograd_bookkeeping(monkeypatch):
     monkeypatch.setattr(pursuit, "gradient_descent", recording)
     X = hypercube(100, 5, seed=3)
     y = X[:, 0] * X[:, 1]
-    reg = NeuronPursuitRegressor(max_iter=3, tol=0, warm_start=True, **FAST).fit(X, y)
+    reg = NeuronPursuitRegressor(
+        max_iter=3, tol=0, warm_start=True, negative_slope=0.1, **FAST
+    ).fit(X, y)
     reg.set_params(max_iter=5).fit(X, y)
     assert len(seen) == 5 and all(seen)
     assert not torch.is_inference_mode_enabled()
     assert reg.n_iter_ == 5 and np.all(np.isfinite(reg.predict(X)))
-
-
-def small_problem(seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    X = torch.randn(40, 3, generator=generator, dtype=torch.float64)
-    Y = (X[:, :1] - X[:, 1:2]).relu()
-    weights = [
-        0.5 * torch.randn(4, 3, generator=generator, dtype=torch.float64),
-        0.5 * torch.randn(1, 4, generator=generator, dtype=torch.float64),
-    ]
-    return X, Y, torch.ones(40, dtype=torch.float64), weights
-
-
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_gradient_descent_halves_the_step_and_never_raises_the_loss(momentum):
-    X, Y, weight, weights = small_problem()
-    activation = HomogeneousActivation(1, 0.0)
-    start = loss(weights, X, Y, weight, activation).item()
-    result = gradient_descent(
-        weights, X, Y, weight, activation, step_size=1e3, max_steps=2000, momentum=momentum
-    )
-    assert result.n_halvings > 0 and result.step_size < 1e3
-    assert result.loss < start
-    assert result.loss == pytest.approx(loss(result.weights, X, Y, weight, activation).item())
-    assert all(torch.isfinite(w).all() for w in result.weights)
-
-
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_stopping_a_chunk_at_the_rise_saves_steps_and_changes_nothing(monkeypatch, momentum):
-    X, Y, weight, weights = small_problem()
-    activation = HomogeneousActivation(1, 0.0)
-    executed = []
-    chunk = gradient_descent_module._chunk
-
-    def counted(weights, *args):
-        executed.append(0)
-        original = gradient_descent_module.forward
-
-        def forward(*inner, **options):
-            executed[-1] += 1
-            return original(*inner, **options)
-
-        monkeypatch.setattr(gradient_descent_module, "forward", forward)
-        try:
-            return chunk(weights, *args)
-        finally:
-            monkeypatch.setattr(gradient_descent_module, "forward", original)
-
-    monkeypatch.setattr(gradient_descent_module, "_chunk", counted)
-    runs = {}
-    for stops in (True, False):
-        monkeypatch.setattr(gradient_descent_module, "_stops_at_rise", lambda device: stops)
-        executed.clear()
-        result = gradient_descent(
-            weights, X, Y, weight, activation, step_size=1e3, max_steps=2000, momentum=momentum
-        )
-        runs[stops] = result, sum(executed)
-    (stopped, stopped_work), (full, full_work) = runs[True], runs[False]
-    assert stopped.n_halvings == full.n_halvings > 0
-    assert (stopped.loss, stopped.n_steps, stopped.step_size) == (
-        full.loss,
-        full.n_steps,
-        full.step_size,
-    )
-    for mine, theirs in zip(stopped.weights, full.weights):
-        assert torch.equal(mine, theirs)
-    assert stopped_work < full_work - 50 * full.n_halvings
-
-
-def test_gradient_descent_stops_when_converged():
-    X, Y, weight, weights = small_problem()
-    activation = HomogeneousActivation(1, 0.0)
-    result = gradient_descent(weights, X, Y, weight, activation, step_size=0.1, max_steps=100_000)
-    assert result.n_steps < 100_000
-    again = gradient_descent(
-        result.weights, X, Y, weight, activation, step_size=0.1, max_steps=1000
-    )
-    assert again.loss >= result.loss * (1 - 1e-4)
-
-
-def test_momentum_steps_are_nesterov_steps():
-    # v <- mu v + g, w <- w - eta (g + mu v), from v = 0; checked against steps taken
-    # by hand with autograd, in float64 and with a step small enough never to roll back.
-    X, Y, weight, weights = small_problem()
-    activation = HomogeneousActivation(1, 0.0)
-    step_size, momentum, n_steps = 0.05, 0.9, 7
-    expected = [w.clone() for w in weights]
-    velocity = [torch.zeros_like(w) for w in weights]
-    for _ in range(n_steps):
-        leaves = [w.clone().requires_grad_() for w in expected]
-        grads = torch.autograd.grad(loss(leaves, X, Y, weight, activation), leaves)
-        for w, v, g in zip(expected, velocity, grads):
-            v.mul_(momentum).add_(g)
-            w.sub_(step_size * (g + momentum * v))
-    result = gradient_descent(
-        weights,
-        X,
-        Y,
-        weight,
-        activation,
-        step_size=step_size,
-        max_steps=n_steps,
-        momentum=momentum,
-    )
-    assert result.n_steps == n_steps and result.n_halvings == 0
-    for mine, theirs in zip(result.weights, expected):
-        torch.testing.assert_close(mine, theirs, rtol=1e-12, atol=1e-14)
-
-
-def test_momentum_descends_further_in_the_same_steps():
-    # Why the option exists (ALGORITHM.md §4): the paper's fixed GD budget is mostly
-    # spent crawling; with momentum the same budget ends at a lower loss.
-    X, Y, weight, weights = small_problem()
-    activation = HomogeneousActivation(1, 0.0)
-    losses = {
-        momentum: gradient_descent(
-            weights, X, Y, weight, activation, step_size=0.01, max_steps=300, momentum=momentum
-        ).loss
-        for momentum in (0.0, 0.9)
-    }
-    assert losses[0.9] < 0.5 * losses[0.0]
 
 
 @pytest.mark.parametrize("power, slope", [(1, 0.0), (1, 0.3), (2, 0.0), (2, -1.0)])
