@@ -81,13 +81,14 @@ def main(argv=None):
 
     run = commands.add_parser("run", help="fit tasks x methods x sizes x seeds")
     run.add_argument("--task", action="append", choices=list(TASKS), default=[])
-    run.add_argument("--all", action="store_true", help="every task of BENCHMARKS.md")
+    run.add_argument("--all", action="store_true", help="every task of docs/benchmarks.md")
     run.add_argument(
         "--methods",
         nargs="+",
         choices=list(METHODS),
         default=list(DEFAULT_METHODS),
-        help="default: %(default)s (np-momentum: NP with gd_momentum=0.9)",
+        help="default: %(default)s (np-momentum: NP with gd_momentum=0.9; "
+        "np-paper: NP with the paper's schedule, App. C)",
     )
     run.add_argument("--seeds", type=int, default=None, help="default: 2 quick, 5 full")
     run.add_argument("--quick", action="store_true", help="one small size, few steps")

@@ -1,4 +1,4 @@
-"""Does ``torch.compile`` make a GD step faster than the engine's eager step? (issue 4)
+"""Does ``torch.compile`` make a GD step faster than the engine's eager step?
 
     python -m benchmarks.compiled_gd [--threads N] [--steps S]
 

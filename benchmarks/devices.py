@@ -1,4 +1,4 @@
-"""The same NP fit on two devices (issue 4): does it grow the same network, how fast?
+"""The same NP fit on two devices: does it grow the same network, how fast?
 
     python -m benchmarks.devices [--task gauss-f2 ...] [--device cuda] [--reference cpu]
                                  [--dtype float64|float32] [--size N] [--quick]

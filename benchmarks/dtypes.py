@@ -1,4 +1,4 @@
-"""float32 against float64 on scikit-learn's own classification data (issue 4).
+"""float32 against float64 on scikit-learn's own classification data.
 
     python -m benchmarks.dtypes [--seeds 3] [--threads 1]
 

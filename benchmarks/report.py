@@ -11,7 +11,7 @@ import numpy as np
 from .methods import METHODS
 from .tasks import TASKS
 
-PASS_ERROR = 0.1  # n*: smallest n whose median relative test error is below this (BENCHMARKS.md)
+PASS_ERROR = 0.1  # n*: smallest n whose median relative test error is below this (docs/benchmarks.md)
 TABLE_START = "<!-- results-table:start (python -m benchmarks report --readme README.md) -->"
 TABLE_END = "<!-- results-table:end -->"
 METHOD_NAMES = {
@@ -19,6 +19,7 @@ METHOD_NAMES = {
     "gd": "GD small init",
     "mlp": "sklearn MLP",
     "np-momentum": "NP, gd_momentum=0.9",
+    "np-paper": "NP, the paper's schedule",
 }
 
 
@@ -54,8 +55,8 @@ def n_star(per_n):
     return None
 
 
-SEEDS = 5  # seeds per point the table asks for (BENCHMARKS.md)
-# The paper's pass criteria of the algorithmic tasks (BENCHMARKS.md), on the training error.
+SEEDS = 5  # seeds per point the table asks for (docs/benchmarks.md)
+# The paper's pass criteria of the algorithmic tasks (docs/benchmarks.md), on the training error.
 PASS_CRITERIA = {
     "modadd-59": ("train classification error = 0", lambda error: error == 0),
     "pvr": ("train relative error < 0.005", lambda error: error < 0.005),
@@ -181,7 +182,7 @@ def algorithmic_table(points, methods):
 
 
 def speed_table(points):
-    """NP's fit time against sklearn's MLP at the largest size both reached (issue 4)."""
+    """NP's fit time against sklearn's MLP at the largest size both reached."""
     header = ["task", "n", "NP s", "NP error", "MLP s", "MLP error", "NP s / MLP s"]
     table = []
     for task in TASKS:

@@ -58,7 +58,7 @@ def machine_name():
 
 
 def error(task, prediction, truth):
-    """Relative squared error (BENCHMARKS.md), or the classification error."""
+    """Relative squared error (docs/benchmarks.md), or the classification error."""
     if task.kind == "classification":
         return float(np.mean(prediction != truth))
     return float(np.sum((prediction - truth) ** 2) / np.sum(truth**2))

@@ -1,4 +1,4 @@
-"""Dense against sparse inputs on modular addition (issue 4): time per GD and search step.
+"""Dense against sparse inputs on modular addition: time per GD and search step.
 
     python -m benchmarks.sparse_inputs [--threads 1] [--repeats 5]
 

@@ -1,4 +1,4 @@
-"""Where an NP fit spends its time (issue 4): NCF search, GD, the rest; GD FLOP/s.
+"""Where an NP fit spends its time: NCF search, GD, the rest; GD FLOP/s.
 
     python -m benchmarks.speed [--task sphere-f1 ...] [--device cpu|cuda] [--threads N]
                                [--until-zero-error] [--seed S] [--dtype float32|float64]

@@ -1,4 +1,4 @@
-"""The benchmark tasks of BENCHMARKS.md: data and the network each task calls for.
+"""The benchmark tasks of docs/benchmarks.md: data and the network each task calls for.
 
 The Gaussian tasks use leaky ReLU (alpha 0.1), as the hypercube tasks do: with ReLU a
 network whose last hidden layer holds one neuron cannot output negative values, and
@@ -48,7 +48,7 @@ def sphere_f2(X):
 
 @dataclass(frozen=True)
 class Task:
-    """One row of BENCHMARKS.md."""
+    """One row of docs/benchmarks.md."""
 
     name: str
     kind: str  # "regression" or "classification"

@@ -1,4 +1,4 @@
-"""Theory check of BENCHMARKS.md: on a two-layer diagonal linear network, NP is OMP.
+"""Theory check of docs/benchmarks.md: on a two-layer diagonal linear network, NP is OMP.
 
 ``f(x) = sum_j u_j v_j x_j``: neuron ``j`` sees only coordinate ``j``, so each
 coordinate is its own candidate (paper App. D.5). The candidates' constrained

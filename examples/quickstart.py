@@ -1,7 +1,7 @@
 """Quickstart: grow a network by Neuron Pursuit on a sparse target and look at how it grew.
 
 The target is ``f(x) = relu(relu(x1 + x2) - relu(x2 - x3))`` on the sphere of radius
-``sqrt(20)`` in R^20 (BENCHMARKS.md, sphere-f1): a depth-3 ReLU network with two
+``sqrt(20)`` in R^20 (docs/benchmarks.md, sphere-f1): a depth-3 ReLU network with two
 neurons, then one. Neuron Pursuit adds one neuron per iteration and stops when the
 relative training error is below ``tol``.
 

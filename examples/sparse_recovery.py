@@ -1,6 +1,6 @@
 """Recover a sparse deep ReLU function and read the network Neuron Pursuit grew.
 
-The target (BENCHMARKS.md, sphere-f2) is itself a depth-3 ReLU network: six first-layer
+The target (docs/benchmarks.md, sphere-f2) is itself a depth-3 ReLU network: six first-layer
 neurons on pairs of the first six coordinates (``x1 + x2``, ``x2 - x3``, ...), three
 second-layer neurons on pairs of those, output ``v1 - v2 + v3``. The 14 other inputs
 are irrelevant. Neuron Pursuit adds neurons one at a time where the residual asks for

@@ -8,7 +8,7 @@ from torch.nn import functional
 
 @dataclass(frozen=True)
 class HomogeneousActivation:
-    """``sigma(z) = max(z, slope * z) ** power`` (ALGORITHM.md §1).
+    """``sigma(z) = max(z, slope * z) ** power`` (docs/algorithm.md §1).
 
     ``sigma(c z) = c**power * sigma(z)`` for ``c > 0``. ReLU is ``(1, 0)``, leaky
     ReLU ``(1, 0.1)``, squared ReLU ``(2, 0)`` and the square ``z**2`` is ``(2, -1)``.

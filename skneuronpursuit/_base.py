@@ -52,7 +52,7 @@ PARAMETERS_DOC = """depth : int, default=3
 
     delta : float, default=0.2
         Initial scale of an added neuron as a fraction of the scale that would
-        minimise the loss along its direction (ALGORITHM.md §3, ``t_opt``); the
+        minimise the loss along its direction (docs/algorithm.md §3, ``t_opt``); the
         paper's values are 0.25 and 0.5. Halved, at most 4 times in the first
         iteration and 10 times later, until adding the neuron lowers the loss.
 
@@ -118,7 +118,7 @@ PARAMETERS_DOC = """depth : int, default=3
 
     rebalance : bool, default=False
         After each iteration, rescale every hidden neuron so that
-        ``||in||^2 = p ||out||^2`` without changing predictions (ALGORITHM.md §5;
+        ``||in||^2 = p ||out||^2`` without changing predictions (docs/algorithm.md §5;
         the paper does so for pointer value retrieval).
 
     warm_start : bool, default=False

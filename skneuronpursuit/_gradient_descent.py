@@ -1,4 +1,4 @@
-"""Full-batch gradient descent on the squared loss (ALGORITHM.md §4).
+"""Full-batch gradient descent on the squared loss (docs/inner-descent.md).
 
 The steps run in windows of ``WINDOW`` steps with no host synchronisation inside a
 window. At the end of a window its loss is compared with the loss at its start, the

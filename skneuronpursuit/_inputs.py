@@ -1,6 +1,6 @@
-"""Sparse inputs for the first layer (issue 4).
+"""Sparse inputs for the first layer.
 
-Only the first weight layer touches ``X`` (ALGORITHM.md §1, §8): the forward
+Only the first weight layer touches ``X`` (docs/algorithm.md §1, §8): the forward
 product ``X W_1^T``, the gradient ``G^T X`` and, for the candidates of the first
 hidden layer, ``X A^T`` and ``C^T X``. For a sparse ``X`` (the one-hot inputs of
 modular addition have 3 non-zeros in 119 columns) these are sparse-dense products

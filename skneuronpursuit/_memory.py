@@ -11,7 +11,7 @@ def estimate_working_set(n_samples, n_inputs, n_outputs, depth, n_restarts, max_
     Counts the data, gradient descent's copy of it (samples in columns), its
     activations and signals, and the
     batched candidate search (padded layer inputs and signals, and the
-    ``n_samples x n_restarts`` products of every hidden layer; ALGORITHM.md §8).
+    ``n_samples x n_restarts`` products of every hidden layer; docs/algorithm.md §8).
     """
     itemsize = torch.empty((), dtype=dtype).element_size()
     n_hidden = depth - 1

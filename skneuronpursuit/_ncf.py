@@ -1,4 +1,4 @@
-"""Maximising constrained neural correlation functions (ALGORITHM.md §2, §3).
+"""Maximising constrained neural correlation functions (docs/algorithm.md §2, §3).
 
 Both searches are projected gradient ascent on the unit sphere,
 ``w <- (w + eta grad) / ||w + eta grad||``, run for a fixed number of steps with all
@@ -81,7 +81,7 @@ class NetworkSearchResult:
 
 
 def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, step_size):
-    """Iteration 1 (ALGORITHM.md §3): maximise ``NCF_Y`` over ``||w|| = 1``.
+    """Iteration 1 (docs/algorithm.md §3): maximise ``NCF_Y`` over ``||w|| = 1``.
 
     Parameters
     ----------
@@ -121,7 +121,7 @@ def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, st
 
 
 def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_value=True):
-    """NCF of candidate neurons and its gradient (ALGORITHM.md §3, ``N_l(a, b)``).
+    """NCF of candidate neurons and its gradient (docs/algorithm.md §3, ``N_l(a, b)``).
 
     ``N(a, b) = sum_i (g_i . b) * sigma(a . h_i)`` for many candidates at once.
 

@@ -1,7 +1,7 @@
 """The bias-free homogeneous network: forward, back-propagated signals, loss.
 
 Weights are a list ``[W_1, ..., W_L]`` of tensors, ``W_l`` of shape
-``(..., k_l, k_{l-1})`` as in ALGORITHM.md §1; leading dimensions, when present,
+``(..., k_l, k_{l-1})`` as in docs/algorithm.md §1; leading dimensions, when present,
 batch independent networks (the restarts of the first iteration). Rows of ``X``
 are samples, so a layer computes ``z_l = h_{l-1} @ W_l.mT``.
 
@@ -79,7 +79,7 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation, 
     With ``output_signal = dloss/dH`` this is back-propagation: ``signals[l]`` is
     ``dloss/dz_{l+1}`` and ``grads[l]`` is ``dloss/dW_{l+1}``. With
     ``output_signal = s * r / n`` (weighted residual), ``signals[l]`` are the
-    ``g_i = J_{l+1}(x_i)^T r_i`` of ALGORITHM.md §3 with the weights ``s_i / n``
+    ``g_i = J_{l+1}(x_i)^T r_i`` of docs/algorithm.md §3 with the weights ``s_i / n``
     folded in, and ``grads`` is the gradient of ``NCF_r``. ``columns``: samples in
     columns, as in :func:`forward`.
 
@@ -112,7 +112,7 @@ def push_forward(weights, pre_activations, layer, perturbation, activation):
     """Linearised effect on ``H`` of perturbing the pre-activation ``z_{layer+1}``.
 
     Returns ``J_{layer+1}(x_i) perturbation_i`` for every sample (the Jacobian of
-    ``H`` with respect to ``z_{layer+1}``, applied row-wise; ALGORITHM.md §3).
+    ``H`` with respect to ``z_{layer+1}``, applied row-wise; docs/algorithm.md §3).
     ``layer`` indexes ``pre_activations`` (0-based).
     """
     delta = perturbation
@@ -127,6 +127,6 @@ def weighted_squared_norm(values, sample_weight):
 
 
 def loss(weights, X, Y, sample_weight, activation):
-    """``1/(2n) * sum_i s_i ||y_i - H(x_i)||^2`` (ALGORITHM.md §2)."""
+    """``1/(2n) * sum_i s_i ||y_i - H(x_i)||^2`` (docs/algorithm.md §2)."""
     residual = Y - predict(weights, X, activation)
     return weighted_squared_norm(residual, sample_weight) / (2 * X.shape[0])

@@ -1,4 +1,4 @@
-"""Neuron Pursuit, ALGORITHM.md §3: grow a homogeneous network one neuron at a time.
+"""Neuron Pursuit, docs/algorithm.md §3: grow a homogeneous network one neuron at a time.
 
     iteration 1:  dominant KKT point of NCF_Y for one neuron per layer -> scale -> GD
     iteration k:  residual -> candidate search over all hidden layers -> add the
@@ -22,10 +22,10 @@ from ._network import backward, forward, push_forward, weighted_squared_norm
 from ._network import loss as network_loss
 from ._rebalance import rebalance as rebalance_weights
 
-FIRST_DELTA_HALVINGS = 4  # ALGORITHM.md §3, iteration 1 safeguard (the paper's)
-LATER_DELTA_HALVINGS = 10  # ALGORITHM.md §3, step 4 safeguard (the paper's)
+FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
+LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
 # A KKT point whose NCF terms cancel to within this fraction of their absolute sum is
-# zero up to rounding and to how far GD is from stationary (ALGORITHM.md §7) (choice).
+# zero up to rounding and to how far GD is from stationary (docs/algorithm.md §7) (choice).
 # float64: sqrt(eps). float32: between the ratios float32 GD leaves at the least-squares
 # point of a linear network (4.1e-6 to 1.01e-5 on six problems, must stop) and those of
 # the neuron escaping the 3-blob saddle of scikit-learn's classifier check (1.7e-5 to
@@ -45,7 +45,7 @@ STOP_MESSAGES = {
     "max_iter": "max_iter neurons were added before the training error reached tol",
     "no_positive_kkt": (
         "no positive KKT point of the neural correlation function was found: no "
-        "neuron can lower the loss to first order (ALGORITHM.md §7)"
+        "neuron can lower the loss to first order (docs/algorithm.md §7)"
     ),
     "diverged": (
         "gradient descent could not lower the loss even after repeated step "
@@ -121,7 +121,7 @@ def _as_tensor(array, like):
 
 
 class _Pursuit:
-    """State of one run; each method is one step of ALGORITHM.md §3."""
+    """State of one run; each method is one step of docs/algorithm.md §3."""
 
     def __init__(self, X, Y, sample_weight, settings, random_state):
         self.X, self.Y, self.settings = X, Y, settings
@@ -160,7 +160,7 @@ class _Pursuit:
         found = search_network(
             self.X, self.Y, self.sample_weight, self.activation, initial, s.ncf_steps, s.ncf_lr
         )
-        # ALGORITHM.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
+        # docs/algorithm.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
         degree = self.activation.degree(s.depth)
         output = forward(found.weights, self.X, self.activation)[0][-1]
         quadratic = float(weighted_squared_norm(output, self.sample_weight))
@@ -189,7 +189,7 @@ class _Pursuit:
         s = self.settings
         pre_activations, layer_inputs = forward(weights, self.X, self.activation)
         residual = self.Y - pre_activations[-1]
-        # g = J^T r for every layer in one backward pass (ALGORITHM.md §3).
+        # g = J^T r for every layer in one backward pass (docs/algorithm.md §3).
         signals, _ = backward(weights, pre_activations, layer_inputs, residual, self.activation)
         # Hidden layer l (0-based) receives a row in weights[l] and a column in weights[l+1].
         n_hidden = s.depth - 1
@@ -210,7 +210,7 @@ class _Pursuit:
             s.ncf_lr,
         )
         a, b, layer = found.incoming, found.outgoing, found.layer
-        # ALGORITHM.md §3 step 4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
+        # docs/algorithm.md §3 step 4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
         activated = self.activation(layer_inputs[layer] @ a)
         change = push_forward(
             weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
@@ -239,7 +239,7 @@ class _Pursuit:
         return grown, found.ncf_value, record
 
     def minimise(self, weights):
-        """Inner descent (ALGORITHM.md §4), from the step the last one ended with."""
+        """Inner descent (docs/inner-descent.md), from the step the last one ended with."""
         s = self.settings
         descent = gradient_descent(
             weights,

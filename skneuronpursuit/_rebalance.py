@@ -1,4 +1,4 @@
-"""Rebalancing hidden neurons without changing the network (ALGORITHM.md §5)."""
+"""Rebalancing hidden neurons without changing the network (docs/algorithm.md §5)."""
 
 import torch
 

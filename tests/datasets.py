@@ -4,7 +4,7 @@ import numpy as np
 
 
 def sparse_relu_target(X):
-    """``relu(relu(x1 + x2) - relu(x2 - x3))``: 2 neurons then 1 (BENCHMARKS.md sphere-f1)."""
+    """``relu(relu(x1 + x2) - relu(x2 - x3))``: 2 neurons then 1 (docs/benchmarks.md sphere-f1)."""
     relu = lambda z: np.maximum(z, 0)  # noqa: E731
     return relu(relu(X[:, 0] + X[:, 1]) - relu(X[:, 1] - X[:, 2]))
 

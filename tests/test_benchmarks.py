@@ -233,3 +233,23 @@ def test_dtype_comparison_gives_a_row_per_dataset_and_dtype():
     for row in rows:
         assert 0 <= row["test"] <= 1 and row["neurons"] >= 1 and row["seconds"] > 0
         assert sum(row["stops"].values()) == 1
+
+
+def test_the_paper_method_fits_with_the_papers_schedule(monkeypatch):
+    # np-paper hands each task its App. C schedule; in quick mode only the step counts
+    # are the quick ones, the step sizes and rules stay the paper's.
+    from benchmarks import methods
+
+    seen = []
+    monkeypatch.setattr(
+        methods, "fit_neuron_pursuit", lambda *args, **params: seen.append(params) or []
+    )
+    X, y = np.zeros((4, 2)), np.zeros(4)
+    methods.fit_neuron_pursuit_paper(TASKS["pvr"], X, y, 0, quick=False)
+    methods.fit_neuron_pursuit_paper(TASKS["cube-f2"], X, y, 0, quick=True)
+    methods.fit_neuron_pursuit_paper(TASKS["gauss-f1-relu"], X, y, 0, quick=False)
+    pvr, quick_cube, gauss = seen
+    assert (pvr["gd_lr"], pvr["gd_steps"], pvr["gd_window"]) == (0.005, 500_000, 50_000)
+    assert quick_cube["gd_steps"] == methods.QUICK_NP["gd_steps"]
+    assert (quick_cube["gd_tol"], quick_cube["ncf_lr"]) == (0.0, 0.2)
+    assert gauss["gd_steps"] == 100_000

@@ -52,7 +52,7 @@ def weighted(signal, weight):
 
 @pytest.mark.parametrize("power, slope", SMOOTH_ACTIVATIONS)
 def test_candidate_is_a_balanced_kkt_point(power, slope):
-    # ALGORITHM.md §3 properties: ||a||^2 = p/(1+p), ||b||^2 = 1/(1+p), projected gradient 0.
+    # docs/algorithm.md §3 properties: ||a||^2 = p/(1+p), ||b||^2 = 1/(1+p), projected gradient 0.
     X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
     found = search(inputs, signals, weight, activation)
     a, b = found.incoming, found.outgoing
@@ -97,7 +97,7 @@ def test_candidate_is_the_best_over_layers_and_restarts(power, slope):
 
 @pytest.mark.parametrize("power, slope", ACTIVATIONS)
 def test_candidate_ncf_is_the_first_order_loss_decrease(power, slope):
-    # ALGORITHM.md §3: (loss(w) - loss(w + neuron(t a, t b))) / t^(p+1) -> N* as t -> 0.
+    # docs/algorithm.md §3: (loss(w) - loss(w + neuron(t a, t b))) / t^(p+1) -> N* as t -> 0.
     X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
     found = search(inputs, signals, weight, activation)
     layer, a, b = found.layer, found.incoming, found.outgoing
@@ -120,7 +120,7 @@ def test_candidate_ncf_is_the_first_order_loss_decrease(power, slope):
 @pytest.mark.parametrize("power, slope", SMOOTH_ACTIVATIONS)
 @pytest.mark.parametrize("depth", [2, 3])
 def test_first_neurons_are_a_balanced_kkt_point(depth, power, slope):
-    # ALGORITHM.md §3 iteration 1 and the KKT balance ||in_j||^2 = p ||out_j||^2.
+    # docs/algorithm.md §3 iteration 1 and the KKT balance ||in_j||^2 = p ||out_j||^2.
     generator = torch.Generator().manual_seed(3)
     X = torch.randn(50, 4, generator=generator, dtype=torch.float64)
     Y = X[:, :2].relu() + 0.1 * torch.randn(50, 2, generator=generator, dtype=torch.float64)
@@ -149,7 +149,7 @@ def test_first_neurons_are_a_balanced_kkt_point(depth, power, slope):
 
 
 def test_first_iteration_loss_along_the_ray_is_quadratic_in_t_to_the_D():
-    # ALGORITHM.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), which defines t_opt.
+    # docs/algorithm.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), which defines t_opt.
     generator = torch.Generator().manual_seed(4)
     X = torch.randn(40, 3, generator=generator, dtype=torch.float64)
     Y = (X[:, :1] + X[:, 1:2]).relu()

@@ -1,4 +1,4 @@
-"""The network, its activation and its back-propagated signals (ALGORITHM.md §1–§3)."""
+"""The network, its activation and its back-propagated signals (docs/algorithm.md §1–§3)."""
 
 import pytest
 import torch
@@ -54,7 +54,7 @@ def test_backpropagate_multiplies_by_the_derivative_exactly(power, slope):
 @pytest.mark.parametrize("power, slope", ACTIVATIONS)
 @pytest.mark.parametrize("depth", [2, 3, 4])
 def test_network_is_homogeneous_of_degree_D(depth, power, slope):
-    # ALGORITHM.md §1: H(x; c w) = c^D H(x; w), D = 1 + p + ... + p^(L-1).
+    # docs/algorithm.md §1: H(x; c w) = c^D H(x; w), D = 1 + p + ... + p^(L-1).
     activation = HomogeneousActivation(power, slope)
     sizes = [5] + [4] * (depth - 1) + [2]
     weights = random_network(sizes)
@@ -107,7 +107,7 @@ def test_samples_in_columns_give_the_same_network_and_gradients(sizes, power, sl
 
 
 def test_backward_signal_is_residual_pulled_back_through_the_jacobian():
-    # ALGORITHM.md §3: g_i = J_{l+1}(x_i)^T r_i, and push_forward applies J_{l+1}.
+    # docs/algorithm.md §3: g_i = J_{l+1}(x_i)^T r_i, and push_forward applies J_{l+1}.
     activation = HomogeneousActivation(2, 0.0)
     weights = random_network([4, 3, 3, 2])
     X, R, _ = random_data(10, 4, 2)

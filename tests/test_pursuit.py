@@ -35,7 +35,7 @@ FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, random_state=0)
 )
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_every_iteration_descends(params, dtype):
-    # ALGORITHM.md §3 (Lemmas 12, 13): a positive KKT point lowers the loss when added,
+    # docs/algorithm.md §3 (Lemmas 12, 13): a positive KKT point lowers the loss when added,
     # and GD never raises it. float32 cannot resolve every decrease (the first neuron of
     # the degree-15 network lowers the loss by ~1e-12): there the loss must not rise.
     X = np.random.RandomState(0).normal(size=(120, 6))
@@ -73,7 +73,7 @@ def test_float32_fit_escapes_the_saddle_of_three_blobs(seed):
 
 
 def test_scale_halves_on_a_rise_and_keeps_a_tie():
-    # ALGORITHM.md §3 step 4: halve delta while the loss rises; an unchanged loss is a
+    # docs/algorithm.md §3 step 4: halve delta while the loss rises; an unchanged loss is a
     # decrease below the working precision, and a smaller neuron would not resolve it.
     def scale(start, max_halvings, loss_at):
         return _scale_until_descent(lambda t: t, start, 1.0, max_halvings, loss_at)
@@ -115,7 +115,7 @@ def test_stops_at_tol():
 
 
 def test_stops_without_a_positive_kkt_point():
-    # ALGORITHM.md §7: a linear network and a target orthogonal to every feature have
+    # docs/algorithm.md §7: a linear network and a target orthogonal to every feature have
     # NCF = 0 everywhere; the fit stops at once, warns and predicts (zero).
     rng = np.random.RandomState(0)
     X = rng.normal(size=(50, 4))
@@ -185,7 +185,7 @@ def test_the_engine_runs_without_autograd_bookkeeping(monkeypatch):
 
 @pytest.mark.parametrize("power, slope", [(1, 0.0), (1, 0.3), (2, 0.0), (2, -1.0)])
 def test_rebalancing_balances_and_preserves_predictions(power, slope):
-    # ALGORITHM.md §5: ||in_j||^2 = p ||out_j||^2 for every hidden neuron, H unchanged.
+    # docs/algorithm.md §5: ||in_j||^2 = p ||out_j||^2 for every hidden neuron, H unchanged.
     generator = torch.Generator().manual_seed(0)
     weights = [
         torch.randn(5, 4, generator=generator, dtype=torch.float64) * 3,

@@ -116,7 +116,7 @@ def test_gradient_descent_that_cannot_recover_stops_with_a_usable_model():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_zero_ncf_of_a_linear_network_stops_cleanly(dtype):
-    # ALGORITHM.md §7: with a linear activation (p = 1, alpha = 1), once the network fits
+    # docs/algorithm.md §7: with a linear activation (p = 1, alpha = 1), once the network fits
     # the best linear map no neuron can lower the loss to first order.
     rng = np.random.RandomState(3)
     X = rng.normal(size=(100, 4))
