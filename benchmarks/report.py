@@ -11,7 +11,8 @@ import numpy as np
 from .methods import METHODS
 from .tasks import TASKS
 
-PASS_ERROR = 0.1  # n*: smallest n whose median relative test error is below this (docs/benchmarks.md)
+# n*: smallest n whose median relative test error is below this (docs/benchmarks.md)
+PASS_ERROR = 0.1
 TABLE_START = "<!-- results-table:start (python -m benchmarks report --readme README.md) -->"
 TABLE_END = "<!-- results-table:end -->"
 METHOD_NAMES = {

@@ -210,7 +210,7 @@ class _Pursuit:
             s.ncf_lr,
         )
         a, b, layer = found.incoming, found.outgoing, found.layer
-        # docs/algorithm.md §3 step 4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
+        # docs/algorithm.md §3.4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
         activated = self.activation(layer_inputs[layer] @ a)
         change = push_forward(
             weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
