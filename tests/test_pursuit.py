@@ -226,3 +226,44 @@ def test_classifier_history_and_descent(gd_momentum):
     for record in clf.history_:
         assert record["loss_after_add"] < record["loss_before"]
         assert record["loss"] <= record["loss_after_add"]
+
+
+def test_a_fit_that_stops_learning_says_it_is_stalled():
+    # docs/algorithm.md §7: with ReLU, a last hidden layer of one neuron outputs values of
+    # one sign only, and max(x1, x2) is negative a quarter of the time: the training error
+    # stops falling above zero. The fit says so instead of adding neurons to max_iter.
+    X = np.random.RandomState(0).normal(size=(150, 5))
+    y = X[:, :2].max(axis=1)
+    reg = NeuronPursuitRegressor(
+        depth=4,
+        n_restarts=8,
+        ncf_steps=100,
+        gd_steps=300,
+        max_iter=30,
+        fit_intercept=False,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="the fit is stuck"):
+        reg.fit(X, y)
+    assert reg.stop_reason_ == "stalled" and reg.n_iter_ < 30
+    errors = [record["train_error"] for record in reg.history_]
+    assert errors[-6] - errors[-1] <= 1e-3 * errors[-6] and errors[-1] > 0.05
+
+
+def test_a_fit_that_still_learns_is_not_stalled():
+    X = np.random.RandomState(0).normal(size=(150, 5))
+    y = X[:, :2].max(axis=1)
+    reg = NeuronPursuitRegressor(
+        depth=4,
+        negative_slope=0.1,
+        n_restarts=8,
+        ncf_steps=100,
+        gd_steps=300,
+        max_iter=12,
+        tol=0,
+        fit_intercept=False,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        reg.fit(X, y)
+    assert reg.stop_reason_ == "max_iter"
