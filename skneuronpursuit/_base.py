@@ -17,6 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._activation import HomogeneousActivation
 from ._device import DTYPES, resolve_device
 from ._export import HomogeneousNetwork
+from ._importance import path_importances
 from ._inputs import SparseInputs
 from ._memory import check_memory
 from ._network import predict as network_predict
@@ -498,6 +499,25 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
     def _output_of(self, coefs, X):
         weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in coefs]
         return network_predict(weights, self._input_tensor(X), self._activation).numpy()
+
+    @property
+    def feature_importances_(self):
+        """Importance of each input feature, from the grown weights; sums to 1.
+
+        The sum over every path from the input through the hidden neurons to the
+        outputs of the product of absolute weights, with the inputs in unit-RMS
+        scale (so it does not depend on the units of ``X``); the intercept feature
+        is left out. For ``activation_power=1`` it bounds how much the output can
+        change per RMS of the input, so a feature of importance 0 is not used.
+        All zeros for a network with no neurons. Usable by
+        :class:`~sklearn.feature_selection.SelectFromModel`.
+
+        Returns
+        -------
+        ndarray of shape (n_features_in_,)
+        """
+        check_is_fitted(self)
+        return path_importances(self.coefs_, self.x_scale_)
 
     def to_torch(self, dtype=torch.float32, device="cpu"):
         """The fitted network as a ``torch.nn.Module`` in eval mode.
