@@ -217,3 +217,15 @@ def test_invalid_hyperparameters_are_refused_before_anything_is_fitted(invalid, 
     with pytest.raises((ValueError, TypeError), match=name if name != "device" else "device"):
         reg.fit(X, X[:, 0])
     assert not [attribute for attribute in vars(reg) if attribute.endswith("_")]
+
+
+def test_pandas_inputs_keep_their_feature_names_through_a_failed_refit():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "c"])
+    reg = NeuronPursuitRegressor(**TINY, max_iter=2, random_state=0).fit(X, X["a"] * X["b"])
+    before = reg.predict(X)
+    with pytest.raises(ValueError, match="NaN, infinity or None"):
+        reg.fit(X.rename(columns={"a": "z"}), pd.Series([1.0, None] * 15, dtype=object))
+    np.testing.assert_array_equal(reg.feature_names_in_, ["a", "b", "c"])
+    np.testing.assert_array_equal(reg.predict(X), before)
