@@ -125,7 +125,8 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
             Class labels; at least two classes with positive total weight.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples in the squared loss; only their
-            ratios matter. Integer weights give exactly the fit on repeated samples.
+            ratios matter. Integer weights give the fit on repeated samples (bit
+            for bit on the CPU).
 
         Returns
         -------
