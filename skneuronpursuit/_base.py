@@ -462,11 +462,14 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
                     f"{largest:.4g}, the largest {self.dtype} number; got {value!r}."
                 )
 
-    def _fit_network(self, X, Y, sample_weight, stratify=None):
+    def _fit_network(self, X, Y, sample_weight, stratify=None, attributes=None):
         """Run Neuron Pursuit on validated ``X`` (n, d) and targets ``Y`` (n, m).
 
-        Sets the fitted attributes only at the end, once the growth has run.
+        Sets the fitted attributes only at the end, once the growth has run, with
+        the estimator-specific ``attributes`` (a dict, e.g. ``classes_``), which
+        callbacks also see in the models they rebuild during the fit.
         """
+        attributes = {} if attributes is None else attributes
         dtype = DTYPES[self.dtype]
         self._check_step_sizes(dtype)
         settings = self._settings()
@@ -510,7 +513,14 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
 
         previous = self._previous_growth(x_scale, y_scale, to_tensor) if warm else None
         tracker = _IterationTracker(
-            self, X_seen, Y_seen, validation, x_scale, y_scale, previous, settings.activation
+            self,
+            X_seen,
+            Y_seen,
+            validation,
+            (x_scale, y_scale),
+            previous,
+            settings.activation,
+            attributes,
         )
         result = neuron_pursuit(
             X_fit,
@@ -526,7 +536,7 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         if tracker.best_weights is not None:
             weights = tracker.best_weights
         history = ([] if previous is None else previous["history"]) + result.history
-        fitted = self._network_attributes(weights, x_scale, y_scale)
+        fitted = {**attributes, **self._network_attributes(weights, x_scale, y_scale)}
         fitted.update(
             x_scale_=x_scale,
             y_scale_=y_scale,
@@ -764,12 +774,13 @@ def _network_output(coefs, X, activation, fit_intercept):
 class _IterationTracker:
     """Called after every iteration: validation score, best network, sklearn callbacks."""
 
-    def __init__(self, estimator, X, Y, validation, x_scale, y_scale, previous, activation):
+    def __init__(self, estimator, X, Y, validation, scales, previous, activation, attributes):
         self.estimator = estimator
         self.activation = activation
+        self.attributes = attributes  # estimator-specific fitted attributes (classes_)
         self.X, self.Y = X, Y
         self.validation = validation
-        self.x_scale, self.y_scale = x_scale, y_scale
+        self.x_scale, self.y_scale = scales
         self.best_score = self.best_weights = self.best_iteration = None
         self.n_without_improvement = 0
         self.context = None
@@ -805,6 +816,7 @@ class _IterationTracker:
                 X=self.X,
                 y=self.Y,
                 reconstruction_attributes=lambda: {
+                    **self.attributes,
                     **self._attributes(weights),
                     "n_outputs_": self.Y.shape[1],
                     "x_scale_": self.x_scale,

@@ -165,8 +165,9 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
                 Y = np.where(encoded == 1, 1.0, -1.0)[:, None]
             else:
                 Y = np.eye(len(classes))[encoded]
-            self._fit_network(X, Y, sample_weight, stratify=encoded)
-            self.classes_ = classes
+            self._fit_network(
+                X, Y, sample_weight, stratify=encoded, attributes={"classes_": classes}
+            )
         self._warn_about_stop()
         return self
 
