@@ -2,6 +2,7 @@
 
 import warnings
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,8 +11,11 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._activation import HomogeneousActivation
@@ -144,11 +148,12 @@ PARAMETERS_DOC = """depth : int, default=3
         Floating point type of the computation; fitted weights are stored as
         float64 either way. float32 is about twice as fast once the matrix
         products dominate (n in the thousands), and its tensors take half the
-        memory. It resolves relative loss changes of ~1e-7 only, so two float32
-        fits that should agree (weighted versus repeated samples, another
-        summation order) agree to ~1e-6, and growth that hinges on smaller
-        changes (saddles) can differ from float64's; choose ``"float64"`` where
-        that matters.
+        memory. It resolves relative loss changes of ~1e-7 only, so growth that
+        hinges on smaller changes (saddles) can differ from float64's; choose
+        ``"float64"`` where that matters. Weighted and repeated samples, or the
+        same samples in another order, give identical fits on the CPU in either
+        dtype: zero weights are dropped, equal samples merged and the samples
+        sorted first.
 
     device : str or torch.device, default="auto"
         Torch device of the computation; ``"auto"`` is CUDA when available and
@@ -156,8 +161,10 @@ PARAMETERS_DOC = """depth : int, default=3
         fitted on a GPU predicts on a CPU-only machine.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the random starting points of the NCF searches. Pass an int for
-        reproducible fits. The global NumPy and torch generators are not used.
+        Seeds the random starting points of the NCF searches (and the early
+        stopping split). Pass an int for reproducible fits; None draws a fresh
+        seed from the operating system. The global NumPy and torch generators
+        are not used.
 
     verbose : int, default=0
         1 prints one line per iteration; 2 adds the scale of the new neuron and
@@ -222,6 +229,12 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         Number of network outputs."""
 
 
+# A feature (or target) whose root mean square is below this is treated as zero: the
+# reciprocal of a smaller scale, times the weights, would overflow in ``coefs_``
+# (tiny / eps ~ 1e-292 leaves a factor 1/eps of headroom).
+SMALLEST_SCALE = np.finfo(np.float64).tiny / np.finfo(np.float64).eps
+
+
 def _mean_square(values, sample_weight):
     with np.errstate(over="ignore", under="ignore"):  # handled by _root_mean_square
         if scipy.sparse.issparse(values):
@@ -231,7 +244,7 @@ def _mean_square(values, sample_weight):
 
 
 def _root_mean_square(values, sample_weight, axis=None):
-    """Weighted RMS per column (``axis=0``) or of all values; 1 where it is 0."""
+    """Weighted RMS per column (``axis=0``) or of all values; 1 where it is (nearly) 0."""
     mean = _mean_square(values, sample_weight)
     scale = np.sqrt(mean if axis is not None else np.mean(mean))
     peak = abs(values).max(axis=0)
@@ -248,33 +261,136 @@ def _root_mean_square(values, sample_weight, axis=None):
             scaled = values / peak
         mean = _mean_square(scaled, sample_weight)
         scale = peak * np.sqrt(mean if axis is not None else np.mean(mean))
-    return np.where(scale > 0, scale, 1.0)
+    return np.where(scale >= SMALLEST_SCALE, scale, 1.0)
+
+
+def _normalised_weights(sample_weight):
+    """Weights of mean 1, computed in float64 before any cast to the fit's dtype.
+
+    Dividing by the largest weight first keeps the sum finite for weights near the
+    float64 maximum; the fit then depends on the weights' ratios only.
+    """
+    sample_weight = sample_weight / sample_weight.max()
+    return sample_weight / sample_weight.mean()
+
+
+def _sparse_row_keys(X, Y):
+    """One bytes key per row of a canonical CSR ``X`` and of ``Y``: equal rows, equal keys.
+
+    The length of a key fixes the row's number of non-zeros, so keys cannot collide.
+    """
+    indices, data, indptr = X.indices, X.data, X.indptr
+    keys = np.empty(X.shape[0], dtype=object)
+    for row in range(X.shape[0]):
+        start, end = indptr[row], indptr[row + 1]
+        keys[row] = indices[start:end].tobytes() + data[start:end].tobytes() + Y[row].tobytes()
+    return keys
+
+
+def merge_duplicates(X, Y, sample_weight):
+    """The weighted samples in a canonical form, the same for any equivalent input.
+
+    Samples of zero weight are dropped, equal samples (same ``x`` and ``y``) are
+    merged into one whose weight is the sum of theirs, and the samples are sorted.
+    The squared loss is unchanged, so the fit is the same function of the data, but
+    a weighted fit and a fit on the repeated samples (or on any permutation of them)
+    now run on identical arrays and give identical networks, with no rounding
+    difference to grow along the fit.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,)
+        Non-negative, not all zero.
+
+    Returns
+    -------
+    X, Y, sample_weight
+        The unique weighted samples, sorted by the bytes of their rows.
+    """
+    positive = sample_weight > 0
+    X, Y, sample_weight = X[positive], Y[positive], sample_weight[positive]
+    if scipy.sparse.issparse(X):
+        X = scipy.sparse.csr_matrix(X, copy=True)
+        X.sum_duplicates()
+        X.eliminate_zeros()
+        _, first, inverse = np.unique(
+            _sparse_row_keys(X, Y), return_index=True, return_inverse=True
+        )
+    else:
+        rows = np.ascontiguousarray(np.hstack([X, Y]))
+        # Each row as one opaque value: sorting bytes is ~7x faster than np.unique(axis=0).
+        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    weights = np.bincount(inverse.ravel(), weights=sample_weight, minlength=len(first))
+    return X[first], Y[first], weights
+
+
+def _random_state(seed):
+    """A RandomState from ``seed``; for None a new one seeded by the OS, not NumPy's global one."""
+    if seed is None:
+        return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    return np.random.RandomState(seed)
+
+
+@contextmanager
+def _restored_on_failure(estimator):
+    """Undo any change to the fitted attributes (names ending in ``_``) if the block raises.
+
+    A fit that fails, or is interrupted outside the growth loop, then leaves the
+    estimator as it was: still fitted to the previous data, or not fitted at all.
+    """
+    saved = {name: value for name, value in vars(estimator).items() if name.endswith("_")}
+    try:
+        yield
+    except BaseException:
+        for name in [name for name in vars(estimator) if name.endswith("_")]:
+            delattr(estimator, name)
+        vars(estimator).update(saved)
+        raise
+
+
+class _Number(Interval):
+    """An :class:`Interval` that refuses booleans (``True`` is an ``int`` in Python)."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return super().__str__() + " (not a bool)"
 
 
 class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
     """Shared hyperparameters, fit and forward pass of the Neuron Pursuit estimators."""
 
+    # Held-out samples early stopping needs for a defined score (R^2 needs two).
+    _min_validation_samples = 1
+
     _parameter_constraints: dict = {
-        "depth": [Interval(Integral, 2, None, closed="left")],
-        "activation_power": [Interval(Integral, 1, None, closed="left")],
-        "negative_slope": [Interval(Real, -1, 1, closed="both")],
-        "delta": [Interval(Real, 0, 1, closed="right")],
-        "n_restarts": [Interval(Integral, 1, None, closed="left")],
-        "ncf_steps": [Interval(Integral, 1, None, closed="left")],
-        "ncf_lr": [Interval(Real, 0, None, closed="neither")],
-        "gd_steps": [Interval(Integral, 0, None, closed="left")],
-        "gd_lr": [Interval(Real, 0, None, closed="neither")],
-        "gd_momentum": [Interval(Real, 0, 1, closed="left")],
-        "gd_window": [Interval(Integral, 1, None, closed="left")],
-        "gd_tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "depth": [_Number(Integral, 2, None, closed="left")],
+        "activation_power": [_Number(Integral, 1, None, closed="left")],
+        "negative_slope": [_Number(Real, -1, 1, closed="both")],
+        "delta": [_Number(Real, 0, 1, closed="right")],
+        "n_restarts": [_Number(Integral, 1, None, closed="left")],
+        "ncf_steps": [_Number(Integral, 1, None, closed="left")],
+        # The step sizes are also bounded by the largest number of the dtype, in fit.
+        "ncf_lr": [_Number(Real, 0, None, closed="neither")],
+        "gd_steps": [_Number(Integral, 0, None, closed="left")],
+        "gd_lr": [_Number(Real, 0, None, closed="neither")],
+        "gd_momentum": [_Number(Real, 0, 1, closed="left")],
+        "gd_window": [_Number(Integral, 1, None, closed="left")],
+        "gd_tol": [_Number(Real, 0, None, closed="left")],
+        "max_iter": [_Number(Integral, 1, None, closed="left")],
+        "tol": [_Number(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
         "rebalance": ["boolean"],
         "warm_start": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [_Number(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
         "dtype": [StrOptions(set(DTYPES))],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -337,90 +453,105 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
 
     @property
     def _activation(self):
+        """The activation the hyperparameters ask for (that of the next fit)."""
         return HomogeneousActivation(int(self.activation_power), float(self.negative_slope))
 
     def _settings(self):
+        # Plain Python numbers: NumPy integers (np.int8) overflow in the arithmetic below.
         return PursuitSettings(
-            depth=self.depth,
+            depth=int(self.depth),
             activation=self._activation,
-            delta=self.delta,
-            n_restarts=self.n_restarts,
-            ncf_steps=self.ncf_steps,
-            ncf_lr=self.ncf_lr,
-            gd_steps=self.gd_steps,
-            gd_lr=self.gd_lr,
-            gd_momentum=self.gd_momentum,
-            gd_window=self.gd_window,
-            gd_tol=self.gd_tol,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            rebalance=self.rebalance,
-            verbose=self.verbose,
+            delta=float(self.delta),
+            n_restarts=int(self.n_restarts),
+            ncf_steps=int(self.ncf_steps),
+            ncf_lr=float(self.ncf_lr),
+            gd_steps=int(self.gd_steps),
+            gd_lr=float(self.gd_lr),
+            gd_momentum=float(self.gd_momentum),
+            gd_window=int(self.gd_window),
+            gd_tol=float(self.gd_tol),
+            max_iter=int(self.max_iter),
+            tol=float(self.tol),
+            rebalance=bool(self.rebalance),
+            verbose=int(self.verbose),
         )
 
-    def _input_tensor(self, X, dtype=torch.float64, device="cpu", x_scale=None):
-        """``X`` (divided by ``x_scale``, with the intercept column) for the network.
+    def _check_step_sizes(self, dtype):
+        """Step sizes must be numbers of the fit's dtype (torch refuses larger scalars)."""
+        largest = torch.finfo(dtype).max
+        for name in ("ncf_lr", "gd_lr"):
+            value = getattr(self, name)
+            if not float(value) <= largest:
+                raise ValueError(
+                    f"The {name!r} parameter of {type(self).__name__} must be at most "
+                    f"{largest:.4g}, the largest {self.dtype} number; got {value!r}."
+                )
 
-        Sparse ``X`` stays sparse: :class:`SparseInputs`, used in the first layer.
+    def _fit_network(self, X, Y, sample_weight, stratify=None, attributes=None):
+        """Run Neuron Pursuit on validated ``X`` (n, d) and targets ``Y`` (n, m).
+
+        Sets the fitted attributes only at the end, once the growth has run, with
+        the estimator-specific ``attributes`` (a dict, e.g. ``classes_``), which
+        callbacks also see in the models they rebuild during the fit.
         """
-        if scipy.sparse.issparse(X):
-            if x_scale is not None:
-                X = X @ scipy.sparse.diags(1 / x_scale)
-            if self.fit_intercept:
-                X = scipy.sparse.hstack([X, np.ones((X.shape[0], 1))])
-            return SparseInputs.from_scipy(X, dtype, device)
-        if x_scale is not None:
-            X = X / x_scale
-        if self.fit_intercept:
-            X = np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
-        return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
-
-    def _fit_network(self, X, Y, sample_weight, stratify=None):
-        """Run Neuron Pursuit on validated ``X`` (n, d) and targets ``Y`` (n, m)."""
-        device = resolve_device(self.device)
+        attributes = {} if attributes is None else attributes
         dtype = DTYPES[self.dtype]
+        self._check_step_sizes(dtype)
+        settings = self._settings()
+        device = resolve_device(self.device)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         warm = self.warm_start and hasattr(self, "_fit_weights_")
         if warm:
             self._check_warm_start(X, Y)
-        random_state = self._random_state_ if warm else check_random_state(self.random_state)
-        validation = None
+        random_state = self._random_state_ if warm else _random_state(self.random_state)
+        validation, split_seed = None, None
         if self.early_stopping:
-            train, held_out = train_test_split(
-                np.arange(X.shape[0]),
-                test_size=self.validation_fraction,
-                random_state=random_state,
-                stratify=stratify,
-            )
-            validation = X[held_out], Y[held_out], sample_weight[held_out]
+            # The split is drawn once and kept: a warm start holds out the same samples.
+            split_seed = getattr(self, "_split_seed_", None) if warm else None
+            if split_seed is None:
+                split_seed = int(random_state.randint(np.iinfo(np.int32).max))
+            train, validation = self._split(X, Y, sample_weight, stratify, split_seed)
             X, Y, sample_weight = X[train], Y[train], sample_weight[train]
+        X_seen, Y_seen = X, Y
+        X, Y, sample_weight = merge_duplicates(X, Y, sample_weight)
+        sample_weight = _normalised_weights(sample_weight)
         # Rescaling is a change of units: the fitted weights are mapped back below.
         x_scale = _root_mean_square(X, sample_weight, axis=0)
         y_scale = float(_root_mean_square(Y, sample_weight))
-        X_fit = self._input_tensor(X, dtype, device, x_scale)
+        X_fit = _input_tensor(X, self.fit_intercept, dtype, device, x_scale)
         check_memory(
             device,
             n_samples=X_fit.shape[0],
             n_inputs=X_fit.shape[1],
             n_outputs=Y.shape[1],
-            depth=self.depth,
-            n_restarts=self.n_restarts,
-            max_iter=self.max_iter,
+            depth=settings.depth,
+            n_restarts=settings.n_restarts,
+            max_iter=settings.max_iter,
             dtype=dtype,
+            n_nonzero=X_fit.nnz if isinstance(X_fit, SparseInputs) else None,
         )
 
         def to_tensor(array):
             return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
 
         previous = self._previous_growth(x_scale, y_scale, to_tensor) if warm else None
-        tracker = _IterationTracker(self, X, Y, validation, x_scale, y_scale, previous)
+        tracker = _IterationTracker(
+            self,
+            X_seen,
+            Y_seen,
+            validation,
+            (x_scale, y_scale),
+            previous,
+            settings.activation,
+            attributes,
+        )
         result = neuron_pursuit(
             X_fit,
             to_tensor(Y / y_scale),
             to_tensor(sample_weight),
-            self._settings(),
+            settings,
             random_state,
             initial_weights=None if previous is None else previous["weights"],
             initial_history=None if previous is None else previous["history"],
@@ -429,28 +560,69 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         weights = result.weights
         if tracker.best_weights is not None:
             weights = tracker.best_weights
-        self.x_scale_, self.y_scale_ = x_scale, y_scale
-        self._random_state_ = random_state
-        for name, value in self._network_attributes(weights, x_scale, y_scale).items():
-            setattr(self, name, value)
-        self.history_ = ([] if previous is None else previous["history"]) + result.history
-        self.n_iter_ = len(self.history_)
-        self.loss_curve_ = [record["loss"] for record in self.history_]
-        self.stop_reason_ = result.stop_reason
-        self.n_outputs_ = Y.shape[1]
+        history = ([] if previous is None else previous["history"]) + result.history
+        fitted = {**attributes, **self._network_attributes(weights, x_scale, y_scale)}
+        fitted.update(
+            x_scale_=x_scale,
+            y_scale_=y_scale,
+            _random_state_=random_state,
+            _split_seed_=split_seed,
+            _activation_=settings.activation,
+            _fit_intercept_=bool(self.fit_intercept),
+            history_=history,
+            n_iter_=len(history),
+            loss_curve_=[record["loss"] for record in history],
+            stop_reason_=result.stop_reason,
+            n_outputs_=Y.shape[1],
+        )
         if self.early_stopping:
-            self.validation_scores_ = [r.get("validation_score") for r in self.history_]
-            self.best_validation_score_ = tracker.best_score
-            self.best_iteration_ = tracker.best_iteration
+            fitted.update(
+                validation_scores_=[r.get("validation_score") for r in history],
+                best_validation_score_=tracker.best_score,
+                best_iteration_=tracker.best_iteration,
+            )
         else:
-            self.validation_scores_ = self.best_validation_score_ = self.best_iteration_ = None
-        if result.stop_reason not in EXPECTED_STOPS:
+            fitted.update(
+                validation_scores_=None, best_validation_score_=None, best_iteration_=None
+            )
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        return self
+
+    def _split(self, X, Y, sample_weight, stratify, seed):
+        """Training indices and the held-out ``(X, Y, sample_weight)`` for early stopping."""
+        train, held_out = train_test_split(
+            np.arange(X.shape[0]),
+            test_size=self.validation_fraction,
+            random_state=seed,
+            stratify=stratify,
+        )
+        if len(held_out) < self._min_validation_samples:
+            raise ValueError(
+                f"early_stopping=True held out {len(held_out)} of the {X.shape[0]} samples "
+                f"(validation_fraction={self.validation_fraction}); {type(self).__name__} "
+                f"needs at least {self._min_validation_samples} to score them. Use more "
+                "samples, a larger validation_fraction, or early_stopping=False."
+            )
+        for part, name in ((train, "training"), (held_out, "validation")):
+            if not sample_weight[part].sum() > 0:
+                raise ValueError(
+                    f"early_stopping=True split the {X.shape[0]} samples into "
+                    f"{len(train)} for training and {len(held_out)} for validation, and "
+                    f"the {name} samples all have zero sample_weight. Give more samples "
+                    "a positive weight, change validation_fraction, or set "
+                    "early_stopping=False."
+                )
+        return train, (X[held_out], Y[held_out], sample_weight[held_out])
+
+    def _warn_about_stop(self):
+        """A ConvergenceWarning when the fit stopped for an unexpected reason."""
+        if self.stop_reason_ not in EXPECTED_STOPS:
             warnings.warn(
                 f"{type(self).__name__} stopped after {self.n_iter_} iterations: "
-                f"{STOP_MESSAGES[result.stop_reason]}.",
+                f"{STOP_MESSAGES[self.stop_reason_]}.",
                 ConvergenceWarning,
             )
-        return self
 
     def _network_attributes(self, weights, x_scale, y_scale):
         """Fitted attributes of a network given in the units of the fit."""
@@ -465,17 +637,25 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         }
 
     def _check_warm_start(self, X, Y):
-        n_inputs = X.shape[1] + int(self.fit_intercept)
+        fitted = {
+            "depth": len(self._fit_weights_),
+            "activation_power": self._activation_.power,
+            "negative_slope": self._activation_.slope,
+            "fit_intercept": self._fit_intercept_,
+        }
+        for name, value in fitted.items():
+            if getattr(self, name) != value:
+                raise ValueError(
+                    f"warm_start=True cannot change {name} from {value!r} to "
+                    f"{getattr(self, name)!r}: the network was grown with {name}={value!r}. "
+                    "Set warm_start=False to fit afresh."
+                )
+        n_inputs = X.shape[1] + int(self._fit_intercept_)
         if self.coefs_[0].shape[0] != n_inputs or self.coefs_[-1].shape[1] != Y.shape[1]:
             raise ValueError(
                 "warm_start=True needs data of the shape the network was grown for: "
                 f"{self.coefs_[0].shape[0]} inputs and {self.coefs_[-1].shape[1]} outputs, "
                 f"got {n_inputs} inputs and {Y.shape[1]} outputs."
-            )
-        if len(self._fit_weights_) != self.depth:
-            raise ValueError(
-                f"warm_start=True cannot change depth from {len(self._fit_weights_)} "
-                f"to {self.depth}."
             )
 
     def _previous_growth(self, x_scale, y_scale, to_tensor):
@@ -491,14 +671,14 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         return {"weights": [to_tensor(w) for w in weights], "history": self.history_[:kept]}
 
     def _network_output(self, X):
-        """Network output on ``X``, shape (n, n_outputs_), float64 on the CPU."""
+        """Network output on ``X``, shape (n, n_outputs_), float64 on the CPU.
+
+        Uses only fitted attributes: changing a hyperparameter after ``fit`` does
+        not change the predictions.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
-        return self._output_of(self.coefs_, X)
-
-    def _output_of(self, coefs, X):
-        weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in coefs]
-        return network_predict(weights, self._input_tensor(X), self._activation).numpy()
+        return _network_output(self.coefs_, X, self._activation_, self._fit_intercept_)
 
     @property
     def feature_importances_(self):
@@ -539,9 +719,9 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         check_is_fitted(self)
         module = HomogeneousNetwork(
             self.coefs_,
-            self.activation_power,
-            self.negative_slope,
-            self.fit_intercept,
+            self._activation_.power,
+            self._activation_.slope,
+            self._fit_intercept_,
             dtype=dtype,
         )
         return module.to(device).eval()
@@ -559,7 +739,8 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data on which predictions must be kept, e.g. the training data.
         tol : float, default=1e-4
-            Largest relative change of the network output on ``X``.
+            Largest relative change of the network output on ``X``; a number
+            ``>= 0``, not NaN.
 
         Returns
         -------
@@ -567,16 +748,34 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
             The pruned estimator; ``n_pruned_`` counts the neurons removed.
         """
         check_is_fitted(self)
+        validate_parameter_constraints(
+            {"tol": [_Number(Real, 0, None, closed="left")]},
+            {"tol": tol},
+            caller_name=f"{type(self).__name__}.prune",
+        )
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
         weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in self.coefs_]
-        pruned, masks = prune_neurons(weights, self._input_tensor(X), self._activation, tol)
+        inputs = _input_tensor(X, self._fit_intercept_)
+        pruned, masks = prune_neurons(weights, inputs, self._activation_, float(tol))
         fit_weights = [torch.from_numpy(w) for w in self._fit_weights_]
-        self._fit_weights_ = [w.numpy().copy() for w in keep_neurons(fit_weights, masks)]
-        self.coefs_ = [w.numpy().T.copy() for w in pruned]
+        fit_weights = [w.numpy().copy() for w in keep_neurons(fit_weights, masks)]
+        coefs = [w.numpy().T.copy() for w in pruned]
         before = sum(self.hidden_layer_sizes_)
-        self.hidden_layer_sizes_ = tuple(c.shape[1] for c in self.coefs_[:-1])
-        self.n_pruned_ = getattr(self, "n_pruned_", 0) + before - sum(self.hidden_layer_sizes_)
+        hidden_layer_sizes = tuple(c.shape[1] for c in coefs[:-1])
+        self._fit_weights_, self.coefs_ = fit_weights, coefs
+        self.hidden_layer_sizes_ = hidden_layer_sizes
+        self.n_pruned_ = getattr(self, "n_pruned_", 0) + before - sum(hidden_layer_sizes)
         return self
+
+    def __setstate__(self, state):
+        # Models pickled before the activation and intercept were fitted attributes
+        # were fitted with the hyperparameters they carry.
+        if "coefs_" in state and "_activation_" not in state:
+            state["_activation_"] = HomogeneousActivation(
+                int(state["activation_power"]), float(state["negative_slope"])
+            )
+            state["_fit_intercept_"] = bool(state["fit_intercept"])
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -592,21 +791,47 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
         """Fit the network by Neuron Pursuit."""
 
 
+def _input_tensor(X, fit_intercept, dtype=torch.float64, device="cpu", x_scale=None):
+    """``X`` (divided by ``x_scale``, with the intercept column) for the network.
+
+    Sparse ``X`` stays sparse: :class:`SparseInputs`, used in the first layer.
+    """
+    if scipy.sparse.issparse(X):
+        if x_scale is not None:
+            X = X @ scipy.sparse.diags(1 / x_scale)
+        if fit_intercept:
+            X = scipy.sparse.hstack([X, np.ones((X.shape[0], 1))])
+        return SparseInputs.from_scipy(X, dtype, device)
+    if x_scale is not None:
+        X = X / x_scale
+    if fit_intercept:
+        X = np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+    return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+
+
+def _network_output(coefs, X, activation, fit_intercept):
+    """Output of the network ``coefs`` (original units) on validated ``X``, float64."""
+    weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in coefs]
+    return network_predict(weights, _input_tensor(X, fit_intercept), activation).numpy()
+
+
 class _IterationTracker:
     """Called after every iteration: validation score, best network, sklearn callbacks."""
 
-    def __init__(self, estimator, X, Y, validation, x_scale, y_scale, previous):
+    def __init__(self, estimator, X, Y, validation, scales, previous, activation, attributes):
         self.estimator = estimator
+        self.activation = activation
+        self.attributes = attributes  # estimator-specific fitted attributes (classes_)
         self.X, self.Y = X, Y
         self.validation = validation
-        self.x_scale, self.y_scale = x_scale, y_scale
+        self.x_scale, self.y_scale = scales
         self.best_score = self.best_weights = self.best_iteration = None
         self.n_without_improvement = 0
         self.context = None
         if hasattr(estimator, "_init_callback_context"):
             done = 0 if previous is None else len(previous["history"])
             self.context = estimator._init_callback_context(
-                max_subtasks=max(estimator.max_iter - done, 0)
+                max_subtasks=max(int(estimator.max_iter) - done, 0)
             )
             self.context.call_on_fit_task_begin(estimator=estimator, X=X, y=Y)
 
@@ -615,7 +840,8 @@ class _IterationTracker:
         stop = None
         if self.validation is not None:
             X_val, Y_val, weight_val = self.validation
-            output = estimator._output_of(self._attributes(weights)["coefs_"], X_val)
+            coefs = self._attributes(weights)["coefs_"]
+            output = _network_output(coefs, X_val, self.activation, estimator.fit_intercept)
             score = estimator._validation_score(output, Y_val, weight_val)
             record["validation_score"] = score
             if self.best_score is None or score > self.best_score:
@@ -634,10 +860,13 @@ class _IterationTracker:
                 X=self.X,
                 y=self.Y,
                 reconstruction_attributes=lambda: {
+                    **self.attributes,
                     **self._attributes(weights),
                     "n_outputs_": self.Y.shape[1],
                     "x_scale_": self.x_scale,
                     "y_scale_": self.y_scale,
+                    "_activation_": self.activation,
+                    "_fit_intercept_": bool(estimator.fit_intercept),
                 },
             ):
                 stop = stop or "callback"

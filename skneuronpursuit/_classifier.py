@@ -5,7 +5,13 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseNeuronPursuit, with_callbacks
+from ._base import (
+    ATTRIBUTES_DOC,
+    PARAMETERS_DOC,
+    BaseNeuronPursuit,
+    _restored_on_failure,
+    with_callbacks,
+)
 
 
 class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
@@ -122,40 +128,52 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         y : array-like of shape (n_samples,)
             Class labels; at least two classes with positive total weight.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples in the squared loss.
+            Non-negative weights of the samples in the squared loss; only their
+            ratios matter. Integer weights give the fit on repeated samples (bit
+            for bit on the CPU).
 
         Returns
         -------
         self : NeuronPursuitClassifier
             The fitted estimator.
         """
-        X, y = validate_data(
-            self, X, y, dtype=np.float64, ensure_min_samples=2, accept_sparse="csr"
-        )
-        check_classification_targets(y)
-        classes, encoded = np.unique(y, return_inverse=True)
-        if (
-            self.warm_start
-            and hasattr(self, "classes_")
-            and not np.array_equal(classes, self.classes_)
-        ):
-            raise ValueError(
-                f"warm_start=True needs the classes of the first fit, {self.classes_}; "
-                f"got {classes}."
+        with _restored_on_failure(self):
+            X, y = validate_data(
+                self, X, y, dtype=np.float64, ensure_min_samples=2, accept_sparse="csr"
             )
-        self.classes_ = classes
-        weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        n_weighted_classes = np.count_nonzero(np.bincount(encoded, weights=np.abs(weight)))
-        if n_weighted_classes < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes with "
-                f"positive sample_weight; got {n_weighted_classes} class."
+            try:
+                check_classification_targets(y)
+                classes, encoded = np.unique(y, return_inverse=True)
+            except TypeError as error:  # e.g. None among strings: no order
+                raise TypeError(
+                    "The labels y must be of one comparable type (all strings or all "
+                    f"numbers, no None); sorting them failed: {error}"
+                ) from None
+            if (
+                self.warm_start
+                and hasattr(self, "classes_")
+                and not np.array_equal(classes, self.classes_)
+            ):
+                raise ValueError(
+                    f"warm_start=True needs the classes of the first fit, {self.classes_}; "
+                    f"got {classes}."
+                )
+            weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            n_weighted_classes = np.count_nonzero(np.bincount(encoded, weights=np.abs(weight)))
+            if n_weighted_classes < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes with "
+                    f"positive sample_weight; got {n_weighted_classes} class."
+                )
+            if len(classes) == 2:
+                Y = np.where(encoded == 1, 1.0, -1.0)[:, None]
+            else:
+                Y = np.eye(len(classes))[encoded]
+            self._fit_network(
+                X, Y, sample_weight, stratify=encoded, attributes={"classes_": classes}
             )
-        if len(self.classes_) == 2:
-            Y = np.where(encoded == 1, 1.0, -1.0)[:, None]
-        else:
-            Y = np.eye(len(self.classes_))[encoded]
-        return self._fit_network(X, Y, sample_weight, stratify=encoded)
+        self._warn_about_stop()
+        return self
 
     def decision_function(self, X):
         """Network outputs: the confidence scores of the classes.

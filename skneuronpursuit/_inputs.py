@@ -19,11 +19,29 @@ import torch
 
 def _csr(crow_indices, col_indices, values, shape):
     """A torch CSR tensor from canonical parts (sorted indices, no duplicates)."""
+    return torch.sparse_csr_tensor(
+        crow_indices, col_indices, values, size=shape, check_invariants=False
+    )
+
+
+def _silence_beta_warning():
+    """Have torch emit its once-per-process "CSR support is in beta" warning now, unseen.
+
+    Done once, at import, rather than around every construction: entering and
+    leaving ``warnings.catch_warnings`` swaps the process-wide filter list, and two
+    threads doing so at once can leave the ``ignore`` filter installed for good.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(
-            crow_indices, col_indices, values, size=shape, check_invariants=False
+        _csr(
+            torch.zeros(2, dtype=torch.int64),
+            torch.zeros(0, dtype=torch.int64),
+            torch.zeros(0),
+            (1, 1),
         )
+
+
+_silence_beta_warning()
 
 
 def _csr_tensor(matrix, dtype, device):
@@ -85,6 +103,11 @@ class SparseInputs:
         X = scipy.sparse.csr_matrix(X, copy=True)  # leaves the caller's matrix alone
         X.sum_duplicates()  # canonical: sorted indices, no duplicates
         return cls(_csr_tensor(X, dtype, device), _csr_tensor(X.T.tocsr(), dtype, device))
+
+    @property
+    def nnz(self):
+        """Number of stored entries of ``X``."""
+        return self.matrix.values().numel()
 
     def __matmul__(self, other):
         return _product(self.matrix, other)

@@ -340,6 +340,7 @@ def neuron_pursuit(
     losses = [earlier[0]["loss_before"]] + [r["loss"] for r in earlier] if earlier else [loss]
     if earlier:
         run.step_size = earlier[-1]["gd_step_size"]
+    completed = (weights, loss, history)
     try:
         for iteration in range(len(earlier) + 1, settings.max_iter + 1):
             started = time.perf_counter()
@@ -357,19 +358,21 @@ def neuron_pursuit(
             grown = descent.weights
             if settings.rebalance:
                 grown, _ = rebalance_weights(grown, settings.activation.power)
-            weights, loss = grown, descent.loss
             record.update(
                 iteration=iteration,
                 ncf_value=ncf_value,
-                loss=loss,
+                loss=descent.loss,
                 gd_steps=descent.n_steps,
                 gd_step_size=descent.step_size,
                 gd_halvings=descent.n_halvings,
-                train_error=loss / run.loss_zero,
-                hidden_layer_sizes=tuple(w.shape[0] for w in weights[:-1]),
+                train_error=descent.loss / run.loss_zero,
+                hidden_layer_sizes=tuple(w.shape[0] for w in grown[:-1]),
                 seconds=time.perf_counter() - started,
             )
-            history.append(record)
+            # One assignment: an interrupt lands before or after it, never between
+            # a new network and its record.
+            completed = (grown, descent.loss, history + [record])
+            weights, loss, history = completed
             requested = on_iteration(weights, record) if on_iteration is not None else None
             if settings.verbose:
                 _print_record(record, settings.verbose)
@@ -388,4 +391,5 @@ def neuron_pursuit(
                 break
     except KeyboardInterrupt:
         stop_reason = "interrupted"
+        weights, loss, history = completed
     return PursuitResult(weights, history, stop_reason)

@@ -1,11 +1,38 @@
 """NeuronPursuitRegressor."""
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import validate_data
 
-from ._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseNeuronPursuit, with_callbacks
+from ._base import (
+    ATTRIBUTES_DOC,
+    PARAMETERS_DOC,
+    BaseNeuronPursuit,
+    _restored_on_failure,
+    with_callbacks,
+)
+
+
+def _numeric_targets(y):
+    """``y`` as finite float64; scikit-learn's validation lets ``None`` and strings through.
+
+    An object ``y`` holding ``None`` becomes NaN on conversion, after the finiteness
+    check, and a string dtype is not converted at all.
+    """
+    try:
+        Y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"NeuronPursuitRegressor needs numeric targets y; got dtype {y.dtype}: {error}"
+        ) from None
+    if not np.all(np.isfinite(Y)):
+        raise ValueError(
+            "Input y contains NaN, infinity or None; NeuronPursuitRegressor needs "
+            "finite numeric targets."
+        )
+    return Y
 
 
 class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
@@ -122,25 +149,35 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples in the squared loss.
+            Non-negative weights of the samples in the squared loss; only their
+            ratios matter. Integer weights give the fit on repeated samples (bit
+            for bit on the CPU).
 
         Returns
         -------
         self : NeuronPursuitRegressor
             The fitted estimator.
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            y_numeric=True,
-            dtype=np.float64,
-            ensure_min_samples=2,
-            accept_sparse="csr",
-        )
-        Y = y.reshape(len(y), -1)
-        return self._fit_network(X, Y, sample_weight)
+        if scipy.sparse.issparse(y):
+            raise TypeError(
+                f"{type(self).__name__} needs dense targets y; got a sparse "
+                f"{type(y).__name__}. Convert it with y.toarray()."
+            )
+        with _restored_on_failure(self):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                multi_output=True,
+                y_numeric=True,
+                dtype=np.float64,
+                ensure_min_samples=2,
+                accept_sparse="csr",
+            )
+            Y = _numeric_targets(y).reshape(len(y), -1)
+            self._fit_network(X, Y, sample_weight)
+        self._warn_about_stop()
+        return self
 
     def predict(self, X):
         """Predict with the grown network.
@@ -157,6 +194,8 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         """
         output = self._network_output(X)
         return output.ravel() if self.n_outputs_ == 1 else output
+
+    _min_validation_samples = 2
 
     def _validation_score(self, output, Y, sample_weight):
         return r2_score(Y, output, sample_weight=sample_weight)

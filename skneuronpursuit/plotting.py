@@ -89,7 +89,7 @@ def plot_weights(estimator, axes=None):
         ax.figure.colorbar(image, ax=ax)
         ax.set_title(f"|W_{index}|  ({coef.shape[1]} x {coef.shape[0]})")
         ax.set_xlabel(
-            "input" + (" (last: intercept)" if index == 1 and estimator.fit_intercept else "")
+            "input" + (" (last: intercept)" if index == 1 and estimator._fit_intercept_ else "")
         )
         ax.set_ylabel("neuron" if index < len(coefs) else "output")
     return np.asarray(axes)

@@ -236,4 +236,5 @@ def test_memory_estimate_grows_with_the_problem():
     small = estimate_working_set(1000, 20, 1, 3, 16, 31, torch.float32)
     assert estimate_working_set(2000, 20, 1, 3, 16, 31, torch.float32) > 1.9 * small
     assert estimate_working_set(1000, 20, 1, 3, 64, 31, torch.float32) > small
-    assert estimate_working_set(1000, 20, 1, 3, 16, 31, torch.float64) == 2 * small
+    # Twice the bytes per number, except the restarts' starting points (always float64).
+    assert 1.9 * small < estimate_working_set(1000, 20, 1, 3, 16, 31, torch.float64) <= 2 * small

@@ -1,0 +1,408 @@
+"""Regression tests for ways a fit could end wrong or inconsistent, found by fuzzing.
+
+Each test names the promise it backs in README.md, "When things go wrong".
+"""
+
+import re
+import threading
+import types
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import (
+    check_sample_weight_equivalence_on_dense_data,
+    check_sample_weight_equivalence_on_sparse_data,
+)
+
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit._inputs import SparseInputs
+
+FAST = dict(n_restarts=4, ncf_steps=20, gd_steps=50, max_iter=3, random_state=0)
+ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]
+RNG = np.random.RandomState(0)
+X = RNG.normal(size=(60, 4))
+Y = np.maximum(X[:, 0] + X[:, 1], 0) - X[:, 2]
+LABELS = (X[:, 0] * X[:, 1] > 0).astype(int)
+
+
+def targets(Estimator):
+    return Y if Estimator is NeuronPursuitRegressor else LABELS
+
+
+def outputs(model, data=X):
+    if isinstance(model, NeuronPursuitClassifier):
+        return model.decision_function(data)
+    return model.predict(data)
+
+
+def fitted_state(model):
+    return {name: value for name, value in vars(model).items() if name.endswith("_")}
+
+
+# ---------------------------------------------------------------- a failed fit
+
+
+def test_a_failed_refit_leaves_the_previous_model_untouched():
+    clf = NeuronPursuitClassifier(**FAST).fit(X, LABELS)
+    before, state = clf.predict(X), fitted_state(clf)
+    with pytest.raises(ValueError, match="(?i)negative"):
+        clf.fit(X, np.where(LABELS, "a", "b"), sample_weight=-np.ones(60))
+    assert fitted_state(clf).keys() == state.keys()
+    assert all(fitted_state(clf)[name] is value for name, value in state.items())
+    np.testing.assert_array_equal(clf.predict(X), before)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_failed_refit_on_other_features_keeps_the_feature_count(Estimator):
+    model = Estimator(**FAST).fit(X, targets(Estimator))
+    with pytest.raises(ValueError, match="(?i)negative"):
+        model.fit(X[:, :3], targets(Estimator), sample_weight=-np.ones(60))
+    assert model.n_features_in_ == 4
+    assert np.all(np.isfinite(outputs(model)))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_failed_first_fit_leaves_an_unfitted_estimator(Estimator):
+    model = Estimator(**FAST)
+    with pytest.raises(ValueError, match="(?i)negative"):
+        model.fit(X, targets(Estimator), sample_weight=-np.ones(60))
+    assert fitted_state(model) == {}
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+# ---------------------------------------------------------------- predict after set_params
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_changing_hyperparameters_after_fit_does_not_change_predictions(Estimator):
+    model = Estimator(**FAST).fit(X, targets(Estimator))
+    before = outputs(model)
+    exported = model.to_torch(dtype=torch.float64)(torch.from_numpy(X)).detach().numpy()
+    model.set_params(activation_power=2, negative_slope=0.5, fit_intercept=False)
+    np.testing.assert_array_equal(outputs(model), before)
+    changed = model.to_torch(dtype=torch.float64)(torch.from_numpy(X)).detach().numpy()
+    np.testing.assert_array_equal(changed, exported)
+    model.prune(X, tol=0.0)  # prunes the fitted network, in its own activation
+    np.testing.assert_allclose(outputs(model), before, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "change", [{"activation_power": 2}, {"negative_slope": 0.1}, {"fit_intercept": False}]
+)
+def test_warm_start_refuses_to_change_the_network_it_grows(change):
+    reg = NeuronPursuitRegressor(**FAST, warm_start=True).fit(X, Y)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=f"cannot change {name}"):
+        reg.set_params(**change, max_iter=5).fit(X, Y)
+    assert reg.n_iter_ <= 3
+
+
+# ---------------------------------------------------------------- sample weights
+
+
+@pytest.mark.parametrize("scale", [1e38, 1e39, 1e-46, 1e-300, 1e300])
+def test_the_scale_of_sample_weight_does_not_change_the_fit(scale):
+    reference = NeuronPursuitRegressor(**FAST).fit(X, Y)
+    weighted = NeuronPursuitRegressor(**FAST).fit(X, Y, sample_weight=np.full(60, scale))
+    assert weighted.n_iter_ == reference.n_iter_ > 0
+    np.testing.assert_array_equal(weighted.predict(X), reference.predict(X))
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_sample_weight_equivalence_on_dense_data,
+        check_sample_weight_equivalence_on_sparse_data,
+    ],
+)
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_sample_weight_equivalence_with_the_default_float32(Estimator, check):
+    # scikit-learn's own checks, with the default hyperparameters (float32).
+    check(Estimator.__name__, Estimator())
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_integer_weights_equal_repeated_samples_exactly(Estimator):
+    weights = RNG.randint(0, 4, size=60)
+    weights[:2] = 1  # both classes keep a sample
+    repeated = Estimator(**FAST).fit(
+        np.repeat(X, weights, axis=0), np.repeat(targets(Estimator), weights)
+    )
+    weighted = Estimator(**FAST).fit(X, targets(Estimator), sample_weight=weights)
+    for mine, theirs in zip(weighted.coefs_, repeated.coefs_):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_the_order_of_the_samples_does_not_change_the_fit(sparse):
+    order = RNG.permutation(60)
+    data = scipy.sparse.csr_matrix(X) if sparse else X
+    reference = NeuronPursuitRegressor(**FAST).fit(data, Y)
+    shuffled = NeuronPursuitRegressor(**FAST).fit(data[order], Y[order])
+    for mine, theirs in zip(shuffled.coefs_, reference.coefs_):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_early_stopping_with_a_weightless_split_is_refused(Estimator):
+    # One weighted sample per class: with this seed, the held-out part has none.
+    weight = np.zeros(60)
+    weight[[np.flatnonzero(LABELS == 0)[0], np.flatnonzero(LABELS == 1)[0]]] = 1.0
+    model = Estimator(**FAST, early_stopping=True)
+    with pytest.raises(ValueError, match="all have zero sample_weight"):
+        model.fit(X, targets(Estimator), sample_weight=weight)
+
+
+def test_early_stopping_with_a_weightless_training_part_is_refused():
+    model = NeuronPursuitRegressor(**FAST, early_stopping=True, validation_fraction=0.5)
+    weight = np.zeros(60)
+    weight[0] = 1.0  # whichever part holds it, the other has no weight
+    with pytest.raises(ValueError, match="all have zero sample_weight"):
+        model.fit(X, Y, sample_weight=weight)
+
+
+# ---------------------------------------------------------------- targets
+
+
+@pytest.mark.parametrize(
+    "y", [np.array([1.0, None] * 30, dtype=object), [1.0, None] * 30, np.array([None] * 60)]
+)
+def test_none_in_regression_targets_is_rejected(y):
+    with pytest.raises(ValueError, match="NaN, infinity or None"):
+        NeuronPursuitRegressor(**FAST).fit(X, y)
+
+
+def test_none_among_labels_is_rejected():
+    with pytest.raises(TypeError, match="one comparable type"):
+        NeuronPursuitClassifier(**FAST).fit(X, np.array(["a", None] * 30, dtype=object))
+
+
+def test_string_regression_targets_are_rejected_clearly():
+    with pytest.raises(ValueError, match="needs numeric targets"):
+        NeuronPursuitRegressor(**FAST).fit(X, np.array(["a", "b"] * 30))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_sparse_targets_are_rejected_clearly(Estimator):
+    y = scipy.sparse.csr_matrix(np.asarray(targets(Estimator), dtype=float)[:, None])
+    with pytest.raises(TypeError, match="dense"):
+        Estimator(**FAST).fit(X, y)
+
+
+# ---------------------------------------------------------------- scales
+
+
+@pytest.mark.parametrize("tiny", [1e-320, 5e-324, 1e-300])
+def test_a_feature_of_subnormal_scale_is_treated_as_zero(tiny):
+    data = X.copy()
+    data[:, 3] = 0.0
+    reference = NeuronPursuitRegressor(**FAST).fit(data, Y)
+    data[0, 3] = tiny
+    reg = NeuronPursuitRegressor(**FAST).fit(data, Y)
+    assert all(np.all(np.isfinite(c)) for c in reg.coefs_)
+    np.testing.assert_allclose(reg.predict(data), reference.predict(data), rtol=1e-6, atol=1e-9)
+
+
+# ---------------------------------------------------------------- hyperparameters
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"gd_lr": 3.5e38}, ValueError, "at most 3.403e\\+38"),
+        ({"ncf_lr": 1e39}, ValueError, "at most 3.403e\\+38"),
+        ({"gd_lr": float("inf"), "dtype": "float64"}, ValueError, "in the range"),
+        ({"ncf_lr": True}, ValueError, "not a bool"),
+        ({"max_iter": np.bool_(True)}, ValueError, "not a bool"),
+        ({"depth": True}, TypeError, "not a bool"),
+        ({"device": "meta"}, ValueError, "cannot run the fit"),
+        ({"device": "xpu"}, ValueError, "cannot run the fit"),
+        ({"device": "lazy"}, ValueError, "cannot run the fit"),
+    ],
+)
+def test_hyperparameters_that_would_fail_inside_torch_are_refused(params, error, message):
+    with pytest.raises(error, match=message):
+        NeuronPursuitRegressor(**{**FAST, **params}).fit(X, Y)
+
+
+def test_numpy_integer_hyperparameters_fit_like_python_integers():
+    small = dict(max_iter=np.int8(2), depth=np.int8(2), n_restarts=np.int8(2))
+    reference = NeuronPursuitRegressor(**{**FAST, **{k: int(v) for k, v in small.items()}})
+    reg = NeuronPursuitRegressor(**{**FAST, **small}).fit(X, Y)
+    np.testing.assert_array_equal(reg.predict(X), reference.fit(X, Y).predict(X))
+    assert reg.get_params()["max_iter"] is small["max_iter"]  # stored untouched
+
+
+def test_the_memory_estimate_does_not_wrap_around_for_numpy_integers():
+    from skneuronpursuit._memory import estimate_working_set
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy warns where an int64 product overflows
+        needed = estimate_working_set(60, 5, 1, 3, np.int64(2**61), 3, torch.float32)
+    assert needed > 2**61
+
+
+@pytest.mark.parametrize(
+    "tol, error", [(float("nan"), ValueError), (-1.0, ValueError), ("0.1", TypeError)]
+)
+def test_prune_refuses_an_invalid_tol(tol, error):
+    reg = NeuronPursuitRegressor(**FAST).fit(X, Y)
+    before = reg.coefs_
+    with pytest.raises(error, match="'tol' parameter"):
+        reg.prune(X, tol=tol)
+    assert reg.coefs_ is before
+
+
+# ---------------------------------------------------------------- memory
+
+
+def test_wide_sparse_input_is_sized_by_its_non_zeros(monkeypatch):
+    monkeypatch.setattr("skneuronpursuit._memory.available_memory", lambda device: 2**31)
+    n, d = 200, 10**6
+    X_wide = scipy.sparse.csr_matrix(
+        (np.ones(n), (np.arange(n), RNG.randint(0, 50, size=n))), shape=(n, d)
+    )
+    y = np.asarray(X_wide[:, :25].sum(axis=1)).ravel()
+    reg = NeuronPursuitRegressor(n_restarts=2, ncf_steps=5, gd_steps=10, max_iter=2)
+    reg.set_params(random_state=0).fit(X_wide, y)  # about 44 GiB if counted as dense
+    assert reg.n_iter_ >= 1
+
+
+FAKE_FILES = {
+    "/proc/meminfo": "MemTotal: 16777216 kB\nMemFree: 1048576 kB\nMemAvailable: 8388608 kB\n",
+    "/sys/fs/cgroup/memory.max": f"{4 * 2**30}\n",
+    "/sys/fs/cgroup/memory.current": f"{2**30}\n",
+}
+
+
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        (FAKE_FILES, 3 * 2**30),  # the cgroup leaves 3 GiB
+        ({**FAKE_FILES, "/sys/fs/cgroup/memory.max": "max\n"}, 8 * 2**30),  # MemAvailable
+    ],
+)
+def test_free_cpu_memory_is_what_is_available_within_the_cgroup(monkeypatch, files, expected):
+    from skneuronpursuit import _memory
+
+    def fake_open(path, *args, **kwargs):
+        if path not in files:
+            raise FileNotFoundError(path)
+        import io
+
+        return io.StringIO(files[path])
+
+    monkeypatch.setattr(_memory, "open", fake_open, raising=False)
+    assert _memory.available_memory(torch.device("cpu")) == expected
+
+
+# ---------------------------------------------------------------- interrupts
+
+
+def test_an_interrupt_between_new_weights_and_their_record_keeps_them_together(monkeypatch):
+    # perf_counter is called at the start of an iteration and when its record is
+    # written, after gradient descent: the fourth call is the second record.
+    from skneuronpursuit import _pursuit
+
+    calls = []
+
+    def perf_counter():
+        calls.append(None)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return 0.0
+
+    monkeypatch.setattr(_pursuit, "time", types.SimpleNamespace(perf_counter=perf_counter))
+    reg = NeuronPursuitRegressor(**{**FAST, "tol": 0.0})
+    with pytest.warns(Warning, match="interrupted"):
+        reg.fit(X, Y)
+    assert reg.stop_reason_ == "interrupted" and reg.n_iter_ == len(reg.history_) == 1
+    assert reg.hidden_layer_sizes_ == reg.history_[-1]["hidden_layer_sizes"]
+
+
+# ---------------------------------------------------------------- random state
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_fit_without_a_seed_leaves_the_global_generators_alone(Estimator):
+    numpy_state, torch_state = np.random.get_state(), torch.random.get_rng_state()
+    Estimator(**{**FAST, "random_state": None, "early_stopping": True}).fit(X, targets(Estimator))
+    after = np.random.get_state()
+    assert after[0] == numpy_state[0] and after[2:] == numpy_state[2:]
+    np.testing.assert_array_equal(after[1], numpy_state[1])
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+
+
+def test_fits_without_a_seed_differ():
+    first = NeuronPursuitRegressor(**{**FAST, "random_state": None}).fit(X, Y)
+    second = NeuronPursuitRegressor(**{**FAST, "random_state": None}).fit(X, Y)
+    assert not np.array_equal(first.coefs_[0], second.coefs_[0])
+
+
+def test_warm_start_with_early_stopping_keeps_the_held_out_samples():
+    reg = NeuronPursuitRegressor(
+        **{**FAST, "max_iter": 2}, early_stopping=True, warm_start=True, n_iter_no_change=5
+    )
+    reg.fit(X, Y)
+    first_scale = reg.x_scale_  # computed on the training part only
+    reg.set_params(max_iter=4).fit(X, Y)
+    np.testing.assert_array_equal(reg.x_scale_, first_scale)
+
+
+# ---------------------------------------------------------------- threads
+
+
+def test_sparse_inputs_built_in_threads_leave_the_warning_filters_alone(monkeypatch):
+    # Two threads build sparse inputs at once, the first to start finishing first:
+    # swapping the process-wide filter list in and out would leave the second's
+    # copy, with any filter added inside, installed for good.
+    original = torch.sparse_csr_tensor
+    first_inside, second_inside, first_done = (threading.Event() for _ in range(3))
+
+    def interleaved(*args, **kwargs):
+        if threading.current_thread().name == "first":
+            first_inside.set()
+            second_inside.wait(timeout=5)
+        else:
+            second_inside.set()
+            first_done.wait(timeout=5)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "sparse_csr_tensor", interleaved)
+    matrix = scipy.sparse.random(20, 5, density=0.3, format="csr", random_state=0)
+    before = list(warnings.filters)
+
+    def build(done=None):
+        SparseInputs.from_scipy(matrix, torch.float32, "cpu")
+        if done is not None:
+            done.set()
+
+    first = threading.Thread(target=build, args=(first_done,), name="first")
+    second = threading.Thread(target=build, name="second")
+    first.start()
+    first_inside.wait(timeout=5)
+    second.start()
+    first.join()
+    second.join()
+    assert warnings.filters == before
+
+
+# ---------------------------------------------------------------- the README's promises
+
+
+def test_every_test_the_readme_names_exists():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    section = readme.split("## When things go wrong")[1].split("\n## ")[0]
+    named = set(re.findall(r"`(test_\w+)`", section))
+    defined = set()
+    for path in (root / "tests").glob("test_*.py"):
+        defined |= set(re.findall(r"^def (test_\w+)", path.read_text(), flags=re.M))
+    assert len(named) > 20 and named <= defined, sorted(named - defined)
