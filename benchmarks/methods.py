@@ -20,7 +20,10 @@ from skneuronpursuit._gradient_descent import gradient_descent
 from skneuronpursuit._network import predict as network_predict
 
 GD_WIDTH = 50
-GD_STEP_SIZES = (1.0,)  # halved on every rise (docs/inner-descent.md), so large is safe
+# One large starting step: the inner descent (docs/inner-descent.md) rolls a window back
+# and halves the step when the loss rose over it; the baseline may halve up to 30 times.
+GD_STEP_SIZES = (1.0,)
+GD_MAX_HALVINGS = 30
 DTYPE = torch.float32  # NP's recommended precision for speed; same for GD
 QUICK_NP = dict(ncf_steps=50, gd_steps=200, max_iter=8)
 MOMENTUM = 0.9  # gd_momentum of "np-momentum", the opt-in inner solver
@@ -102,6 +105,7 @@ def fit_small_init_gd(task, X, y, seed, quick):
                 max_steps=GD_STEPS["quick" if quick else "full"],
                 target_loss=1e-3 * loss_zero,
                 rel_tol=-1.0,  # never stop on a plateau: small-init GD escapes it slowly
+                max_halvings=GD_MAX_HALVINGS,
             )
 
         def predict(X_new, weights=result.weights):

@@ -2,17 +2,14 @@
 
 import warnings
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import (
-    Interval,
     StrOptions,
     validate_parameter_constraints,
 )
@@ -21,12 +18,20 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._activation import HomogeneousActivation
 from ._device import DTYPES, resolve_device
 from ._export import HomogeneousNetwork
+from ._fit_safety import _Number, _random_state
 from ._importance import path_importances
 from ._inputs import SparseInputs
 from ._memory import check_memory
-from ._network import predict as network_predict
 from ._prune import keep_neurons, prune_neurons
 from ._pursuit import STOP_MESSAGES, PursuitSettings, neuron_pursuit
+from ._sample_data import (
+    _input_tensor,
+    _network_output,
+    _normalised_weights,
+    _root_mean_square,
+    merge_duplicates,
+)
+from ._tracking import _IterationTracker
 
 try:  # scikit-learn's callback API (1.9+); without it, progress is shown by `verbose`
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -41,326 +46,6 @@ except ImportError:  # pragma: no cover - depends on the installed scikit-learn
 
 # Stop reasons that end a fit as asked, without a ConvergenceWarning.
 EXPECTED_STOPS = {"tol", "early_stopping", "callback"}
-
-# Shared numpydoc text of the hyperparameters, formatted into both estimators' docstrings.
-PARAMETERS_DOC = """depth : int, default=3
-        Number of weight layers ``L >= 2`` (``L - 1`` hidden layers). The paper
-        uses 3 for sparse functions and pointer value retrieval, 4 for Gaussian
-        inputs, 2 for modular addition.
-
-    activation_power : int, default=1
-        The power ``p >= 1`` of the activation ``max(z, alpha*z)**p``.
-
-    negative_slope : float, default=0.0
-        The slope ``alpha`` in ``[-1, 1]``: ReLU is ``(p, alpha) = (1, 0)``, leaky
-        ReLU ``(1, 0.1)``, the square ``z**2`` is ``(2, -1)``.
-
-    delta : float, default=0.2
-        Initial scale of an added neuron as a fraction of the scale that would
-        minimise the loss along its direction (docs/algorithm.md §3, ``t_opt``); the
-        paper's values are 0.25 and 0.5. Halved, at most 4 times in the first
-        iteration and 10 times later, until adding the neuron lowers the loss.
-
-    n_restarts : int, default=16
-        Random starting points of the projected gradient ascent that searches
-        for the dominant KKT point of the neural correlation function (NCF),
-        run as one batch for all hidden layers.
-
-    ncf_steps : int, default=200
-        Steps of projected gradient ascent per search (paper: 2,500–6,000).
-
-    ncf_lr : float, default=1.0
-        Ascent step size. The ascent runs on inputs and residuals rescaled to
-        unit root-mean-square row norm, so the step is independent of the units
-        of the data (the paper's 0.2–2 were for its unscaled data).
-
-    gd_steps : int, default=1000
-        Budget of full-batch gradient descent steps after each added neuron
-        (paper: 70,000–500,000); steps that are rolled back do not count.
-        Descent stops earlier once converged (``gd_tol``).
-
-    gd_lr : float, default=0.1
-        Gradient descent step size, on the internally rescaled problem (``X``
-        per feature and ``y`` as a whole divided by their root mean square),
-        and the largest step the descent uses. The loss is checked every
-        ``gd_window`` steps: if it rose over the window, the window is rolled
-        back and the step halved, at most 4 times per added neuron. The next
-        neuron's descent starts from twice the step the last one ended with (at
-        most ``gd_lr``), so a halved step grows back (docs/inner-descent.md).
-
-    gd_momentum : float, default=0.0
-        Nesterov momentum ``mu`` in ``[0, 1)`` of the inner descent
-        (``v <- mu v + g``, ``w <- w - gd_lr (g + mu v)``, as ``torch.optim.SGD``
-        with ``nesterov=True``); the velocity restarts from zero after every
-        roll-back, so the loss still never rises. 0 is plain gradient descent,
-        the paper's. ``gd_momentum=0.9`` reaches a lower loss within the same
-        ``gd_steps``: on the benchmark suite with n in the thousands it gave
-        lower test errors with fewer neurons and shorter fits; with a few hundred
-        samples the results were mixed (benchmarks/README.md, "Inner solver").
-
-    gd_window : int, default=250
-        Gradient descent steps between two checks of the loss. A rise is judged
-        over a whole window, so the oscillations of a large stable step and
-        float32 rounding do not halve the step (the paper checks every 50,000
-        steps on pointer value retrieval, and not at all elsewhere).
-
-    gd_tol : float, default=1e-4
-        Stop the descent once a window lowered the loss by less than this
-        fraction of it. 0 runs the descent to ``gd_steps`` unless a window
-        leaves the loss unchanged (the paper's fixed step counts).
-
-    max_iter : int, default=31
-        Maximum number of iterations; each iteration after the first adds one
-        neuron (paper: 31).
-
-    tol : float, default=1e-3
-        Stop once the relative training error ``||Y - H(X)||^2 / ||Y||^2``
-        (sample-weighted) is at or below ``tol`` (paper: 1e-3).
-
-    fit_intercept : bool, default=True
-        Append a constant feature equal to 1 to ``X``. The network itself has no
-        biases, which keeps it homogeneous in its weights.
-
-    rebalance : bool, default=False
-        After each iteration, rescale every hidden neuron so that
-        ``||in||^2 = p ||out||^2`` without changing predictions (docs/algorithm.md §5;
-        the paper does so for pointer value retrieval).
-
-    warm_start : bool, default=False
-        When True and the estimator is already fitted, ``fit`` keeps growing the
-        fitted network (and its random stream) instead of starting afresh, up
-        to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
-        ``max_iter=10`` gives the same network as fitting to 10 at once.
-
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified for
-        the classifier), score the network on it after every iteration (R^2 or
-        accuracy), stop when the score has not improved for ``n_iter_no_change``
-        iterations, and keep the network with the best score.
-
-    validation_fraction : float, default=0.1
-        Fraction of the training data held out when ``early_stopping``.
-
-    n_iter_no_change : int, default=10
-        Iterations without a better validation score before stopping.
-
-    dtype : {"float32", "float64"}, default="float32"
-        Floating point type of the computation; fitted weights are stored as
-        float64 either way. float32 is about twice as fast once the matrix
-        products dominate (n in the thousands), and its tensors take half the
-        memory. It resolves relative loss changes of ~1e-7 only, so growth that
-        hinges on smaller changes (saddles) can differ from float64's; choose
-        ``"float64"`` where that matters. Weighted and repeated samples, or the
-        same samples in another order, give identical fits on the CPU in either
-        dtype: zero weights are dropped, equal samples merged and the samples
-        sorted first.
-
-    device : str or torch.device, default="auto"
-        Torch device of the computation; ``"auto"`` is CUDA when available and
-        the CPU otherwise. Fitted state is kept in NumPy arrays, so a model
-        fitted on a GPU predicts on a CPU-only machine.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds the random starting points of the NCF searches (and the early
-        stopping split). Pass an int for reproducible fits; None draws a fresh
-        seed from the operating system. The global NumPy and torch generators
-        are not used.
-
-    verbose : int, default=0
-        1 prints one line per iteration; 2 adds the scale of the new neuron and
-        the gradient descent that followed. With scikit-learn's callback API
-        (``sklearn.callback``), ``est.set_callbacks(ProgressBar())`` shows a live
-        bar instead; each iteration is one task."""
-
-ATTRIBUTES_DOC = """coefs_ : list of ndarray
-        ``coefs_[l]`` of shape ``(n_in, n_out)`` maps layer ``l`` to ``l + 1``, in
-        the units of the original ``X`` and ``y``; with ``fit_intercept`` the last
-        row of ``coefs_[0]`` multiplies the constant feature.
-
-    hidden_layer_sizes_ : tuple of int
-        Width of every hidden layer of the grown network.
-
-    n_iter_ : int
-        Number of iterations run (the length of ``history_``).
-
-    history_ : list of dict
-        One record per iteration: ``iteration``, ``layer`` (1-based hidden layer
-        that grew, ``None`` in the first iteration), ``ncf_value`` (NCF at the
-        chosen unit-norm KKT point), ``delta`` (scale given to the new weights),
-        ``delta_halvings``, ``loss_before``, ``loss_after_add``, ``loss`` (after
-        gradient descent), ``gd_steps``, ``gd_step_size``, ``gd_halvings``,
-        ``train_error`` (relative), ``hidden_layer_sizes`` and ``seconds``.
-        Losses and NCF values refer to the internally rescaled problem (``y``
-        divided by ``y_scale_``); ``train_error`` is scale-free.
-
-    loss_curve_ : list of float
-        The loss after each iteration.
-
-    stop_reason_ : str
-        Why the fit stopped: ``"tol"``, ``"max_iter"``, ``"no_positive_kkt"``,
-        ``"diverged"``, ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the
-        last five added neurons lowered the loss by less than 0.1%: the fit is
-        stuck), ``"early_stopping"`` or ``"callback"`` (a callback asked to stop).
-
-    validation_scores_ : list of float or None
-        With ``early_stopping``, the validation score after each iteration of
-        ``history_`` (also recorded there as ``validation_score``); else None.
-
-    best_validation_score_ : float or None
-        The best validation score, with ``early_stopping``.
-
-    best_iteration_ : int or None
-        The iteration whose network is kept, with ``early_stopping``.
-
-    x_scale_ : ndarray of shape (n_features_in_,)
-        Root mean square of each feature, by which ``X`` was divided for the fit.
-
-    y_scale_ : float
-        Root mean square of the targets, by which they were divided for the fit.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit; only defined when ``X`` has feature
-        names that are all strings.
-
-    n_outputs_ : int
-        Number of network outputs."""
-
-
-# A feature (or target) whose root mean square is below this is treated as zero: the
-# reciprocal of a smaller scale, times the weights, would overflow in ``coefs_``
-# (tiny / eps ~ 1e-292 leaves a factor 1/eps of headroom).
-SMALLEST_SCALE = np.finfo(np.float64).tiny / np.finfo(np.float64).eps
-
-
-def _mean_square(values, sample_weight):
-    with np.errstate(over="ignore", under="ignore"):  # handled by _root_mean_square
-        if scipy.sparse.issparse(values):
-            squares = values.multiply(values).T @ sample_weight
-            return np.asarray(squares).ravel() / sample_weight.sum()
-        return np.average(values**2, axis=0, weights=sample_weight)
-
-
-def _root_mean_square(values, sample_weight, axis=None):
-    """Weighted RMS per column (``axis=0``) or of all values; 1 where it is (nearly) 0."""
-    mean = _mean_square(values, sample_weight)
-    scale = np.sqrt(mean if axis is not None else np.mean(mean))
-    peak = abs(values).max(axis=0)
-    peak = np.asarray(peak.todense() if scipy.sparse.issparse(peak) else peak).ravel()
-    if axis is None:
-        peak = peak.max()
-    # Squares of values below ~1e-154 underflow (above ~1e154 overflow): then
-    # divide by the largest magnitude first.
-    if np.any((peak > 0) & ~((scale > 0) & np.isfinite(scale))):
-        peak = np.where(peak > 0, peak, 1.0)
-        if scipy.sparse.issparse(values):
-            scaled = values @ scipy.sparse.diags(1 / np.broadcast_to(peak, values.shape[1]))
-        else:
-            scaled = values / peak
-        mean = _mean_square(scaled, sample_weight)
-        scale = peak * np.sqrt(mean if axis is not None else np.mean(mean))
-    return np.where(scale >= SMALLEST_SCALE, scale, 1.0)
-
-
-def _normalised_weights(sample_weight):
-    """Weights of mean 1, computed in float64 before any cast to the fit's dtype.
-
-    Dividing by the largest weight first keeps the sum finite for weights near the
-    float64 maximum; the fit then depends on the weights' ratios only.
-    """
-    sample_weight = sample_weight / sample_weight.max()
-    return sample_weight / sample_weight.mean()
-
-
-def _sparse_row_keys(X, Y):
-    """One bytes key per row of a canonical CSR ``X`` and of ``Y``: equal rows, equal keys.
-
-    The length of a key fixes the row's number of non-zeros, so keys cannot collide.
-    """
-    indices, data, indptr = X.indices, X.data, X.indptr
-    keys = np.empty(X.shape[0], dtype=object)
-    for row in range(X.shape[0]):
-        start, end = indptr[row], indptr[row + 1]
-        keys[row] = indices[start:end].tobytes() + data[start:end].tobytes() + Y[row].tobytes()
-    return keys
-
-
-def merge_duplicates(X, Y, sample_weight):
-    """The weighted samples in a canonical form, the same for any equivalent input.
-
-    Samples of zero weight are dropped, equal samples (same ``x`` and ``y``) are
-    merged into one whose weight is the sum of theirs, and the samples are sorted.
-    The squared loss is unchanged, so the fit is the same function of the data, but
-    a weighted fit and a fit on the repeated samples (or on any permutation of them)
-    now run on identical arrays and give identical networks, with no rounding
-    difference to grow along the fit.
-
-    Parameters
-    ----------
-    X : ndarray or CSR matrix of shape (n_samples, n_features)
-    Y : ndarray of shape (n_samples, n_outputs)
-    sample_weight : ndarray of shape (n_samples,)
-        Non-negative, not all zero.
-
-    Returns
-    -------
-    X, Y, sample_weight
-        The unique weighted samples, sorted by the bytes of their rows.
-    """
-    positive = sample_weight > 0
-    X, Y, sample_weight = X[positive], Y[positive], sample_weight[positive]
-    if scipy.sparse.issparse(X):
-        X = scipy.sparse.csr_matrix(X, copy=True)
-        X.sum_duplicates()
-        X.eliminate_zeros()
-        _, first, inverse = np.unique(
-            _sparse_row_keys(X, Y), return_index=True, return_inverse=True
-        )
-    else:
-        rows = np.ascontiguousarray(np.hstack([X, Y]))
-        # Each row as one opaque value: sorting bytes is ~7x faster than np.unique(axis=0).
-        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    weights = np.bincount(inverse.ravel(), weights=sample_weight, minlength=len(first))
-    return X[first], Y[first], weights
-
-
-def _random_state(seed):
-    """A RandomState from ``seed``; for None a new one seeded by the OS, not NumPy's global one."""
-    if seed is None:
-        return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(seed, np.random.RandomState):
-        return seed
-    return np.random.RandomState(seed)
-
-
-@contextmanager
-def _restored_on_failure(estimator):
-    """Undo any change to the fitted attributes (names ending in ``_``) if the block raises.
-
-    A fit that fails, or is interrupted outside the growth loop, then leaves the
-    estimator as it was: still fitted to the previous data, or not fitted at all.
-    """
-    saved = {name: value for name, value in vars(estimator).items() if name.endswith("_")}
-    try:
-        yield
-    except BaseException:
-        for name in [name for name in vars(estimator) if name.endswith("_")]:
-            delattr(estimator, name)
-        vars(estimator).update(saved)
-        raise
-
-
-class _Number(Interval):
-    """An :class:`Interval` that refuses booleans (``True`` is an ``int`` in Python)."""
-
-    def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
-
-    def __str__(self):
-        return super().__str__() + " (not a bool)"
 
 
 class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
@@ -789,88 +474,3 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
     @abstractmethod
     def fit(self, X, y, sample_weight=None):
         """Fit the network by Neuron Pursuit."""
-
-
-def _input_tensor(X, fit_intercept, dtype=torch.float64, device="cpu", x_scale=None):
-    """``X`` (divided by ``x_scale``, with the intercept column) for the network.
-
-    Sparse ``X`` stays sparse: :class:`SparseInputs`, used in the first layer.
-    """
-    if scipy.sparse.issparse(X):
-        if x_scale is not None:
-            X = X @ scipy.sparse.diags(1 / x_scale)
-        if fit_intercept:
-            X = scipy.sparse.hstack([X, np.ones((X.shape[0], 1))])
-        return SparseInputs.from_scipy(X, dtype, device)
-    if x_scale is not None:
-        X = X / x_scale
-    if fit_intercept:
-        X = np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
-    return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
-
-
-def _network_output(coefs, X, activation, fit_intercept):
-    """Output of the network ``coefs`` (original units) on validated ``X``, float64."""
-    weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in coefs]
-    return network_predict(weights, _input_tensor(X, fit_intercept), activation).numpy()
-
-
-class _IterationTracker:
-    """Called after every iteration: validation score, best network, sklearn callbacks."""
-
-    def __init__(self, estimator, X, Y, validation, scales, previous, activation, attributes):
-        self.estimator = estimator
-        self.activation = activation
-        self.attributes = attributes  # estimator-specific fitted attributes (classes_)
-        self.X, self.Y = X, Y
-        self.validation = validation
-        self.x_scale, self.y_scale = scales
-        self.best_score = self.best_weights = self.best_iteration = None
-        self.n_without_improvement = 0
-        self.context = None
-        if hasattr(estimator, "_init_callback_context"):
-            done = 0 if previous is None else len(previous["history"])
-            self.context = estimator._init_callback_context(
-                max_subtasks=max(int(estimator.max_iter) - done, 0)
-            )
-            self.context.call_on_fit_task_begin(estimator=estimator, X=X, y=Y)
-
-    def __call__(self, weights, record):
-        estimator = self.estimator
-        stop = None
-        if self.validation is not None:
-            X_val, Y_val, weight_val = self.validation
-            coefs = self._attributes(weights)["coefs_"]
-            output = _network_output(coefs, X_val, self.activation, estimator.fit_intercept)
-            score = estimator._validation_score(output, Y_val, weight_val)
-            record["validation_score"] = score
-            if self.best_score is None or score > self.best_score:
-                self.best_score, self.best_iteration = score, record["iteration"]
-                self.best_weights = [w.clone() for w in weights]
-                self.n_without_improvement = 0
-            else:
-                self.n_without_improvement += 1
-                if self.n_without_improvement >= estimator.n_iter_no_change:
-                    stop = "early_stopping"
-        if self.context is not None:
-            task = self.context.subcontext(task_name="iteration")
-            task.call_on_fit_task_begin(estimator=estimator, X=self.X, y=self.Y)
-            if task.call_on_fit_task_end(
-                estimator=estimator,
-                X=self.X,
-                y=self.Y,
-                reconstruction_attributes=lambda: {
-                    **self.attributes,
-                    **self._attributes(weights),
-                    "n_outputs_": self.Y.shape[1],
-                    "x_scale_": self.x_scale,
-                    "y_scale_": self.y_scale,
-                    "_activation_": self.activation,
-                    "_fit_intercept_": bool(estimator.fit_intercept),
-                },
-            ):
-                stop = stop or "callback"
-        return stop
-
-    def _attributes(self, weights):
-        return self.estimator._network_attributes(weights, self.x_scale, self.y_scale)

@@ -2,19 +2,22 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._base import (
-    ATTRIBUTES_DOC,
-    PARAMETERS_DOC,
-    BaseNeuronPursuit,
-    _restored_on_failure,
-    with_callbacks,
-)
+from ._base import BaseNeuronPursuit, with_callbacks
+from ._docstrings import ATTRIBUTES_DOC, PARAMETERS_DOC
+from ._fit_safety import _restored_on_failure
 
 
 class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
+    _parameter_constraints: dict = {
+        **BaseNeuronPursuit._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     __doc__ = f"""Classification with a homogeneous network grown by Neuron Pursuit.
 
     As in the paper (§5.2.2), the network is fitted with the squared loss to
@@ -28,6 +31,11 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     Parameters
     ----------
     {PARAMETERS_DOC}
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the squared loss, multiplying ``sample_weight``:
+        ``{{label: weight}}``, or ``"balanced"`` for ``n_samples / (n_classes *
+        np.bincount(y))`` as in scikit-learn's other classifiers. None: every class
+        weighs 1.
 
     Attributes
     ----------
@@ -84,11 +92,13 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        class_weight=None,
         dtype="float32",
         device="auto",
         random_state=None,
         verbose=0,
     ):
+        self.class_weight = class_weight
         super().__init__(
             depth=depth,
             activation_power=activation_power,
@@ -159,6 +169,9 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
                     f"got {classes}."
                 )
             weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            if self.class_weight is not None:
+                weight = weight * compute_sample_weight(self.class_weight, y)
+                sample_weight = weight
             n_weighted_classes = np.count_nonzero(np.bincount(encoded, weights=np.abs(weight)))
             if n_weighted_classes < 2:
                 raise ValueError(

@@ -121,7 +121,7 @@ def test_sparse_input_comparison_times_both_kinds_of_step():
 
 def test_the_step_given_to_torch_compile_is_the_engines_gd_step():
     from benchmarks.compiled_gd import RELU, gd_step
-    from skneuronpursuit._gradient_descent import _chunk, _layout
+    from skneuronpursuit._gradient_descent import _layout, _window
     from skneuronpursuit._network import loss
 
     generator = torch.Generator().manual_seed(3)
@@ -135,7 +135,7 @@ def test_the_step_given_to_torch_compile_is_the_engines_gd_step():
     ]
     data = _layout(X, Y, ones)
     engine = [w.clone() for w in weights]
-    _chunk(engine, data, RELU, 0.01, 1, rise_tol=1.0)
+    _window(engine, data, RELU, 0.01, 1)
     stepped, start_loss = gd_step(*weights, data.X, data.Y, torch.tensor(1.0 / 50), 0.01)
     assert not any(torch.equal(new, old) for new, old in zip(stepped, weights))
     for ours, theirs in zip(stepped, engine):

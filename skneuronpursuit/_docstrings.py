@@ -1,0 +1,187 @@
+"""numpydoc text shared by the two estimators' docstrings."""
+
+# Shared numpydoc text of the hyperparameters, formatted into both estimators' docstrings.
+PARAMETERS_DOC = """depth : int, default=3
+        Number of weight layers ``L >= 2`` (``L - 1`` hidden layers). The paper
+        uses 3 for sparse functions and pointer value retrieval, 4 for Gaussian
+        inputs, 2 for modular addition.
+
+    activation_power : int, default=1
+        The power ``p >= 1`` of the activation ``max(z, alpha*z)**p``.
+
+    negative_slope : float, default=0.0
+        The slope ``alpha`` in ``[-1, 1]``: ReLU is ``(p, alpha) = (1, 0)``, leaky
+        ReLU ``(1, 0.1)``, the square ``z**2`` is ``(2, -1)``.
+
+    delta : float, default=0.2
+        Initial scale of an added neuron as a fraction of the scale that would
+        minimise the loss along its direction (docs/algorithm.md §3, ``t_opt``); the
+        paper's values are 0.25 and 0.5. Halved, at most 4 times in the first
+        iteration and 10 times later, until adding the neuron lowers the loss.
+
+    n_restarts : int, default=16
+        Random starting points of the projected gradient ascent that searches
+        for the dominant KKT point of the neural correlation function (NCF),
+        run as one batch for all hidden layers.
+
+    ncf_steps : int, default=200
+        Steps of projected gradient ascent per search (paper: 2,500–6,000).
+
+    ncf_lr : float, default=1.0
+        Ascent step size. The ascent runs on inputs and residuals rescaled to
+        unit root-mean-square row norm, so the step is independent of the units
+        of the data (the paper's 0.2–2 were for its unscaled data).
+
+    gd_steps : int, default=1000
+        Budget of full-batch gradient descent steps after each added neuron
+        (paper: 70,000–500,000); steps that are rolled back do not count.
+        Descent stops earlier once converged (``gd_tol``).
+
+    gd_lr : float, default=0.1
+        Gradient descent step size, on the internally rescaled problem (``X``
+        per feature and ``y`` as a whole divided by their root mean square),
+        and the largest step the descent uses. The loss is checked every
+        ``gd_window`` steps: if it rose over the window, the window is rolled
+        back and the step halved, at most 4 times per added neuron. The next
+        neuron's descent starts from twice the step the last one ended with (at
+        most ``gd_lr``), so a halved step grows back (docs/inner-descent.md).
+
+    gd_momentum : float, default=0.0
+        Nesterov momentum ``mu`` in ``[0, 1)`` of the inner descent
+        (``v <- mu v + g``, ``w <- w - gd_lr (g + mu v)``, as ``torch.optim.SGD``
+        with ``nesterov=True``); the velocity restarts from zero after every
+        roll-back, so the loss still never rises. 0 is plain gradient descent,
+        the paper's. ``gd_momentum=0.9`` reaches a lower loss within the same
+        ``gd_steps``: on the benchmark suite with n in the thousands it gave
+        lower test errors with fewer neurons and shorter fits; with a few hundred
+        samples the results were mixed (benchmarks/README.md, "Inner solver").
+
+    gd_window : int, default=250
+        Gradient descent steps between two checks of the loss. A rise is judged
+        over a whole window, so the oscillations of a large stable step and
+        float32 rounding do not halve the step (the paper checks every 50,000
+        steps on pointer value retrieval, and not at all elsewhere).
+
+    gd_tol : float, default=1e-4
+        Stop the descent once a window lowered the loss by less than this
+        fraction of it. 0 runs the descent to ``gd_steps`` unless a window
+        leaves the loss unchanged (the paper's fixed step counts).
+
+    max_iter : int, default=31
+        Maximum number of iterations; each iteration after the first adds one
+        neuron (paper: 31).
+
+    tol : float, default=1e-3
+        Stop once the relative training error ``||Y - H(X)||^2 / ||Y||^2``
+        (sample-weighted) is at or below ``tol`` (paper: 1e-3).
+
+    fit_intercept : bool, default=True
+        Append a constant feature equal to 1 to ``X``. The network itself has no
+        biases, which keeps it homogeneous in its weights.
+
+    rebalance : bool, default=False
+        After each iteration, rescale every hidden neuron so that
+        ``||in||^2 = p ||out||^2`` without changing predictions (docs/algorithm.md §5;
+        the paper does so for pointer value retrieval).
+
+    warm_start : bool, default=False
+        When True and the estimator is already fitted, ``fit`` keeps growing the
+        fitted network (and its random stream) instead of starting afresh, up
+        to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
+        ``max_iter=10`` gives the same network as fitting to 10 at once.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        the classifier), score the network on it after every iteration (R^2 or
+        accuracy), stop when the score has not improved for ``n_iter_no_change``
+        iterations, and keep the network with the best score.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Iterations without a better validation score before stopping.
+
+    dtype : {"float32", "float64"}, default="float32"
+        Floating point type of the computation; fitted weights are stored as
+        float64 either way. float32 is about twice as fast once the matrix
+        products dominate (n in the thousands), and its tensors take half the
+        memory. It resolves relative loss changes of ~1e-7 only, so growth that
+        hinges on smaller changes (saddles) can differ from float64's; choose
+        ``"float64"`` where that matters. Weighted and repeated samples, or the
+        same samples in another order, give identical fits on the CPU in either
+        dtype: zero weights are dropped, equal samples merged and the samples
+        sorted first.
+
+    device : str or torch.device, default="auto"
+        Torch device of the computation; ``"auto"`` is CUDA when available and
+        the CPU otherwise. Fitted state is kept in NumPy arrays, so a model
+        fitted on a GPU predicts on a CPU-only machine.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random starting points of the NCF searches (and the early
+        stopping split). Pass an int for reproducible fits; None draws a fresh
+        seed from the operating system. The global NumPy and torch generators
+        are not used.
+
+    verbose : int, default=0
+        1 prints one line per iteration; 2 adds the scale of the new neuron and
+        the gradient descent that followed. With scikit-learn's callback API
+        (``sklearn.callback``), ``est.set_callbacks(ProgressBar())`` shows a live
+        bar instead; each iteration is one task."""
+
+ATTRIBUTES_DOC = """coefs_ : list of ndarray
+        ``coefs_[l]`` of shape ``(n_in, n_out)`` maps layer ``l`` to ``l + 1``, in
+        the units of the original ``X`` and ``y``; with ``fit_intercept`` the last
+        row of ``coefs_[0]`` multiplies the constant feature.
+
+    hidden_layer_sizes_ : tuple of int
+        Width of every hidden layer of the grown network.
+
+    n_iter_ : int
+        Number of iterations run (the length of ``history_``).
+
+    history_ : list of dict
+        One record per iteration: ``iteration``, ``layer`` (1-based hidden layer
+        that grew, ``None`` in the first iteration), ``ncf_value`` (NCF at the
+        chosen unit-norm KKT point), ``delta`` (scale given to the new weights),
+        ``delta_halvings``, ``loss_before``, ``loss_after_add``, ``loss`` (after
+        gradient descent), ``gd_steps``, ``gd_step_size``, ``gd_halvings``,
+        ``train_error`` (relative), ``hidden_layer_sizes`` and ``seconds``.
+        Losses and NCF values refer to the internally rescaled problem (``y``
+        divided by ``y_scale_``); ``train_error`` is scale-free.
+
+    loss_curve_ : list of float
+        The loss after each iteration.
+
+    stop_reason_ : str
+        Why the fit stopped: ``"tol"``, ``"max_iter"``, ``"no_positive_kkt"``,
+        ``"diverged"``, ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the
+        last five added neurons lowered the loss by less than 0.1%: the fit is
+        stuck), ``"early_stopping"`` or ``"callback"`` (a callback asked to stop).
+
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the validation score after each iteration of
+        ``history_`` (also recorded there as ``validation_score``); else None.
+
+    best_validation_score_ : float or None
+        The best validation score, with ``early_stopping``.
+
+    best_iteration_ : int or None
+        The iteration whose network is kept, with ``early_stopping``.
+
+    x_scale_ : ndarray of shape (n_features_in_,)
+        Root mean square of each feature, by which ``X`` was divided for the fit.
+
+    y_scale_ : float
+        Root mean square of the targets, by which they were divided for the fit.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit; only defined when ``X`` has feature
+        names that are all strings.
+
+    n_outputs_ : int
+        Number of network outputs."""

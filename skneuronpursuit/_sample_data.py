@@ -1,0 +1,133 @@
+"""The data as the network sees it: weights, scales, a canonical form, input tensors.
+
+The estimators divide ``X`` per feature and ``y`` as a whole by their root mean square
+before the fit (docs/algorithm.md §1, a change of units mapped back in ``coefs_``).
+"""
+
+import numpy as np
+import scipy.sparse
+import torch
+
+from ._inputs import SparseInputs
+from ._network import predict as network_predict
+
+# A feature (or target) whose root mean square is below this is treated as zero: the
+# reciprocal of a smaller scale, times the weights, would overflow in ``coefs_``
+# (tiny / eps ~ 1e-292 leaves a factor 1/eps of headroom).
+SMALLEST_SCALE = np.finfo(np.float64).tiny / np.finfo(np.float64).eps
+
+
+def _mean_square(values, sample_weight):
+    with np.errstate(over="ignore", under="ignore"):  # handled by _root_mean_square
+        if scipy.sparse.issparse(values):
+            squares = values.multiply(values).T @ sample_weight
+            return np.asarray(squares).ravel() / sample_weight.sum()
+        return np.average(values**2, axis=0, weights=sample_weight)
+
+
+def _root_mean_square(values, sample_weight, axis=None):
+    """Weighted RMS per column (``axis=0``) or of all values; 1 where it is (nearly) 0."""
+    mean = _mean_square(values, sample_weight)
+    scale = np.sqrt(mean if axis is not None else np.mean(mean))
+    peak = abs(values).max(axis=0)
+    peak = np.asarray(peak.todense() if scipy.sparse.issparse(peak) else peak).ravel()
+    if axis is None:
+        peak = peak.max()
+    # Squares of values below ~1e-154 underflow (above ~1e154 overflow): then
+    # divide by the largest magnitude first.
+    if np.any((peak > 0) & ~((scale > 0) & np.isfinite(scale))):
+        peak = np.where(peak > 0, peak, 1.0)
+        if scipy.sparse.issparse(values):
+            scaled = values @ scipy.sparse.diags(1 / np.broadcast_to(peak, values.shape[1]))
+        else:
+            scaled = values / peak
+        mean = _mean_square(scaled, sample_weight)
+        scale = peak * np.sqrt(mean if axis is not None else np.mean(mean))
+    return np.where(scale >= SMALLEST_SCALE, scale, 1.0)
+
+
+def _normalised_weights(sample_weight):
+    """Weights of mean 1, computed in float64 before any cast to the fit's dtype.
+
+    Dividing by the largest weight first keeps the sum finite for weights near the
+    float64 maximum; the fit then depends on the weights' ratios only.
+    """
+    sample_weight = sample_weight / sample_weight.max()
+    return sample_weight / sample_weight.mean()
+
+
+def _sparse_row_keys(X, Y):
+    """One bytes key per row of a canonical CSR ``X`` and of ``Y``: equal rows, equal keys.
+
+    The length of a key fixes the row's number of non-zeros, so keys cannot collide.
+    """
+    indices, data, indptr = X.indices, X.data, X.indptr
+    keys = np.empty(X.shape[0], dtype=object)
+    for row in range(X.shape[0]):
+        start, end = indptr[row], indptr[row + 1]
+        keys[row] = indices[start:end].tobytes() + data[start:end].tobytes() + Y[row].tobytes()
+    return keys
+
+
+def merge_duplicates(X, Y, sample_weight):
+    """The weighted samples in a canonical form, the same for any equivalent input.
+
+    Samples of zero weight are dropped, equal samples (same ``x`` and ``y``) are
+    merged into one whose weight is the sum of theirs, and the samples are sorted.
+    The squared loss is unchanged, so the fit is the same function of the data, but
+    a weighted fit and a fit on the repeated samples (or on any permutation of them)
+    now run on identical arrays and give identical networks, with no rounding
+    difference to grow along the fit.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,)
+        Non-negative, not all zero.
+
+    Returns
+    -------
+    X, Y, sample_weight
+        The unique weighted samples, sorted by the bytes of their rows.
+    """
+    positive = sample_weight > 0
+    X, Y, sample_weight = X[positive], Y[positive], sample_weight[positive]
+    if scipy.sparse.issparse(X):
+        X = scipy.sparse.csr_matrix(X, copy=True)
+        X.sum_duplicates()
+        X.eliminate_zeros()
+        _, first, inverse = np.unique(
+            _sparse_row_keys(X, Y), return_index=True, return_inverse=True
+        )
+    else:
+        rows = np.ascontiguousarray(np.hstack([X, Y]))
+        # Each row as one opaque value: sorting bytes is ~7x faster than np.unique(axis=0).
+        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    weights = np.bincount(inverse.ravel(), weights=sample_weight, minlength=len(first))
+    return X[first], Y[first], weights
+
+
+def _input_tensor(X, fit_intercept, dtype=torch.float64, device="cpu", x_scale=None):
+    """``X`` (divided by ``x_scale``, with the intercept column) for the network.
+
+    Sparse ``X`` stays sparse: :class:`SparseInputs`, used in the first layer.
+    """
+    if scipy.sparse.issparse(X):
+        if x_scale is not None:
+            X = X @ scipy.sparse.diags(1 / x_scale)
+        if fit_intercept:
+            X = scipy.sparse.hstack([X, np.ones((X.shape[0], 1))])
+        return SparseInputs.from_scipy(X, dtype, device)
+    if x_scale is not None:
+        X = X / x_scale
+    if fit_intercept:
+        X = np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+    return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+
+
+def _network_output(coefs, X, activation, fit_intercept):
+    """Output of the network ``coefs`` (original units) on validated ``X``, float64."""
+    weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in coefs]
+    return network_predict(weights, _input_tensor(X, fit_intercept), activation).numpy()

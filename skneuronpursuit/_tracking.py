@@ -1,0 +1,64 @@
+"""After every iteration: validation score, the best network, scikit-learn's callbacks."""
+
+from ._sample_data import _network_output
+
+
+class _IterationTracker:
+    """Called after every iteration: validation score, best network, sklearn callbacks."""
+
+    def __init__(self, estimator, X, Y, validation, scales, previous, activation, attributes):
+        self.estimator = estimator
+        self.activation = activation
+        self.attributes = attributes  # estimator-specific fitted attributes (classes_)
+        self.X, self.Y = X, Y
+        self.validation = validation
+        self.x_scale, self.y_scale = scales
+        self.best_score = self.best_weights = self.best_iteration = None
+        self.n_without_improvement = 0
+        self.context = None
+        if hasattr(estimator, "_init_callback_context"):
+            done = 0 if previous is None else len(previous["history"])
+            self.context = estimator._init_callback_context(
+                max_subtasks=max(int(estimator.max_iter) - done, 0)
+            )
+            self.context.call_on_fit_task_begin(estimator=estimator, X=X, y=Y)
+
+    def __call__(self, weights, record):
+        estimator = self.estimator
+        stop = None
+        if self.validation is not None:
+            X_val, Y_val, weight_val = self.validation
+            coefs = self._attributes(weights)["coefs_"]
+            output = _network_output(coefs, X_val, self.activation, estimator.fit_intercept)
+            score = estimator._validation_score(output, Y_val, weight_val)
+            record["validation_score"] = score
+            if self.best_score is None or score > self.best_score:
+                self.best_score, self.best_iteration = score, record["iteration"]
+                self.best_weights = [w.clone() for w in weights]
+                self.n_without_improvement = 0
+            else:
+                self.n_without_improvement += 1
+                if self.n_without_improvement >= estimator.n_iter_no_change:
+                    stop = "early_stopping"
+        if self.context is not None:
+            task = self.context.subcontext(task_name="iteration")
+            task.call_on_fit_task_begin(estimator=estimator, X=self.X, y=self.Y)
+            if task.call_on_fit_task_end(
+                estimator=estimator,
+                X=self.X,
+                y=self.Y,
+                reconstruction_attributes=lambda: {
+                    **self.attributes,
+                    **self._attributes(weights),
+                    "n_outputs_": self.Y.shape[1],
+                    "x_scale_": self.x_scale,
+                    "y_scale_": self.y_scale,
+                    "_activation_": self.activation,
+                    "_fit_intercept_": bool(estimator.fit_intercept),
+                },
+            ):
+                stop = stop or "callback"
+        return stop
+
+    def _attributes(self, weights):
+        return self.estimator._network_attributes(weights, self.x_scale, self.y_scale)
