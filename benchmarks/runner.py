@@ -135,8 +135,8 @@ def run(task_names, method_names, seeds, quick, path, models=None, log=print, si
                         )
                         writer.writerow(row)
                         handle.flush()  # a row is never lost to a later crash
-                        sizes = task.quick_sizes if quick else task.sizes
-                        if models and "model" in info and seed == 0 and n == sizes[-1]:
+                        task_sizes = task.quick_sizes if quick else task.sizes
+                        if models and "model" in info and seed == 0 and n == task_sizes[-1]:
                             os.makedirs(models, exist_ok=True)
                             stem = name if method == "np" else f"{name}-{method}"
                             with open(os.path.join(models, f"{stem}.pkl"), "wb") as out:

@@ -253,3 +253,10 @@ def test_the_paper_method_fits_with_the_papers_schedule(monkeypatch):
     assert quick_cube["gd_steps"] == methods.QUICK_NP["gd_steps"]
     assert (quick_cube["gd_tol"], quick_cube["ncf_lr"]) == (0.0, 0.2)
     assert gauss["gd_steps"] == 100_000
+
+
+def test_sizes_restrict_every_task_run(tmp_path):
+    # After the first row the restriction was overwritten by the task's own sizes.
+    argv = ["run", "--task", "sphere-f1", "--methods", "mlp", "--seeds", "2"]
+    assert main(argv + ["--sizes", "100", "--results", str(tmp_path)]) == 0
+    assert {r["n"] for r in load(tmp_path / "full")} == {100}
