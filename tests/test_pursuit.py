@@ -228,42 +228,26 @@ def test_classifier_history_and_descent(gd_momentum):
         assert record["loss"] <= record["loss_after_add"]
 
 
+def fit_max_of_two(warning, **params):
+    """Depth-4 fit of ``max(x1, x2)`` on Gaussian inputs, expecting ``warning``."""
+    X = np.random.RandomState(0).normal(size=(150, 5))
+    reg = NeuronPursuitRegressor(
+        depth=4, n_restarts=8, ncf_steps=100, gd_steps=300, fit_intercept=False, **params
+    )
+    with pytest.warns(ConvergenceWarning, match=warning):
+        return reg.fit(X, X[:, :2].max(axis=1))
+
+
 def test_a_fit_that_stops_learning_says_it_is_stalled():
     # docs/algorithm.md §7: with ReLU, a last hidden layer of one neuron outputs values of
     # one sign only, and max(x1, x2) is negative a quarter of the time: the training error
     # stops falling above zero. The fit says so instead of adding neurons to max_iter.
-    X = np.random.RandomState(0).normal(size=(150, 5))
-    y = X[:, :2].max(axis=1)
-    reg = NeuronPursuitRegressor(
-        depth=4,
-        n_restarts=8,
-        ncf_steps=100,
-        gd_steps=300,
-        max_iter=30,
-        fit_intercept=False,
-        random_state=0,
-    )
-    with pytest.warns(ConvergenceWarning, match="the fit is stuck"):
-        reg.fit(X, y)
+    reg = fit_max_of_two("the fit is stuck", max_iter=30, random_state=0)
     assert reg.stop_reason_ == "stalled" and reg.n_iter_ < 30
     errors = [record["train_error"] for record in reg.history_]
     assert errors[-6] - errors[-1] <= 1e-3 * errors[-6] and errors[-1] > 0.05
 
 
 def test_a_fit_that_still_learns_is_not_stalled():
-    X = np.random.RandomState(0).normal(size=(150, 5))
-    y = X[:, :2].max(axis=1)
-    reg = NeuronPursuitRegressor(
-        depth=4,
-        negative_slope=0.1,
-        n_restarts=8,
-        ncf_steps=100,
-        gd_steps=300,
-        max_iter=12,
-        tol=0,
-        fit_intercept=False,
-        random_state=0,
-    )
-    with pytest.warns(ConvergenceWarning, match="max_iter"):
-        reg.fit(X, y)
+    reg = fit_max_of_two("max_iter", negative_slope=0.1, max_iter=12, tol=0, random_state=0)
     assert reg.stop_reason_ == "max_iter"
