@@ -6,8 +6,9 @@
 
 For each task, at a fixed configuration (the full benchmark settings at the task's
 largest size; float32, plain GD and seed 0 unless ``--dtype``, ``--gd-momentum`` or
-``--seed``), one NP fit is timed with the search (``first_neurons`` / ``next_neuron``:
-NCF ascent and neuron addition) and the inner GD (``minimise``) timed separately. The
+``--seed``), one NP fit is timed; its history records, per iteration, the seconds of the search
+(NCF ascent and neuron addition, ``search_seconds``) and of the inner GD
+(``gd_seconds``). The
 GD work estimate per step is ``6 n sum_l k_{l-1} k_l`` FLOPs (forward ``2 n k_in
 k_out`` per layer, backward twice that), over the widths in force at each iteration;
 the "roofline" is the FLOP/s of one ``n x k`` by ``k x k`` matmul of the task's size
@@ -28,44 +29,21 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from skneuronpursuit import _pursuit
-
 from .methods import fit_neuron_pursuit
 from .runner import error
 from .tasks import TASKS
 from .threads import add_threads_option, apply_threads
 
 
-class _Timer:
-    """Wraps the search and the GD of ``_pursuit._Pursuit`` to add up their seconds."""
-
-    def __init__(self, device):
-        self.cuda = device.startswith("cuda")
-        self.seconds = {"search": 0.0, "gd": 0.0}
-        self.gd_flops = 0.0
-        self.gd_steps = 0
-
-    def _sync(self):
-        if self.cuda:
-            torch.cuda.synchronize()
-
-    def wrap(self, method, kind):
-        timer = self
-
-        def timed(run, *args):
-            timer._sync()
-            started = time.perf_counter()
-            result = method(run, *args)
-            timer._sync()
-            timer.seconds[kind] += time.perf_counter() - started
-            if kind == "gd":
-                sizes = [w.shape for w in args[0]]
-                per_step = 6 * run.n_samples * sum(rows * cols for rows, cols in sizes)
-                timer.gd_flops += per_step * result.n_steps
-                timer.gd_steps += result.n_steps
-            return result
-
-        return timed
+def gd_work(model, n_samples):
+    """GD FLOPs of a fitted model, from its history: ``6 n sum_l k_{l-1} k_l`` per step."""
+    inputs, outputs = model.coefs_[0].shape[0], model.coefs_[-1].shape[1]
+    flops = 0.0
+    for record in model.history_:
+        sizes = [inputs, *record["hidden_layer_sizes"], outputs]
+        per_step = 6 * n_samples * sum(a * b for a, b in zip(sizes, sizes[1:]))
+        flops += per_step * record["gd_steps"]
+    return flops
 
 
 def matmul_flops(n, k, device, dtype=torch.float32, repeat=20):
@@ -117,39 +95,31 @@ def profile(name, device, until_zero_error=False, seed=0, dtype="float32", gd_mo
     if until_zero_error and task.kind != "classification":
         raise ValueError(f"--until-zero-error needs a classification task, not {name}")
     callbacks = [StopAtZeroTrainingError(y)] if until_zero_error else []
-    timer = _Timer(device)
-    originals = {
-        "first_neurons": _pursuit._Pursuit.first_neurons,
-        "next_neuron": _pursuit._Pursuit.next_neuron,
-        "minimise": _pursuit._Pursuit.minimise,
-    }
-    _pursuit._Pursuit.first_neurons = timer.wrap(originals["first_neurons"], "search")
-    _pursuit._Pursuit.next_neuron = timer.wrap(originals["next_neuron"], "search")
-    _pursuit._Pursuit.minimise = timer.wrap(originals["minimise"], "gd")
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            [(predict, info)] = fit_neuron_pursuit(
-                task,
-                X,
-                y,
-                seed=seed,
-                quick=False,
-                callbacks=callbacks,
-                device=device,
-                dtype=dtype,
-                gd_momentum=gd_momentum,
-            )
-    finally:
-        for method, original in originals.items():
-            setattr(_pursuit._Pursuit, method, original)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        [(predict, info)] = fit_neuron_pursuit(
+            task,
+            X,
+            y,
+            seed=seed,
+            quick=False,
+            callbacks=callbacks,
+            device=device,
+            dtype=dtype,
+            gd_momentum=gd_momentum,
+        )
     model = info["model"]
     total = info["seconds"]
+    seconds = {
+        kind: sum(record[f"{kind}_seconds"] for record in model.history_)
+        for kind in ("search", "gd")
+    }
+    gd_steps = sum(record["gd_steps"] for record in model.history_)
     width = max(max(model.hidden_layer_sizes_), 1)
     roofline = matmul_flops(len(X), max(width, X.shape[1]), device, getattr(torch, dtype))
-    gd_rate = timer.gd_flops / max(timer.seconds["gd"], 1e-12)
+    gd_rate = gd_work(model, len(X)) / max(seconds["gd"], 1e-12)
     if device.startswith("cuda"):
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -160,11 +130,11 @@ def profile(name, device, until_zero_error=False, seed=0, dtype="float32", gd_mo
         iterations=model.n_iter_,
         neurons=sum(model.hidden_layer_sizes_),
         total=total,
-        search=timer.seconds["search"],
-        gd=timer.seconds["gd"],
-        rest=total - timer.seconds["search"] - timer.seconds["gd"],
-        gd_steps=timer.gd_steps,
-        steps_per_second=timer.gd_steps / max(timer.seconds["gd"], 1e-12),
+        search=seconds["search"],
+        gd=seconds["gd"],
+        rest=total - seconds["search"] - seconds["gd"],
+        gd_steps=gd_steps,
+        steps_per_second=gd_steps / max(seconds["gd"], 1e-12),
         gflops=gd_rate / 1e9,
         roofline_ratio=roofline / max(gd_rate, 1e-12),
         peak_mib=peak,

@@ -147,7 +147,9 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         chosen unit-norm KKT point), ``delta`` (scale given to the new weights),
         ``delta_halvings``, ``loss_before``, ``loss_after_add``, ``loss`` (after
         gradient descent), ``gd_steps``, ``gd_step_size``, ``gd_halvings``,
-        ``train_error`` (relative), ``hidden_layer_sizes`` and ``seconds``.
+        ``train_error`` (relative), ``hidden_layer_sizes``, ``seconds`` and the
+        part of it spent in the search and the addition of the neuron
+        (``search_seconds``) and in gradient descent (``gd_seconds``).
         Losses and NCF values refer to the internally rescaled problem (``y``
         divided by ``y_scale_``); ``train_error`` is scale-free.
 

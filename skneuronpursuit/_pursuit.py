@@ -354,7 +354,9 @@ def neuron_pursuit(
             if not np.isfinite(record["loss_after_add"]):
                 stop_reason = "non_finite"
                 break
+            searched = time.perf_counter()
             descent = run.minimise(grown)
+            descended = time.perf_counter()
             grown = descent.weights
             if settings.rebalance:
                 grown, _ = rebalance_weights(grown, settings.activation.power)
@@ -368,6 +370,10 @@ def neuron_pursuit(
                 train_error=descent.loss / run.loss_zero,
                 hidden_layer_sizes=tuple(w.shape[0] for w in grown[:-1]),
                 seconds=time.perf_counter() - started,
+                # Both phases end by reading values back, so on a GPU these are
+                # finished work, not queued kernels.
+                search_seconds=searched - started,
+                gd_seconds=descended - searched,
             )
             # One assignment: an interrupt lands before or after it, never between
             # a new network and its record.

@@ -45,6 +45,7 @@ def test_every_iteration_descends(params, dtype):
     previous = reg.history_[0]["loss_before"]
     for record in reg.history_:
         assert record["ncf_value"] > 0
+        assert 0 < record["search_seconds"] + record["gd_seconds"] <= record["seconds"]
         assert record["loss_before"] == previous
         if dtype == "float64":
             assert record["loss_after_add"] < record["loss_before"]
