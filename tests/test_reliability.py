@@ -305,19 +305,23 @@ def test_free_cpu_memory_is_what_is_available_within_the_cgroup(monkeypatch, fil
 
 
 def test_an_interrupt_between_new_weights_and_their_record_keeps_them_together(monkeypatch):
-    # perf_counter is called at the start of an iteration and when its record is
-    # written, after gradient descent: the fourth call is the second record.
+    # The last perf_counter call of an iteration times its record, after gradient
+    # descent and before the commit: interrupting the second iteration's last call
+    # lands between its new weights and its record.
     from skneuronpursuit import _pursuit
 
-    calls = []
+    calls, interrupt_at = [], []
 
     def perf_counter():
         calls.append(None)
-        if len(calls) == 4:
+        if len(calls) == (interrupt_at or [None])[0]:
             raise KeyboardInterrupt
         return 0.0
 
     monkeypatch.setattr(_pursuit, "time", types.SimpleNamespace(perf_counter=perf_counter))
+    NeuronPursuitRegressor(**{**FAST, "tol": 0.0, "max_iter": 1}).fit(X, Y)
+    interrupt_at.append(2 * len(calls))
+    calls.clear()
     reg = NeuronPursuitRegressor(**{**FAST, "tol": 0.0})
     with pytest.warns(Warning, match="interrupted"):
         reg.fit(X, Y)
