@@ -22,7 +22,8 @@ from ._fit_safety import _Number, _random_state
 from ._importance import path_importances
 from ._inputs import SparseInputs
 from ._memory import check_memory
-from ._prune import keep_neurons, prune_neurons
+from ._neurons import keep_neurons
+from ._prune import prune_neurons
 from ._pursuit import STOP_MESSAGES, PursuitSettings, neuron_pursuit
 from ._sample_data import (
     _input_tensor,

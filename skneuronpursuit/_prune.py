@@ -3,15 +3,7 @@
 import torch
 
 from ._network import predict
-
-
-def keep_neurons(weights, masks):
-    """The network restricted to the hidden neurons where ``masks`` are True."""
-    kept = list(weights)
-    for layer, mask in enumerate(masks):
-        kept[layer] = kept[layer][mask]
-        kept[layer + 1] = kept[layer + 1][:, mask]
-    return kept
+from ._neurons import keep_neurons
 
 
 def prune_neurons(weights, X, activation, rtol):

@@ -20,6 +20,7 @@ from ._gradient_descent import gradient_descent, next_step_size
 from ._ncf import search_candidates, search_network
 from ._network import backward, forward, push_forward, weighted_squared_norm
 from ._network import loss as network_loss
+from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
 
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
@@ -220,14 +221,12 @@ class _Pursuit:
             return None, found.ncf_value, {}
         t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / (self.activation.power + 1))
 
-        def with_neuron(t):
-            grown = list(weights)
-            grown[layer] = torch.cat([weights[layer], t * a[None, :]], dim=0)
-            grown[layer + 1] = torch.cat([weights[layer + 1], t * b[:, None]], dim=1)
-            return grown
-
         grown, scale, loss, halvings = _scale_until_descent(
-            with_neuron, s.delta * t_opt, loss_before, LATER_DELTA_HALVINGS, self.loss
+            lambda t: insert_neuron(weights, layer, t * a, t * b),
+            s.delta * t_opt,
+            loss_before,
+            LATER_DELTA_HALVINGS,
+            self.loss,
         )
         record = dict(
             layer=layer + 1,

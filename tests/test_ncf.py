@@ -12,6 +12,7 @@ from skneuronpursuit._ncf import (
     search_network,
 )
 from skneuronpursuit._network import backward, forward, loss, weighted_squared_norm
+from skneuronpursuit._neurons import insert_neuron, keep_neurons
 
 ACTIVATIONS = [(1, 0.0), (1, 0.2), (2, 0.0), (2, -1.0)]
 # With ReLU (1, 0) the dominant point can sit on a kink, where some a . h_i = 0 and
@@ -103,15 +104,10 @@ def test_candidate_ncf_is_the_first_order_loss_decrease(power, slope):
     layer, a, b = found.layer, found.incoming, found.outgoing
     base = loss(weights, X, Y, weight, activation)
 
-    def with_neuron(t):
-        grown = list(weights)
-        grown[layer] = torch.cat([weights[layer], t * a[None, :]])
-        grown[layer + 1] = torch.cat([weights[layer + 1], t * b[:, None]], dim=1)
-        return grown
-
     errors = []
     for t in [1e-2, 1e-3]:
-        decrease = (base - loss(with_neuron(t), X, Y, weight, activation)) / t ** (power + 1)
+        grown = insert_neuron(weights, layer, t * a, t * b)
+        decrease = (base - loss(grown, X, Y, weight, activation)) / t ** (power + 1)
         errors.append(abs(decrease.item() - found.ncf_value))
     assert errors[1] <= 2e-3 * found.ncf_value
     assert errors[1] < errors[0]
@@ -168,3 +164,17 @@ def test_first_iteration_loss_along_the_ray_is_quadratic_in_t_to_the_D():
         expected = zero - t**degree * found.ncf_value + t ** (2 * degree) * quadratic / 80
         actual = loss([t * w for w in found.weights], X, Y, weight, activation).item()
         assert actual == pytest.approx(expected, rel=1e-12)
+
+
+def test_keeping_all_but_an_inserted_neuron_gives_the_network_back():
+    # insert_neuron and keep_neurons are inverse edits: the new neuron is the last of its
+    # layer, and H changes by exactly its term (docs/algorithm.md §3).
+    X, Y, weight, weights, activation, inputs, signals = problem(1, 0.0)
+    a = torch.randn(weights[0].shape[1], dtype=torch.float64)
+    b = torch.randn(weights[1].shape[0], dtype=torch.float64)
+    grown = insert_neuron(weights, 0, a, b)
+    assert grown[0].shape[0] == weights[0].shape[0] + 1 and torch.equal(grown[0][-1], a)
+    assert torch.equal(grown[1][:, -1], b) and all(g is w for g, w in zip(grown[2:], weights[2:]))
+    masks = [torch.arange(w.shape[0]) < w.shape[0] - (k == 0) for k, w in enumerate(grown[:-1])]
+    for kept, original in zip(keep_neurons(grown, masks), weights):
+        assert torch.equal(kept, original)
