@@ -24,7 +24,7 @@ from ._inputs import SparseInputs
 from ._memory import check_memory
 from ._neurons import keep_neurons
 from ._prune import prune_neurons
-from ._pursuit import STOP_MESSAGES, PursuitSettings, neuron_pursuit
+from ._pursuit import STOP_REASONS, PursuitSettings, neuron_pursuit
 from ._sample_data import (
     _input_tensor,
     _network_output,
@@ -43,10 +43,6 @@ except ImportError:  # pragma: no cover - depends on the installed scikit-learn
 
     def with_callbacks(method):
         return method
-
-
-# Stop reasons that end a fit as asked, without a ConvergenceWarning.
-EXPECTED_STOPS = {"tol", "early_stopping", "callback"}
 
 
 class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
@@ -303,10 +299,11 @@ class BaseNeuronPursuit(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _warn_about_stop(self):
         """A ConvergenceWarning when the fit stopped for an unexpected reason."""
-        if self.stop_reason_ not in EXPECTED_STOPS:
+        reason = STOP_REASONS[self.stop_reason_]
+        if reason.warns:
             warnings.warn(
                 f"{type(self).__name__} stopped after {self.n_iter_} iterations: "
-                f"{STOP_MESSAGES[self.stop_reason_]}.",
+                f"{reason.message}.",
                 ConvergenceWarning,
             )
 

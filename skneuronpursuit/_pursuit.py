@@ -41,28 +41,45 @@ NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 
 STALL_ITERATIONS = 5
 STALL_FRACTION = 1e-3
 
-STOP_MESSAGES = {
-    "tol": "the relative training error reached tol",
-    "max_iter": "max_iter neurons were added before the training error reached tol",
-    "no_positive_kkt": (
+
+@dataclass(frozen=True)
+class StopReason:
+    """Why a fit stopped: what to tell the user, and whether to warn (a ConvergenceWarning)."""
+
+    message: str
+    warns: bool = True
+
+
+# Every value of ``stop_reason_``; the engine returns the first eight, the estimators'
+# per-iteration tracker the last two (docs/algorithm.md §3.5).
+STOP_REASONS = {
+    "tol": StopReason("the relative training error reached tol", warns=False),
+    "max_iter": StopReason("max_iter neurons were added before the training error reached tol"),
+    "no_positive_kkt": StopReason(
         "no positive KKT point of the neural correlation function was found: no "
         "neuron can lower the loss to first order (docs/algorithm.md §7)"
     ),
-    "diverged": (
+    "diverged": StopReason(
         "gradient descent could not lower the loss even after repeated step "
         "halving; the last network with a finite, non-increasing loss is kept"
     ),
-    "non_finite": (
+    "non_finite": StopReason(
         "the loss became non-finite when the new neuron was added; the network "
         "of the previous iteration is kept"
     ),
-    "interrupted": "the fit was interrupted; the network of the last completed iteration is kept",
-    "stalled": (
+    "interrupted": StopReason(
+        "the fit was interrupted; the network of the last completed iteration is kept"
+    ),
+    "stalled": StopReason(
         f"the last {STALL_ITERATIONS} added neurons lowered the training loss by less than "
         f"{STALL_FRACTION:g} of it: the fit is stuck. With ReLU (negative_slope=0) a "
         "network can be trapped where no neuron helps (e.g. a last hidden layer that "
         "cannot output negative values); try a negative_slope such as 0.1"
     ),
+    "early_stopping": StopReason(
+        "the validation score did not improve for n_iter_no_change iterations", warns=False
+    ),
+    "callback": StopReason("a callback asked the fit to stop", warns=False),
 }
 
 
@@ -93,7 +110,7 @@ class PursuitResult:
 
     weights: list  # [W_1, ..., W_L], W_l of shape (k_l, k_{l-1})
     history: list  # one dict per iteration
-    stop_reason: str  # a key of STOP_MESSAGES
+    stop_reason: str  # a key of STOP_REASONS
 
 
 def _scale_until_descent(make_weights, scale, loss_reference, max_halvings, loss_of):

@@ -252,3 +252,16 @@ def test_a_fit_that_stops_learning_says_it_is_stalled():
 def test_a_fit_that_still_learns_is_not_stalled():
     reg = fit_max_of_two("max_iter", negative_slope=0.1, max_iter=12, tol=0, random_state=0)
     assert reg.stop_reason_ == "max_iter"
+
+
+def test_every_stop_reason_is_in_the_one_table_and_documented():
+    import re
+
+    from skneuronpursuit._docstrings import ATTRIBUTES_DOC
+    from skneuronpursuit._pursuit import STOP_REASONS
+
+    documented = ATTRIBUTES_DOC[ATTRIBUTES_DOC.index("stop_reason_ :") :]
+    documented = documented[: documented.index("validation_scores_")]
+    assert set(re.findall(r'``"(\w+)"``', documented)) == set(STOP_REASONS)
+    quiet = {name for name, reason in STOP_REASONS.items() if not reason.warns}
+    assert quiet == {"tol", "early_stopping", "callback"}
