@@ -22,6 +22,7 @@ from ._network import backward, forward, push_forward, weighted_squared_norm
 from ._network import loss as network_loss
 from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
+from ._records import STALL_FRACTION, STALL_ITERATIONS, IterationRecord
 
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
 LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
@@ -33,54 +34,6 @@ LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper'
 # 3.2e-4 on four seeds, must go on); sqrt(eps) = 3.5e-4 stopped that fit at chance level
 # (docs/engineering.md). The margin is thin: float32 barely resolves such saddles.
 NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 1.3e-5}
-
-# Stuck (choice): the last STALL_ITERATIONS added neurons together lowered the loss by
-# less than STALL_FRACTION of it. On Gaussian inputs with ReLU (docs/benchmarks.md,
-# gauss-f1-relu) the training error sits at 0.0903 to four digits from the fifth neuron
-# on; fits that are learning lower it by percents per neuron.
-STALL_ITERATIONS = 5
-STALL_FRACTION = 1e-3
-
-
-@dataclass(frozen=True)
-class StopReason:
-    """Why a fit stopped: what to tell the user, and whether to warn (a ConvergenceWarning)."""
-
-    message: str
-    warns: bool = True
-
-
-# Every value of ``stop_reason_``; the engine returns the first eight, the estimators'
-# per-iteration tracker the last two (docs/algorithm.md §3.5).
-STOP_REASONS = {
-    "tol": StopReason("the relative training error reached tol", warns=False),
-    "max_iter": StopReason("max_iter neurons were added before the training error reached tol"),
-    "no_positive_kkt": StopReason(
-        "no positive KKT point of the neural correlation function was found: no "
-        "neuron can lower the loss to first order (docs/algorithm.md §7)"
-    ),
-    "diverged": StopReason(
-        "gradient descent could not lower the loss even after repeated step "
-        "halving; the last network with a finite, non-increasing loss is kept"
-    ),
-    "non_finite": StopReason(
-        "the loss became non-finite when the new neuron was added; the network "
-        "of the previous iteration is kept"
-    ),
-    "interrupted": StopReason(
-        "the fit was interrupted; the network of the last completed iteration is kept"
-    ),
-    "stalled": StopReason(
-        f"the last {STALL_ITERATIONS} added neurons lowered the training loss by less than "
-        f"{STALL_FRACTION:g} of it: the fit is stuck. With ReLU (negative_slope=0) a "
-        "network can be trapped where no neuron helps (e.g. a last hidden layer that "
-        "cannot output negative values); try a negative_slope such as 0.1"
-    ),
-    "early_stopping": StopReason(
-        "the validation score did not improve for n_iter_no_change iterations", warns=False
-    ),
-    "callback": StopReason("a callback asked the fit to stop", warns=False),
-}
 
 
 @dataclass(frozen=True)
@@ -109,7 +62,7 @@ class PursuitResult:
     """The grown network and how it grew."""
 
     weights: list  # [W_1, ..., W_L], W_l of shape (k_l, k_{l-1})
-    history: list  # one dict per iteration
+    history: list  # one IterationRecord per iteration
     stop_reason: str  # a key of STOP_REASONS
 
 
@@ -193,7 +146,7 @@ class _Pursuit:
             FIRST_DELTA_HALVINGS,
             self.loss,
         )
-        record = dict(
+        record = IterationRecord(
             layer=None,
             delta=scale,
             delta_halvings=halvings,
@@ -245,7 +198,7 @@ class _Pursuit:
             LATER_DELTA_HALVINGS,
             self.loss,
         )
-        record = dict(
+        record = IterationRecord(
             layer=layer + 1,
             delta=scale,
             delta_halvings=halvings,

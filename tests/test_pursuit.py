@@ -258,7 +258,7 @@ def test_every_stop_reason_is_in_the_one_table_and_documented():
     import re
 
     from skneuronpursuit._docstrings import ATTRIBUTES_DOC
-    from skneuronpursuit._pursuit import STOP_REASONS
+    from skneuronpursuit._records import STOP_REASONS
 
     documented = ATTRIBUTES_DOC[ATTRIBUTES_DOC.index("stop_reason_ :") :]
     documented = documented[: documented.index("validation_scores_")]

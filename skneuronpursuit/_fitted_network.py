@@ -1,0 +1,121 @@
+"""What an estimator does with its grown network after fit: outputs, export, inspection, pruning.
+
+Everything here reads fitted attributes only (``coefs_``, ``_fit_weights_``, ``x_scale_``,
+``_activation_``, ``_fit_intercept_``): changing a hyperparameter after ``fit`` changes
+nothing here.
+"""
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._export import HomogeneousNetwork
+from ._fit_safety import _Number
+from ._importance import path_importances
+from ._neurons import keep_neurons
+from ._prune import prune_neurons
+from ._sample_data import _input_tensor, _network_output
+
+
+class FittedNetworkMixin:
+    """Outputs, ``feature_importances_``, ``to_torch`` and ``prune`` of a fitted estimator."""
+
+    def _network_output(self, X):
+        """Network output on ``X``, shape (n, n_outputs_), float64 on the CPU.
+
+        Uses only fitted attributes: changing a hyperparameter after ``fit`` does
+        not change the predictions.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
+        return _network_output(self.coefs_, X, self._activation_, self._fit_intercept_)
+
+    @property
+    def feature_importances_(self):
+        """Importance of each input feature, from the grown weights; sums to 1.
+
+        The sum over every path from the input through the hidden neurons to the
+        outputs of the product of absolute weights, with the inputs in unit-RMS
+        scale (so it does not depend on the units of ``X``); the intercept feature
+        is left out. For ``activation_power=1`` it bounds how much the output can
+        change per RMS of the input, so a feature of importance 0 is not used.
+        All zeros for a network with no neurons. Usable by
+        :class:`~sklearn.feature_selection.SelectFromModel`.
+
+        Returns
+        -------
+        ndarray of shape (n_features_in_,)
+        """
+        check_is_fitted(self)
+        return path_importances(self.coefs_, self.x_scale_)
+
+    def to_torch(self, dtype=torch.float32, device="cpu"):
+        """The fitted network as a ``torch.nn.Module`` in eval mode.
+
+        Its output on a tensor ``X`` of shape (n_samples, n_features_in_) is the
+        network output of shape (n_samples, n_outputs_): ``predict`` of the
+        regressor, ``decision_function`` of the classifier (one column for two
+        classes). The intercept feature is appended inside the module.
+
+        Parameters
+        ----------
+        dtype : torch.dtype, default=torch.float32
+        device : str or torch.device, default="cpu"
+
+        Returns
+        -------
+        module : torch.nn.Module
+        """
+        check_is_fitted(self)
+        module = HomogeneousNetwork(
+            self.coefs_,
+            self._activation_.power,
+            self._activation_.slope,
+            self._fit_intercept_,
+            dtype=dtype,
+        )
+        return module.to(device).eval()
+
+    def prune(self, X, tol=1e-4):
+        """Remove hidden neurons that do not change the predictions on ``X``.
+
+        Neurons are tried from the one with the smallest incoming and outgoing
+        weights (the bound ``||out|| * ||in||**p`` on their effect) and removed
+        when the network output on ``X`` stays within a relative distance
+        ``tol`` (Frobenius norm) of the unpruned output.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data on which predictions must be kept, e.g. the training data.
+        tol : float, default=1e-4
+            Largest relative change of the network output on ``X``; a number
+            ``>= 0``, not NaN.
+
+        Returns
+        -------
+        self : object
+            The pruned estimator; ``n_pruned_`` counts the neurons removed.
+        """
+        check_is_fitted(self)
+        validate_parameter_constraints(
+            {"tol": [_Number(Real, 0, None, closed="left")]},
+            {"tol": tol},
+            caller_name=f"{type(self).__name__}.prune",
+        )
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
+        weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in self.coefs_]
+        inputs = _input_tensor(X, self._fit_intercept_)
+        pruned, masks = prune_neurons(weights, inputs, self._activation_, float(tol))
+        fit_weights = [torch.from_numpy(w) for w in self._fit_weights_]
+        fit_weights = [w.numpy().copy() for w in keep_neurons(fit_weights, masks)]
+        coefs = [w.numpy().T.copy() for w in pruned]
+        before = sum(self.hidden_layer_sizes_)
+        hidden_layer_sizes = tuple(c.shape[1] for c in coefs[:-1])
+        self._fit_weights_, self.coefs_ = fit_weights, coefs
+        self.hidden_layer_sizes_ = hidden_layer_sizes
+        self.n_pruned_ = getattr(self, "n_pruned_", 0) + before - sum(hidden_layer_sizes)
+        return self

@@ -1,0 +1,74 @@
+"""What a fit reports: one record per iteration, and why it stopped (docs/algorithm.md §3.5)."""
+
+from dataclasses import dataclass
+from typing import TypedDict
+
+# Stuck (choice): the last STALL_ITERATIONS added neurons together lowered the loss by
+# less than STALL_FRACTION of it. On Gaussian inputs with ReLU (docs/benchmarks.md,
+# gauss-f1-relu) the training error sits at 0.0903 to four digits from the fifth neuron
+# on; fits that are learning lower it by percents per neuron.
+STALL_ITERATIONS = 5
+STALL_FRACTION = 1e-3
+
+
+@dataclass(frozen=True)
+class StopReason:
+    """Why a fit stopped: what to tell the user, and whether to warn (a ConvergenceWarning)."""
+
+    message: str
+    warns: bool = True
+
+
+# Every value of ``stop_reason_``; the engine returns the first eight, the estimators'
+# per-iteration tracker the last two (docs/algorithm.md §3.5).
+STOP_REASONS = {
+    "tol": StopReason("the relative training error reached tol", warns=False),
+    "max_iter": StopReason("max_iter neurons were added before the training error reached tol"),
+    "no_positive_kkt": StopReason(
+        "no positive KKT point of the neural correlation function was found: no "
+        "neuron can lower the loss to first order (docs/algorithm.md §7)"
+    ),
+    "diverged": StopReason(
+        "gradient descent could not lower the loss even after repeated step "
+        "halving; the last network with a finite, non-increasing loss is kept"
+    ),
+    "non_finite": StopReason(
+        "the loss became non-finite when the new neuron was added; the network "
+        "of the previous iteration is kept"
+    ),
+    "interrupted": StopReason(
+        "the fit was interrupted; the network of the last completed iteration is kept"
+    ),
+    "stalled": StopReason(
+        f"the last {STALL_ITERATIONS} added neurons lowered the training loss by less than "
+        f"{STALL_FRACTION:g} of it: the fit is stuck. With ReLU (negative_slope=0) a "
+        "network can be trapped where no neuron helps (e.g. a last hidden layer that "
+        "cannot output negative values); try a negative_slope such as 0.1"
+    ),
+    "early_stopping": StopReason(
+        "the validation score did not improve for n_iter_no_change iterations", warns=False
+    ),
+    "callback": StopReason("a callback asked the fit to stop", warns=False),
+}
+
+
+class IterationRecord(TypedDict, total=False):
+    """One iteration of ``history_`` (a plain dict at run time); losses on the rescaled problem."""
+
+    iteration: int
+    layer: int | None  # 1-based hidden layer that grew; None in iteration 1
+    ncf_value: float  # NCF of the chosen unit-norm KKT point
+    delta: float  # scale the new weights were added at
+    delta_halvings: int
+    loss_before: float
+    loss_after_add: float
+    loss: float  # after gradient descent
+    gd_steps: int  # accepted steps
+    gd_step_size: float  # the step in force at the end
+    gd_halvings: int
+    train_error: float  # loss / loss of the zero network
+    hidden_layer_sizes: tuple
+    seconds: float
+    search_seconds: float
+    gd_seconds: float
+    validation_score: float  # added by the estimators with early stopping
