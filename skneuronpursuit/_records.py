@@ -19,7 +19,7 @@ class StopReason:
     warns: bool = True
 
 
-# Every value of ``stop_reason_``; the engine returns the first eight, the estimators'
+# Every value of ``stop_reason_``; the engine returns the first seven, the estimators'
 # per-iteration tracker the last two (docs/algorithm.md §3.5).
 STOP_REASONS = {
     "tol": StopReason("the relative training error reached tol", warns=False),
