@@ -252,6 +252,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             loss_curve_=[record["loss"] for record in history],
             stop_reason_=result.stop_reason,
             n_outputs_=Y.shape[1],
+            # A warm start keeps growing the pruned network: its count stays.
+            n_pruned_=getattr(self, "n_pruned_", 0) if previous is not None else 0,
         )
         if self.early_stopping:
             fitted.update(
@@ -357,6 +359,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                 int(state["activation_power"]), float(state["negative_slope"])
             )
             state["_fit_intercept_"] = bool(state["fit_intercept"])
+        if "coefs_" in state:
+            state.setdefault("n_pruned_", 0)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

@@ -186,4 +186,8 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         names that are all strings.
 
     n_outputs_ : int
-        Number of network outputs."""
+        Number of network outputs.
+
+    n_pruned_ : int
+        Hidden neurons removed by :meth:`prune` since the network started
+        growing (0 after a fit that is not a warm start)."""

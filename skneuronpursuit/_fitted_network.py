@@ -117,5 +117,5 @@ class FittedNetworkMixin:
         hidden_layer_sizes = tuple(c.shape[1] for c in coefs[:-1])
         self._fit_weights_, self.coefs_ = fit_weights, coefs
         self.hidden_layer_sizes_ = hidden_layer_sizes
-        self.n_pruned_ = getattr(self, "n_pruned_", 0) + before - sum(hidden_layer_sizes)
+        self.n_pruned_ += before - sum(hidden_layer_sizes)
         return self

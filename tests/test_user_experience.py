@@ -261,3 +261,15 @@ def test_distributed_search_example_runs_on_a_local_dask_cluster():
         sys.path.pop(0)
     result = search(n_workers=2)
     assert result.best_score_ > 0.9
+
+
+def test_n_pruned_is_set_by_fit_and_counts_across_a_warm_start():
+    reg = NeuronPursuitRegressor(max_iter=4, warm_start=True, **FAST).fit(X_CUBE, Y_WAVE)
+    assert reg.n_pruned_ == 0
+    reg.prune(X_CUBE, tol=0.5)
+    pruned = reg.n_pruned_
+    assert pruned > 0
+    reg.set_params(max_iter=5).fit(X_CUBE, Y_WAVE)  # keeps growing the pruned network
+    assert reg.n_pruned_ == pruned
+    reg.set_params(warm_start=False).fit(X_CUBE, Y_WAVE)
+    assert reg.n_pruned_ == 0
