@@ -6,11 +6,14 @@ python -m benchmarks omp --problems 10                # NP = OMP on diagonal lin
 python -m benchmarks report --readme README.md        # figures + README results table
 python -m benchmarks compare OLD_DIR NEW_DIR          # the same fits before and after
 python -m benchmarks compare DIR DIR --methods np np-momentum  # two methods, same fits
+python -m benchmarks realdata                         # NP's defaults on real tabular data
 """
 
 import argparse
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from .methods import DEFAULT_METHODS, METHODS
 from .tasks import TASKS
@@ -75,6 +78,38 @@ def _compare(args):
     print(compare_table(load(args.before), load(args.after), methods=args.methods))
 
 
+def _realdata(args):
+    import csv
+
+    from .realdata import DATASETS, METHODS, evaluate, parse_settings, summary_table
+
+    apply_threads(args)
+    np_params = parse_settings(args.np)
+    rows = []
+    for name in args.datasets:
+        for method in args.methods:
+            found = evaluate(DATASETS[name], method, np_params)
+            rows.extend(found)
+            print(
+                f"{name:>13} {method:>7}: "
+                f"{np.mean([r['score'] for r in found]):.3f} "
+                f"({np.median([r['fit_seconds'] for r in found]):.2f} s a fit)",
+                flush=True,
+            )
+    table = summary_table(rows, args.methods)
+    print(table)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        fields = list(dict.fromkeys(key for row in rows for key in row))
+        with args.out.open("w", newline="") as file:
+            writer = csv.DictWriter(file, fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        args.out.with_suffix(".md").write_text(
+            f"NP settings: {np_params or 'defaults'}\n\n{table}\n"
+        )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +159,23 @@ def main(argv=None):
         "(same task, n and seed); default: each method with itself",
     )
     compare.set_defaults(handler=_compare)
+
+    from .realdata import DATASETS as REAL_DATASETS
+    from .realdata import METHODS as REAL_METHODS
+
+    realdata = commands.add_parser("realdata", help="NP's defaults on real tabular data")
+    realdata.add_argument(
+        "--datasets", nargs="+", choices=list(REAL_DATASETS), default=list(REAL_DATASETS)
+    )
+    realdata.add_argument(
+        "--methods", nargs="+", choices=list(REAL_METHODS), default=list(REAL_METHODS)
+    )
+    realdata.add_argument(
+        "--np", nargs="*", default=[], metavar="NAME=VALUE", help="NP settings to change"
+    )
+    realdata.add_argument("--out", type=Path, default=None, help="CSV of the folds (+ .md)")
+    add_threads_option(realdata, default=1)
+    realdata.set_defaults(handler=_realdata)
 
     args = parser.parse_args(argv)
     if getattr(args, "seeds", 0) is None:

@@ -46,6 +46,9 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
 
     # Held-out samples early stopping needs for a defined score (R^2 needs two).
     _min_validation_samples = 1
+    # early_stopping="auto" holds out data only when at least this many samples would
+    # be scored: fewer cannot tell one network size from the next (docs/algorithm.md §6).
+    _auto_validation_samples = 10
 
     _parameter_constraints: dict = {
         "depth": [_Number(Integral, 2, None, closed="left")],
@@ -66,7 +69,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         "fit_intercept": ["boolean"],
         "rebalance": ["boolean"],
         "warm_start": ["boolean"],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [_Number(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
         "dtype": [StrOptions(set(DTYPES))],
@@ -185,7 +188,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             self._check_warm_start(X, Y)
         random_state = self._random_state_ if warm else _random_state(self.random_state)
         validation, split_seed = None, None
-        if self.early_stopping:
+        early_stopping = self._uses_early_stopping(X.shape[0], warm)
+        if early_stopping:
             # The split is drawn once and kept: a warm start holds out the same samples.
             split_seed = getattr(self, "_split_seed_", None) if warm else None
             if split_seed is None:
@@ -255,7 +259,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             # A warm start keeps growing the pruned network: its count stays.
             n_pruned_=getattr(self, "n_pruned_", 0) if previous is not None else 0,
         )
-        if self.early_stopping:
+        fitted["early_stopping_"] = early_stopping
+        if early_stopping:
             fitted.update(
                 validation_scores_=[r.get("validation_score") for r in history],
                 best_validation_score_=tracker.best_score,
@@ -268,6 +273,18 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         for name, value in fitted.items():
             setattr(self, name, value)
         return self
+
+    def _uses_early_stopping(self, n_samples, warm):
+        """Whether this fit holds out data: ``early_stopping`` with "auto" resolved.
+
+        With "auto", a warm start keeps the choice of the fit it continues, so
+        that it keeps growing on the same training samples.
+        """
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
+        if warm:
+            return self.early_stopping_
+        return bool(self.validation_fraction * n_samples >= self._auto_validation_samples)
 
     def _split(self, X, Y, sample_weight, stratify, seed):
         """Training indices and the held-out ``(X, Y, sample_weight)`` for early stopping."""
@@ -361,6 +378,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             state["_fit_intercept_"] = bool(state["fit_intercept"])
         if "coefs_" in state:
             state.setdefault("n_pruned_", 0)
+            state.setdefault("early_stopping_", state.get("validation_scores_") is not None)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

@@ -90,11 +90,14 @@ PARAMETERS_DOC = """depth : int, default=3
         to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
         ``max_iter=10`` gives the same network as fitting to 10 at once.
 
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default=False
         Hold out ``validation_fraction`` of the training data (stratified for
         the classifier), score the network on it after every iteration (R^2 or
         accuracy), stop when the score has not improved for ``n_iter_no_change``
-        iterations, and keep the network with the best score.
+        iterations, and keep the network with the best score: the number of
+        neurons is then chosen on held-out data. "auto" does so when at least
+        10 samples would be held out (``validation_fraction * n_samples >= 10``)
+        and fits on all samples otherwise; ``early_stopping_`` says which.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping``.
@@ -161,6 +164,9 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         ``"diverged"``, ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the
         last five added neurons lowered the loss by less than 0.1%: the fit is
         stuck), ``"early_stopping"`` or ``"callback"`` (a callback asked to stop).
+
+    early_stopping_ : bool
+        Whether the fit held out data (``early_stopping`` with "auto" resolved).
 
     validation_scores_ : list of float or None
         With ``early_stopping``, the validation score after each iteration of

@@ -1,0 +1,147 @@
+"""Real tabular data: NP with its defaults against the learners a user would try first.
+
+Every method is ``Pipeline(StandardScaler(), estimator)`` with the estimator's
+defaults (the MLP's ``max_iter`` raised so that it converges), scored by 5-fold
+cross-validation (stratified for classification, shuffled with seed 0), one
+torch thread. The data are scikit-learn's bundled datasets and one made in code,
+so nothing is downloaded (docs/benchmarks.md, "Real tabular data").
+
+    python -m benchmarks realdata                       # every dataset and method
+    python -m benchmarks realdata --datasets diabetes --methods np ridge
+    python -m benchmarks realdata --np early_stopping=False   # NP with other settings
+"""
+
+import ast
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_friedman1,
+)
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    load: object  # () -> (X, y)
+    classification: bool
+
+
+def _friedman1():
+    return make_friedman1(n_samples=500, noise=1.0, random_state=0)
+
+
+DATASETS = {
+    d.name: d
+    for d in (
+        Dataset("diabetes", lambda: load_diabetes(return_X_y=True), False),
+        Dataset("friedman1", _friedman1, False),
+        Dataset("breast_cancer", lambda: load_breast_cancer(return_X_y=True), True),
+        Dataset("wine", lambda: load_wine(return_X_y=True), True),
+        Dataset("iris", lambda: load_iris(return_X_y=True), True),
+        Dataset("digits", lambda: load_digits(return_X_y=True), True),
+    )
+}
+
+# name -> (regressor, classifier), each a function of the NP settings and the seed.
+METHODS = {
+    "np": (
+        lambda np_params, seed: NeuronPursuitRegressor(random_state=seed, **np_params),
+        lambda np_params, seed: NeuronPursuitClassifier(random_state=seed, **np_params),
+    ),
+    "linear": (
+        lambda np_params, seed: Ridge(),
+        lambda np_params, seed: LogisticRegression(max_iter=5000),
+    ),
+    "mlp": (
+        lambda np_params, seed: MLPRegressor(max_iter=2000, random_state=seed),
+        lambda np_params, seed: MLPClassifier(max_iter=2000, random_state=seed),
+    ),
+    "histgb": (
+        lambda np_params, seed: HistGradientBoostingRegressor(random_state=seed),
+        lambda np_params, seed: HistGradientBoostingClassifier(random_state=seed),
+    ),
+}
+
+
+def parse_settings(pairs):
+    """``["early_stopping=False", "max_iter=10"]`` -> ``{"early_stopping": False, ...}``."""
+    settings = {}
+    for pair in pairs or []:
+        name, _, value = pair.partition("=")
+        try:
+            settings[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            settings[name] = value  # a bare string such as auto
+    return settings
+
+
+def evaluate(dataset, method, np_params=None, n_splits=5, seed=0):
+    """Per-fold rows: dataset, method, fold, score, fit seconds and, for NP, neurons."""
+    X, y = dataset.load()
+    make = METHODS[method][1 if dataset.classification else 0]
+    splitter = (StratifiedKFold if dataset.classification else KFold)(
+        n_splits=n_splits, shuffle=True, random_state=seed
+    )
+    pipeline = make_pipeline(StandardScaler(), make(np_params or {}, seed))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        started = time.perf_counter()
+        scores = cross_validate(pipeline, X, y, cv=splitter, return_estimator=True)
+        seconds = time.perf_counter() - started
+    n_convergence_warnings = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    rows = []
+    for fold, (score, fit_time, fitted) in enumerate(
+        zip(scores["test_score"], scores["fit_time"], scores["estimator"])
+    ):
+        estimator = fitted[-1]
+        rows.append(
+            {
+                "dataset": dataset.name,
+                "method": method,
+                "fold": fold,
+                "score": float(score),
+                "fit_seconds": float(fit_time),
+                "neurons": sum(getattr(estimator, "hidden_layer_sizes_", ())) or None,
+                "stop_reason": getattr(estimator, "stop_reason_", None),
+            }
+        )
+    rows[0]["convergence_warnings"] = n_convergence_warnings
+    rows[0]["total_seconds"] = seconds
+    return rows
+
+
+def summary_table(rows, methods):
+    """Markdown: mean score ± std over the folds and median fit seconds, per method."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    header = "| data | metric | " + " | ".join(methods) + " |"
+    lines = [header, "|" + "---|" * (len(methods) + 2)]
+    for name in datasets:
+        metric = "accuracy" if DATASETS[name].classification else "R^2"
+        cells = []
+        for method in methods:
+            mine = [r for r in rows if r["dataset"] == name and r["method"] == method]
+            if not mine:
+                cells.append("")
+                continue
+            scores = np.array([r["score"] for r in mine])
+            seconds = np.median([r["fit_seconds"] for r in mine])
+            cells.append(f"{scores.mean():.3f} ± {scores.std():.3f} ({seconds:.2f} s)")
+        lines.append(f"| {name} | {metric} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""early_stopping="auto": hold out data only when enough samples would be scored."""
+
+import numpy as np
+import pytest
+
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+
+SETTINGS = dict(n_restarts=4, ncf_steps=40, gd_steps=200, max_iter=4, random_state=0)
+
+
+def _untimed(history):
+    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in history]
+
+
+def _data(n_samples, classification):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(n_samples, 3))
+    y = X[:, 0] * X[:, 1] + 0.3 * rng.normal(size=n_samples)
+    return X, (y > 0 if classification else y)
+
+
+@pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
+@pytest.mark.parametrize("n_samples, holds_out", [(60, False), (99, False), (100, True)])
+def test_auto_is_true_or_false_by_the_size_of_the_held_out_part(
+    Estimator, n_samples, holds_out
+):
+    X, y = _data(n_samples, Estimator is NeuronPursuitClassifier)
+    auto = Estimator(early_stopping="auto", **SETTINGS).fit(X, y)
+    same = Estimator(early_stopping=holds_out, **SETTINGS).fit(X, y)
+    assert auto.early_stopping_ is holds_out
+    assert (auto.validation_scores_ is not None) is holds_out
+    np.testing.assert_array_equal(auto.predict(X), same.predict(X))
+    assert _untimed(auto.history_) == _untimed(same.history_)
+
+
+def test_auto_follows_validation_fraction():
+    X, y = _data(60, classification=False)
+    reg = NeuronPursuitRegressor(early_stopping="auto", validation_fraction=0.2, **SETTINGS)
+    assert reg.fit(X, y).early_stopping_  # 0.2 * 60 = 12 samples held out
+
+
+def test_a_warm_start_keeps_the_choice_of_auto():
+    X, y = _data(120, classification=False)
+    reg = NeuronPursuitRegressor(early_stopping="auto", warm_start=True, **SETTINGS)
+    reg.fit(X, y)
+    assert reg.early_stopping_
+    reg.set_params(max_iter=6).fit(X[:80], y[:80])  # 8 held out: auto alone would say no
+    assert reg.early_stopping_ and reg.validation_scores_ is not None
+
+
+def test_explicit_booleans_are_recorded():
+    X, y = _data(200, classification=False)
+    for value in (True, False):
+        reg = NeuronPursuitRegressor(early_stopping=value, **SETTINGS).fit(X, y)
+        assert reg.early_stopping_ is value
