@@ -81,7 +81,7 @@ def _compare(args):
 def _realdata(args):
     import csv
 
-    from .realdata import DATASETS, METHODS, evaluate, parse_settings, summary_table
+    from .realdata import DATASETS, evaluate, parse_settings, summary_table
 
     apply_threads(args)
     np_params = parse_settings(args.np)

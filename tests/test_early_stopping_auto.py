@@ -21,9 +21,7 @@ def _data(n_samples, classification):
 
 @pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
 @pytest.mark.parametrize("n_samples, holds_out", [(60, False), (99, False), (100, True)])
-def test_auto_is_true_or_false_by_the_size_of_the_held_out_part(
-    Estimator, n_samples, holds_out
-):
+def test_auto_is_true_or_false_by_the_size_of_the_held_out_part(Estimator, n_samples, holds_out):
     X, y = _data(n_samples, Estimator is NeuronPursuitClassifier)
     auto = Estimator(early_stopping="auto", **SETTINGS).fit(X, y)
     same = Estimator(early_stopping=holds_out, **SETTINGS).fit(X, y)
