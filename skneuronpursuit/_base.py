@@ -47,7 +47,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
     # Held-out samples early stopping needs for a defined score (R^2 needs two).
     _min_validation_samples = 1
     # early_stopping="auto" holds out data only when at least this many samples would
-    # be scored: fewer cannot tell one network size from the next (docs/algorithm.md §6).
+    # be scored: fewer cannot tell one network size from the next (docs/algorithm.md §3.7).
     _auto_validation_samples = 10
 
     _parameter_constraints: dict = {
