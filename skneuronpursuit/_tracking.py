@@ -1,6 +1,6 @@
 """After every iteration: validation score, the best network, scikit-learn's callbacks."""
 
-from ._sample_data import _network_output
+from ._sample_data import _network_output, user_units
 
 
 class _IterationTracker:
@@ -24,11 +24,13 @@ class _IterationTracker:
             self.context.call_on_fit_task_begin(estimator=estimator, X=X, y=Y)
 
     def __call__(self, weights, record):
+        """Score the network of ``record``'s iteration; a reason to stop, or None."""
         estimator = self.estimator
         stop = None
         if self.validation is not None:
             X_val, Y_val, weight_val = self.validation
-            coefs = self._attributes(weights)["coefs_"]
+            fit_weights = self._attributes(weights)["_fit_weights_"]
+            coefs = user_units(fit_weights, self.x_scale, self.y_scale)
             output = _network_output(coefs, X_val, self.activation, estimator.fit_intercept)
             score = estimator._validation_score(output, Y_val, weight_val)
             record["validation_score"] = score
@@ -61,4 +63,4 @@ class _IterationTracker:
         return stop
 
     def _attributes(self, weights):
-        return self.estimator._network_attributes(weights, self.x_scale, self.y_scale)
+        return self.estimator._network_attributes(weights)

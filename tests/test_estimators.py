@@ -133,6 +133,31 @@ def test_pickle_round_trip_holds_only_numpy(Estimator):
     assert all(isinstance(coef, np.ndarray) for coef in model.coefs_)
 
 
+def test_the_network_is_stored_once_and_coefs_derived_from_it():
+    X = hypercube(80, 4, seed=6)
+    model = NeuronPursuitRegressor(**FAST).fit(X, X[:, 0] * X[:, 1])
+    assert "coefs_" not in vars(model)
+    model.coefs_[0][:] = 0  # a derived copy: the model is unchanged
+    assert np.any(model.coefs_[0])
+
+
+@pytest.mark.parametrize("stored", ["both", "coefs_only"])
+def test_models_pickled_with_a_stored_coefs_still_load(stored):
+    # Models pickled before coefs_ was derived carry it in their state, beside the
+    # weights of the fit or (before warm starts existed) alone.
+    X = hypercube(80, 4, seed=6)
+    model = NeuronPursuitRegressor(**FAST).fit(X, X[:, 0] * X[:, 1])
+    state = {**model.__getstate__(), "coefs_": model.coefs_}
+    if stored == "coefs_only":
+        del state["_fit_weights_"]
+    old = NeuronPursuitRegressor.__new__(NeuronPursuitRegressor)
+    old.__setstate__(state)
+    assert "coefs_" not in vars(old)
+    np.testing.assert_allclose(old.predict(X), model.predict(X), rtol=1e-12, atol=1e-12)
+    if stored == "both":
+        np.testing.assert_array_equal(old.predict(X), model.predict(X))
+
+
 def test_float32_fit_matches_float64_closely():
     X = hypercube(150, 5, seed=7)
     y = np.maximum(X[:, 0] + X[:, 1], 0)
