@@ -239,7 +239,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         weights = result.weights
         if tracker.best_weights is not None:
             weights = tracker.best_weights
-        history = ([] if previous is None else previous["history"]) + result.history
+        history = [] if previous is None else previous["history"]
+        history = history + [{**record, **tracker.additions(record)} for record in result.history]
         fitted = {**attributes, **self._network_attributes(weights)}
         fitted.update(
             x_scale_=x_scale,

@@ -71,4 +71,4 @@ class IterationRecord(TypedDict, total=False):
     seconds: float
     search_seconds: float
     gd_seconds: float
-    validation_score: float  # added by the estimators with early stopping
+    validation_score: float  # in history_ with early stopping; not set by the engine

@@ -11,7 +11,8 @@ import torch
 from datasets import hypercube, sparse_relu_target
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV, train_test_split
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
@@ -139,9 +140,35 @@ def test_early_stopping_keeps_the_best_validated_network():
 def test_early_stopping_classifier_scores_accuracy():
     y = np.digitize(Y_WAVE, [-0.3, 0.3])
     clf = NeuronPursuitClassifier(max_iter=6, early_stopping=True, **FAST).fit(X_CUBE, y)
-    assert all(0 <= s <= 1 for s in clf.validation_scores_)
+    _, held_out = train_test_split(
+        np.arange(len(y)), test_size=0.1, random_state=clf._split_seed_, stratify=y
+    )
+    kept = clf.validation_scores_[clf.best_iteration_ - 1]
+    assert kept == clf.best_validation_score_ == clf.score(X_CUBE[held_out], y[held_out])
     without = NeuronPursuitClassifier(max_iter=2, **FAST).fit(X_CUBE, y)
     assert without.validation_scores_ is None and without.best_iteration_ is None
+
+
+def test_the_tracker_returns_its_score_and_leaves_the_engines_record_alone():
+    from skneuronpursuit._tracking import _IterationTracker
+
+    reg = NeuronPursuitRegressor(early_stopping=True, **FAST)
+    Y = Y_WAVE[:, None]
+    scales = (np.full(6, 2.0), 3.0)
+    validation = (X_CUBE, Y, np.ones(len(Y)))
+    tracker = _IterationTracker(reg, X_CUBE, Y, validation, scales, None, reg._activation, {})
+    generator = torch.Generator().manual_seed(0)
+    weights = [
+        torch.randn(*shape, generator=generator, dtype=torch.float64) for shape in [(2, 7), (1, 2)]
+    ]
+    record = {"iteration": 1, "loss": 0.5}
+    assert tracker(weights, record) is None
+    assert record == {"iteration": 1, "loss": 0.5}
+    hidden = np.maximum(X_CUBE / 2.0 @ weights[0][:, :6].numpy().T + weights[0][:, 6].numpy(), 0)
+    output = 3.0 * hidden @ weights[1].numpy().T
+    expected = r2_score(Y, output)
+    assert tracker.additions(record) == {"validation_score": pytest.approx(expected)}
+    assert tracker.additions({"iteration": 2}) == {}
 
 
 # ---------------------------------------------------------------- export
