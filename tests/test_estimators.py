@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import FAST
 from datasets import hypercube, modular_addition, sparse_relu_target
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -14,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 from skneuronpursuit._activation import HomogeneousActivation
 
-FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, max_iter=6, random_state=0)
+FAST = {**FAST, "max_iter": 6}
 ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]
 
 

@@ -1,10 +1,11 @@
-"""The Neuron Pursuit loop: descent, stopping rules, gradient descent, rebalancing."""
+"""The Neuron Pursuit loop: descent, the scale of a new neuron, history, stopping rules."""
 
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from conftest import FAST
 from datasets import hypercube, sparse_relu_target
 from scipy.optimize import minimize_scalar
 from sklearn.datasets import make_blobs
@@ -15,9 +16,6 @@ from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._network import predict
 from skneuronpursuit._neurons import insert_neuron
 from skneuronpursuit._pursuit import PursuitSettings, _Pursuit, _scale_until_descent, optimal_scale
-from skneuronpursuit._rebalance import neuron_balance, rebalance
-
-FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, random_state=0)
 
 
 @pytest.mark.parametrize(
@@ -284,38 +282,6 @@ def test_the_engine_runs_without_autograd_bookkeeping(monkeypatch):
     assert len(seen) == 5 and all(seen)
     assert not torch.is_inference_mode_enabled()
     assert reg.n_iter_ == 5 and np.all(np.isfinite(reg.predict(X)))
-
-
-@pytest.mark.parametrize("power, slope", [(1, 0.0), (1, 0.3), (2, 0.0), (2, -1.0)])
-def test_rebalancing_balances_and_preserves_predictions(power, slope):
-    # docs/algorithm.md §5: ||in_j||^2 = p ||out_j||^2 for every hidden neuron, H unchanged.
-    generator = torch.Generator().manual_seed(0)
-    weights = [
-        torch.randn(5, 4, generator=generator, dtype=torch.float64) * 3,
-        torch.randn(3, 5, generator=generator, dtype=torch.float64) * 0.2,
-        torch.randn(2, 3, generator=generator, dtype=torch.float64),
-    ]
-    X = torch.randn(30, 4, generator=generator, dtype=torch.float64)
-    activation = HomogeneousActivation(power, slope)
-    balanced, n_sweeps = rebalance(weights, power)
-    assert n_sweeps >= 1
-    torch.testing.assert_close(predict(balanced, X, activation), predict(weights, X, activation))
-    for ratios in neuron_balance(balanced, power):
-        torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-6, atol=0)
-    assert not all(torch.allclose(r, torch.ones_like(r)) for r in neuron_balance(weights, power))
-
-
-def test_rebalance_option_leaves_balanced_neurons():
-    X = hypercube(150, 6, seed=4)
-    reg = NeuronPursuitRegressor(depth=3, rebalance=True, max_iter=4, dtype="float64", **FAST)
-    reg.fit(X, sparse_relu_target(X))
-    # coefs_ are in the units of X and y: undo the rescaling the fit worked in.
-    coefs = [c.copy() for c in reg.coefs_]
-    coefs[0][:6] *= reg.x_scale_[:, None]
-    coefs[-1] /= reg.y_scale_
-    weights = [torch.from_numpy(c.T) for c in coefs]
-    for ratios in neuron_balance(weights, 1):
-        torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-5, atol=0)
 
 
 @pytest.mark.parametrize("gd_momentum", [0.0, 0.9])
