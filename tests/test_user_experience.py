@@ -9,6 +9,7 @@ import pytest
 import torch
 from conftest import FAST
 from datasets import hypercube, sparse_relu_target
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -257,6 +258,40 @@ def test_plots_return_their_axes(pyplot):
         plot_first_layer_dft(reg, n_blocks=4)
     ax = plot_first_layer_dft(reg, n_blocks=2, n_features=4)
     assert ax.images[0].get_array().shape == (reg.hidden_layer_sizes_[0], 4)
+
+
+def test_plots_draw_whole_iterations_and_the_weights_in_the_order_asked(pyplot):
+    from skneuronpursuit.plotting import dominant_frequency_order, plot_growth, plot_weights
+
+    reg = NeuronPursuitRegressor(depth=3, max_iter=4, **FAST).fit(X_CUBE, Y_WAVE)
+    ax = plot_growth(reg)
+    pyplot.gcf().canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    # The lines are drawn over the markers of the training error, not under them.
+    assert min(line.get_zorder() for line in ax.lines) > max(
+        c.get_zorder() for c in ax.collections
+    )
+    order = np.arange(reg.hidden_layer_sizes_[0])[::-1]
+    axes = plot_weights(reg, neuron_order=[order, None])
+    W_1, W_2 = (ax.images[0].get_array() for ax in axes[:2])
+    np.testing.assert_array_equal(W_1, reg.coefs_[0].T[order])
+    np.testing.assert_array_equal(W_2, reg.coefs_[1].T[:, order])
+    low, high = axes[0].images[0].get_clim()
+    assert low == -high  # a diverging colormap centred at 0
+    # Rows that are cosines of frequencies 3, 1, 2 over 12 inputs sort as 1, 2, 3.
+    inputs = np.arange(12)
+    rows = np.cos(2 * np.pi * np.outer([3, 1, 2], inputs) / 12)
+    model = _Fitted()
+    model.coefs_ = [rows.T]
+    assert list(dominant_frequency_order(model, 12)) == [1, 2, 0]
+
+
+class _Fitted(BaseEstimator):
+    """An estimator with only the weights that a plot reads."""
+
+    def fit(self, X=None, y=None):
+        return self
 
 
 # ---------------------------------------------------------------- parallel search
