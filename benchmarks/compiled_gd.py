@@ -5,7 +5,7 @@
 One GD step of the engine (``_network.forward`` and ``backward`` with samples in
 columns, the update of ``_gradient_descent``) on gauss-f2 shapes (n = 3200,
 d = 20, depth 4, ReLU, float32) at the widths such a fit passes through, timed
-three ways: the engine's own window of steps (``_gradient_descent._window``, 100
+three ways: the engine's own window of steps (``_gradient_descent.run_window``, 100
 steps and their loss), the same step function eagerly, and that function
 compiled by ``torch.compile(dynamic=True)`` (TorchInductor: C++ kernels built with
 the machine's compiler). The compile time of the first call, and of the first call
@@ -18,7 +18,7 @@ import time
 import torch
 
 from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._gradient_descent import _layout, _window
+from skneuronpursuit._gradient_descent import lay_out, run_window
 from skneuronpursuit._network import backward, forward
 
 from .threads import add_threads_option, apply_threads
@@ -29,7 +29,7 @@ RELU = HomogeneousActivation(1, 0.0)
 
 
 def gd_step(W1, W2, W3, W4, X, Y, scale, step_size):
-    """One step of ``_gradient_descent._window``, as a function of tensors only."""
+    """One step of ``_gradient_descent.run_window``, as a function of tensors only."""
     weights = [W1, W2, W3, W4]
     pre_activations, layer_inputs = forward(weights, X, RELU, columns=True)
     residual = pre_activations[-1] - Y
@@ -60,11 +60,11 @@ def _per_step_us(step, weights, X, Y, scale, n_steps):
 
 def _chunk_us(weights, data, n_steps, chunk=100):
     weights = [w.clone() for w in weights]
-    _window(weights, data, RELU, 1e-5, chunk)
+    run_window(weights, data, RELU, 1e-5, chunk)
     n_chunks = max(n_steps // chunk, 1)
     started = time.perf_counter()
     for _ in range(n_chunks):
-        _window(weights, data, RELU, 1e-5, chunk)
+        run_window(weights, data, RELU, 1e-5, chunk)
     return (time.perf_counter() - started) / (n_chunks * chunk) * 1e6
 
 
@@ -73,7 +73,7 @@ def compare(widths_list=WIDTHS, n_steps=500):
     generator = torch.Generator().manual_seed(0)
     X = torch.randn(N_SAMPLES, N_FEATURES, generator=generator)
     Y = torch.randn(N_SAMPLES, 1, generator=generator)
-    data = _layout(X, Y, torch.ones(N_SAMPLES))
+    data = lay_out(X, Y, torch.ones(N_SAMPLES))
     scale = torch.tensor(1.0 / N_SAMPLES)
     compiled = torch.compile(gd_step, dynamic=True)
     for widths in widths_list:

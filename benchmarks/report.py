@@ -265,7 +265,7 @@ def update_readme(path, table):
     Path(path).write_text(pattern.sub(lambda _: block, text))
 
 
-def _spread_plot(ax, per_n, key, label):
+def _spread_plot(ax, per_n, key, label, **style):
     sizes = sorted(per_n)
     # Seeds may differ between sizes while a run is incomplete: one percentile per size.
     q25, median, q75 = (
@@ -273,7 +273,7 @@ def _spread_plot(ax, per_n, key, label):
         .reshape(-1, 3)
         .T
     )
-    (line,) = ax.plot(sizes, median, "o-", label=label)
+    (line,) = ax.plot(sizes, median, **{"marker": "o", **style}, label=label)
     ax.fill_between(sizes, q25, q75, color=line.get_color(), alpha=0.2)
 
 
@@ -283,8 +283,14 @@ def save_figures(rows, models, out):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    from skneuronpursuit.plotting import plot_first_layer_dft, plot_growth, plot_weights
+    from skneuronpursuit.plotting import (
+        dominant_frequency_order,
+        plot_first_layer_dft,
+        plot_growth,
+        plot_weights,
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -306,20 +312,28 @@ def save_figures(rows, models, out):
         fig.tight_layout()
         fig.savefig(out / "error_vs_n.png", dpi=100)
 
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for task in sparse:
+        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+        # Tasks can share a curve (all at max_iter): each its own marker and dashes, the
+        # later ones drawn smaller on top, so that none is hidden.
+        for index, task in enumerate(sparse):
             if (task, "np") in points:
-                _spread_plot(ax, points[task, "np"], "np_iterations", task)
+                style = dict(
+                    marker="os^Dv<"[index % 6], ms=9 - index, ls=["-", "--", ":", "-."][index % 4]
+                )
+                _spread_plot(ax, points[task, "np"], "np_iterations", task, **style)
         ax.set(xscale="log", xlabel="n", ylabel="NP iterations", title="Iterations NP needed")
-        ax.legend()
-        fig.tight_layout()
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
         fig.savefig(out / "np_iterations.png", dpi=100)
 
     def model(task):
         return load_model(models, task)
 
     if (m := model("modadd-59")) is not None:
-        ax = plot_first_layer_dft(m, n_blocks=2, n_features=118)  # [onehot(a), onehot(b)], not 1
+        order = dominant_frequency_order(m, 59)
+        # [onehot(a), onehot(b)], not the constant feature
+        ax = plot_first_layer_dft(m, n_blocks=2, n_features=118, neuron_order=order)
+        ax.set_ylabel("first-layer neuron (sorted by frequency)")
         ax.figure.savefig(out / "modadd59_dft.png", dpi=100, bbox_inches="tight")
     if (m := model("pvr")) is not None:
         axes = plot_weights(m)

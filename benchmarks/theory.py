@@ -4,9 +4,15 @@
 coordinate is its own candidate (paper App. D.5). The candidates' constrained
 NCFs are maximised with the package's batched search (every coordinate a
 "layer" with input ``x_j`` and signal ``r``, linear activation); the chosen
-neuron is added at a small scale and gradient descent runs on the active
-``(u, v)`` to its minimum. The selected coordinates, in order, must be those of
-:class:`sklearn.linear_model.OrthogonalMatchingPursuit`.
+neuron is added at ``delta`` times the engine's ``t_opt``
+(:func:`~skneuronpursuit._pursuit.optimal_scale`) and gradient descent runs on the
+active ``(u, v)`` to its minimum. The selected coordinates, in order, must be those
+of :class:`sklearn.linear_model.OrthogonalMatchingPursuit`.
+
+The estimators cannot run this check themselves: their layers are dense (a neuron
+sees every input), and a diagonal network, where neuron ``j`` sees only ``x_j``,
+is not one of their networks. The loop here is the engine's loop with that
+constraint: the same search and scale, and a descent restricted to the diagonal.
 """
 
 import numpy as np
@@ -15,6 +21,7 @@ from sklearn.linear_model import OrthogonalMatchingPursuit
 
 from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._ncf import search_candidates
+from skneuronpursuit._pursuit import optimal_scale
 
 LINEAR = HomogeneousActivation(1, 1.0)
 
@@ -28,7 +35,7 @@ def diagonal_problem(seed, n_samples=50, n_features=100, n_nonzero=5):
     return X, X @ truth
 
 
-def np_selection(X, y, n_select, delta=0.1, gd_steps=20_000, step_size=0.05, seed=0):
+def np_selection(X, y, n_select, delta=0.2, gd_steps=20_000, step_size=0.05, seed=0):
     """Coordinates chosen by Neuron Pursuit on the diagonal network, in order."""
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     n_samples, n_features = X.shape
@@ -47,8 +54,10 @@ def np_selection(X, y, n_select, delta=0.1, gd_steps=20_000, step_size=0.05, see
         )
         j = found.layer
         chosen.append(j)
-        scale = delta * np.sqrt(abs(found.ncf_value))
-        u[j], v[j] = scale * found.incoming[0], scale * found.outgoing[0]
+        # The neuron's output b a x_j at unit norm; its NCF is of degree p + 1 = 2.
+        change = found.outgoing[0] * found.incoming[0] * X_t[:, j]
+        t_opt = optimal_scale(found.ncf_value, float(change.square().sum()), n_samples, 2)
+        u[j], v[j] = delta * t_opt * found.incoming[0], delta * t_opt * found.outgoing[0]
         active = torch.tensor(chosen)
         for _ in range(gd_steps):  # GD on the active (u, v) of the squared loss
             residual = y_t - X_t[:, active] @ (u[active] * v[active])

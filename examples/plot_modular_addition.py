@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 
 from skneuronpursuit import NeuronPursuitClassifier  # noqa: E402
 from skneuronpursuit.plotting import (  # noqa: E402
+    dominant_frequency_order,
     plot_first_layer_dft,
     plot_growth,
     plot_weights,
@@ -60,20 +61,26 @@ print(
     f"test accuracy {model.score(X[test], y[test]):.3f}"
 )
 
-# %% The three figures.
+# %% The three figures, neurons sorted by the frequency that dominates their weights on `a`
+# (frequencies k and P - k are one cosine): neurons of one frequency form a band, and each
+# row of W_1 is a cosine wave over a and over b.
+order = dominant_frequency_order(model, P)
+
 out = Path(__file__).parent / "figures"
 out.mkdir(exist_ok=True)
 
 ax = plot_growth(model)
-ax.figure.tight_layout()
 ax.figure.savefig(out / "modadd_growth.png", dpi=110)
 
-axes = plot_weights(model)
-axes[0].figure.tight_layout()
+axes = plot_weights(model, neuron_order=[order])
+for boundary in (P - 0.5, 2 * P - 0.5):  # onehot(a) | onehot(b) | intercept
+    axes[0].axvline(boundary, color="k", lw=0.8)
+axes[0].set_xlabel("input: onehot(a) | onehot(b) | intercept")
+axes[0].set_ylabel("neuron (sorted by frequency)")
 axes[0].figure.savefig(out / "modadd_weights.png", dpi=110)
 
-ax = plot_first_layer_dft(model, n_blocks=2)
-ax.figure.tight_layout()
+ax = plot_first_layer_dft(model, n_blocks=2, neuron_order=order)
+ax.set_ylabel("first-layer neuron (sorted by frequency)")
 ax.figure.savefig(out / "modadd_dft.png", dpi=110)
 plt.close("all")
 

@@ -26,6 +26,7 @@ from ._sample_data import (
     _input_tensor,
     _normalised_weights,
     _root_mean_square,
+    fit_units,
     merge_duplicates,
 )
 from ._tracking import _IterationTracker
@@ -242,8 +243,9 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         weights = result.weights
         if tracker.best_weights is not None:
             weights = tracker.best_weights
-        history = ([] if previous is None else previous["history"]) + result.history
-        fitted = {**attributes, **self._network_attributes(weights, x_scale, y_scale)}
+        history = [] if previous is None else previous["history"]
+        history = history + [{**record, **tracker.additions(record)} for record in result.history]
+        fitted = {**attributes, **self._network_attributes(weights)}
         fitted.update(
             x_scale_=x_scale,
             y_scale_=y_scale,
@@ -322,18 +324,6 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                 ConvergenceWarning,
             )
 
-    def _network_attributes(self, weights, x_scale, y_scale):
-        """Fitted attributes of a network given in the units of the fit."""
-        fit_weights = [w.detach().to("cpu", torch.float64).numpy().copy() for w in weights]
-        coefs = [w.T.copy() for w in fit_weights]
-        coefs[0][: len(x_scale)] /= x_scale[:, None]
-        coefs[-1] *= y_scale
-        return {
-            "coefs_": coefs,
-            "hidden_layer_sizes_": tuple(c.shape[1] for c in coefs[:-1]),
-            "_fit_weights_": fit_weights,
-        }
-
     def _check_warm_start(self, X, Y):
         fitted = {
             "depth": len(self._fit_weights_),
@@ -361,9 +351,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         if np.array_equal(x_scale, self.x_scale_) and y_scale == self.y_scale_:
             weights = self._fit_weights_
         else:  # new data: express the fitted function in the new units
-            weights = [c.T.copy() for c in self.coefs_]
-            weights[0][:, : len(x_scale)] *= x_scale[None, :]
-            weights[-1] /= y_scale
+            weights = fit_units(self.coefs_, x_scale, y_scale)
         # After early stopping the kept network is that of best_iteration_.
         kept = self.best_iteration_ or self.n_iter_
         return {"weights": [to_tensor(w) for w in weights], "history": self.history_[:kept]}
@@ -379,6 +367,11 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         if "coefs_" in state:
             state.setdefault("n_pruned_", 0)
             state.setdefault("early_stopping_", state.get("validation_scores_") is not None)
+            # Models pickled before coefs_ was derived stored it beside the weights of
+            # the fit (or, before warm starts, alone): keep one copy.
+            coefs = state.pop("coefs_")
+            if "_fit_weights_" not in state:
+                state["_fit_weights_"] = fit_units(coefs, state["x_scale_"], state["y_scale_"])
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

@@ -136,7 +136,8 @@ PARAMETERS_DOC = """depth : int, default=3
 ATTRIBUTES_DOC = """coefs_ : list of ndarray
         ``coefs_[l]`` of shape ``(n_in, n_out)`` maps layer ``l`` to ``l + 1``, in
         the units of the original ``X`` and ``y``; with ``fit_intercept`` the last
-        row of ``coefs_[0]`` multiplies the constant feature.
+        row of ``coefs_[0]`` multiplies the constant feature. Derived from the
+        stored network on every access: changing it does not change the model.
 
     hidden_layer_sizes_ : tuple of int
         Width of every hidden layer of the grown network.

@@ -1,8 +1,9 @@
 """What an estimator does with its grown network after fit: outputs, export, inspection, pruning.
 
-Everything here reads fitted attributes only (``coefs_``, ``_fit_weights_``, ``x_scale_``,
+Everything here reads fitted attributes only (``_fit_weights_``, ``x_scale_``, ``y_scale_``,
 ``_activation_``, ``_fit_intercept_``): changing a hyperparameter after ``fit`` changes
-nothing here.
+nothing here. The network is stored once, as ``_fit_weights_`` (the weights the fit grew,
+on rescaled data); ``coefs_`` is derived from it.
 """
 
 from numbers import Real
@@ -17,11 +18,34 @@ from ._fit_safety import _Number
 from ._importance import path_importances
 from ._neurons import keep_neurons
 from ._prune import prune_neurons
-from ._sample_data import _input_tensor, _network_output
+from ._sample_data import _input_tensor, _network_output, user_units
 
 
 class FittedNetworkMixin:
     """Outputs, ``feature_importances_``, ``to_torch`` and ``prune`` of a fitted estimator."""
+
+    @staticmethod
+    def _network_attributes(weights):
+        """Fitted attributes of a network given in the units of the fit.
+
+        The weights are stored once, as the fit grew them: ``coefs_`` is derived.
+        """
+        fit_weights = [w.detach().to("cpu", torch.float64).numpy().copy() for w in weights]
+        return {
+            "_fit_weights_": fit_weights,
+            "hidden_layer_sizes_": tuple(w.shape[0] for w in fit_weights[:-1]),
+        }
+
+    @property
+    def coefs_(self):
+        """The weights in the units of ``X`` and ``y``, derived from the stored network.
+
+        ``coefs_[l]`` of shape ``(n_in, n_out)`` maps layer ``l`` to ``l + 1``; with
+        ``fit_intercept`` the last row of ``coefs_[0]`` multiplies the constant
+        feature. A new list on every access: changing it does not change the model.
+        """
+        check_is_fitted(self)
+        return user_units(self._fit_weights_, self.x_scale_, self.y_scale_)
 
     def _network_output(self, X):
         """Network output on ``X``, shape (n, n_outputs_), float64 on the CPU.
@@ -109,13 +133,10 @@ class FittedNetworkMixin:
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
         weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in self.coefs_]
         inputs = _input_tensor(X, self._fit_intercept_)
-        pruned, masks = prune_neurons(weights, inputs, self._activation_, float(tol))
+        _, masks = prune_neurons(weights, inputs, self._activation_, float(tol))
         fit_weights = [torch.from_numpy(w) for w in self._fit_weights_]
-        fit_weights = [w.numpy().copy() for w in keep_neurons(fit_weights, masks)]
-        coefs = [w.numpy().T.copy() for w in pruned]
         before = sum(self.hidden_layer_sizes_)
-        hidden_layer_sizes = tuple(c.shape[1] for c in coefs[:-1])
-        self._fit_weights_, self.coefs_ = fit_weights, coefs
-        self.hidden_layer_sizes_ = hidden_layer_sizes
-        self.n_pruned_ += before - sum(hidden_layer_sizes)
+        for name, value in self._network_attributes(keep_neurons(fit_weights, masks)).items():
+            setattr(self, name, value)
+        self.n_pruned_ += before - sum(self.hidden_layer_sizes_)
         return self

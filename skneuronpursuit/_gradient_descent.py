@@ -23,6 +23,10 @@ caller carries the step from one call to the next and lets it grow back
 Dense data are laid out with samples in columns for the steps: the products of
 thin layers are faster that way round on the CPU (benchmarks/README.md).
 
+Benchmark hook: :func:`lay_out` and :func:`run_window` are the engine's GD step as
+``benchmarks/compiled_gd.py`` times it (docs/engineering.md, "What the benchmarks
+import"). Keep their signatures, or change that benchmark and its test with them.
+
 With ``momentum > 0`` the steps are Nesterov's accelerated gradient (in the form
 of ``torch.optim.SGD``: ``v <- mu v + g``, ``w <- w - eta (g + mu v)``). A roll-back
 also restarts the velocity from zero.
@@ -57,8 +61,8 @@ class DescentResult:
 
 
 @dataclass
-class _Data:
-    """The data laid out for the steps (see :func:`_layout`)."""
+class LaidOutData:
+    """The data laid out for the steps (see :func:`lay_out`)."""
 
     X: object  # (d, n) tensor when ``columns``, else (n, d) tensor or SparseInputs
     Y: torch.Tensor
@@ -68,8 +72,23 @@ class _Data:
     n_samples: int
 
 
-def _layout(X, Y, sample_weight):
-    """Samples in columns for dense ``X``: the products of thin layers are faster."""
+def lay_out(X, Y, sample_weight):
+    """The data as the steps use it: samples in columns for dense ``X``.
+
+    The products of thin layers are faster that way round; sparse ``X``
+    (:class:`~skneuronpursuit._inputs.SparseInputs`) keeps samples in rows.
+
+    Parameters
+    ----------
+    X : Tensor of shape (n_samples, n_features) or SparseInputs
+    Y : Tensor of shape (n_samples, n_outputs)
+    sample_weight : Tensor of shape (n_samples,)
+        Normalised to mean 1 by the caller.
+
+    Returns
+    -------
+    LaidOutData
+    """
     n_samples = X.shape[0]
     uniform = bool((sample_weight == 1).all())
     columns = not isinstance(X, SparseInputs)  # sparse products are by rows
@@ -77,7 +96,7 @@ def _layout(X, Y, sample_weight):
         X, Y, weight = X.mT.contiguous(), Y.mT.contiguous(), sample_weight[None, :]
     else:
         weight = sample_weight[:, None]
-    return _Data(X, Y, weight / n_samples, None if uniform else weight, columns, n_samples)
+    return LaidOutData(X, Y, weight / n_samples, None if uniform else weight, columns, n_samples)
 
 
 def _window_loss(residual, data):
@@ -87,11 +106,27 @@ def _window_loss(residual, data):
     return squares.sum(dim=(-2, -1)) / (2 * data.n_samples)
 
 
-def _window(weights, data, activation, step_size, n_steps, velocity=None, momentum=0.0):
+def run_window(weights, data, activation, step_size, n_steps, velocity=None, momentum=0.0):
     """``n_steps`` GD steps on ``weights`` in place; returns the loss after them.
 
-    The loss is computed once, after the last step (a 0-d tensor: no synchronisation).
-    ``velocity`` (``None`` for plain GD) is updated in place too.
+    Parameters
+    ----------
+    weights : list of Tensor
+        Updated in place.
+    data : LaidOutData
+        From :func:`lay_out`.
+    activation : HomogeneousActivation
+    step_size : float
+    n_steps : int
+    velocity : list of Tensor, optional
+        Nesterov velocity, updated in place; ``None`` for plain GD.
+    momentum : float, default=0.0
+
+    Returns
+    -------
+    loss : Tensor
+        0-d, the loss after the last step, computed once: reading it is the only
+        host synchronisation.
     """
     for step in range(n_steps + 1):
         pre_activations, layer_inputs = forward(weights, data.X, activation, columns=data.columns)
@@ -177,7 +212,7 @@ def gradient_descent(
     initial_loss = float(network_loss(weights, X, Y, sample_weight, activation))
     # A window whose loss rose by less than this fraction rose on rounding alone.
     noise = 100 * torch.finfo(X.dtype).eps
-    data = _layout(X, Y, sample_weight)
+    data = lay_out(X, Y, sample_weight)
     current = [w.clone() for w in weights]
     checkpoint = [w.clone() for w in weights]
     velocity = [torch.zeros_like(w) for w in weights] if momentum > 0 else None
@@ -187,7 +222,9 @@ def gradient_descent(
     diverged = False
     while n_accepted < max_steps and checkpoint_loss > target_loss:
         n_window = min(window, max_steps - n_accepted)
-        loss = float(_window(current, data, activation, step_size, n_window, velocity, momentum))
+        loss = float(
+            run_window(current, data, activation, step_size, n_window, velocity, momentum)
+        )
         # `not <=` is also true for NaN: a non-finite loss counts as a rise.
         if not loss <= checkpoint_loss * (1 + noise):
             for target, source in zip(current, checkpoint):

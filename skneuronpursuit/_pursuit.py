@@ -22,7 +22,7 @@ from ._network import backward, forward, push_forward, weighted_squared_norm
 from ._network import loss as network_loss
 from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
-from ._records import STALL_FRACTION, STALL_ITERATIONS, IterationRecord
+from ._records import STALL_FRACTION, STALL_ITERATIONS, IterationRecord, print_record
 
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
 LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
@@ -82,6 +82,31 @@ def _scale_until_descent(make_weights, scale, loss_reference, max_halvings, loss
         scale /= 2
 
 
+def optimal_scale(ncf_value, quadratic, n_samples, degree):
+    """The scale ``t_opt = (n N* / Q)^(1/degree)`` of a new KKT point, docs/algorithm.md §3.4.
+
+    Along the ray ``t w*`` the loss is modelled as
+    ``loss(0) - t^degree N* + t^(2 degree) Q / (2n)``, which ``t_opt`` minimises: exactly
+    for the first neurons (``degree = D``, the network's degree), to first order for a
+    later neuron (``degree = p + 1``).
+
+    Parameters
+    ----------
+    ncf_value : float
+        ``N*``, the NCF of the unit-norm KKT point (positive).
+    quadratic : float
+        ``Q = sum_i s_i ||change_i||^2``, the squared size of the change of the output
+        that the unit-norm point makes (to first order), with sample weights of mean 1.
+    n_samples : int
+    degree : int
+
+    Returns
+    -------
+    float
+    """
+    return (n_samples * ncf_value / quadratic) ** (1 / degree)
+
+
 def _empty_network(n_features, n_outputs, depth, like):
     sizes = [n_features] + [0] * (depth - 1) + [n_outputs]
     return [like.new_zeros(sizes[i + 1], sizes[i]) for i in range(depth)]
@@ -120,8 +145,11 @@ class _Pursuit:
     def loss(self, weights):
         return float(network_loss(weights, self.X, self.Y, self.sample_weight, self.activation))
 
-    def first_neurons(self):
-        """Iteration 1: ``delta_1 w*`` from the dominant KKT point of ``NCF_Y``."""
+    def first_candidate(self):
+        """The dominant KKT point ``w*`` of ``NCF_Y`` for one neuron per layer, and ``t_opt``.
+
+        ``t_opt`` is None when ``w*`` does not lower the loss (§3.6).
+        """
         s = self.settings
         sizes = [self.X.shape[1]] + [1] * (s.depth - 1) + [self.Y.shape[1]]
         shapes = [(s.n_restarts, sizes[i + 1], sizes[i]) for i in range(s.depth)]
@@ -137,8 +165,15 @@ class _Pursuit:
         quadratic = float(weighted_squared_norm(output, self.sample_weight))
         # quadratic == 0 with a non-zero output: its squares underflowed; no usable scale.
         if quadratic == 0 or self._no_descent(self.Y, output):
+            return found, None
+        return found, optimal_scale(found.ncf_value, quadratic, self.n_samples, degree)
+
+    def first_neurons(self):
+        """Iteration 1: ``delta_1 w*`` from the dominant KKT point of ``NCF_Y``."""
+        s = self.settings
+        found, t_opt = self.first_candidate()
+        if t_opt is None:
             return None, found.ncf_value, {}
-        t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / degree)
         weights, scale, loss, halvings = _scale_until_descent(
             lambda t: [t * w for w in found.weights],
             s.delta * t_opt,
@@ -155,8 +190,11 @@ class _Pursuit:
         )
         return weights, found.ncf_value, record
 
-    def next_neuron(self, weights, loss_before):
-        """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""
+    def next_candidate(self, weights):
+        """The dominant candidate KKT point at ``weights``, and its ``t_opt``.
+
+        ``t_opt`` is None when the candidate does not lower the loss (§3.6).
+        """
         s = self.settings
         pre_activations, layer_inputs = forward(weights, self.X, self.activation)
         residual = self.Y - pre_activations[-1]
@@ -188,8 +226,17 @@ class _Pursuit:
         )
         quadratic = float(weighted_squared_norm(change, self.sample_weight))
         if quadratic == 0 or self._no_descent(residual, change):
+            return found, None
+        degree = self.activation.power + 1
+        return found, optimal_scale(found.ncf_value, quadratic, self.n_samples, degree)
+
+    def next_neuron(self, weights, loss_before):
+        """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""
+        s = self.settings
+        found, t_opt = self.next_candidate(weights)
+        if t_opt is None:
             return None, found.ncf_value, {}
-        t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / (self.activation.power + 1))
+        a, b, layer = found.incoming, found.outgoing, found.layer
 
         grown, scale, loss, halvings = _scale_until_descent(
             lambda t: insert_neuron(weights, layer, t * a, t * b),
@@ -233,26 +280,6 @@ def _stalled(losses):
         return False
     earlier, now = losses[-1 - STALL_ITERATIONS], losses[-1]
     return earlier - now <= STALL_FRACTION * earlier
-
-
-def _print_record(record, verbose):
-    layer = "first" if record["layer"] is None else f"layer {record['layer']}"
-    print(
-        f"[NeuronPursuit] iter {record['iteration']:3d} | {layer:>8} | "
-        f"NCF {record['ncf_value']:.3e} | loss {record['loss']:.4e} | "
-        f"train error {record['train_error']:.3e} | widths {record['hidden_layer_sizes']} | "
-        f"{record['seconds']:.2f}s",
-        flush=True,
-    )
-    if verbose >= 2:
-        print(
-            f"[NeuronPursuit]          delta {record['delta']:.3e} "
-            f"({record['delta_halvings']} halvings) | loss {record['loss_before']:.4e} -> "
-            f"{record['loss_after_add']:.4e} on adding -> {record['loss']:.4e} after "
-            f"{record['gd_steps']} GD steps | step {record['gd_step_size']:.3e} "
-            f"({record['gd_halvings']} halvings)",
-            flush=True,
-        )
 
 
 # No autograd anywhere in the engine (backward is written by hand): inference mode
@@ -350,7 +377,7 @@ def neuron_pursuit(
             weights, loss, history = completed
             requested = on_iteration(weights, record) if on_iteration is not None else None
             if settings.verbose:
-                _print_record(record, settings.verbose)
+                print_record(record, settings.verbose)
             if descent.diverged:
                 stop_reason = "diverged"
                 break

@@ -1,4 +1,7 @@
-"""What a fit reports: one record per iteration, and why it stopped (docs/algorithm.md §3.5)."""
+"""What a fit reports: one record per iteration, why it stopped, its progress lines.
+
+docs/algorithm.md §3.5.
+"""
 
 from dataclasses import dataclass
 from typing import TypedDict
@@ -71,4 +74,25 @@ class IterationRecord(TypedDict, total=False):
     seconds: float
     search_seconds: float
     gd_seconds: float
-    validation_score: float  # added by the estimators with early stopping
+    validation_score: float  # in history_ with early stopping; not set by the engine
+
+
+def print_record(record, verbose):
+    """The ``verbose`` progress line(s) of one record, printed."""
+    layer = "first" if record["layer"] is None else f"layer {record['layer']}"
+    print(
+        f"[NeuronPursuit] iter {record['iteration']:3d} | {layer:>8} | "
+        f"NCF {record['ncf_value']:.3e} | loss {record['loss']:.4e} | "
+        f"train error {record['train_error']:.3e} | widths {record['hidden_layer_sizes']} | "
+        f"{record['seconds']:.2f}s",
+        flush=True,
+    )
+    if verbose >= 2:
+        print(
+            f"[NeuronPursuit]          delta {record['delta']:.3e} "
+            f"({record['delta_halvings']} halvings) | loss {record['loss_before']:.4e} -> "
+            f"{record['loss_after_add']:.4e} on adding -> {record['loss']:.4e} after "
+            f"{record['gd_steps']} GD steps | step {record['gd_step_size']:.3e} "
+            f"({record['gd_halvings']} halvings)",
+            flush=True,
+        )

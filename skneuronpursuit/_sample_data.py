@@ -109,6 +109,28 @@ def merge_duplicates(X, Y, sample_weight):
     return X[first], Y[first], weights
 
 
+def user_units(fit_weights, x_scale, y_scale):
+    """``coefs_`` from the weights of the fit: ``(n_in, n_out)`` arrays in the data's units.
+
+    ``fit_weights`` are ``[W_1, ..., W_L]`` (float64 arrays, ``W_l`` of shape
+    ``(k_l, k_{l-1})``) on inputs divided by ``x_scale`` and targets divided by
+    ``y_scale`` (docs/algorithm.md §1); the first layer is linear in ``x`` and the
+    output linear in ``W_L``, so the map back is exact up to rounding.
+    """
+    coefs = [w.T.copy() for w in fit_weights]
+    coefs[0][: len(x_scale)] /= x_scale[:, None]
+    coefs[-1] *= y_scale
+    return coefs
+
+
+def fit_units(coefs, x_scale, y_scale):
+    """The inverse of :func:`user_units`: ``coefs`` as weights on data in other units."""
+    weights = [c.T.copy() for c in coefs]
+    weights[0][:, : len(x_scale)] *= x_scale[None, :]
+    weights[-1] /= y_scale
+    return weights
+
+
 def _input_tensor(X, fit_intercept, dtype=torch.float64, device="cpu", x_scale=None):
     """``X`` (divided by ``x_scale``, with the intercept column) for the network.
 

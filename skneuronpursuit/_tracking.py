@@ -1,10 +1,14 @@
 """After every iteration: validation score, the best network, scikit-learn's callbacks."""
 
-from ._sample_data import _network_output
+from ._sample_data import _network_output, user_units
 
 
 class _IterationTracker:
-    """Called after every iteration: validation score, best network, sklearn callbacks."""
+    """Called after every iteration: validation score, best network, sklearn callbacks.
+
+    The engine's records are left as they are: what the tracker measures is kept
+    here, and :meth:`additions` returns it for the estimator to put in ``history_``.
+    """
 
     def __init__(self, estimator, X, Y, validation, scales, previous, activation, attributes):
         self.estimator = estimator
@@ -14,6 +18,7 @@ class _IterationTracker:
         self.validation = validation
         self.x_scale, self.y_scale = scales
         self.best_score = self.best_weights = self.best_iteration = None
+        self.scores = {}  # iteration -> validation score
         self.n_without_improvement = 0
         self.context = None
         if hasattr(estimator, "_init_callback_context"):
@@ -24,14 +29,16 @@ class _IterationTracker:
             self.context.call_on_fit_task_begin(estimator=estimator, X=X, y=Y)
 
     def __call__(self, weights, record):
+        """Score the network of ``record``'s iteration; a reason to stop, or None."""
         estimator = self.estimator
         stop = None
         if self.validation is not None:
             X_val, Y_val, weight_val = self.validation
-            coefs = self._attributes(weights)["coefs_"]
+            fit_weights = self._attributes(weights)["_fit_weights_"]
+            coefs = user_units(fit_weights, self.x_scale, self.y_scale)
             output = _network_output(coefs, X_val, self.activation, estimator.fit_intercept)
             score = estimator._validation_score(output, Y_val, weight_val)
-            record["validation_score"] = score
+            self.scores[record["iteration"]] = score
             if self.best_score is None or score > self.best_score:
                 self.best_score, self.best_iteration = score, record["iteration"]
                 self.best_weights = [w.clone() for w in weights]
@@ -60,5 +67,11 @@ class _IterationTracker:
                 stop = stop or "callback"
         return stop
 
+    def additions(self, record):
+        """What the tracker adds to the engine's ``record`` in ``history_`` (a dict)."""
+        if record["iteration"] in self.scores:
+            return {"validation_score": self.scores[record["iteration"]]}
+        return {}
+
     def _attributes(self, weights):
-        return self.estimator._network_attributes(weights, self.x_scale, self.y_scale)
+        return self.estimator._network_attributes(weights)

@@ -18,12 +18,18 @@ def _pyplot():
     return plt
 
 
+def _integer_ticks(axis):
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
 def plot_growth(estimator, ax=None):
     """Loss and training error against iterations, with the layer of each addition.
 
-    Markers show which hidden layer grew (a star for the first iteration); with
-    ``early_stopping`` the validation score is drawn on a second axis and the
-    kept iteration is marked.
+    Markers on the training-error line show which hidden layer grew (a star for
+    the first iteration); with ``early_stopping`` the validation score is drawn on
+    a second axis and the kept iteration is marked. The legend sits below the plot.
 
     Parameters
     ----------
@@ -37,11 +43,10 @@ def plot_growth(estimator, ax=None):
     check_is_fitted(estimator)
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     history = estimator.history_
     iterations = [r["iteration"] for r in history]
-    ax.semilogy(iterations, [r["loss"] for r in history], color="C0", label="loss")
-    ax.semilogy(iterations, [r["train_error"] for r in history], color="C1", label="train error")
+    # Markers first and small, the lines over them: no line hides under its markers.
     layers = sorted({r["layer"] for r in history if r["layer"] is not None})
     for index, layer in enumerate([None, *layers]):
         points = [r for r in history if r["layer"] == layer]
@@ -49,30 +54,55 @@ def plot_growth(estimator, ax=None):
             [r["iteration"] for r in points],
             [r["train_error"] for r in points],
             marker="*" if layer is None else "os^Dv"[index % 5],
+            s=60 if layer is None else 14,
             color="k" if layer is None else f"C{index + 1}",
-            zorder=3,
+            zorder=2,
             label="first neurons" if layer is None else f"neuron added to layer {layer}",
         )
+    ax.semilogy(iterations, [r["loss"] for r in history], color="C0", zorder=3, label="loss")
+    train_error = [r["train_error"] for r in history]
+    ax.semilogy(iterations, train_error, color="C1", zorder=3, label="relative training error")
     ax.set_xlabel("iteration (neurons added)")
     ax.set_ylabel("loss, relative training error")
+    _integer_ticks(ax.xaxis)
+    handles, labels = ax.get_legend_handles_labels()
     if estimator.validation_scores_ is not None:
         twin = ax.twinx()
-        twin.plot(iterations, estimator.validation_scores_, color="C7", ls="--")
-        twin.axvline(estimator.best_iteration_, color="C7", lw=0.8)
-        twin.set_ylabel("validation score (dashed)")
-    ax.legend(fontsize="small")
+        scores = estimator.validation_scores_
+        twin.plot(iterations, scores, color="C7", ls="--", label="validation score (right axis)")
+        kept = estimator.best_iteration_
+        twin.axvline(kept, color="C7", lw=0.8, ls=":", label=f"kept: iteration {kept}")
+        twin.set_ylabel("validation score")
+        more_handles, more_labels = twin.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    ax.legend(
+        handles,
+        labels,
+        fontsize="small",
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.15),
+        ncol=min(len(labels), 3),
+        frameon=False,
+    )
     ax.set_title(f"{type(estimator).__name__}: stopped on {estimator.stop_reason_}")
     return ax
 
 
-def plot_weights(estimator, axes=None):
-    """Heatmaps of ``|W_l|`` for every layer (rows: neurons of layer l; paper Fig. 6, 11).
+def plot_weights(estimator, axes=None, neuron_order=None):
+    """Heatmaps of the signed weights ``W_l`` of every layer (paper Fig. 6, 11).
+
+    A diverging colormap centred at 0 (blue negative, red positive, white zero)
+    per layer: zero weights and sign patterns stand out.
 
     Parameters
     ----------
     estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier
     axes : sequence of matplotlib Axes, optional
         One per weight layer.
+    neuron_order : sequence of array-like, optional
+        One permutation per hidden layer (or None to keep one), e.g. neurons
+        sorted by what they compute; rows of ``W_l`` and columns of ``W_{l+1}``
+        follow it. By default the order the neurons were added in.
 
     Returns
     -------
@@ -80,22 +110,66 @@ def plot_weights(estimator, axes=None):
     """
     check_is_fitted(estimator)
     plt = _pyplot()
-    coefs = estimator.coefs_
+    weights = [c.T for c in estimator.coefs_]  # W_l of shape (k_l, k_{l-1})
+    for layer, order in enumerate(neuron_order or []):
+        if order is not None:
+            weights[layer] = weights[layer][order]
+            weights[layer + 1] = weights[layer + 1][:, order]
     if axes is None:
-        _, axes = plt.subplots(1, len(coefs), figsize=(4 * len(coefs), 3.5), squeeze=False)
-        axes = axes[0]
-    for index, (ax, coef) in enumerate(zip(axes, coefs), start=1):
-        image = ax.imshow(np.abs(coef.T), aspect="auto", cmap="viridis", interpolation="none")
-        ax.figure.colorbar(image, ax=ax)
-        ax.set_title(f"|W_{index}|  ({coef.shape[1]} x {coef.shape[0]})")
-        ax.set_xlabel(
-            "input" + (" (last: intercept)" if index == 1 and estimator._fit_intercept_ else "")
+        _, axes = plt.subplots(
+            1, len(weights), figsize=(4.5 * len(weights), 3.8), squeeze=False, layout="constrained"
         )
-        ax.set_ylabel("neuron" if index < len(coefs) else "output")
+        axes = axes[0]
+    for index, (ax, weight) in enumerate(zip(axes, weights), start=1):
+        largest = float(np.abs(weight).max()) or 1.0
+        image = ax.imshow(
+            weight,
+            aspect="auto",
+            cmap="RdBu_r",
+            vmin=-largest,
+            vmax=largest,
+            interpolation="none",
+        )
+        ax.figure.colorbar(image, ax=ax)
+        ax.set_title(f"W_{index}  ({weight.shape[0]} x {weight.shape[1]})")
+        if index == 1:
+            ax.set_xlabel("input" + (" (last: intercept)" if estimator._fit_intercept_ else ""))
+        else:
+            ax.set_xlabel(f"neuron of hidden layer {index - 1}")
+        ax.set_ylabel(f"neuron of hidden layer {index}" if index < len(weights) else "output")
+        _integer_ticks(ax.xaxis)
+        _integer_ticks(ax.yaxis)
     return np.asarray(axes)
 
 
-def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None):
+def dominant_frequency_order(estimator, block_size):
+    """First-layer neurons sorted by the frequency that dominates their first block.
+
+    The DFT of each neuron's incoming weights on the first ``block_size`` inputs
+    (e.g. ``onehot(a)`` in modular addition) is taken; frequencies ``k`` and
+    ``block_size - k`` count as one. Neurons are sorted by that frequency, and
+    within one frequency by the strength of its peak. The constant frequency is
+    left out. Pass the result as ``neuron_order`` to :func:`plot_weights` (in a
+    list) or :func:`plot_first_layer_dft`.
+
+    Parameters
+    ----------
+    estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier
+    block_size : int
+
+    Returns
+    -------
+    order : ndarray of int, a permutation of the first-layer neurons
+    """
+    check_is_fitted(estimator)
+    weights = estimator.coefs_[0][:block_size].T
+    power = np.abs(np.fft.fft(weights, axis=1))[:, 1:] ** 2
+    frequencies = np.arange(1, block_size)
+    frequency = np.minimum(frequencies, block_size - frequencies)[power.argmax(axis=1)]
+    return np.lexsort((-power.max(axis=1), frequency))
+
+
+def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None, neuron_order=None):
     """``|DFT|`` of each first-layer neuron's incoming weights (paper Fig. 10).
 
     The input features (without the intercept) are split into ``n_blocks``
@@ -111,6 +185,9 @@ def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None):
         Transform only the first ``n_features`` input features, e.g. to leave out
         a constant feature that is part of ``X``. By default all of them.
     ax : matplotlib Axes, optional
+    neuron_order : array-like, optional
+        A permutation of the first-layer neurons to draw them in, e.g. sorted by
+        their dominant frequency. By default the order they were added in.
 
     Returns
     -------
@@ -120,6 +197,8 @@ def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None):
     plt = _pyplot()
     n_features = estimator.n_features_in_ if n_features is None else n_features
     weights = estimator.coefs_[0][:n_features].T  # (neurons, features)
+    if neuron_order is not None:
+        weights = weights[neuron_order]
     if weights.shape[1] % n_blocks:
         raise ValueError(
             f"{weights.shape[1]} features cannot be split into {n_blocks} equal blocks."
@@ -127,12 +206,14 @@ def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None):
     blocks = np.split(weights, n_blocks, axis=1)
     spectrum = np.hstack([np.abs(np.fft.fft(block, axis=1)) for block in blocks])
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+        _, ax = plt.subplots(figsize=(8, 4), layout="constrained")
     image = ax.imshow(spectrum, aspect="auto", cmap="magma", interpolation="none")
     ax.figure.colorbar(image, ax=ax)
     for boundary in range(1, n_blocks):
         ax.axvline(boundary * blocks[0].shape[1] - 0.5, color="w", lw=0.8)
     ax.set_xlabel("frequency (one block of frequencies per input block)")
     ax.set_ylabel("first-layer neuron")
+    _integer_ticks(ax.xaxis)
+    _integer_ticks(ax.yaxis)
     ax.set_title("|DFT| of first-layer incoming weights")
     return ax

@@ -1,6 +1,10 @@
 import pytest
 import torch
 
+# The settings of a quick fit, shared by the test files; a file that needs others
+# derives them from these explicitly, e.g. ``{**FAST, "max_iter": 3}``.
+FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, random_state=0)
+
 
 @pytest.fixture(autouse=True)
 def _few_threads():

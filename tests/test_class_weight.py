@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+from conftest import FAST
 from sklearn.metrics import recall_score
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skneuronpursuit import NeuronPursuitClassifier
 
-FAST = dict(n_restarts=4, ncf_steps=50, gd_steps=200, max_iter=4, random_state=0)
+FAST = {**FAST, "n_restarts": 4, "ncf_steps": 50, "gd_steps": 200, "max_iter": 4}
 
 
 def imbalanced(n_samples=200, seed=0):

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from conftest import FAST
 from sklearn.utils.estimator_checks import (
     check_estimator,
     check_sample_weight_equivalence_on_dense_data,
@@ -12,7 +13,9 @@ from sklearn.utils.estimator_checks import (
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
-FAST = dict(n_restarts=8, ncf_steps=100, gd_steps=300, max_iter=8)
+# The checks set random_state themselves.
+FAST = {**FAST, "ncf_steps": 100, "gd_steps": 300, "max_iter": 8}
+del FAST["random_state"]
 SAMPLE_WEIGHT_EQUIVALENCE = [
     check_sample_weight_equivalence_on_dense_data,
     check_sample_weight_equivalence_on_sparse_data,

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from conftest import FAST
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
-SETTINGS = dict(n_restarts=4, ncf_steps=40, gd_steps=200, max_iter=4, random_state=0)
+SETTINGS = {**FAST, "n_restarts": 4, "ncf_steps": 40, "gd_steps": 200, "max_iter": 4}
 
 
 def _untimed(history):

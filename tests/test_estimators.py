@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import FAST
 from datasets import hypercube, modular_addition, sparse_relu_target
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -14,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 from skneuronpursuit._activation import HomogeneousActivation
 
-FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, max_iter=6, random_state=0)
+FAST = {**FAST, "max_iter": 6}
 ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]
 
 
@@ -131,6 +132,31 @@ def test_pickle_round_trip_holds_only_numpy(Estimator):
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
     assert not any(isinstance(value, torch.Tensor) for value in vars(model).values())
     assert all(isinstance(coef, np.ndarray) for coef in model.coefs_)
+
+
+def test_the_network_is_stored_once_and_coefs_derived_from_it():
+    X = hypercube(80, 4, seed=6)
+    model = NeuronPursuitRegressor(**FAST).fit(X, X[:, 0] * X[:, 1])
+    assert "coefs_" not in vars(model)
+    model.coefs_[0][:] = 0  # a derived copy: the model is unchanged
+    assert np.any(model.coefs_[0])
+
+
+@pytest.mark.parametrize("stored", ["both", "coefs_only"])
+def test_models_pickled_with_a_stored_coefs_still_load(stored):
+    # Models pickled before coefs_ was derived carry it in their state, beside the
+    # weights of the fit or (before warm starts existed) alone.
+    X = hypercube(80, 4, seed=6)
+    model = NeuronPursuitRegressor(**FAST).fit(X, X[:, 0] * X[:, 1])
+    state = {**model.__getstate__(), "coefs_": model.coefs_}
+    if stored == "coefs_only":
+        del state["_fit_weights_"]
+    old = NeuronPursuitRegressor.__new__(NeuronPursuitRegressor)
+    old.__setstate__(state)
+    assert "coefs_" not in vars(old)
+    np.testing.assert_allclose(old.predict(X), model.predict(X), rtol=1e-12, atol=1e-12)
+    if stored == "both":
+        np.testing.assert_array_equal(old.predict(X), model.predict(X))
 
 
 def test_float32_fit_matches_float64_closely():

@@ -90,7 +90,7 @@ def test_halvings_are_bounded_and_end_at_the_checkpoint(monkeypatch):
     # After a first accepted window every later window rises: the descent halves at most
     # MAX_HALVINGS times, then stops at the accepted checkpoint.
     X, Y, weight, weights = small_problem()
-    original = gradient_descent_module._window
+    original = gradient_descent_module.run_window
     calls = []
 
     def rising_after_first(current, data, activation, step_size, n_steps, *rest):
@@ -102,7 +102,7 @@ def test_halvings_are_bounded_and_end_at_the_checkpoint(monkeypatch):
             w.mul_(3.0)  # a big rise, as a diverging step would make
         return original(current, data, activation, step_size, 0, *rest)
 
-    monkeypatch.setattr(gradient_descent_module, "_window", rising_after_first)
+    monkeypatch.setattr(gradient_descent_module, "run_window", rising_after_first)
     first = gradient_descent(weights, X, Y, weight, RELU, step_size=0.05, max_steps=250)
     calls.clear()
     result = gradient_descent(weights, X, Y, weight, RELU, step_size=0.05, max_steps=10_000)

@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 import torch
+from conftest import FAST
 from datasets import sparse_relu_target
 from sklearn.feature_selection import SelectFromModel
 from sklearn.pipeline import make_pipeline
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 from skneuronpursuit._importance import path_importances
-
-FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,21 @@
-"""The Neuron Pursuit loop: descent, stopping rules, gradient descent, rebalancing."""
+"""The Neuron Pursuit loop: descent, the scale of a new neuron, history, stopping rules."""
 
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from conftest import FAST
 from datasets import hypercube, sparse_relu_target
+from scipy.optimize import minimize_scalar
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._network import predict
-from skneuronpursuit._pursuit import _scale_until_descent
-from skneuronpursuit._rebalance import neuron_balance, rebalance
-
-FAST = dict(n_restarts=8, ncf_steps=150, gd_steps=400, random_state=0)
+from skneuronpursuit._neurons import insert_neuron
+from skneuronpursuit._pursuit import PursuitSettings, _Pursuit, _scale_until_descent, optimal_scale
 
 
 @pytest.mark.parametrize(
@@ -83,6 +83,106 @@ def test_scale_halves_on_a_rise_and_keeps_a_tie():
     assert scale(8.0, 10, {8.0: 1.0}.get) == (8.0, 8.0, 1.0, 0)
     gave_up = scale(8.0, 2, lambda t: 2.0)
     assert gave_up == (2.0, 2.0, 2.0, 2)
+
+
+def _pursuit_in_float64(depth, power, slope, target=lambda X: np.sin(X @ np.arange(1.0, 7.0))):
+    X = hypercube(200, 6, seed=0)
+    y = target(X)
+    settings = PursuitSettings(
+        depth=depth,
+        activation=HomogeneousActivation(power, slope),
+        delta=0.2,
+        n_restarts=8,
+        ncf_steps=300,
+        ncf_lr=1.0,
+        gd_steps=2000,
+        gd_lr=0.1,
+        max_iter=5,
+        tol=0,
+    )
+    X = torch.from_numpy(np.column_stack([X, np.ones(len(X))]))
+    Y = torch.from_numpy(y[:, None] / np.sqrt(np.mean(y**2)))
+    weight = torch.ones(len(Y), dtype=torch.float64)
+    return _Pursuit(X, Y, weight, settings, np.random.RandomState(0))
+
+
+def _assert_minimised_at(loss_at, t_opt, ncf_value, quadratic, n_samples, degree):
+    """The loss along the ray is least at ``t_opt``, as far as its quadratic model allows.
+
+    The model ``m(t) = loss(0) - t^k N + t^2k Q/(2n)`` has ``m''(t_opt) = k^2 N t_opt^(k-2)``.
+    Where ``|loss - m| <= e`` on ``[t_opt / 2, 3 t_opt / 2]`` and the minimiser of the loss
+    lies there, it is within about ``sqrt(4e / m''(t_opt))`` of ``t_opt`` (``e`` is
+    rounding where the model is exact). Returns that bound and the distance, relative
+    to ``t_opt``.
+    """
+    assert t_opt == pytest.approx(optimal_scale(ncf_value, quadratic, n_samples, degree), 1e-6)
+    zero = loss_at(0.0)
+
+    def model(t):
+        return zero - t**degree * ncf_value + t ** (2 * degree) * quadratic / (2 * n_samples)
+
+    found = minimize_scalar(
+        loss_at, bounds=(0, 2 * t_opt), method="bounded", options={"xatol": 1e-9 * t_opt}
+    )
+    near = np.linspace(0.5 * t_opt, 1.5 * t_opt, 101)
+    error = max(abs(loss_at(t) - model(t)) for t in near)
+    curvature = degree**2 * ncf_value * t_opt ** (degree - 2)
+    bound = (4 * error / curvature) ** 0.5 / t_opt + 1e-8
+    moved = abs(found.x - t_opt) / t_opt
+    assert moved <= min(bound, 0.5)
+    return bound, moved
+
+
+@pytest.mark.parametrize("depth, power, slope", [(3, 1, 0.1), (2, 2, -1.0), (3, 2, 0.0)])
+def test_t_opt_minimises_the_loss_along_the_ray_of_the_first_neurons(depth, power, slope):
+    # docs/algorithm.md §3.1 step 4: with one neuron per layer H(t w*) = t^D H(w*), so the
+    # model loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n) is exact and t_opt its minimiser.
+    run = _pursuit_in_float64(depth, power, slope)
+    found, t_opt = run.first_candidate()
+    quadratic = float((predict(found.weights, run.X, run.activation) ** 2).sum())
+    bound, moved = _assert_minimised_at(
+        lambda t: run.loss([t * w for w in found.weights]),
+        t_opt,
+        found.ncf_value,
+        quadratic,
+        run.n_samples,
+        run.activation.degree(depth),
+    )
+    assert bound < 1e-4 and moved < 1e-6
+
+
+@pytest.mark.parametrize(
+    "depth, power, layer, target",
+    [(2, 1, 0, lambda X: np.sin(X @ np.arange(1.0, 7.0))), (3, 2, 0, sparse_relu_target)],
+)
+def test_t_opt_of_a_later_neuron_minimises_the_first_order_model(depth, power, layer, target):
+    # docs/algorithm.md §3.2 step 4: t_opt = (n N*/Q)^(1/(p+1)). A neuron of the last hidden
+    # layer changes H by exactly t^(p+1) b sigma(a . h): the model is exact there. In an
+    # earlier layer with p = 2 the next activation adds higher orders; t_opt is the model's.
+    run = _pursuit_in_float64(depth, power, 0.0, target)
+    weights, _, _ = run.first_neurons()
+    for _ in range(4):  # grow until the dominant candidate is in `layer`
+        weights = run.minimise(weights).weights
+        found, t_opt = run.next_candidate(weights)
+        if found.layer == layer:
+            break
+        weights = insert_neuron(
+            weights, found.layer, 0.2 * t_opt * found.incoming, 0.2 * t_opt * found.outgoing
+        )
+    assert found.layer == layer
+
+    def grown(t):
+        return insert_neuron(weights, layer, t * found.incoming, t * found.outgoing)
+
+    # Q of the linearised change of H, by a difference at a small scale.
+    small = 1e-2 * t_opt
+    change = predict(grown(small), run.X, run.activation) - predict(weights, run.X, run.activation)
+    quadratic = float((change**2).sum()) / small ** (2 * (power + 1))
+    bound, moved = _assert_minimised_at(
+        lambda t: run.loss(grown(t)), t_opt, found.ncf_value, quadratic, run.n_samples, power + 1
+    )
+    exact = layer == depth - 2
+    assert bound < 1e-4 and moved < 1e-6 if exact else 1e-6 < moved < bound < 0.5
 
 
 def test_history_describes_the_growth():
@@ -182,38 +282,6 @@ def test_the_engine_runs_without_autograd_bookkeeping(monkeypatch):
     assert len(seen) == 5 and all(seen)
     assert not torch.is_inference_mode_enabled()
     assert reg.n_iter_ == 5 and np.all(np.isfinite(reg.predict(X)))
-
-
-@pytest.mark.parametrize("power, slope", [(1, 0.0), (1, 0.3), (2, 0.0), (2, -1.0)])
-def test_rebalancing_balances_and_preserves_predictions(power, slope):
-    # docs/algorithm.md §5: ||in_j||^2 = p ||out_j||^2 for every hidden neuron, H unchanged.
-    generator = torch.Generator().manual_seed(0)
-    weights = [
-        torch.randn(5, 4, generator=generator, dtype=torch.float64) * 3,
-        torch.randn(3, 5, generator=generator, dtype=torch.float64) * 0.2,
-        torch.randn(2, 3, generator=generator, dtype=torch.float64),
-    ]
-    X = torch.randn(30, 4, generator=generator, dtype=torch.float64)
-    activation = HomogeneousActivation(power, slope)
-    balanced, n_sweeps = rebalance(weights, power)
-    assert n_sweeps >= 1
-    torch.testing.assert_close(predict(balanced, X, activation), predict(weights, X, activation))
-    for ratios in neuron_balance(balanced, power):
-        torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-6, atol=0)
-    assert not all(torch.allclose(r, torch.ones_like(r)) for r in neuron_balance(weights, power))
-
-
-def test_rebalance_option_leaves_balanced_neurons():
-    X = hypercube(150, 6, seed=4)
-    reg = NeuronPursuitRegressor(depth=3, rebalance=True, max_iter=4, dtype="float64", **FAST)
-    reg.fit(X, sparse_relu_target(X))
-    # coefs_ are in the units of X and y: undo the rescaling the fit worked in.
-    coefs = [c.copy() for c in reg.coefs_]
-    coefs[0][:6] *= reg.x_scale_[:, None]
-    coefs[-1] /= reg.y_scale_
-    weights = [torch.from_numpy(c.T) for c in coefs]
-    for ratios in neuron_balance(weights, 1):
-        torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-5, atol=0)
 
 
 @pytest.mark.parametrize("gd_momentum", [0.0, 0.9])

@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import FAST
 from datasets import hypercube, modular_addition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from sklearn.model_selection import GridSearchCV
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
-FAST = dict(n_restarts=4, ncf_steps=40, gd_steps=200, max_iter=3, random_state=0)
+FAST = {**FAST, "n_restarts": 4, "ncf_steps": 40, "gd_steps": 200, "max_iter": 3}
 ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]
 X_OK = hypercube(30, 3, seed=0)
 Y_OK = X_OK[:, 0] * X_OK[:, 1]

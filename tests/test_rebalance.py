@@ -1,0 +1,40 @@
+"""Rebalancing (docs/algorithm.md §5): balanced neurons, the same network output."""
+
+import pytest
+import torch
+from conftest import FAST
+from datasets import hypercube, sparse_relu_target
+
+from skneuronpursuit import NeuronPursuitRegressor
+from skneuronpursuit._activation import HomogeneousActivation
+from skneuronpursuit._network import predict
+from skneuronpursuit._rebalance import neuron_balance, rebalance
+
+
+@pytest.mark.parametrize("power, slope", [(1, 0.0), (1, 0.3), (2, 0.0), (2, -1.0)])
+def test_rebalancing_balances_and_preserves_predictions(power, slope):
+    # docs/algorithm.md §5: ||in_j||^2 = p ||out_j||^2 for every hidden neuron, H unchanged.
+    generator = torch.Generator().manual_seed(0)
+    weights = [
+        torch.randn(5, 4, generator=generator, dtype=torch.float64) * 3,
+        torch.randn(3, 5, generator=generator, dtype=torch.float64) * 0.2,
+        torch.randn(2, 3, generator=generator, dtype=torch.float64),
+    ]
+    X = torch.randn(30, 4, generator=generator, dtype=torch.float64)
+    activation = HomogeneousActivation(power, slope)
+    balanced, n_sweeps = rebalance(weights, power)
+    assert n_sweeps >= 1
+    torch.testing.assert_close(predict(balanced, X, activation), predict(weights, X, activation))
+    for ratios in neuron_balance(balanced, power):
+        torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-6, atol=0)
+    assert not all(torch.allclose(r, torch.ones_like(r)) for r in neuron_balance(weights, power))
+
+
+def test_rebalance_option_leaves_balanced_neurons():
+    X = hypercube(150, 6, seed=4)
+    reg = NeuronPursuitRegressor(depth=3, rebalance=True, max_iter=4, dtype="float64", **FAST)
+    reg.fit(X, sparse_relu_target(X))
+    # The balance holds in the units the fit worked in, those of the stored network.
+    weights = [torch.from_numpy(w) for w in reg._fit_weights_]
+    for ratios in neuron_balance(weights, 1):
+        torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-5, atol=0)
