@@ -48,8 +48,10 @@ rng = np.random.RandomState(0)
 X_train, X_test = sphere(1600, rng), sphere(10_000, rng)
 y_train, y_test = target(X_train), target(X_test)
 
-# %% Fit a homogeneous depth-3 ReLU network, as the target is.
-model = NeuronPursuitRegressor(depth=3, fit_intercept=False, random_state=0)
+# %% Fit a homogeneous depth-3 ReLU network, as the target is, on all the (clean) data.
+model = NeuronPursuitRegressor(
+    depth=3, negative_slope=0.0, fit_intercept=False, early_stopping=False, random_state=0
+)
 model.fit(X_train, y_train)
 relative = np.sum((model.predict(X_test) - y_test) ** 2) / np.sum(y_test**2)
 print(

@@ -8,7 +8,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseNeuronPursuit, with_callbacks
-from ._docstrings import ATTRIBUTES_DOC, PARAMETERS_DOC
+from ._docstrings import ATTRIBUTES_DOC, parameters_doc
 from ._fit_safety import _restored_on_failure
 
 
@@ -30,7 +30,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
 
     Parameters
     ----------
-    {PARAMETERS_DOC}
+    {parameters_doc("False")}
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the squared loss, multiplying ``sample_weight``:
         ``{{label: weight}}``, or ``"balanced"`` for ``n_samples / (n_classes *
@@ -74,7 +74,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         *,
         depth=3,
         activation_power=1,
-        negative_slope=0.0,
+        negative_slope=0.1,
         delta=0.2,
         n_restarts=16,
         ncf_steps=200,

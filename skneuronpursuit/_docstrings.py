@@ -1,7 +1,8 @@
 """numpydoc text shared by the two estimators' docstrings."""
 
-# Shared numpydoc text of the hyperparameters, formatted into both estimators' docstrings.
-PARAMETERS_DOC = """depth : int, default=3
+# Shared numpydoc text of the hyperparameters, formatted into both estimators' docstrings
+# by parameters_doc (the default of early_stopping differs).
+_PARAMETERS_DOC = """depth : int, default=3
         Number of weight layers ``L >= 2`` (``L - 1`` hidden layers). The paper
         uses 3 for sparse functions and pointer value retrieval, 4 for Gaussian
         inputs, 2 for modular addition.
@@ -9,9 +10,11 @@ PARAMETERS_DOC = """depth : int, default=3
     activation_power : int, default=1
         The power ``p >= 1`` of the activation ``max(z, alpha*z)**p``.
 
-    negative_slope : float, default=0.0
+    negative_slope : float, default=0.1
         The slope ``alpha`` in ``[-1, 1]``: ReLU is ``(p, alpha) = (1, 0)``, leaky
-        ReLU ``(1, 0.1)``, the square ``z**2`` is ``(2, -1)``.
+        ReLU ``(1, 0.1)``, the square ``z**2`` is ``(2, -1)``. The default is leaky:
+        with ReLU, neurons that are off on every sample give zero correlation, and
+        a fit can stall where leaky ReLU goes on (docs/algorithm.md §7).
 
     delta : float, default=0.2
         Initial scale of an added neuron as a fraction of the scale that would
@@ -90,14 +93,18 @@ PARAMETERS_DOC = """depth : int, default=3
         to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
         ``max_iter=10`` gives the same network as fitting to 10 at once.
 
-    early_stopping : bool or "auto", default=False
+    early_stopping : bool or "auto", default=EARLY_STOPPING_DEFAULT
         Hold out ``validation_fraction`` of the training data (stratified for
         the classifier), score the network on it after every iteration (R^2 or
         accuracy), stop when the score has not improved for ``n_iter_no_change``
         iterations, and keep the network with the best score: the number of
         neurons is then chosen on held-out data. "auto" does so when at least
         10 samples would be held out (``validation_fraction * n_samples >= 10``)
-        and fits on all samples otherwise; ``early_stopping_`` says which.
+        and fits on all samples otherwise; ``early_stopping_`` says which. The
+        regressor's default is "auto": on noisy data it keeps NP from fitting
+        the noise. The classifier's is False: on scikit-learn's classification
+        datasets holding data out cost more accuracy than it saved
+        (docs/algorithm.md §3.7). The paper's protocol is False.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping``.
@@ -132,6 +139,12 @@ PARAMETERS_DOC = """depth : int, default=3
         the gradient descent that followed. With scikit-learn's callback API
         (``sklearn.callback``), ``est.set_callbacks(ProgressBar())`` shows a live
         bar instead; each iteration is one task."""
+
+
+def parameters_doc(early_stopping_default):
+    """The hyperparameters' numpydoc text, with the estimator's ``early_stopping`` default."""
+    return _PARAMETERS_DOC.replace("EARLY_STOPPING_DEFAULT", early_stopping_default)
+
 
 ATTRIBUTES_DOC = """coefs_ : list of ndarray
         ``coefs_[l]`` of shape ``(n_in, n_out)`` maps layer ``l`` to ``l + 1``, in

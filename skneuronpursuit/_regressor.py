@@ -7,7 +7,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseNeuronPursuit, with_callbacks
-from ._docstrings import ATTRIBUTES_DOC, PARAMETERS_DOC
+from ._docstrings import ATTRIBUTES_DOC, parameters_doc
 from ._fit_safety import _restored_on_failure
 
 
@@ -44,7 +44,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
 
     Parameters
     ----------
-    {PARAMETERS_DOC}
+    {parameters_doc('"auto"')}
 
     Attributes
     ----------
@@ -83,7 +83,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         *,
         depth=3,
         activation_power=1,
-        negative_slope=0.0,
+        negative_slope=0.1,
         delta=0.2,
         n_restarts=16,
         ncf_steps=200,
@@ -98,7 +98,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         fit_intercept=True,
         rebalance=False,
         warm_start=False,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         dtype="float32",

@@ -27,7 +27,9 @@ def relative_error(prediction, target):
 def sparse_fit():
     """The paper's §5 example: a 3-coordinate ReLU target on {-1, 1}^10, 500 samples."""
     X = hypercube(500, 10, seed=0)
-    reg = NeuronPursuitRegressor(depth=3, fit_intercept=False, random_state=0)
+    reg = NeuronPursuitRegressor(
+        depth=3, negative_slope=0.0, fit_intercept=False, early_stopping=False, random_state=0
+    )
     return reg.fit(X, sparse_relu_target(X))
 
 

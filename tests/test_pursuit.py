@@ -311,7 +311,9 @@ def test_a_fit_that_stops_learning_says_it_is_stalled():
     # docs/algorithm.md §7: with ReLU, a last hidden layer of one neuron outputs values of
     # one sign only, and max(x1, x2) is negative a quarter of the time: the training error
     # stops falling above zero. The fit says so instead of adding neurons to max_iter.
-    reg = fit_max_of_two("the fit is stuck", max_iter=30, random_state=0)
+    reg = fit_max_of_two(
+        "the fit is stuck", negative_slope=0.0, early_stopping=False, max_iter=30, random_state=0
+    )
     assert reg.stop_reason_ == "stalled" and reg.n_iter_ < 30
     errors = [record["train_error"] for record in reg.history_]
     assert errors[-6] - errors[-1] <= 1e-3 * errors[-6] and errors[-1] > 0.05

@@ -152,7 +152,7 @@ def test_early_stopping_classifier_scores_accuracy():
 def test_the_tracker_returns_its_score_and_leaves_the_engines_record_alone():
     from skneuronpursuit._tracking import _IterationTracker
 
-    reg = NeuronPursuitRegressor(early_stopping=True, **FAST)
+    reg = NeuronPursuitRegressor(early_stopping=True, negative_slope=0.0, **FAST)
     Y = Y_WAVE[:, None]
     scales = (np.full(6, 2.0), 3.0)
     validation = (X_CUBE, Y, np.ones(len(Y)))
@@ -309,7 +309,8 @@ def test_distributed_search_example_runs_on_a_local_dask_cluster():
 
 
 def test_n_pruned_is_set_by_fit_and_counts_across_a_warm_start():
-    reg = NeuronPursuitRegressor(max_iter=4, warm_start=True, **FAST).fit(X_CUBE, Y_WAVE)
+    reg = NeuronPursuitRegressor(max_iter=4, warm_start=True, early_stopping=False, **FAST)
+    reg.fit(X_CUBE, Y_WAVE)
     assert reg.n_pruned_ == 0
     reg.prune(X_CUBE, tol=0.5)
     pruned = reg.n_pruned_
