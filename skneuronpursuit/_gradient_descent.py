@@ -1,4 +1,4 @@
-"""Full-batch gradient descent on the squared loss (docs/inner-descent.md).
+"""Full-batch gradient descent on the loss (docs/inner-descent.md).
 
 The steps run in windows of ``WINDOW`` steps with no host synchronisation inside a
 window. At the end of a window its loss is compared with the loss at its start, the
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 
 from ._inputs import SparseInputs
-from ._network import backward, forward
+from ._network import SQUARED_ERROR, backward, forward
 from ._network import loss as network_loss
 
 WINDOW = 250  # steps between checkpoints (the paper's PVR rule checks every 50,000) (choice)
@@ -66,9 +66,21 @@ class _Data:
     loss_weight: object  # s_i broadcastable against the residual; None when all are 1
     columns: bool
     n_samples: int
+    objective: object  # the loss (_losses.py)
+
+    @property
+    def axis(self):
+        """The dimension of the outputs."""
+        return -2 if self.columns else -1
+
+    def value_(self, output):
+        """The loss of ``output``, overwriting it."""
+        return self.objective.window_value_(
+            output, self.Y, self.loss_weight, self.n_samples, self.axis
+        )
 
 
-def _layout(X, Y, sample_weight):
+def _layout(X, Y, sample_weight, objective=SQUARED_ERROR):
     """Samples in columns for dense ``X``: the products of thin layers are faster."""
     n_samples = X.shape[0]
     uniform = bool((sample_weight == 1).all())
@@ -77,14 +89,8 @@ def _layout(X, Y, sample_weight):
         X, Y, weight = X.mT.contiguous(), Y.mT.contiguous(), sample_weight[None, :]
     else:
         weight = sample_weight[:, None]
-    return _Data(X, Y, weight / n_samples, None if uniform else weight, columns, n_samples)
-
-
-def _window_loss(residual, data):
-    squares = residual.square()
-    if data.loss_weight is not None:
-        squares = data.loss_weight * squares
-    return squares.sum(dim=(-2, -1)) / (2 * data.n_samples)
+    loss_weight = None if uniform else weight
+    return _Data(X, Y, weight / n_samples, loss_weight, columns, n_samples, objective)
 
 
 def _window(weights, data, activation, step_size, n_steps, velocity=None, momentum=0.0):
@@ -95,12 +101,12 @@ def _window(weights, data, activation, step_size, n_steps, velocity=None, moment
     """
     for step in range(n_steps + 1):
         pre_activations, layer_inputs = forward(weights, data.X, activation, columns=data.columns)
-        # H - Y in place (the output is not needed again): the loss's gradient in H
-        # is then scale * (H - Y), with no negation.
-        residual = pre_activations[-1].sub_(data.Y)
+        # In place (the output is not needed again): the loss's gradient in H is
+        # scale * (H - Y) for the squared loss, scale * (softmax(H) - Y) for the log loss.
         if step == n_steps:
-            return _window_loss(residual, data)
-        signal = data.scale * residual
+            return data.value_(pre_activations[-1])
+        gradient = data.objective.output_gradient_(pre_activations[-1], data.Y, data.axis)
+        signal = data.scale * gradient
         _, grads = backward(
             weights, pre_activations, layer_inputs, signal, activation, columns=data.columns
         )
@@ -115,7 +121,7 @@ def _window(weights, data, activation, step_size, n_steps, velocity=None, moment
 
 def _current_loss(weights, data, activation):
     pre_activations, _ = forward(weights, data.X, activation, columns=data.columns)
-    return float(_window_loss(pre_activations[-1].sub_(data.Y), data))
+    return float(data.value_(pre_activations[-1]))
 
 
 def next_step_size(previous, initial):
@@ -141,8 +147,9 @@ def gradient_descent(
     momentum=0.0,
     window=WINDOW,
     max_halvings=MAX_HALVINGS,
+    objective=SQUARED_ERROR,
 ):
-    """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights``.
+    """Minimise the loss ``objective`` (by default ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2``).
 
     Parameters
     ----------
@@ -165,6 +172,7 @@ def gradient_descent(
         Steps between checkpoints.
     max_halvings : int
         Halvings at most; a rise after the last one ends the descent at its checkpoint.
+    objective : loss of ``_losses.py``
 
     Returns
     -------
@@ -174,10 +182,10 @@ def gradient_descent(
         another order (samples in columns), and rises below rounding are accepted,
         so the end is checked in the caller's terms.
     """
-    initial_loss = float(network_loss(weights, X, Y, sample_weight, activation))
+    initial_loss = float(network_loss(weights, X, Y, sample_weight, activation, objective))
     # A window whose loss rose by less than this fraction rose on rounding alone.
     noise = 100 * torch.finfo(X.dtype).eps
-    data = _layout(X, Y, sample_weight)
+    data = _layout(X, Y, sample_weight, objective)
     current = [w.clone() for w in weights]
     checkpoint = [w.clone() for w in weights]
     velocity = [torch.zeros_like(w) for w in weights] if momentum > 0 else None
@@ -217,7 +225,7 @@ def gradient_descent(
             ):
                 break
         last_decrease = decrease
-    final_loss = float(network_loss(checkpoint, X, Y, sample_weight, activation))
+    final_loss = float(network_loss(checkpoint, X, Y, sample_weight, activation, objective))
     if not final_loss <= initial_loss:
         checkpoint, final_loss, n_accepted = [w.clone() for w in weights], initial_loss, 0
     return DescentResult(checkpoint, final_loss, n_accepted, step_size, n_halvings, diverged)

@@ -17,8 +17,9 @@ import torch
 
 from ._activation import HomogeneousActivation
 from ._gradient_descent import gradient_descent, next_step_size
+from ._losses import LOSSES
 from ._ncf import search_candidates, search_network
-from ._network import backward, forward, push_forward, weighted_squared_norm
+from ._network import backward, forward, push_forward
 from ._network import loss as network_loss
 from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
@@ -55,6 +56,7 @@ class PursuitSettings:
     gd_momentum: float = 0.0
     gd_window: int = 250
     gd_tol: float = 1e-4
+    objective: object = LOSSES["squared_error"]  # the loss (_losses.py)
 
 
 @dataclass
@@ -100,7 +102,8 @@ class _Pursuit:
         self.activation = settings.activation
         self.random_state = random_state
         self.n_samples = X.shape[0]
-        self.loss_zero = float(weighted_squared_norm(Y, self.sample_weight)) / (2 * self.n_samples)
+        self.objective = settings.objective
+        self.loss_zero = self.objective.zero_value(Y, self.sample_weight)
         self.ncf_tol = NCF_TOL[X.dtype]
         self.step_size = None  # the inner descent's step at the end of the last iteration
 
@@ -118,7 +121,22 @@ class _Pursuit:
         return not total > self.ncf_tol * float(terms.abs().sum())
 
     def loss(self, weights):
-        return float(network_loss(weights, self.X, self.Y, self.sample_weight, self.activation))
+        objective = self.objective
+        return float(
+            network_loss(weights, self.X, self.Y, self.sample_weight, self.activation, objective)
+        )
+
+    def _scale(self, ncf_value, output, change, signal, degree, make_weights):
+        """``t_opt`` of docs/algorithm.md §3.4 (§9.3 for the log loss); None: no descent.
+
+        ``output``: ``H`` before the change; ``change``: the change of ``H`` at unit scale.
+        """
+        quadratic = self.objective.curvature(output, change, self.sample_weight)
+        # quadratic == 0 with a non-zero change: its squares underflowed; no usable scale.
+        if quadratic == 0 or self._no_descent(signal, change):
+            return None
+        t_opt = (self.n_samples * ncf_value / quadratic) ** (1 / degree)
+        return self.objective.refine_scale(t_opt, degree, lambda t: self.loss(make_weights(t)))
 
     def first_neurons(self):
         """Iteration 1: ``delta_1 w*`` from the dominant KKT point of ``NCF_Y``."""
@@ -128,23 +146,24 @@ class _Pursuit:
         initial = [
             _as_tensor(self.random_state.standard_normal(shape), self.X) for shape in shapes
         ]
+        # The signal is the negative gradient of the loss at H = 0 (Y for the squared loss).
+        zero = torch.zeros_like(self.Y)
+        signal = self.objective.negative_gradient(zero, self.Y)
         found = search_network(
-            self.X, self.Y, self.sample_weight, self.activation, initial, s.ncf_steps, s.ncf_lr
+            self.X, signal, self.sample_weight, self.activation, initial, s.ncf_steps, s.ncf_lr
         )
         # docs/algorithm.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
-        degree = self.activation.degree(s.depth)
         output = forward(found.weights, self.X, self.activation)[0][-1]
-        quadratic = float(weighted_squared_norm(output, self.sample_weight))
-        # quadratic == 0 with a non-zero output: its squares underflowed; no usable scale.
-        if quadratic == 0 or self._no_descent(self.Y, output):
+
+        def ray(t):
+            return [t * w for w in found.weights]
+
+        degree = self.activation.degree(s.depth)
+        t_opt = self._scale(found.ncf_value, zero, output, signal, degree, ray)
+        if t_opt is None:
             return None, found.ncf_value, {}
-        t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / degree)
         weights, scale, loss, halvings = _scale_until_descent(
-            lambda t: [t * w for w in found.weights],
-            s.delta * t_opt,
-            self.loss_zero,
-            FIRST_DELTA_HALVINGS,
-            self.loss,
+            ray, s.delta * t_opt, self.loss_zero, FIRST_DELTA_HALVINGS, self.loss
         )
         record = IterationRecord(
             layer=None,
@@ -159,7 +178,8 @@ class _Pursuit:
         """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""
         s = self.settings
         pre_activations, layer_inputs = forward(weights, self.X, self.activation)
-        residual = self.Y - pre_activations[-1]
+        # The negative gradient of the loss in H: the residual Y - H for the squared loss.
+        residual = self.objective.negative_gradient(pre_activations[-1], self.Y)
         # g = J^T r for every layer in one backward pass (docs/algorithm.md §3).
         signals, _ = backward(weights, pre_activations, layer_inputs, residual, self.activation)
         # Hidden layer l (0-based) receives a row in weights[l] and a column in weights[l+1].
@@ -186,17 +206,17 @@ class _Pursuit:
         change = push_forward(
             weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
         )
-        quadratic = float(weighted_squared_norm(change, self.sample_weight))
-        if quadratic == 0 or self._no_descent(residual, change):
-            return None, found.ncf_value, {}
-        t_opt = (self.n_samples * found.ncf_value / quadratic) ** (1 / (self.activation.power + 1))
 
+        def grow(t):
+            return insert_neuron(weights, layer, t * a, t * b)
+
+        degree = self.activation.power + 1
+        output = pre_activations[-1]
+        t_opt = self._scale(found.ncf_value, output, change, residual, degree, grow)
+        if t_opt is None:
+            return None, found.ncf_value, {}
         grown, scale, loss, halvings = _scale_until_descent(
-            lambda t: insert_neuron(weights, layer, t * a, t * b),
-            s.delta * t_opt,
-            loss_before,
-            LATER_DELTA_HALVINGS,
-            self.loss,
+            grow, s.delta * t_opt, loss_before, LATER_DELTA_HALVINGS, self.loss
         )
         record = IterationRecord(
             layer=layer + 1,
@@ -222,6 +242,7 @@ class _Pursuit:
             momentum=s.gd_momentum,
             window=s.gd_window,
             rel_tol=s.gd_tol,
+            objective=self.objective,
         )
         self.step_size = descent.step_size
         return descent
