@@ -264,6 +264,13 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
             )
         return True
 
+    def _probabilities(self, X, binary, multiclass):
+        """``[binary(-H), binary(H)]`` of the one logit of two classes, else ``multiclass(H)``."""
+        output = self._network_output(X)
+        if len(self.classes_) == 2:
+            return np.column_stack([binary(-output[:, 0]), binary(output[:, 0])])
+        return multiclass(output, axis=1)
+
     @available_if(_has_probabilities)
     def predict_proba(self, X):
         """Class probabilities: softmax of the logits (two classes: their sigmoid).
@@ -279,27 +286,13 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; each row sums to 1.
         """
-        output = self._network_output(X)
-        if len(self.classes_) == 2:
-            positive = expit(output[:, 0])
-            return np.column_stack([expit(-output[:, 0]), positive])
-        return softmax(output, axis=1)
+        return self._probabilities(X, expit, softmax)
 
     @available_if(_has_probabilities)
     def predict_log_proba(self, X):
-        """Logarithms of the class probabilities, computed stably from the logits.
+        """Logarithms of :meth:`predict_proba`, computed stably from the logits.
 
-        Available with ``loss="log_loss"`` only.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
+        Available with ``loss="log_loss"`` only; ``X`` as for :meth:`predict_proba`.
+        Returns an ndarray of shape (n_samples, n_classes).
         """
-        output = self._network_output(X)
-        if len(self.classes_) == 2:
-            return np.column_stack([log_expit(-output[:, 0]), log_expit(output[:, 0])])
-        return log_softmax(output, axis=1)
+        return self._probabilities(X, log_expit, log_softmax)
