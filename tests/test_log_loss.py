@@ -246,3 +246,22 @@ def test_every_iteration_descends(data, dtype):
     assert_every_iteration_descends(clf.history_, exact=dtype == "float64")
     for record in clf.history_:
         assert record["train_error"] == pytest.approx(record["loss"] / np.log(len(clf.classes_)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_separable_data_grow_logits_without_diverging(dtype):
+    # docs/algorithm.md §9.4: the cross-entropy of separable data has no minimum at finite
+    # weights; the logits grow, descent after descent, and the fit ends on its budget.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 2))
+    y = (X[:, 0] > 0).astype(int)
+    clf = NeuronPursuitClassifier(
+        negative_slope=0.1, dtype=dtype, **{**FAST, "tol": 0.0, "max_iter": 8, "gd_lr": 10.0}
+    )
+    clf.fit(X, y)
+    assert clf.stop_reason_ in ("max_iter", "stalled")
+    losses = [clf.history_[0]["loss_before"]] + clf.loss_curve_
+    assert np.isfinite(losses).all() and (np.diff(losses) <= 0).all()
+    assert losses[-1] < 1e-2 * losses[0]
+    assert np.isfinite(clf.decision_function(X)).all()
+    assert clf.score(X, y) == 1.0
