@@ -9,9 +9,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import (
-    StrOptions,
-)
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
 from ._activation import HomogeneousActivation
@@ -19,6 +17,7 @@ from ._device import DTYPES, resolve_device
 from ._fit_safety import _Number, _random_state
 from ._fitted_network import FittedNetworkMixin
 from ._inputs import SparseInputs
+from ._losses import LOSSES
 from ._memory import check_memory
 from ._pursuit import PursuitSettings, neuron_pursuit
 from ._records import STOP_REASONS
@@ -138,6 +137,10 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         """The activation the hyperparameters ask for (that of the next fit)."""
         return HomogeneousActivation(int(self.activation_power), float(self.negative_slope))
 
+    def _loss_name(self):
+        """The loss of the next fit; the classifier has a ``loss`` hyperparameter."""
+        return "squared_error"
+
     def _settings(self):
         # Plain Python numbers: NumPy integers (np.int8) overflow in the arithmetic below.
         return PursuitSettings(
@@ -156,6 +159,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             tol=float(self.tol),
             rebalance=bool(self.rebalance),
             verbose=int(self.verbose),
+            objective=LOSSES[self._loss_name()],
         )
 
     def _check_step_sizes(self, dtype):
@@ -176,10 +180,11 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         the estimator-specific ``attributes`` (a dict, e.g. ``classes_``), which
         callbacks also see in the models they rebuild during the fit.
         """
-        attributes = {} if attributes is None else attributes
+        settings = self._settings()
+        # The loss the network was fitted with, a fitted attribute: predict_proba reads it.
+        attributes = {**(attributes or {}), "_loss_": settings.objective.name}
         dtype = DTYPES[self.dtype]
         self._check_step_sizes(dtype)
-        settings = self._settings()
         device = resolve_device(self.device)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -202,7 +207,9 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         sample_weight = _normalised_weights(sample_weight)
         # Rescaling is a change of units: the fitted weights are mapped back below.
         x_scale = _root_mean_square(X, sample_weight, axis=0)
-        y_scale = float(_root_mean_square(Y, sample_weight))
+        # (choice) The log loss's outputs are logits: their units are not the user's.
+        rescale = settings.objective.rescales_targets
+        y_scale = float(_root_mean_square(Y, sample_weight)) if rescale else 1.0
         X_fit = _input_tensor(X, self.fit_intercept, dtype, device, x_scale)
         check_memory(
             device,
@@ -330,12 +337,14 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             "activation_power": self._activation_.power,
             "negative_slope": self._activation_.slope,
             "fit_intercept": self._fit_intercept_,
+            "loss": self._loss_,
         }
         for name, value in fitted.items():
-            if getattr(self, name) != value:
+            current = self._loss_name() if name == "loss" else getattr(self, name)
+            if current != value:
                 raise ValueError(
-                    f"warm_start=True cannot change {name} from {value!r} to "
-                    f"{getattr(self, name)!r}: the network was grown with {name}={value!r}. "
+                    f"warm_start=True cannot change {name} from {value!r} to {current!r}: "
+                    f"the network was grown with {name}={value!r}. "
                     "Set warm_start=False to fit afresh."
                 )
         n_inputs = X.shape[1] + int(self._fit_intercept_)
@@ -366,12 +375,14 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             state["_fit_intercept_"] = bool(state["fit_intercept"])
         if "coefs_" in state:
             state.setdefault("n_pruned_", 0)
-            state.setdefault("early_stopping_", state.get("validation_scores_") is not None)
             # Models pickled before coefs_ was derived stored it beside the weights of
             # the fit (or, before warm starts, alone): keep one copy.
             coefs = state.pop("coefs_")
             if "_fit_weights_" not in state:
                 state["_fit_weights_"] = fit_units(coefs, state["x_scale_"], state["y_scale_"])
+        if "_fit_weights_" in state:  # fitted before these attributes existed
+            state.setdefault("early_stopping_", state.get("validation_scores_") is not None)
+            state.setdefault("_loss_", "squared_error")
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

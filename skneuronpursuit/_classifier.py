@@ -1,7 +1,9 @@
 """NeuronPursuitClassifier."""
 
 import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -16,15 +18,22 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     _parameter_constraints: dict = {
         **BaseNeuronPursuit._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "loss": [StrOptions({"squared_error", "log_loss"})],
     }
 
     __doc__ = f"""Classification with a homogeneous network grown by Neuron Pursuit.
 
-    As in the paper (§5.2.2), the network is fitted with the squared loss to
-    one-hot targets and predicts the class of the largest output. A binary
-    problem uses a single output fitted to targets ``-1`` and ``+1``
+    As in the paper (§5.2.2), by default the network is fitted with the squared
+    loss to one-hot targets and predicts the class of the largest output. A
+    binary problem uses a single output fitted to targets ``-1`` and ``+1``
     (equivalent to one-hot targets with antisymmetric outputs), so that
     ``decision_function`` is one score whose sign gives the class.
+
+    With ``loss="log_loss"`` the outputs are logits fitted with the
+    cross-entropy of their softmax (for two classes: of the sigmoid of the one
+    output) and ``predict_proba`` gives class probabilities; Neuron Pursuit
+    then correlates new neurons with the loss's negative gradient instead of
+    the residual (docs/algorithm.md §9).
 
     See :class:`NeuronPursuitRegressor` for the algorithm.
 
@@ -32,10 +41,21 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     ----------
     {parameters_doc("False")}
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the squared loss, multiplying ``sample_weight``:
+        Weights of the classes in the loss, multiplying ``sample_weight``:
         ``{{label: weight}}``, or ``"balanced"`` for ``n_samples / (n_classes *
         np.bincount(y))`` as in scikit-learn's other classifiers. None: every class
         weighs 1.
+
+    loss : {{"squared_error", "log_loss"}}, default="squared_error"
+        The loss the network is fitted with. ``"squared_error"``: the paper's
+        squared loss on the targets above; ``decision_function`` gives scores and
+        there is no ``predict_proba``. ``"log_loss"``: the cross-entropy of
+        ``softmax(H)`` against one-hot targets (two classes: of ``sigmoid(H)`` of
+        one output against 0 and 1), so that ``decision_function`` gives logits
+        and ``predict_proba`` / ``predict_log_proba`` are available. ``tol`` is
+        then on the loss relative to that of the zero network, ``log(n_classes)``
+        (``log 2`` for two classes); ``delta`` is a fraction of the scale found
+        by a line search of the loss along the new neuron's direction.
 
     Attributes
     ----------
@@ -93,12 +113,14 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         validation_fraction=0.1,
         n_iter_no_change=10,
         class_weight=None,
+        loss="squared_error",
         dtype="float32",
         device="auto",
         random_state=None,
         verbose=0,
     ):
         self.class_weight = class_weight
+        self.loss = loss
         super().__init__(
             depth=depth,
             activation_power=activation_power,
@@ -138,7 +160,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         y : array-like of shape (n_samples,)
             Class labels; at least two classes with positive total weight.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples in the squared loss; only their
+            Non-negative weights of the samples in the loss; only their
             ratios matter. Integer weights give the fit on repeated samples (bit
             for bit on the CPU).
 
@@ -179,7 +201,8 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
                     f"positive sample_weight; got {n_weighted_classes} class."
                 )
             if len(classes) == 2:
-                Y = np.where(encoded == 1, 1.0, -1.0)[:, None]
+                negative = 0.0 if self.loss == "log_loss" else -1.0
+                Y = np.where(encoded == 1, 1.0, negative)[:, None]
             else:
                 Y = np.eye(len(classes))[encoded]
             self._fit_network(
@@ -189,7 +212,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         return self
 
     def decision_function(self, X):
-        """Network outputs: the confidence scores of the classes.
+        """Network outputs: the confidence scores (with ``loss="log_loss"``, logits).
 
         Parameters
         ----------
@@ -227,3 +250,49 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     def _validation_score(self, output, Y, sample_weight):
         hits = self._class_index(output) == self._class_index(Y)
         return float(np.average(hits, weights=sample_weight))
+
+    def _loss_name(self):
+        return self.loss
+
+    def _has_probabilities(self):
+        # The fitted loss once fitted (a changed hyperparameter changes nothing);
+        # before, the hyperparameter, as scikit-learn's meta-estimators ask then.
+        if not getattr(self, "_loss_", self.loss) == "log_loss":
+            raise AttributeError(
+                "predict_proba is available with loss='log_loss' only; the squared "
+                "loss gives scores, not probabilities."
+            )
+        return True
+
+    def _probabilities(self, X, binary, multiclass):
+        """``[binary(-H), binary(H)]`` of the one logit of two classes, else ``multiclass(H)``."""
+        output = self._network_output(X)
+        if len(self.classes_) == 2:
+            return np.column_stack([binary(-output[:, 0]), binary(output[:, 0])])
+        return multiclass(output, axis=1)
+
+    @available_if(_has_probabilities)
+    def predict_proba(self, X):
+        """Class probabilities: softmax of the logits (two classes: their sigmoid).
+
+        Available with ``loss="log_loss"`` only.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; each row sums to 1.
+        """
+        return self._probabilities(X, expit, softmax)
+
+    @available_if(_has_probabilities)
+    def predict_log_proba(self, X):
+        """Logarithms of :meth:`predict_proba`, computed stably from the logits.
+
+        Available with ``loss="log_loss"`` only; ``X`` as for :meth:`predict_proba`.
+        Returns an ndarray of shape (n_samples, n_classes).
+        """
+        return self._probabilities(X, log_expit, log_softmax)

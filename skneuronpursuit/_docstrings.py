@@ -76,7 +76,9 @@ _PARAMETERS_DOC = """depth : int, default=3
 
     tol : float, default=1e-3
         Stop once the relative training error ``||Y - H(X)||^2 / ||Y||^2``
-        (sample-weighted) is at or below ``tol`` (paper: 1e-3).
+        (sample-weighted) is at or below ``tol`` (paper: 1e-3); for the
+        classifier's ``loss="log_loss"``, the cross-entropy relative to that of
+        the zero network, ``log(n_classes)``.
 
     fit_intercept : bool, default=True
         Append a constant feature equal to 1 to ``X``. The network itself has no
@@ -196,7 +198,8 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         Root mean square of each feature, by which ``X`` was divided for the fit.
 
     y_scale_ : float
-        Root mean square of the targets, by which they were divided for the fit.
+        Root mean square of the targets, by which they were divided for the fit
+        (1 with the classifier's ``loss="log_loss"``: its outputs are logits).
 
     n_features_in_ : int
         Number of features seen during fit.

@@ -82,7 +82,9 @@ class FittedNetworkMixin:
         Its output on a tensor ``X`` of shape (n_samples, n_features_in_) is the
         network output of shape (n_samples, n_outputs_): ``predict`` of the
         regressor, ``decision_function`` of the classifier (one column for two
-        classes). The intercept feature is appended inside the module.
+        classes): with ``loss="log_loss"`` these are logits, so apply
+        ``torch.softmax`` (for two classes ``torch.sigmoid``) to get
+        ``predict_proba``. The intercept feature is appended inside the module.
 
         Parameters
         ----------

@@ -1,4 +1,4 @@
-"""Full-batch gradient descent on the squared loss (docs/inner-descent.md).
+"""Full-batch gradient descent on the loss (docs/inner-descent.md).
 
 The steps run in windows of ``WINDOW`` steps with no host synchronisation inside a
 window. At the end of a window its loss is compared with the loss at its start, the
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import torch
 
 from ._inputs import SparseInputs
-from ._network import backward, forward
+from ._network import SQUARED_ERROR, backward, forward
 from ._network import loss as network_loss
 
 WINDOW = 250  # steps between checkpoints (the paper's PVR rule checks every 50,000) (choice)
@@ -70,9 +70,21 @@ class LaidOutData:
     loss_weight: object  # s_i broadcastable against the residual; None when all are 1
     columns: bool
     n_samples: int
+    objective: object  # the loss (_losses.py)
+
+    @property
+    def axis(self):
+        """The dimension of the outputs."""
+        return -2 if self.columns else -1
+
+    def value_(self, output):
+        """The loss of ``output``, overwriting it."""
+        return self.objective.window_value_(
+            output, self.Y, self.loss_weight, self.n_samples, self.axis
+        )
 
 
-def lay_out(X, Y, sample_weight):
+def lay_out(X, Y, sample_weight, objective=SQUARED_ERROR):
     """The data as the steps use it: samples in columns for dense ``X``.
 
     The products of thin layers are faster that way round; sparse ``X``
@@ -84,6 +96,7 @@ def lay_out(X, Y, sample_weight):
     Y : Tensor of shape (n_samples, n_outputs)
     sample_weight : Tensor of shape (n_samples,)
         Normalised to mean 1 by the caller.
+    objective : loss of ``_losses.py``, default=SQUARED_ERROR
 
     Returns
     -------
@@ -96,14 +109,8 @@ def lay_out(X, Y, sample_weight):
         X, Y, weight = X.mT.contiguous(), Y.mT.contiguous(), sample_weight[None, :]
     else:
         weight = sample_weight[:, None]
-    return LaidOutData(X, Y, weight / n_samples, None if uniform else weight, columns, n_samples)
-
-
-def _window_loss(residual, data):
-    squares = residual.square()
-    if data.loss_weight is not None:
-        squares = data.loss_weight * squares
-    return squares.sum(dim=(-2, -1)) / (2 * data.n_samples)
+    loss_weight = None if uniform else weight
+    return LaidOutData(X, Y, weight / n_samples, loss_weight, columns, n_samples, objective)
 
 
 def run_window(weights, data, activation, step_size, n_steps, velocity=None, momentum=0.0):
@@ -130,12 +137,12 @@ def run_window(weights, data, activation, step_size, n_steps, velocity=None, mom
     """
     for step in range(n_steps + 1):
         pre_activations, layer_inputs = forward(weights, data.X, activation, columns=data.columns)
-        # H - Y in place (the output is not needed again): the loss's gradient in H
-        # is then scale * (H - Y), with no negation.
-        residual = pre_activations[-1].sub_(data.Y)
+        # In place (the output is not needed again): the loss's gradient in H is
+        # scale * (H - Y) for the squared loss, scale * (softmax(H) - Y) for the log loss.
         if step == n_steps:
-            return _window_loss(residual, data)
-        signal = data.scale * residual
+            return data.value_(pre_activations[-1])
+        gradient = data.objective.output_gradient_(pre_activations[-1], data.Y, data.axis)
+        signal = data.scale * gradient
         _, grads = backward(
             weights, pre_activations, layer_inputs, signal, activation, columns=data.columns
         )
@@ -150,7 +157,7 @@ def run_window(weights, data, activation, step_size, n_steps, velocity=None, mom
 
 def _current_loss(weights, data, activation):
     pre_activations, _ = forward(weights, data.X, activation, columns=data.columns)
-    return float(_window_loss(pre_activations[-1].sub_(data.Y), data))
+    return float(data.value_(pre_activations[-1]))
 
 
 def next_step_size(previous, initial):
@@ -176,8 +183,9 @@ def gradient_descent(
     momentum=0.0,
     window=WINDOW,
     max_halvings=MAX_HALVINGS,
+    objective=SQUARED_ERROR,
 ):
-    """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights``.
+    """Minimise the loss ``objective`` (by default ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2``).
 
     Parameters
     ----------
@@ -200,6 +208,7 @@ def gradient_descent(
         Steps between checkpoints.
     max_halvings : int
         Halvings at most; a rise after the last one ends the descent at its checkpoint.
+    objective : loss of ``_losses.py``
 
     Returns
     -------
@@ -209,10 +218,10 @@ def gradient_descent(
         another order (samples in columns), and rises below rounding are accepted,
         so the end is checked in the caller's terms.
     """
-    initial_loss = float(network_loss(weights, X, Y, sample_weight, activation))
+    initial_loss = float(network_loss(weights, X, Y, sample_weight, activation, objective))
     # A window whose loss rose by less than this fraction rose on rounding alone.
     noise = 100 * torch.finfo(X.dtype).eps
-    data = lay_out(X, Y, sample_weight)
+    data = lay_out(X, Y, sample_weight, objective)
     current = [w.clone() for w in weights]
     checkpoint = [w.clone() for w in weights]
     velocity = [torch.zeros_like(w) for w in weights] if momentum > 0 else None
@@ -254,7 +263,7 @@ def gradient_descent(
             ):
                 break
         last_decrease = decrease
-    final_loss = float(network_loss(checkpoint, X, Y, sample_weight, activation))
+    final_loss = float(network_loss(checkpoint, X, Y, sample_weight, activation, objective))
     if not final_loss <= initial_loss:
         checkpoint, final_loss, n_accepted = [w.clone() for w in weights], initial_loss, 0
     return DescentResult(checkpoint, final_loss, n_accepted, step_size, n_halvings, diverged)

@@ -14,6 +14,9 @@ gradient descent and ``predict`` all call it.
 import torch
 
 from ._inputs import transposed_product
+from ._losses import LOSSES, weighted_squared_norm  # noqa: F401 (weighted_squared_norm: re-export)
+
+SQUARED_ERROR = LOSSES["squared_error"]
 
 
 def matmul(values, other):
@@ -121,12 +124,6 @@ def push_forward(weights, pre_activations, layer, perturbation, activation):
     return delta
 
 
-def weighted_squared_norm(values, sample_weight):
-    """``sum_i s_i * ||values_i||^2`` over the sample dimension (-2)."""
-    return (sample_weight[:, None] * values.square()).sum(dim=(-2, -1))
-
-
-def loss(weights, X, Y, sample_weight, activation):
-    """``1/(2n) * sum_i s_i ||y_i - H(x_i)||^2`` (docs/algorithm.md §2)."""
-    residual = Y - predict(weights, X, activation)
-    return weighted_squared_norm(residual, sample_weight) / (2 * X.shape[0])
+def loss(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR):
+    """The loss of the network (docs/algorithm.md §2); the squared loss by default."""
+    return objective.value(predict(weights, X, activation), Y, sample_weight)

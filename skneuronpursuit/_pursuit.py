@@ -17,9 +17,11 @@ import torch
 
 from ._activation import HomogeneousActivation
 from ._gradient_descent import gradient_descent, next_step_size
+from ._losses import LOSSES
 from ._ncf import search_candidates, search_network
-from ._network import backward, forward, push_forward, weighted_squared_norm
+from ._network import backward, forward, push_forward
 from ._network import loss as network_loss
+from ._neuron_scale import optimal_scale, scale_until_descent
 from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
 from ._records import STALL_FRACTION, STALL_ITERATIONS, IterationRecord, print_record
@@ -55,6 +57,7 @@ class PursuitSettings:
     gd_momentum: float = 0.0
     gd_window: int = 250
     gd_tol: float = 1e-4
+    objective: object = LOSSES["squared_error"]  # the loss (_losses.py)
 
 
 @dataclass
@@ -66,50 +69,14 @@ class PursuitResult:
     stop_reason: str  # a key of STOP_REASONS
 
 
-def _scale_until_descent(make_weights, scale, loss_reference, max_halvings, loss_of):
-    """Halve ``scale`` until the loss at ``make_weights(scale)`` is not above the reference.
-
-    An unchanged loss is accepted **(choice)**: the decrease of a positive KKT point
-    is then below the working precision, and halving (meant for a neuron so large that
-    the loss rises) would only shrink it further. In float32 this is what happens at a
-    saddle, where the escaping neuron lowers the loss by ~1e-10 (benchmarks/README.md).
-    """
-    for n_halvings in range(max_halvings + 1):
-        weights = make_weights(scale)
-        loss = loss_of(weights)
-        if loss <= loss_reference or n_halvings == max_halvings:
-            return weights, scale, loss, n_halvings
-        scale /= 2
-
-
-def optimal_scale(ncf_value, quadratic, n_samples, degree):
-    """The scale ``t_opt = (n N* / Q)^(1/degree)`` of a new KKT point, docs/algorithm.md §3.4.
-
-    Along the ray ``t w*`` the loss is modelled as
-    ``loss(0) - t^degree N* + t^(2 degree) Q / (2n)``, which ``t_opt`` minimises: exactly
-    for the first neurons (``degree = D``, the network's degree), to first order for a
-    later neuron (``degree = p + 1``).
-
-    Parameters
-    ----------
-    ncf_value : float
-        ``N*``, the NCF of the unit-norm KKT point (positive).
-    quadratic : float
-        ``Q = sum_i s_i ||change_i||^2``, the squared size of the change of the output
-        that the unit-norm point makes (to first order), with sample weights of mean 1.
-    n_samples : int
-    degree : int
-
-    Returns
-    -------
-    float
-    """
-    return (n_samples * ncf_value / quadratic) ** (1 / degree)
-
-
 def _empty_network(n_features, n_outputs, depth, like):
     sizes = [n_features] + [0] * (depth - 1) + [n_outputs]
     return [like.new_zeros(sizes[i + 1], sizes[i]) for i in range(depth)]
+
+
+def _ray(weights, t):
+    """The network ``t w``: every layer scaled by ``t``."""
+    return [t * w for w in weights]
 
 
 def _as_tensor(array, like):
@@ -125,7 +92,8 @@ class _Pursuit:
         self.activation = settings.activation
         self.random_state = random_state
         self.n_samples = X.shape[0]
-        self.loss_zero = float(weighted_squared_norm(Y, self.sample_weight)) / (2 * self.n_samples)
+        self.objective = settings.objective
+        self.loss_zero = self.objective.zero_value(Y, self.sample_weight)
         self.ncf_tol = NCF_TOL[X.dtype]
         self.step_size = None  # the inner descent's step at the end of the last iteration
 
@@ -143,7 +111,22 @@ class _Pursuit:
         return not total > self.ncf_tol * float(terms.abs().sum())
 
     def loss(self, weights):
-        return float(network_loss(weights, self.X, self.Y, self.sample_weight, self.activation))
+        objective = self.objective
+        return float(
+            network_loss(weights, self.X, self.Y, self.sample_weight, self.activation, objective)
+        )
+
+    def _scale(self, ncf_value, output, change, signal, degree, make_weights):
+        """``t_opt`` of docs/algorithm.md §3.4 (§9.3 for the log loss); None: no descent.
+
+        ``output``: ``H`` before the change; ``change``: the change of ``H`` at unit scale.
+        """
+        quadratic = self.objective.curvature(output, change, self.sample_weight)
+        # quadratic == 0 with a non-zero change: its squares underflowed; no usable scale.
+        if quadratic == 0 or self._no_descent(signal, change):
+            return None
+        t_opt = optimal_scale(ncf_value, quadratic, self.n_samples, degree)
+        return self.objective.refine_scale(t_opt, degree, lambda t: self.loss(make_weights(t)))
 
     def first_candidate(self):
         """The dominant KKT point ``w*`` of ``NCF_Y`` for one neuron per layer, and ``t_opt``.
@@ -156,17 +139,19 @@ class _Pursuit:
         initial = [
             _as_tensor(self.random_state.standard_normal(shape), self.X) for shape in shapes
         ]
+        # The signal is the negative gradient of the loss at H = 0 (Y for the squared loss).
+        zero = torch.zeros_like(self.Y)
+        signal = self.objective.negative_gradient(zero, self.Y)
         found = search_network(
-            self.X, self.Y, self.sample_weight, self.activation, initial, s.ncf_steps, s.ncf_lr
+            self.X, signal, self.sample_weight, self.activation, initial, s.ncf_steps, s.ncf_lr
         )
         # docs/algorithm.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
-        degree = self.activation.degree(s.depth)
         output = forward(found.weights, self.X, self.activation)[0][-1]
-        quadratic = float(weighted_squared_norm(output, self.sample_weight))
-        # quadratic == 0 with a non-zero output: its squares underflowed; no usable scale.
-        if quadratic == 0 or self._no_descent(self.Y, output):
-            return found, None
-        return found, optimal_scale(found.ncf_value, quadratic, self.n_samples, degree)
+        degree = self.activation.degree(s.depth)
+        t_opt = self._scale(
+            found.ncf_value, zero, output, signal, degree, lambda t: _ray(found.weights, t)
+        )
+        return found, t_opt
 
     def first_neurons(self):
         """Iteration 1: ``delta_1 w*`` from the dominant KKT point of ``NCF_Y``."""
@@ -174,8 +159,8 @@ class _Pursuit:
         found, t_opt = self.first_candidate()
         if t_opt is None:
             return None, found.ncf_value, {}
-        weights, scale, loss, halvings = _scale_until_descent(
-            lambda t: [t * w for w in found.weights],
+        weights, scale, loss, halvings = scale_until_descent(
+            lambda t: _ray(found.weights, t),
             s.delta * t_opt,
             self.loss_zero,
             FIRST_DELTA_HALVINGS,
@@ -197,7 +182,8 @@ class _Pursuit:
         """
         s = self.settings
         pre_activations, layer_inputs = forward(weights, self.X, self.activation)
-        residual = self.Y - pre_activations[-1]
+        # The negative gradient of the loss in H: the residual Y - H for the squared loss.
+        residual = self.objective.negative_gradient(pre_activations[-1], self.Y)
         # g = J^T r for every layer in one backward pass (docs/algorithm.md §3).
         signals, _ = backward(weights, pre_activations, layer_inputs, residual, self.activation)
         # Hidden layer l (0-based) receives a row in weights[l] and a column in weights[l+1].
@@ -224,11 +210,16 @@ class _Pursuit:
         change = push_forward(
             weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
         )
-        quadratic = float(weighted_squared_norm(change, self.sample_weight))
-        if quadratic == 0 or self._no_descent(residual, change):
-            return found, None
         degree = self.activation.power + 1
-        return found, optimal_scale(found.ncf_value, quadratic, self.n_samples, degree)
+        t_opt = self._scale(
+            found.ncf_value,
+            pre_activations[-1],
+            change,
+            residual,
+            degree,
+            lambda t: insert_neuron(weights, layer, t * a, t * b),
+        )
+        return found, t_opt
 
     def next_neuron(self, weights, loss_before):
         """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""
@@ -237,8 +228,7 @@ class _Pursuit:
         if t_opt is None:
             return None, found.ncf_value, {}
         a, b, layer = found.incoming, found.outgoing, found.layer
-
-        grown, scale, loss, halvings = _scale_until_descent(
+        grown, scale, loss, halvings = scale_until_descent(
             lambda t: insert_neuron(weights, layer, t * a, t * b),
             s.delta * t_opt,
             loss_before,
@@ -269,6 +259,7 @@ class _Pursuit:
             momentum=s.gd_momentum,
             window=s.gd_window,
             rel_tol=s.gd_tol,
+            objective=self.objective,
         )
         self.step_size = descent.step_size
         return descent

@@ -1,4 +1,4 @@
-"""Small data sets shared by the tests."""
+"""Small data sets, and checks of fitted histories, shared by the tests."""
 
 import numpy as np
 
@@ -21,3 +21,22 @@ def modular_addition(modulus, seed=0):
     order = np.random.RandomState(seed).permutation(len(y))
     train, test = order[: len(y) // 2], order[len(y) // 2 :]
     return X[train], y[train], X[test], y[test]
+
+
+def assert_every_iteration_descends(history, exact):
+    """The descent property of docs/algorithm.md §3.4 (Lemmas 12, 13) on a fit's history.
+
+    Every iteration starts from the loss the last one ended with, has ``N* > 0``, adding
+    the neuron lowers the loss (``exact``, float64) or does not raise it (float32, which
+    cannot resolve every decrease), and the inner descent does not raise it.
+    """
+    previous = history[0]["loss_before"]
+    for record in history:
+        assert record["ncf_value"] > 0
+        assert record["loss_before"] == previous
+        if exact:
+            assert record["loss_after_add"] < record["loss_before"]
+        else:
+            assert record["loss_after_add"] <= record["loss_before"]
+        assert record["loss"] <= record["loss_after_add"]
+        previous = record["loss"]

@@ -24,15 +24,28 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
 
 # Weighted and repeated samples reach the fit as the same arrays (merged duplicates),
 # so the sample-weight equivalence checks pass in the default float32 too.
-@parametrize_with_checks([NeuronPursuitRegressor(**FAST), NeuronPursuitClassifier(**FAST)])
+@parametrize_with_checks(
+    [
+        NeuronPursuitRegressor(**FAST),
+        NeuronPursuitClassifier(**FAST),
+        NeuronPursuitClassifier(loss="log_loss", **FAST),
+    ]
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
 @pytest.mark.parametrize("check", SAMPLE_WEIGHT_EQUIVALENCE)
-@pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
-def test_sample_weight_equivalence_in_float64(Estimator, check):
-    check(Estimator.__name__, Estimator(**FAST, dtype="float64"))
+@pytest.mark.parametrize(
+    "Estimator, params",
+    [
+        (NeuronPursuitRegressor, {}),
+        (NeuronPursuitClassifier, {}),
+        (NeuronPursuitClassifier, {"loss": "log_loss"}),
+    ],
+)
+def test_sample_weight_equivalence_in_float64(Estimator, params, check):
+    check(Estimator.__name__, Estimator(**FAST, **params, dtype="float64"))
 
 
 @pytest.mark.skipif(
