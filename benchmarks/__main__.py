@@ -81,7 +81,8 @@ def _compare(args):
 def _realdata(args):
     import csv
 
-    from .realdata import DATASETS, evaluate, parse_settings, summary_table
+    from .realdata import DATASETS, TABLE_END, TABLE_START, evaluate, parse_settings, summary_table
+    from .report import update_readme
 
     apply_threads(args)
     np_params = parse_settings(args.np)
@@ -108,6 +109,9 @@ def _realdata(args):
         args.out.with_suffix(".md").write_text(
             f"NP settings: {np_params or 'defaults'}\n\n{table}\n"
         )
+    if args.readme:
+        update_readme(args.readme, table, TABLE_START, TABLE_END)
+        print(f"table written into {args.readme}")
 
 
 def main(argv=None):
@@ -174,6 +178,7 @@ def main(argv=None):
         "--np", nargs="*", default=[], metavar="NAME=VALUE", help="NP settings to change"
     )
     realdata.add_argument("--out", type=Path, default=None, help="CSV of the folds (+ .md)")
+    realdata.add_argument("--readme", type=Path, default=None, help="write the table there")
     add_threads_option(realdata, default=1)
     realdata.set_defaults(handler=_realdata)
 

@@ -9,6 +9,7 @@ so nothing is downloaded (docs/benchmarks.md, "Real tabular data").
     python -m benchmarks realdata                       # every dataset and method
     python -m benchmarks realdata --datasets diabetes --methods np ridge
     python -m benchmarks realdata --np early_stopping=False   # NP with other settings
+    python -m benchmarks realdata --readme README.md          # the README's table
 """
 
 import ast
@@ -34,6 +35,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+
+TABLE_START = "<!-- realdata-table:start (python -m benchmarks realdata --readme README.md) -->"
+TABLE_END = "<!-- realdata-table:end -->"
 
 
 @dataclass(frozen=True)

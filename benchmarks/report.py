@@ -255,13 +255,13 @@ def results_table(rows, models=None):
     return "\n".join(lines)
 
 
-def update_readme(path, table):
-    """Replace the text between the table markers of ``path`` with ``table``."""
+def update_readme(path, table, start=TABLE_START, end=TABLE_END):
+    """Replace the text between the markers ``start`` and ``end`` of ``path`` with ``table``."""
     text = Path(path).read_text()
-    pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.S)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise ValueError(f"{path} has no {TABLE_START!r} ... {TABLE_END!r} block")
-    block = f"{TABLE_START}\n{table}\n{TABLE_END}"
+        raise ValueError(f"{path} has no {start!r} ... {end!r} block")
+    block = f"{start}\n{table}\n{end}"
     Path(path).write_text(pattern.sub(lambda _: block, text))
 
 
