@@ -61,6 +61,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         "gd_momentum": [_Number(Real, 0, 1, closed="left")],
         "gd_window": [_Number(Integral, 1, None, closed="left")],
         "gd_tol": [_Number(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"gd", "lm"})],
         "max_iter": [_Number(Integral, 1, None, closed="left")],
         "tol": [_Number(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
@@ -91,6 +92,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         gd_momentum=0.0,
         gd_window=250,
         gd_tol=1e-4,
+        solver="gd",
         max_iter=31,
         tol=1e-3,
         fit_intercept=True,
@@ -116,6 +118,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         self.gd_momentum = gd_momentum
         self.gd_window = gd_window
         self.gd_tol = gd_tol
+        self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.fit_intercept = fit_intercept
@@ -148,6 +151,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             gd_momentum=float(self.gd_momentum),
             gd_window=int(self.gd_window),
             gd_tol=float(self.gd_tol),
+            solver=str(self.solver),
             max_iter=int(self.max_iter),
             tol=float(self.tol),
             rebalance=bool(self.rebalance),

@@ -10,13 +10,15 @@ caller chooses device and dtype.
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ._activation import HomogeneousActivation
 from ._gradient_descent import gradient_descent, next_step_size
+from ._levenberg_marquardt import MAX_STEPS as LM_MAX_STEPS
+from ._levenberg_marquardt import levenberg_marquardt
 from ._ncf import search_candidates, search_network
 from ._network import backward, forward, push_forward, weighted_squared_norm
 from ._network import loss as network_loss
@@ -55,6 +57,7 @@ class PursuitSettings:
     gd_momentum: float = 0.0
     gd_window: int = 250
     gd_tol: float = 1e-4
+    solver: str = "gd"  # "gd": gradient descent; "lm": Levenberg-Marquardt
 
 
 @dataclass
@@ -208,8 +211,26 @@ class _Pursuit:
         return grown, found.ncf_value, record
 
     def minimise(self, weights):
-        """Inner descent (docs/inner-descent.md), from the step the last one ended with."""
+        """Inner descent (docs/inner-descent.md), from the step the last one ended with.
+
+        With ``solver="lm"`` (docs/levenberg-marquardt.md) the gradient-descent step
+        carried from iteration to iteration is left as it is and recorded as the
+        ``gd_step_size``, so a warm start that switches back to ``"gd"`` resumes it.
+        """
         s = self.settings
+        if s.solver == "lm":
+            descent = levenberg_marquardt(
+                weights,
+                self.X,
+                self.Y,
+                self.sample_weight,
+                self.activation,
+                max_steps=min(s.gd_steps, LM_MAX_STEPS),
+                target_loss=s.tol * self.loss_zero,
+                rel_tol=s.gd_tol,
+            )
+            carried = s.gd_lr if self.step_size is None else self.step_size
+            return replace(descent, step_size=carried)
         descent = gradient_descent(
             weights,
             self.X,
