@@ -71,7 +71,8 @@ def _dense_rows(X, start, stop):
     crow = X.matrix.crow_indices().to(torch.int64)
     begin, end = int(crow[start]), int(crow[stop])
     rows = torch.repeat_interleave(
-        torch.arange(stop - start, device=crow.device), crow[start + 1 : stop + 1] - crow[start:stop]
+        torch.arange(stop - start, device=crow.device),
+        crow[start + 1 : stop + 1] - crow[start:stop],
     )
     dense = X.matrix.values().new_zeros(stop - start, X.shape[1])
     dense[rows, X.matrix.col_indices()[begin:end].to(torch.int64)] = X.matrix.values()[begin:end]
@@ -94,16 +95,13 @@ def _normal_equations(weights, X, Y, sample_weight, activation):
         inputs = [_dense_rows(X, start, stop)] + [h[start:stop] for h in layer_inputs[1:]]
         inputs = [h.to(SOLVE_DTYPE) for h in inputs]
         # J[(i, o), (l, j, k)] = dH_o/dz_l[i, j] * h_{l-1}[i, k]
-        blocks = [
-            torch.cat(
-                [
-                    (signals[o][l][start:stop, :, None].to(SOLVE_DTYPE) * h[:, None, :]).flatten(1)
-                    for l, h in enumerate(inputs)
-                ],
-                dim=1,
-            )
-            for o in range(m)
-        ]
+        blocks = []
+        for o in range(m):
+            parts = [
+                signals[o][layer][start:stop, :, None].to(SOLVE_DTYPE) * h[:, None, :]
+                for layer, h in enumerate(inputs)
+            ]
+            blocks.append(torch.cat([part.flatten(1) for part in parts], dim=1))
         jacobian = torch.stack(blocks, dim=1) * root[start:stop, None, None]  # (c, m, P)
         weighted_residual = residual[start:stop] * root[start:stop, None]
         jacobian = jacobian.reshape(-1, P)
@@ -144,9 +142,9 @@ def _diagonal(weights, X, Y, sample_weight, activation, pre_activations, layer_i
         squares_in[0] = X.square()
     squares_in[1:] = [h.square() for h in layer_inputs[1:]]
     parts = []
-    for l in range(len(weights)):
-        total = sum(signals[o][l].square() for o in range(m)) * scale
-        parts.append(transposed_product(total, squares_in[l]))
+    for layer in range(len(weights)):
+        total = sum(signals[o][layer].square() for o in range(m)) * scale
+        parts.append(transposed_product(total, squares_in[layer]))
     return _flat(parts)
 
 
@@ -158,14 +156,18 @@ class _MatrixFree:
         self.pre, self.inputs = forward(weights, X, activation)
         self.scale = (sample_weight / X.shape[0])[:, None]
         residual = Y - self.pre[-1]
-        self.g = _flat(_transposed_product(weights, self.pre, self.inputs, self.scale * residual, activation))
+        self.g = _flat(
+            _transposed_product(weights, self.pre, self.inputs, self.scale * residual, activation)
+        )
         self.diagonal = _diagonal(weights, X, Y, sample_weight, activation, self.pre, self.inputs)
 
     def apply(self, vector):
         directions = _unflat(vector, self.weights)
         change = jacobian_product(self.weights, self.pre, self.inputs, directions, self.activation)
         return _flat(
-            _transposed_product(self.weights, self.pre, self.inputs, self.scale * change, self.activation)
+            _transposed_product(
+                self.weights, self.pre, self.inputs, self.scale * change, self.activation
+            )
         )
 
     def solve(self, damping):
@@ -231,8 +233,8 @@ def levenberg_marquardt(
     target_loss : float
         Stop once the loss is at or below this value.
     rel_tol : float
-        Stop once two accepted steps in a row each lowered the loss by less than this
-        fraction of it.
+        Stop once an accepted step lowered the loss by less than this fraction of it
+        and by no more than the step before.
     max_explicit : int
         Weights up to which ``A`` is formed and factorised; conjugate gradients beyond.
 
@@ -248,7 +250,8 @@ def levenberg_marquardt(
     loss = float(network_loss(current, X, Y, sample_weight, activation))
     n_params = sum(w.numel() for w in weights)
     system_type = _Explicit if n_params <= max_explicit else _MatrixFree
-    n_accepted = n_rejected = n_small = 0
+    n_accepted = n_rejected = 0
+    last_decrease = None
     damping, growth, diverged, system = None, 2.0, False, None
     trial_loss = loss
     while n_accepted < max_steps and loss > target_loss:
@@ -277,11 +280,18 @@ def levenberg_marquardt(
             gain = (loss - trial_loss) / predicted
             damping *= max(1 / 3, 1 - (2 * gain - 1) ** 3)
             growth = 2.0
-            n_small = n_small + 1 if loss - trial_loss < rel_tol * loss else 0
+            decrease = loss - trial_loss
             current, loss, system = trial, trial_loss, None
             n_accepted += 1
-            if n_small >= 2:
-                break
+            # Converged: a small decrease that is not speeding up (as gradient_descent:
+            # a new neuron escaping its saddle lowers the loss slowly, but faster step
+            # by step). A decrease within rounding is none.
+            if decrease <= rel_tol * (loss + decrease):
+                if decrease <= noise * loss or (
+                    last_decrease is not None and decrease <= last_decrease
+                ):
+                    break
+            last_decrease = decrease
         else:
             damping, growth = damping * growth, growth * 2
             n_rejected += 1

@@ -21,7 +21,14 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
 
 # Weighted and repeated samples reach the fit as the same arrays (merged duplicates),
 # so the sample-weight equivalence checks pass in the default float32 too.
-@parametrize_with_checks([NeuronPursuitRegressor(**FAST), NeuronPursuitClassifier(**FAST)])
+@parametrize_with_checks(
+    [
+        NeuronPursuitRegressor(**FAST),
+        NeuronPursuitClassifier(**FAST),
+        NeuronPursuitRegressor(**FAST, solver="lm"),
+        NeuronPursuitClassifier(**FAST, solver="lm"),
+    ]
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
