@@ -220,7 +220,7 @@ def levenberg_marquardt(
     max_steps=MAX_STEPS,
     target_loss=0.0,
     rel_tol=1e-4,
-    max_explicit=MAX_EXPLICIT,
+    max_explicit=None,
 ):
     """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights`` by Levenberg-Marquardt.
 
@@ -235,8 +235,9 @@ def levenberg_marquardt(
     rel_tol : float
         Stop once an accepted step lowered the loss by less than this fraction of it
         and by no more than the step before.
-    max_explicit : int
-        Weights up to which ``A`` is formed and factorised; conjugate gradients beyond.
+    max_explicit : int, optional
+        Weights up to which ``A`` is formed and factorised, conjugate gradients
+        beyond; ``MAX_EXPLICIT`` by default.
 
     Returns
     -------
@@ -249,6 +250,7 @@ def levenberg_marquardt(
     current = [w.clone() for w in weights]
     loss = float(network_loss(current, X, Y, sample_weight, activation))
     n_params = sum(w.numel() for w in weights)
+    max_explicit = MAX_EXPLICIT if max_explicit is None else max_explicit
     system_type = _Explicit if n_params <= max_explicit else _MatrixFree
     n_accepted = n_rejected = 0
     last_decrease = None
