@@ -74,7 +74,8 @@ PARAMETERS_DOC = """depth : int, default=3
         gradient descent (the paper's), controlled by ``gd_steps``, ``gd_lr``,
         ``gd_momentum``, ``gd_window`` and ``gd_tol``. ``"lm"``: Levenberg-Marquardt
         on the squared loss, which solves a damped Gauss-Newton system per step
-        (by Cholesky up to 1,500 weights, by conjugate gradients beyond) and
+        (by Cholesky while weights times outputs is at most 1,500, by conjugate
+        gradients beyond) and
         reaches a local minimum in tens of steps where gradient descent needs
         thousands; a step is taken only if it lowers the loss. It ignores
         ``gd_lr``, ``gd_momentum`` and ``gd_window``, runs at most

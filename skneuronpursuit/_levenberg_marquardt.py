@@ -16,7 +16,7 @@ accepted, ``lambda *= max(1/3, 1 - (2 rho - 1)^3)``; rejected, ``lambda *= nu``,
 The Jacobian needs no autograd: the derivative of ``H`` with respect to ``W_l`` at
 sample ``i`` is the outer product of ``dH/dz_l`` (one hand-written backward pass
 per output, :func:`~skneuronpursuit._network.backward`) and the layer input
-``h_{l-1}``. With ``P <= max_explicit`` weights ``A`` is formed in chunks of
+``h_{l-1}``. With ``P m <= max_explicit`` (``m`` outputs) ``A`` is formed in chunks of
 samples and solved by a Cholesky factorisation; beyond that the system is solved
 matrix-free by conjugate gradients, ``A v = J^T S (J v) / n`` costing a forward
 (:func:`jacobian_product`) and a backward pass. ``A``, ``g`` and ``p`` are float64
@@ -33,7 +33,9 @@ from ._network import backward, forward
 from ._network import loss as network_loss
 
 MAX_STEPS = 100  # LM steps per call at most, below gd_steps (choice)
-MAX_EXPLICIT = 1500  # weights up to which A is formed and factorised (choice, measured)
+# A is formed and factorised while weights x outputs (J's columns times its rows per
+# sample: forming A costs n m P^2) is at most this; conjugate gradients beyond (choice).
+MAX_EXPLICIT = 1500
 TAU = 1e-3  # initial damping as a fraction of max diag(A) (Nielsen's usual value) (choice)
 LAMBDA_RANGE = 1e12  # damping above this times max diag(A): no step lowers the loss
 CG_STEPS = 50  # conjugate-gradient iterations per solve at most (choice)
@@ -236,8 +238,8 @@ def levenberg_marquardt(
         Stop once an accepted step lowered the loss by less than this fraction of it
         and by no more than the step before.
     max_explicit : int, optional
-        Weights up to which ``A`` is formed and factorised, conjugate gradients
-        beyond; ``MAX_EXPLICIT`` by default.
+        ``A`` is formed and factorised while weights times outputs is at most this,
+        conjugate gradients beyond; ``MAX_EXPLICIT`` by default.
 
     Returns
     -------
@@ -251,7 +253,7 @@ def levenberg_marquardt(
     loss = float(network_loss(current, X, Y, sample_weight, activation))
     n_params = sum(w.numel() for w in weights)
     max_explicit = MAX_EXPLICIT if max_explicit is None else max_explicit
-    system_type = _Explicit if n_params <= max_explicit else _MatrixFree
+    system_type = _Explicit if n_params * Y.shape[1] <= max_explicit else _MatrixFree
     n_accepted = n_rejected = 0
     last_decrease = None
     damping, growth, diverged, system = None, 2.0, False, None
