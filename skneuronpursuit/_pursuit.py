@@ -256,7 +256,7 @@ def _stalled(losses):
     return earlier - now <= STALL_FRACTION * earlier
 
 
-def _print_record(record, verbose):
+def _print_record(record, verbose, solver="gd"):
     layer = "first" if record["layer"] is None else f"layer {record['layer']}"
     print(
         f"[NeuronPursuit] iter {record['iteration']:3d} | {layer:>8} | "
@@ -265,7 +265,15 @@ def _print_record(record, verbose):
         f"{record['seconds']:.2f}s",
         flush=True,
     )
-    if verbose >= 2:
+    if verbose >= 2 and solver == "lm":
+        print(
+            f"[NeuronPursuit]          delta {record['delta']:.3e} "
+            f"({record['delta_halvings']} halvings) | loss {record['loss_before']:.4e} -> "
+            f"{record['loss_after_add']:.4e} on adding -> {record['loss']:.4e} after "
+            f"{record['gd_steps']} LM steps ({record['gd_halvings']} rejected)",
+            flush=True,
+        )
+    elif verbose >= 2:
         print(
             f"[NeuronPursuit]          delta {record['delta']:.3e} "
             f"({record['delta_halvings']} halvings) | loss {record['loss_before']:.4e} -> "
@@ -371,7 +379,7 @@ def neuron_pursuit(
             weights, loss, history = completed
             requested = on_iteration(weights, record) if on_iteration is not None else None
             if settings.verbose:
-                _print_record(record, settings.verbose)
+                _print_record(record, settings.verbose, settings.solver)
             if descent.diverged:
                 stop_reason = "diverged"
                 break
