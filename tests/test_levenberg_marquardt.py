@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
+from datasets import hypercube, sparse_relu_target
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 from skneuronpursuit._activation import HomogeneousActivation
@@ -198,3 +199,17 @@ def test_warm_start_with_lm_grows_the_network_of_a_fit_run_at_once():
     parts = NeuronPursuitRegressor(max_iter=3, warm_start=True, **params).fit(X, y)
     parts.set_params(max_iter=6).fit(X, y)
     np.testing.assert_array_equal(parts.predict(X), once.predict(X))
+
+
+def test_sparse_relu_target_is_recovered_with_lm():
+    # docs/algorithm.md, "Properties the test-suite checks", sparsity (paper §5, Figure 6),
+    # as tests/test_estimators.py::test_sparse_relu_target_is_recovered, with solver="lm".
+    X = hypercube(500, 10, seed=0)
+    reg = NeuronPursuitRegressor(depth=3, fit_intercept=False, random_state=0, solver="lm")
+    reg.fit(X, sparse_relu_target(X))
+    X_test = hypercube(2000, 10, seed=1)
+    target = sparse_relu_target(X_test)
+    error = np.sum((reg.predict(X_test) - target) ** 2) / np.sum(target**2)
+    assert error < 1e-2 and reg.n_iter_ <= 6
+    first_layer = np.abs(reg.coefs_[0])
+    assert first_layer[3:].max() < 0.05 * first_layer.max()
