@@ -127,7 +127,7 @@ def main(argv=None):
         choices=list(METHODS),
         default=list(DEFAULT_METHODS),
         help="default: %(default)s (np-momentum: NP with gd_momentum=0.9; "
-        "np-paper: NP with the paper's schedule, App. C)",
+        "np-paper: NP with the paper's schedule, App. C; np-lm: NP with solver=lm)",
     )
     run.add_argument("--seeds", type=int, default=None, help="default: 2 quick, 5 full")
     run.add_argument("--quick", action="store_true", help="one small size, few steps")

@@ -151,6 +151,11 @@ def fit_mlp(task, X, y, seed, quick):
     return candidates
 
 
+def fit_neuron_pursuit_lm(task, X, y, seed, quick):
+    """NP as :func:`fit_neuron_pursuit`, its inner minimisation by Levenberg-Marquardt."""
+    return fit_neuron_pursuit(task, X, y, seed, quick, solver="lm")
+
+
 def fit_neuron_pursuit_momentum(task, X, y, seed, quick):
     """NP as :func:`fit_neuron_pursuit`, its inner descent with Nesterov momentum."""
     return fit_neuron_pursuit(task, X, y, seed, quick, gd_momentum=MOMENTUM)
@@ -202,5 +207,6 @@ METHODS = {
     "mlp": fit_mlp,
     "np-momentum": fit_neuron_pursuit_momentum,
     "np-paper": fit_neuron_pursuit_paper,
+    "np-lm": fit_neuron_pursuit_lm,
 }
 DEFAULT_METHODS = ("np", "gd", "mlp")  # those of docs/benchmarks.md; others on request

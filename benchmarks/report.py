@@ -21,6 +21,7 @@ METHOD_NAMES = {
     "mlp": "sklearn MLP",
     "np-momentum": "NP, gd_momentum=0.9",
     "np-paper": "NP, the paper's schedule",
+    "np-lm": "NP, solver=lm",
 }
 
 

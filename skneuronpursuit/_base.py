@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
@@ -16,6 +15,7 @@ from ._activation import HomogeneousActivation
 from ._device import DTYPES, resolve_device
 from ._fit_safety import _Number, _random_state
 from ._fitted_network import FittedNetworkMixin
+from ._held_out import validation_split
 from ._inputs import SparseInputs
 from ._losses import LOSSES
 from ._memory import check_memory
@@ -64,6 +64,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         "gd_momentum": [_Number(Real, 0, 1, closed="left")],
         "gd_window": [_Number(Integral, 1, None, closed="left")],
         "gd_tol": [_Number(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"gd", "lm"})],
         "max_iter": [_Number(Integral, 1, None, closed="left")],
         "tol": [_Number(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
@@ -94,6 +95,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         gd_momentum=0.0,
         gd_window=250,
         gd_tol=1e-4,
+        solver="gd",
         max_iter=31,
         tol=1e-3,
         fit_intercept=True,
@@ -119,6 +121,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         self.gd_momentum = gd_momentum
         self.gd_window = gd_window
         self.gd_tol = gd_tol
+        self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.fit_intercept = fit_intercept
@@ -142,6 +145,11 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         return "squared_error"
 
     def _settings(self):
+        if self.solver == "lm" and self._loss_name() != "squared_error":
+            raise ValueError(
+                "solver='lm' (Levenberg-Marquardt) minimises a sum of squares; with "
+                f"loss={self._loss_name()!r} use solver='gd'."
+            )
         # Plain Python numbers: NumPy integers (np.int8) overflow in the arithmetic below.
         return PursuitSettings(
             depth=int(self.depth),
@@ -155,6 +163,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             gd_momentum=float(self.gd_momentum),
             gd_window=int(self.gd_window),
             gd_tol=float(self.gd_tol),
+            solver=str(self.solver),
             max_iter=int(self.max_iter),
             tol=float(self.tol),
             rebalance=bool(self.rebalance),
@@ -297,29 +306,16 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
 
     def _split(self, X, Y, sample_weight, stratify, seed):
         """Training indices and the held-out ``(X, Y, sample_weight)`` for early stopping."""
-        train, held_out = train_test_split(
-            np.arange(X.shape[0]),
-            test_size=self.validation_fraction,
-            random_state=seed,
-            stratify=stratify,
+        return validation_split(
+            X,
+            Y,
+            sample_weight,
+            stratify,
+            seed,
+            self.validation_fraction,
+            self._min_validation_samples,
+            type(self).__name__,
         )
-        if len(held_out) < self._min_validation_samples:
-            raise ValueError(
-                f"early_stopping=True held out {len(held_out)} of the {X.shape[0]} samples "
-                f"(validation_fraction={self.validation_fraction}); {type(self).__name__} "
-                f"needs at least {self._min_validation_samples} to score them. Use more "
-                "samples, a larger validation_fraction, or early_stopping=False."
-            )
-        for part, name in ((train, "training"), (held_out, "validation")):
-            if not sample_weight[part].sum() > 0:
-                raise ValueError(
-                    f"early_stopping=True split the {X.shape[0]} samples into "
-                    f"{len(train)} for training and {len(held_out)} for validation, and "
-                    f"the {name} samples all have zero sample_weight. Give more samples "
-                    "a positive weight, change validation_fraction, or set "
-                    "early_stopping=False."
-                )
-        return train, (X[held_out], Y[held_out], sample_weight[held_out])
 
     def _warn_about_stop(self):
         """A ConvergenceWarning when the fit stopped for an unexpected reason."""

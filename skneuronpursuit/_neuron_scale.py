@@ -44,3 +44,8 @@ def optimal_scale(ncf_value, quadratic, n_samples, degree):
     float
     """
     return (n_samples * ncf_value / quadratic) ** (1 / degree)
+
+
+def ray(weights, t):
+    """The network ``t w``: every layer scaled by ``t`` (the ray of the first neurons)."""
+    return [t * w for w in weights]

@@ -10,21 +10,23 @@ caller chooses device and dtype.
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ._activation import HomogeneousActivation
 from ._gradient_descent import gradient_descent, next_step_size
+from ._levenberg_marquardt import MAX_STEPS as LM_MAX_STEPS
+from ._levenberg_marquardt import levenberg_marquardt
 from ._losses import LOSSES
 from ._ncf import search_candidates, search_network
 from ._network import backward, forward, push_forward
 from ._network import loss as network_loss
-from ._neuron_scale import optimal_scale, scale_until_descent
+from ._neuron_scale import optimal_scale, ray, scale_until_descent
 from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
-from ._records import STALL_FRACTION, STALL_ITERATIONS, IterationRecord, print_record
+from ._records import IterationRecord, print_record, stalled
 
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
 LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
@@ -58,6 +60,7 @@ class PursuitSettings:
     gd_window: int = 250
     gd_tol: float = 1e-4
     objective: object = LOSSES["squared_error"]  # the loss (_losses.py)
+    solver: str = "gd"  # "gd": gradient descent; "lm": Levenberg-Marquardt
 
 
 @dataclass
@@ -72,11 +75,6 @@ class PursuitResult:
 def _empty_network(n_features, n_outputs, depth, like):
     sizes = [n_features] + [0] * (depth - 1) + [n_outputs]
     return [like.new_zeros(sizes[i + 1], sizes[i]) for i in range(depth)]
-
-
-def _ray(weights, t):
-    """The network ``t w``: every layer scaled by ``t``."""
-    return [t * w for w in weights]
 
 
 def _as_tensor(array, like):
@@ -149,7 +147,7 @@ class _Pursuit:
         output = forward(found.weights, self.X, self.activation)[0][-1]
         degree = self.activation.degree(s.depth)
         t_opt = self._scale(
-            found.ncf_value, zero, output, signal, degree, lambda t: _ray(found.weights, t)
+            found.ncf_value, zero, output, signal, degree, lambda t: ray(found.weights, t)
         )
         return found, t_opt
 
@@ -160,7 +158,7 @@ class _Pursuit:
         if t_opt is None:
             return None, found.ncf_value, {}
         weights, scale, loss, halvings = scale_until_descent(
-            lambda t: _ray(found.weights, t),
+            lambda t: ray(found.weights, t),
             s.delta * t_opt,
             self.loss_zero,
             FIRST_DELTA_HALVINGS,
@@ -245,8 +243,26 @@ class _Pursuit:
         return grown, found.ncf_value, record
 
     def minimise(self, weights):
-        """Inner descent (docs/inner-descent.md), from the step the last one ended with."""
+        """Inner descent (docs/inner-descent.md), from the step the last one ended with.
+
+        With ``solver="lm"`` (docs/levenberg-marquardt.md) the gradient-descent step
+        carried from iteration to iteration is left as it is and recorded as the
+        ``gd_step_size``, so a warm start that switches back to ``"gd"`` resumes it.
+        """
         s = self.settings
+        if s.solver == "lm":
+            descent = levenberg_marquardt(
+                weights,
+                self.X,
+                self.Y,
+                self.sample_weight,
+                self.activation,
+                max_steps=min(s.gd_steps, LM_MAX_STEPS),
+                target_loss=s.tol * self.loss_zero,
+                rel_tol=s.gd_tol,
+            )
+            carried = s.gd_lr if self.step_size is None else self.step_size
+            return replace(descent, step_size=carried)
         descent = gradient_descent(
             weights,
             self.X,
@@ -263,14 +279,6 @@ class _Pursuit:
         )
         self.step_size = descent.step_size
         return descent
-
-
-def _stalled(losses):
-    """Whether the last ``STALL_ITERATIONS`` iterations lowered the loss by a negligible amount."""
-    if len(losses) <= STALL_ITERATIONS:
-        return False
-    earlier, now = losses[-1 - STALL_ITERATIONS], losses[-1]
-    return earlier - now <= STALL_FRACTION * earlier
 
 
 # No autograd anywhere in the engine (backward is written by hand): inference mode
@@ -368,7 +376,7 @@ def neuron_pursuit(
             weights, loss, history = completed
             requested = on_iteration(weights, record) if on_iteration is not None else None
             if settings.verbose:
-                print_record(record, settings.verbose)
+                print_record(record, settings.verbose, settings.solver)
             if descent.diverged:
                 stop_reason = "diverged"
                 break
@@ -379,7 +387,7 @@ def neuron_pursuit(
                 stop_reason = requested
                 break
             losses.append(loss)
-            if _stalled(losses):
+            if stalled(losses):
                 stop_reason = "stalled"
                 break
     except KeyboardInterrupt:

@@ -77,7 +77,15 @@ class IterationRecord(TypedDict, total=False):
     validation_score: float  # in history_ with early stopping; not set by the engine
 
 
-def print_record(record, verbose):
+def stalled(losses):
+    """Whether the last ``STALL_ITERATIONS`` iterations lowered the loss by a negligible amount."""
+    if len(losses) <= STALL_ITERATIONS:
+        return False
+    earlier, now = losses[-1 - STALL_ITERATIONS], losses[-1]
+    return earlier - now <= STALL_FRACTION * earlier
+
+
+def print_record(record, verbose, solver="gd"):
     """The ``verbose`` progress line(s) of one record, printed."""
     layer = "first" if record["layer"] is None else f"layer {record['layer']}"
     print(
@@ -87,12 +95,18 @@ def print_record(record, verbose):
         f"{record['seconds']:.2f}s",
         flush=True,
     )
-    if verbose >= 2:
-        print(
-            f"[NeuronPursuit]          delta {record['delta']:.3e} "
-            f"({record['delta_halvings']} halvings) | loss {record['loss_before']:.4e} -> "
-            f"{record['loss_after_add']:.4e} on adding -> {record['loss']:.4e} after "
+    if verbose < 2:
+        return
+    if solver == "lm":
+        descent = f"{record['gd_steps']} LM steps ({record['gd_halvings']} rejected)"
+    else:
+        descent = (
             f"{record['gd_steps']} GD steps | step {record['gd_step_size']:.3e} "
-            f"({record['gd_halvings']} halvings)",
-            flush=True,
+            f"({record['gd_halvings']} halvings)"
         )
+    print(
+        f"[NeuronPursuit]          delta {record['delta']:.3e} "
+        f"({record['delta_halvings']} halvings) | loss {record['loss_before']:.4e} -> "
+        f"{record['loss_after_add']:.4e} on adding -> {record['loss']:.4e} after {descent}",
+        flush=True,
+    )

@@ -23,18 +23,22 @@ def modular_addition(modulus, seed=0):
     return X[train], y[train], X[test], y[test]
 
 
-def assert_every_iteration_descends(history, exact):
+def assert_every_iteration_descends(history, exact, kinked_halvings=None):
     """The descent property of docs/algorithm.md §3.4 (Lemmas 12, 13) on a fit's history.
 
     Every iteration starts from the loss the last one ended with, has ``N* > 0``, adding
     the neuron lowers the loss (``exact``, float64) or does not raise it (float32, which
-    cannot resolve every decrease), and the inner descent does not raise it.
+    cannot resolve every decrease), and the inner descent does not raise it. A neuron
+    added after ``kinked_halvings`` halvings, where ReLU kinks make the first-order model
+    fail (docs/algorithm.md §7), may raise the loss by 1e-8 relative.
     """
     previous = history[0]["loss_before"]
     for record in history:
         assert record["ncf_value"] > 0
         assert record["loss_before"] == previous
-        if exact:
+        if kinked_halvings is not None and record["delta_halvings"] == kinked_halvings:
+            assert record["loss_after_add"] <= record["loss_before"] * (1 + 1e-8)
+        elif exact:
             assert record["loss_after_add"] < record["loss_before"]
         else:
             assert record["loss_after_add"] <= record["loss_before"]

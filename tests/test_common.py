@@ -29,6 +29,8 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
         NeuronPursuitRegressor(**FAST),
         NeuronPursuitClassifier(**FAST),
         NeuronPursuitClassifier(loss="log_loss", **FAST),
+        NeuronPursuitRegressor(**FAST, solver="lm"),
+        NeuronPursuitClassifier(**FAST, solver="lm"),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):

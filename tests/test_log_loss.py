@@ -273,3 +273,9 @@ def test_separable_data_grow_logits_without_diverging(dtype):
     assert losses[-1] < 1e-2 * losses[0]
     assert np.isfinite(clf.decision_function(X)).all()
     assert clf.score(X, y) == 1.0
+
+
+def test_levenberg_marquardt_is_refused_with_the_log_loss():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="solver='lm'.*log_loss"):
+        NeuronPursuitClassifier(**{**FAST, "solver": "lm"}).fit(X, y)

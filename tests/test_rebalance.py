@@ -30,9 +30,12 @@ def test_rebalancing_balances_and_preserves_predictions(power, slope):
     assert not all(torch.allclose(r, torch.ones_like(r)) for r in neuron_balance(weights, power))
 
 
-def test_rebalance_option_leaves_balanced_neurons():
+@pytest.mark.parametrize("solver", ["gd", "lm"])
+def test_rebalance_option_leaves_balanced_neurons(solver):
     X = hypercube(150, 6, seed=4)
-    reg = NeuronPursuitRegressor(depth=3, rebalance=True, max_iter=4, dtype="float64", **FAST)
+    reg = NeuronPursuitRegressor(
+        depth=3, rebalance=True, max_iter=4, dtype="float64", solver=solver, **FAST
+    )
     reg.fit(X, sparse_relu_target(X))
     # The balance holds in the units the fit worked in, those of the stored network.
     weights = [torch.from_numpy(w) for w in reg._fit_weights_]

@@ -1,0 +1,302 @@
+"""Levenberg-Marquardt on the squared loss: the inner solver of ``solver="lm"``.
+
+docs/levenberg-marquardt.md. The loss is a sum of squares,
+``L(w) = 1/(2n) sum_i s_i ||y_i - H(x_i; w)||^2``, with residuals ``r = Y - H`` and
+``J`` the Jacobian of the outputs ``H(x_i)`` with respect to all weights, flattened
+across layers (``P`` of them). Every step solves the damped Gauss-Newton system
+
+    (A + lambda I) p = g,    A = J^T S J / n,    g = J^T S r / n = -grad L
+
+and tries ``w + p``. The step is accepted only if the loss (the caller's
+:func:`~skneuronpursuit._network.loss`) falls; the damping ``lambda`` follows
+Nielsen's rule on the gain ratio ``rho = (L(w) - L(w + p)) / (g.p - p.A p / 2)``:
+accepted, ``lambda *= max(1/3, 1 - (2 rho - 1)^3)``; rejected, ``lambda *= nu``,
+``nu *= 2``. It starts at ``TAU * max diag(A)`` in every call (choice).
+
+The Jacobian needs no autograd: the derivative of ``H`` with respect to ``W_l`` at
+sample ``i`` is the outer product of ``dH/dz_l`` (one hand-written backward pass
+per output, :func:`~skneuronpursuit._network.backward`) and the layer input
+``h_{l-1}``. With ``P m <= max_explicit`` (``m`` outputs) ``A`` is formed in chunks of
+samples and solved by a Cholesky factorisation; beyond that the system is solved
+matrix-free by conjugate gradients, ``A v = J^T S (J v) / n`` costing a forward
+(:func:`jacobian_product`) and a backward pass. ``A``, ``g`` and ``p`` are float64
+whatever the fit's dtype (the normal equations square the condition number; the
+``P x P`` system is small); the network, its loss and ``J``'s factors stay in the
+fit's dtype.
+"""
+
+import torch
+
+from ._gradient_descent import DescentResult
+from ._inputs import SparseInputs, _with_values, transposed_product
+from ._network import backward, forward
+from ._network import loss as network_loss
+
+MAX_STEPS = 100  # LM steps per call at most, below gd_steps (choice)
+# A is formed and factorised while weights x outputs (J's columns times its rows per
+# sample: forming A costs n m P^2) is at most this; conjugate gradients beyond (choice).
+MAX_EXPLICIT = 1500
+TAU = 1e-3  # initial damping as a fraction of max diag(A) (Nielsen's usual value) (choice)
+LAMBDA_RANGE = 1e12  # damping above this times max diag(A): no step lowers the loss
+CG_STEPS = 50  # conjugate-gradient iterations per solve at most (choice)
+CG_TOL = 1e-6  # CG stops once its residual is below this fraction of ||g|| (choice)
+CHUNK = 2**21  # entries of one chunk of J (samples x outputs x weights) (choice)
+SOLVE_DTYPE = torch.float64
+
+
+def _flat(tensors):
+    return torch.cat([t.reshape(-1) for t in tensors]).to(SOLVE_DTYPE)
+
+
+def _unflat(vector, like):
+    parts, start = [], 0
+    for w in like:
+        parts.append(vector[start : start + w.numel()].reshape(w.shape).to(w.dtype))
+        start += w.numel()
+    return parts
+
+
+def _output_signals(weights, pre_activations, layer_inputs, activation, n_outputs):
+    """``dH_o/dz_l`` for every output ``o``: a list over ``o`` of lists over layers."""
+    signals = []
+    for o in range(n_outputs):
+        unit = torch.zeros_like(pre_activations[-1])
+        unit[:, o] = 1
+        signals.append(backward(weights, pre_activations, layer_inputs, unit, activation)[0])
+    return signals
+
+
+def _dense_rows(X, start, stop):
+    """Rows ``start:stop`` of the inputs as a dense tensor (``X`` dense or sparse)."""
+    if not isinstance(X, SparseInputs):
+        return X[start:stop]
+    crow = X.matrix.crow_indices().to(torch.int64)
+    begin, end = int(crow[start]), int(crow[stop])
+    rows = torch.repeat_interleave(
+        torch.arange(stop - start, device=crow.device),
+        crow[start + 1 : stop + 1] - crow[start:stop],
+    )
+    dense = X.matrix.values().new_zeros(stop - start, X.shape[1])
+    dense[rows, X.matrix.col_indices()[begin:end].to(torch.int64)] = X.matrix.values()[begin:end]
+    return dense
+
+
+def _normal_equations(weights, X, Y, sample_weight, activation):
+    """``A = J^T S J / n`` and ``g = J^T S r / n`` in float64, built by chunks of samples."""
+    pre_activations, layer_inputs = forward(weights, X, activation)
+    n, m = Y.shape
+    residual = (Y - pre_activations[-1]).to(SOLVE_DTYPE)
+    signals = _output_signals(weights, pre_activations, layer_inputs, activation, m)
+    P = sum(w.numel() for w in weights)
+    A = torch.zeros(P, P, dtype=SOLVE_DTYPE, device=Y.device)
+    g = torch.zeros(P, dtype=SOLVE_DTYPE, device=Y.device)
+    root = (sample_weight.to(SOLVE_DTYPE) / n).sqrt()
+    size = max(1, CHUNK // (m * P))
+    for start in range(0, n, size):
+        stop = min(n, start + size)
+        inputs = [_dense_rows(X, start, stop)] + [h[start:stop] for h in layer_inputs[1:]]
+        inputs = [h.to(SOLVE_DTYPE) for h in inputs]
+        # J[(i, o), (l, j, k)] = dH_o/dz_l[i, j] * h_{l-1}[i, k]
+        blocks = []
+        for o in range(m):
+            parts = [
+                signals[o][layer][start:stop, :, None].to(SOLVE_DTYPE) * h[:, None, :]
+                for layer, h in enumerate(inputs)
+            ]
+            blocks.append(torch.cat([part.flatten(1) for part in parts], dim=1))
+        jacobian = torch.stack(blocks, dim=1) * root[start:stop, None, None]  # (c, m, P)
+        weighted_residual = residual[start:stop] * root[start:stop, None]
+        jacobian = jacobian.reshape(-1, P)
+        A.addmm_(jacobian.mT, jacobian)
+        g.addmv_(jacobian.mT, weighted_residual.reshape(-1))
+    return A, g
+
+
+def jacobian_product(weights, pre_activations, layer_inputs, directions, activation):
+    """``J v``: the change of ``H`` along weight directions ``v = [V_1, ..., V_L]``.
+
+    Forward mode: ``dz_1 = X V_1^T``, ``dz_{l+1} = (sigma'(z_l) dz_l) W_{l+1}^T + h_l V_{l+1}^T``.
+    """
+    change = layer_inputs[0] @ directions[0].mT
+    for index in range(1, len(weights)):
+        change = (change * activation.derivative(pre_activations[index - 1])) @ weights[index].mT
+        change = change + layer_inputs[index] @ directions[index].mT
+    return change
+
+
+def _transposed_product(weights, pre_activations, layer_inputs, signal, activation):
+    """``J^T u`` for a signal ``u`` on the outputs (a backward pass)."""
+    return backward(weights, pre_activations, layer_inputs, signal, activation)[1]
+
+
+def _diagonal(weights, X, Y, sample_weight, activation, pre_activations, layer_inputs):
+    """``diag(A)`` without forming ``A``: sum_o (dH_o/dz_l)^2 against h_{l-1}^2."""
+    n, m = Y.shape
+    signals = _output_signals(weights, pre_activations, layer_inputs, activation, m)
+    scale = (sample_weight / n)[:, None]
+    squares_in = list(layer_inputs)
+    if isinstance(X, SparseInputs):
+        squares_in[0] = SparseInputs(
+            _with_values(X.matrix, X.matrix.values().square()),
+            _with_values(X.transposed, X.transposed.values().square()),
+        )
+    else:
+        squares_in[0] = X.square()
+    squares_in[1:] = [h.square() for h in layer_inputs[1:]]
+    parts = []
+    for layer in range(len(weights)):
+        total = sum(signals[o][layer].square() for o in range(m)) * scale
+        parts.append(transposed_product(total, squares_in[layer]))
+    return _flat(parts)
+
+
+class _MatrixFree:
+    """The damped system by conjugate gradients, ``A v`` from a forward and a backward pass."""
+
+    def __init__(self, weights, X, Y, sample_weight, activation):
+        self.weights, self.activation = weights, activation
+        self.pre, self.inputs = forward(weights, X, activation)
+        self.scale = (sample_weight / X.shape[0])[:, None]
+        residual = Y - self.pre[-1]
+        self.g = _flat(
+            _transposed_product(weights, self.pre, self.inputs, self.scale * residual, activation)
+        )
+        self.diagonal = _diagonal(weights, X, Y, sample_weight, activation, self.pre, self.inputs)
+
+    def apply(self, vector):
+        directions = _unflat(vector, self.weights)
+        change = jacobian_product(self.weights, self.pre, self.inputs, directions, self.activation)
+        return _flat(
+            _transposed_product(
+                self.weights, self.pre, self.inputs, self.scale * change, self.activation
+            )
+        )
+
+    def solve(self, damping):
+        """CG on ``(A + damping I) p = g`` from ``p = 0``."""
+        p = torch.zeros_like(self.g)
+        residual, direction = self.g.clone(), self.g.clone()
+        norm = residual.dot(residual)
+        limit = (CG_TOL * self.g.norm()) ** 2
+        for _ in range(CG_STEPS):
+            if not norm > limit:
+                break
+            product = self.apply(direction) + damping * direction
+            alpha = norm / direction.dot(product)
+            p.add_(direction, alpha=float(alpha))
+            residual.sub_(product, alpha=float(alpha))
+            norm, previous = residual.dot(residual), norm
+            direction = residual + (norm / previous) * direction
+        return p
+
+    def curvature(self, p):
+        return p.dot(self.apply(p))
+
+
+class _Explicit:
+    """The damped system by a Cholesky factorisation of the formed ``A + damping I``."""
+
+    def __init__(self, weights, X, Y, sample_weight, activation):
+        self.A, self.g = _normal_equations(weights, X, Y, sample_weight, activation)
+        self.diagonal = self.A.diagonal()
+
+    def solve(self, damping):
+        """The step, or None when ``A + damping I`` is not positive definite numerically."""
+        damped = self.A + damping * torch.eye(len(self.g), dtype=SOLVE_DTYPE, device=self.g.device)
+        factor, info = torch.linalg.cholesky_ex(damped)
+        if int(info) != 0:
+            return None
+        return torch.cholesky_solve(self.g[:, None], factor)[:, 0]
+
+    def curvature(self, p):
+        return p.dot(self.A @ p)
+
+
+def levenberg_marquardt(
+    weights,
+    X,
+    Y,
+    sample_weight,
+    activation,
+    *,
+    max_steps=MAX_STEPS,
+    target_loss=0.0,
+    rel_tol=1e-4,
+    max_explicit=None,
+):
+    """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights`` by Levenberg-Marquardt.
+
+    Parameters
+    ----------
+    weights : list of Tensor
+        Starting point; not modified.
+    max_steps : int
+        Accepted LM steps at most.
+    target_loss : float
+        Stop once the loss is at or below this value.
+    rel_tol : float
+        Stop once an accepted step lowered the loss by less than this fraction of it
+        and by no more than the step before.
+    max_explicit : int, optional
+        ``A`` is formed and factorised while weights times outputs is at most this,
+        conjugate gradients beyond; ``MAX_EXPLICIT`` by default.
+
+    Returns
+    -------
+    DescentResult
+        ``n_steps`` accepted LM steps, ``n_halvings`` rejected ones, ``step_size`` the
+        damping ``lambda`` at the end. Its loss is that of its weights and never above
+        that of ``weights``: a step is accepted only if it lowers the loss.
+    """
+    noise = 100 * torch.finfo(Y.dtype).eps
+    current = [w.clone() for w in weights]
+    loss = float(network_loss(current, X, Y, sample_weight, activation))
+    n_params = sum(w.numel() for w in weights)
+    max_explicit = MAX_EXPLICIT if max_explicit is None else max_explicit
+    system_type = _Explicit if n_params * Y.shape[1] <= max_explicit else _MatrixFree
+    n_accepted = n_rejected = 0
+    last_decrease = None
+    damping, growth, diverged, system = None, 2.0, False, None
+    trial_loss = loss
+    while n_accepted < max_steps and loss > target_loss:
+        if system is None:
+            system = system_type(current, X, Y, sample_weight, activation)
+            largest = float(system.diagonal.max())
+            if not largest > 0:  # the outputs do not depend on the weights: nothing to do
+                break
+            if damping is None:
+                damping = TAU * largest
+        # The first-order decrease available is below rounding: a stationary point.
+        if float(system.g.norm()) * float(_flat(current).norm()) <= noise * loss:
+            break
+        if damping > LAMBDA_RANGE * largest:
+            diverged = n_accepted == 0 and not trial_loss <= loss * (1 + noise)
+            break
+        p = system.solve(damping)
+        if p is None or not bool(torch.isfinite(p).all()):
+            damping, growth = damping * growth, growth * 2
+            n_rejected += 1
+            continue
+        predicted = float(p.dot(system.g) - system.curvature(p) / 2)
+        trial = [w + d for w, d in zip(current, _unflat(p, current))]
+        trial_loss = float(network_loss(trial, X, Y, sample_weight, activation))
+        if trial_loss < loss and predicted > 0:  # `<` is False for NaN
+            gain = (loss - trial_loss) / predicted
+            damping *= max(1 / 3, 1 - (2 * gain - 1) ** 3)
+            growth = 2.0
+            decrease = loss - trial_loss
+            current, loss, system = trial, trial_loss, None
+            n_accepted += 1
+            # Converged: a small decrease that is not speeding up (as gradient_descent:
+            # a new neuron escaping its saddle lowers the loss slowly, but faster step
+            # by step). A decrease within rounding is none.
+            if decrease <= rel_tol * (loss + decrease):
+                if decrease <= noise * loss or (
+                    last_decrease is not None and decrease <= last_decrease
+                ):
+                    break
+            last_decrease = decrease
+        else:
+            damping, growth = damping * growth, growth * 2
+            n_rejected += 1
+    return DescentResult(current, loss, n_accepted, damping or 0.0, n_rejected, diverged)

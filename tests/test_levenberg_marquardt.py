@@ -1,0 +1,225 @@
+"""Levenberg-Marquardt, solver="lm" (docs/levenberg-marquardt.md): Jacobian, step, descent."""
+
+import numpy as np
+import pytest
+import scipy.sparse
+import torch
+from conftest import FAST
+from datasets import hypercube, sparse_relu_target
+
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit._activation import HomogeneousActivation
+from skneuronpursuit._inputs import SparseInputs
+from skneuronpursuit._levenberg_marquardt import (
+    _diagonal,
+    _Explicit,
+    _MatrixFree,
+    _normal_equations,
+    _transposed_product,
+    jacobian_product,
+    levenberg_marquardt,
+)
+from skneuronpursuit._network import forward, loss, predict
+
+ACTIVATIONS = [(1, 0.0), (1, 0.1), (2, 0.0), (2, -1.0)]
+FAST = {**FAST, "ncf_steps": 100, "gd_steps": 300}
+
+
+def problem(depth, power, slope, weighted, seed=0, n=30):
+    generator = torch.Generator().manual_seed(seed)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.float64)
+
+    X, Y = randn(n, 4), randn(n, 2)
+    sizes = [4] + [3] * (depth - 1) + [2]
+    weights = [0.7 * randn(sizes[i + 1], sizes[i]) for i in range(depth)]
+    weight = torch.rand(n, generator=generator, dtype=torch.float64) + 0.5
+    if not weighted:
+        weight = torch.ones(n, dtype=torch.float64)
+    return X, Y, weight, weights, HomogeneousActivation(power, slope)
+
+
+def autograd_jacobian(weights, X, activation):
+    """``dH/dw``, rows (sample, output), columns the weights flattened layer by layer."""
+    flat = torch.cat([w.reshape(-1) for w in weights])
+
+    def outputs(vector):
+        parts, start = [], 0
+        for w in weights:
+            parts.append(vector[start : start + w.numel()].reshape(w.shape))
+            start += w.numel()
+        return predict(parts, X, activation)
+
+    return torch.autograd.functional.jacobian(outputs, flat).reshape(-1, flat.numel())
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+@pytest.mark.parametrize("depth", [2, 3])
+def test_jacobian_products_match_autograd(depth, power, slope, weighted):
+    X, Y, weight, weights, activation = problem(depth, power, slope, weighted)
+    J = autograd_jacobian(weights, X, activation)
+    S = (weight / len(weight)).repeat_interleave(Y.shape[1])
+    residual = (Y - predict(weights, X, activation)).reshape(-1)
+    A, g = _normal_equations(weights, X, Y, weight, activation)
+    torch.testing.assert_close(A, J.T @ (S[:, None] * J), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(g, J.T @ (S * residual), rtol=1e-12, atol=1e-14)
+
+    pre_activations, layer_inputs = forward(weights, X, activation)
+    generator = torch.Generator().manual_seed(1)
+    directions = [torch.randn(w.shape, generator=generator, dtype=w.dtype) for w in weights]
+    flat = torch.cat([d.reshape(-1) for d in directions])
+    change = jacobian_product(weights, pre_activations, layer_inputs, directions, activation)
+    torch.testing.assert_close(change.reshape(-1), J @ flat)
+    signal = torch.randn(Y.shape, generator=generator, dtype=Y.dtype)
+    pulled = _transposed_product(weights, pre_activations, layer_inputs, signal, activation)
+    torch.testing.assert_close(
+        torch.cat([p.reshape(-1) for p in pulled]), J.T @ signal.reshape(-1)
+    )
+    diagonal = _diagonal(weights, X, Y, weight, activation, pre_activations, layer_inputs)
+    torch.testing.assert_close(diagonal, A.diagonal())
+
+
+def test_sparse_inputs_give_the_normal_equations_of_dense_ones():
+    X, Y, weight, weights, activation = problem(3, 1, 0.1, True)
+    X[X.abs() < 0.8] = 0
+    sparse = SparseInputs.from_scipy(scipy.sparse.csr_matrix(X.numpy()), X.dtype, X.device)
+    for dense_part, sparse_part in zip(
+        _normal_equations(weights, X, Y, weight, activation),
+        _normal_equations(weights, sparse, Y, weight, activation),
+    ):
+        torch.testing.assert_close(sparse_part, dense_part)
+    dense_cg = _MatrixFree(weights, X, Y, weight, activation)
+    sparse_cg = _MatrixFree(weights, sparse, Y, weight, activation)
+    torch.testing.assert_close(sparse_cg.diagonal, dense_cg.diagonal)
+    torch.testing.assert_close(sparse_cg.solve(1e-2), dense_cg.solve(1e-2))
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_undamped_step_solves_the_gauss_newton_system(depth):
+    # With lambda -> 0 the step is a Gauss-Newton step: a least-squares solution of
+    # sqrt(S) J p = sqrt(S) r. J is rank-deficient (each hidden neuron's rescaling
+    # symmetry), so the solutions differ by null vectors of J and J p is what is unique.
+    X, Y, weight, weights, activation = problem(depth, 1, 0.1, True, n=60)
+    J = autograd_jacobian(weights, X, activation)
+    root = (weight / len(weight)).sqrt().repeat_interleave(Y.shape[1])
+    residual = (Y - predict(weights, X, activation)).reshape(-1)
+    expected = torch.linalg.lstsq(root[:, None] * J, root * residual, driver="gelsd").solution
+    explicit = _Explicit(weights, X, Y, weight, activation)
+    step = explicit.solve(1e-12)
+    torch.testing.assert_close(J @ step, J @ expected, rtol=1e-6, atol=1e-8)
+    torch.testing.assert_close(explicit.A @ step, explicit.g, rtol=1e-6, atol=1e-10)
+    # Conjugate gradients solve the same damped system as the Cholesky factorisation.
+    matrix_free = _MatrixFree(weights, X, Y, weight, activation)
+    damping = 1e-2 * float(explicit.diagonal.max())
+    # (CG stops at a residual of CG_TOL = 1e-6 of ||g||.)
+    difference = matrix_free.solve(damping) - explicit.solve(damping)
+    assert difference.norm() <= 1e-4 * explicit.solve(damping).norm()
+
+
+@pytest.mark.parametrize("max_explicit", [10**6, 0])  # Cholesky; conjugate gradients
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+def test_levenberg_marquardt_never_raises_the_loss_and_reaches_a_minimum(
+    power, slope, max_explicit
+):
+    X, Y, weight, weights, activation = problem(3, power, slope, True, n=50)
+    start = loss(weights, X, Y, weight, activation).item()
+    result = levenberg_marquardt(
+        weights, X, Y, weight, activation, rel_tol=1e-8, max_explicit=max_explicit
+    )
+    assert not result.diverged
+    assert result.loss == loss(result.weights, X, Y, weight, activation).item()
+    assert result.loss < start and 0 < result.n_steps <= 100
+    # Close to a stationary point: the gradient is small against the start's. (With
+    # power 1 a minimum can sit on a kink, where the one-sided gradient need not vanish.)
+    if power == 1:
+        return
+    gradient = _Explicit(result.weights, X, Y, weight, activation).g.norm()
+    assert gradient < 1e-2 * _Explicit(weights, X, Y, weight, activation).g.norm()
+    # The steps did not change the starting weights.
+    assert all(not torch.equal(a, b) for a, b in zip(weights, result.weights))
+
+
+def test_levenberg_marquardt_stops_at_the_target_and_on_a_flat_start():
+    X, Y, weight, weights, activation = problem(2, 1, 0.1, False)
+    start = loss(weights, X, Y, weight, activation).item()
+    at_target = levenberg_marquardt(weights, X, Y, weight, activation, target_loss=start)
+    assert at_target.n_steps == 0 and at_target.loss == start
+    # The zero network: every Jacobian entry is zero, the outputs cannot move.
+    zeros = [torch.zeros_like(w) for w in weights]
+    flat = levenberg_marquardt(zeros, X, Y, weight, activation)
+    assert flat.n_steps == 0 and not flat.diverged
+    assert all(torch.equal(w, torch.zeros_like(w)) for w in flat.weights)
+
+
+def test_float32_fit_solves_in_float64_and_returns_float32():
+    X, Y, weight, weights, activation = problem(3, 1, 0.1, False, n=50)
+    to32 = [w.float() for w in weights]
+    result = levenberg_marquardt(to32, X.float(), Y.float(), weight.float(), activation)
+    assert all(w.dtype == torch.float32 for w in result.weights)
+    assert result.loss < loss(to32, X.float(), Y.float(), weight.float(), activation).item()
+
+
+# Estimator level: the invariants that involve the inner minimisation hold with "lm".
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
+def test_sparse_inputs_fit_like_dense_ones(Estimator, dtype):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 5)) * (rng.uniform(size=(80, 5)) < 0.5)
+    y = X[:, 0] - np.abs(X[:, 1]) if Estimator is NeuronPursuitRegressor else X[:, 0] > 0
+    params = dict(solver="lm", max_iter=4, negative_slope=0.1, dtype=dtype, **FAST)
+    dense = Estimator(**params).fit(X, y)
+    sparse = Estimator(**params).fit(scipy.sparse.csr_matrix(X), y)
+    tolerance = 1e-8 if dtype == "float64" else 1e-3
+    np.testing.assert_allclose(
+        sparse.decision_function(X) if hasattr(sparse, "classes_") else sparse.predict(X),
+        dense.decision_function(X) if hasattr(dense, "classes_") else dense.predict(X),
+        rtol=tolerance,
+        atol=tolerance,
+    )
+
+
+def test_the_gradient_descent_step_is_carried_untouched():
+    # With solver="lm" the record's gd_step_size is the GD step in force, not lambda:
+    # a warm start that switches back to "gd" resumes the step a "gd" fit would have.
+    X = np.random.RandomState(0).normal(size=(100, 4))
+    y = np.sin(X[:, 0]) + X[:, 1]
+    reg = NeuronPursuitRegressor(solver="lm", max_iter=3, gd_lr=0.05, **FAST).fit(X, y)
+    assert all(record["gd_step_size"] == 0.05 for record in reg.history_)
+    assert all(record["gd_steps"] <= 100 for record in reg.history_)
+
+
+def test_warm_start_with_lm_grows_the_network_of_a_fit_run_at_once():
+    X = np.random.RandomState(0).normal(size=(100, 4))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
+    params = dict(
+        solver="lm", tol=0, negative_slope=0.1, early_stopping=False, dtype="float64", **FAST
+    )
+    once = NeuronPursuitRegressor(max_iter=6, **params).fit(X, y)
+    parts = NeuronPursuitRegressor(max_iter=3, warm_start=True, **params).fit(X, y)
+    parts.set_params(max_iter=6).fit(X, y)
+    np.testing.assert_array_equal(parts.predict(X), once.predict(X))
+
+
+def test_sparse_relu_target_is_recovered_with_lm():
+    # docs/algorithm.md, "Properties the test-suite checks", sparsity (paper §5, Figure 6),
+    # as tests/test_estimators.py::test_sparse_relu_target_is_recovered, with solver="lm".
+    X = hypercube(500, 10, seed=0)
+    reg = NeuronPursuitRegressor(
+        depth=3,
+        negative_slope=0.0,
+        fit_intercept=False,
+        early_stopping=False,
+        random_state=0,
+        solver="lm",
+    )
+    reg.fit(X, sparse_relu_target(X))
+    X_test = hypercube(2000, 10, seed=1)
+    target = sparse_relu_target(X_test)
+    error = np.sum((reg.predict(X_test) - target) ** 2) / np.sum(target**2)
+    assert error < 1e-2 and reg.n_iter_ <= 6
+    first_layer = np.abs(reg.coefs_[0])
+    assert first_layer[3:].max() < 0.05 * first_layer.max()
