@@ -64,10 +64,19 @@ DATASETS = {
 }
 
 # name -> (regressor, classifier), each a function of the NP settings and the seed.
+# "np-lm" is NP with its opt-in Levenberg-Marquardt inner solver (docs/levenberg-marquardt.md).
 METHODS = {
     "np": (
         lambda np_params, seed: NeuronPursuitRegressor(random_state=seed, **np_params),
         lambda np_params, seed: NeuronPursuitClassifier(random_state=seed, **np_params),
+    ),
+    "np-lm": (
+        lambda np_params, seed: NeuronPursuitRegressor(
+            random_state=seed, **{"solver": "lm", **np_params}
+        ),
+        lambda np_params, seed: NeuronPursuitClassifier(
+            random_state=seed, **{"solver": "lm", **np_params}
+        ),
     ),
     "linear": (
         lambda np_params, seed: Ridge(),
