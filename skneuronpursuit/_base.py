@@ -320,7 +320,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
     def _warn_about_stop(self):
         """A ConvergenceWarning when the fit stopped for an unexpected reason."""
         reason = STOP_REASONS[self.stop_reason_]
-        if reason.warns:
+        if reason.warns and (self.stop_reason_ != "max_iter" or self.early_stopping_):
             warnings.warn(
                 f"{type(self).__name__} stopped after {self.n_iter_} iterations: "
                 f"{reason.message}.",

@@ -26,7 +26,13 @@ class StopReason:
 # per-iteration tracker the last two (docs/algorithm.md §3.5).
 STOP_REASONS = {
     "tol": StopReason("the relative training error reached tol", warns=False),
-    "max_iter": StopReason("max_iter neurons were added before the training error reached tol"),
+    # Warns only with early stopping (the estimators decide): max_iter is then reached
+    # while the validation score still improved, and a larger max_iter may do better.
+    # Without it, max_iter is the capacity the user chose (docs/algorithm.md §3.5).
+    "max_iter": StopReason(
+        "max_iter neurons were added while the validation score was still improving; "
+        "a larger max_iter may score better"
+    ),
     "no_positive_kkt": StopReason(
         "no positive KKT point of the neural correlation function was found: no "
         "neuron can lower the loss to first order (docs/algorithm.md §7)"

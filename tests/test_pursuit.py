@@ -251,10 +251,19 @@ def test_stops_without_a_positive_kkt_point():
     np.testing.assert_array_equal(reg.predict(X), np.zeros(50))
 
 
-def test_max_iter_warns_like_mlp():
+def test_max_iter_warns_only_while_the_validation_score_still_improves():
+    # docs/algorithm.md §3.5: with early stopping, reaching max_iter means the score was
+    # still improving (the user can raise max_iter); without it, max_iter is the capacity
+    # the user chose and stop_reason_ says it was reached.
     X = hypercube(100, 5, seed=2)
+    y = X[:, 0] * X[:, 1]
     with pytest.warns(ConvergenceWarning, match="max_iter"):
-        NeuronPursuitRegressor(max_iter=2, tol=0, **FAST).fit(X, X[:, 0] * X[:, 1])
+        reg = NeuronPursuitRegressor(max_iter=2, tol=0, early_stopping=True, **FAST).fit(X, y)
+    assert reg.stop_reason_ == "max_iter"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg = NeuronPursuitRegressor(max_iter=2, tol=0, early_stopping=False, **FAST).fit(X, y)
+    assert reg.stop_reason_ == "max_iter"
 
 
 def test_interrupt_keeps_the_last_completed_iteration(monkeypatch):
