@@ -29,6 +29,7 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
         NeuronPursuitRegressor(**FAST),
         NeuronPursuitClassifier(**FAST),
         NeuronPursuitClassifier(loss="log_loss", **FAST),
+        NeuronPursuitClassifier(early_stopping="auto", **FAST),
         NeuronPursuitRegressor(**FAST, solver="lm"),
         NeuronPursuitClassifier(**FAST, solver="lm"),
     ]
