@@ -156,6 +156,18 @@ def fit_neuron_pursuit_lm(task, X, y, seed, quick):
     return fit_neuron_pursuit(task, X, y, seed, quick, solver="lm")
 
 
+LM_SHORT_STEPS = 10  # LM steps per neuron of "np-lm10"
+
+
+def fit_neuron_pursuit_lm_short(task, X, y, seed, quick):
+    """NP with Levenberg-Marquardt stopped after ``LM_SHORT_STEPS`` steps per neuron.
+
+    Each descent then stops short of the nearest minimum, as gradient descent's does
+    (benchmarks/README.md, "Levenberg-Marquardt against gradient descent").
+    """
+    return fit_neuron_pursuit(task, X, y, seed, quick, solver="lm", gd_steps=LM_SHORT_STEPS)
+
+
 def fit_neuron_pursuit_momentum(task, X, y, seed, quick):
     """NP as :func:`fit_neuron_pursuit`, its inner descent with Nesterov momentum."""
     return fit_neuron_pursuit(task, X, y, seed, quick, gd_momentum=MOMENTUM)
@@ -208,5 +220,6 @@ METHODS = {
     "np-momentum": fit_neuron_pursuit_momentum,
     "np-paper": fit_neuron_pursuit_paper,
     "np-lm": fit_neuron_pursuit_lm,
+    "np-lm10": fit_neuron_pursuit_lm_short,
 }
 DEFAULT_METHODS = ("np", "gd", "mlp")  # those of docs/benchmarks.md; others on request

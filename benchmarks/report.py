@@ -22,6 +22,7 @@ METHOD_NAMES = {
     "np-momentum": "NP, gd_momentum=0.9",
     "np-paper": "NP, the paper's schedule",
     "np-lm": "NP, solver=lm",
+    "np-lm10": "NP, solver=lm, 10 steps",
 }
 
 
