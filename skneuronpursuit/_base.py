@@ -209,7 +209,16 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             split_seed = getattr(self, "_split_seed_", None) if warm else None
             if split_seed is None:
                 split_seed = int(random_state.randint(np.iinfo(np.int32).max))
-            train, validation = self._split(X, Y, sample_weight, stratify, split_seed)
+            train, validation = validation_split(
+                X,
+                Y,
+                sample_weight,
+                stratify,
+                split_seed,
+                self.validation_fraction,
+                self._min_validation_samples,
+                type(self).__name__,
+            )
             X, Y, sample_weight = X[train], Y[train], sample_weight[train]
         X_seen, Y_seen = X, Y
         X, Y, sample_weight = merge_duplicates(X, Y, sample_weight)
@@ -304,23 +313,10 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             return self.early_stopping_
         return bool(self.validation_fraction * n_samples >= self._auto_validation_samples)
 
-    def _split(self, X, Y, sample_weight, stratify, seed):
-        """Training indices and the held-out ``(X, Y, sample_weight)`` for early stopping."""
-        return validation_split(
-            X,
-            Y,
-            sample_weight,
-            stratify,
-            seed,
-            self.validation_fraction,
-            self._min_validation_samples,
-            type(self).__name__,
-        )
-
     def _warn_about_stop(self):
         """A ConvergenceWarning when the fit stopped for an unexpected reason."""
         reason = STOP_REASONS[self.stop_reason_]
-        if reason.warns and (self.stop_reason_ != "max_iter" or self.early_stopping_):
+        if reason.warns and (self.early_stopping_ or not reason.only_with_early_stopping):
             warnings.warn(
                 f"{type(self).__name__} stopped after {self.n_iter_} iterations: "
                 f"{reason.message}.",

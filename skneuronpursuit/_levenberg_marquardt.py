@@ -182,9 +182,10 @@ class _MatrixFree:
             if not norm > limit:
                 break
             product = self.apply(direction) + damping * direction
+            # alpha stays on the device: the stopping test is the one read-back per step.
             alpha = norm / direction.dot(product)
-            p.add_(direction, alpha=float(alpha))
-            residual.sub_(product, alpha=float(alpha))
+            p.add_(alpha * direction)
+            residual.sub_(alpha * product)
             norm, previous = residual.dot(residual), norm
             direction = residual + (norm / previous) * direction
         return p

@@ -20,18 +20,22 @@ class StopReason:
 
     message: str
     warns: bool = True
+    # Warns only when early stopping held data out (the validation score then says
+    # whether the user has something to fix).
+    only_with_early_stopping: bool = False
 
 
 # Every value of ``stop_reason_``; the engine returns the first seven, the estimators'
 # per-iteration tracker the last two (docs/algorithm.md §3.5).
 STOP_REASONS = {
     "tol": StopReason("the relative training error reached tol", warns=False),
-    # Warns only with early stopping (the estimators decide): max_iter is then reached
-    # while the validation score still improved, and a larger max_iter may do better.
-    # Without it, max_iter is the capacity the user chose (docs/algorithm.md §3.5).
+    # With early stopping max_iter is reached while the validation score still improved,
+    # and a larger max_iter may do better; without it, max_iter is the capacity the user
+    # chose (docs/algorithm.md §3.5).
     "max_iter": StopReason(
         "max_iter neurons were added while the validation score was still improving; "
-        "a larger max_iter may score better"
+        "a larger max_iter may score better",
+        only_with_early_stopping=True,
     ),
     "no_positive_kkt": StopReason(
         "no positive KKT point of the neural correlation function was found: no "
