@@ -126,8 +126,9 @@ def main(argv=None):
         nargs="+",
         choices=list(METHODS),
         default=list(DEFAULT_METHODS),
-        help="default: %(default)s (np-momentum: NP with gd_momentum=0.9; "
-        "np-paper: NP with the paper's schedule, App. C; np-lm: NP with solver=lm)",
+        help="default: %(default)s (np-gd: NP with solver=gd; np-momentum: NP with "
+        "gd_momentum=0.9; np-paper: NP with the paper's schedule, App. C; np-lm, np-lm10: "
+        "NP with solver=lm and 100 or 10 steps per neuron)",
     )
     run.add_argument("--seeds", type=int, default=None, help="default: 2 quick, 5 full")
     run.add_argument("--quick", action="store_true", help="one small size, few steps")

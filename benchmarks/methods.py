@@ -151,26 +151,34 @@ def fit_mlp(task, X, y, seed, quick):
     return candidates
 
 
-def fit_neuron_pursuit_lm(task, X, y, seed, quick):
-    """NP as :func:`fit_neuron_pursuit`, its inner minimisation by Levenberg-Marquardt."""
-    return fit_neuron_pursuit(task, X, y, seed, quick, solver="lm")
+def fit_neuron_pursuit_gd(task, X, y, seed, quick):
+    """NP as :func:`fit_neuron_pursuit`, its inner minimisation by gradient descent only.
+
+    The default inner solver until 2026-11-30 (docs/inner-descent.md).
+    """
+    return fit_neuron_pursuit(task, X, y, seed, quick, solver="gd")
 
 
+LM_FULL_STEPS = 100  # LM steps per neuron of "np-lm": to (near) the nearest minimum
 LM_SHORT_STEPS = 10  # LM steps per neuron of "np-lm10"
+
+
+def fit_neuron_pursuit_lm(task, X, y, seed, quick):
+    """NP with Levenberg-Marquardt run to convergence (``LM_FULL_STEPS``) after each neuron."""
+    return fit_neuron_pursuit(task, X, y, seed, quick, solver="lm", lm_steps=LM_FULL_STEPS)
 
 
 def fit_neuron_pursuit_lm_short(task, X, y, seed, quick):
     """NP with Levenberg-Marquardt stopped after ``LM_SHORT_STEPS`` steps per neuron.
 
-    Each descent then stops short of the nearest minimum, as gradient descent's does
     (benchmarks/README.md, "Levenberg-Marquardt against gradient descent").
     """
-    return fit_neuron_pursuit(task, X, y, seed, quick, solver="lm", gd_steps=LM_SHORT_STEPS)
+    return fit_neuron_pursuit(task, X, y, seed, quick, solver="lm", lm_steps=LM_SHORT_STEPS)
 
 
 def fit_neuron_pursuit_momentum(task, X, y, seed, quick):
-    """NP as :func:`fit_neuron_pursuit`, its inner descent with Nesterov momentum."""
-    return fit_neuron_pursuit(task, X, y, seed, quick, gd_momentum=MOMENTUM)
+    """NP with its inner descent by gradient descent with Nesterov momentum."""
+    return fit_neuron_pursuit(task, X, y, seed, quick, solver="gd", gd_momentum=MOMENTUM)
 
 
 # The paper's settings (its App. C), per kind of task, as estimator parameters. Where
@@ -178,8 +186,11 @@ def fit_neuron_pursuit_momentum(task, X, y, seed, quick):
 # rescaled to unit RMS here (docs/algorithm.md), the paper's on its raw data, so its
 # step sizes are not exact equivalents. delta stays the package's (delta * t_opt):
 # the paper's later scale, a constant times the weights' norm, lost its constant.
-# gd_tol=0: no early stop on a plateau, the paper's fixed step counts.
-_PAPER_SPARSE = dict(ncf_steps=2500, ncf_lr=0.2, gd_lr=0.1, gd_steps=70_000, gd_tol=0.0)
+# gd_tol=0: no early stop on a plateau, the paper's fixed step counts; solver="gd": the
+# paper's gradient descent.
+_PAPER_SPARSE = dict(
+    solver="gd", ncf_steps=2500, ncf_lr=0.2, gd_lr=0.1, gd_steps=70_000, gd_tol=0.0
+)
 PAPER_SETTINGS = {
     "sphere": _PAPER_SPARSE,  # gd_lr: the paper's two step sizes were lost; 0.1
     "cube": _PAPER_SPARSE,
@@ -187,9 +198,10 @@ PAPER_SETTINGS = {
     "gauss": {**_PAPER_SPARSE, "gd_steps": 100_000},
     # ascent step 2 for 5,000 steps; GD 100,000 steps (its step 10 is for raw one-hot
     # inputs: the task's own gd_lr is kept)
-    "modadd": dict(ncf_steps=5000, ncf_lr=2.0, gd_steps=100_000, gd_tol=0.0),
+    "modadd": dict(solver="gd", ncf_steps=5000, ncf_lr=2.0, gd_steps=100_000, gd_tol=0.0),
     # step 0.005 for 500,000 steps, the loss checked every 50,000, at most 4 halvings
     "pvr": dict(
+        solver="gd",
         ncf_steps=2500,
         ncf_lr=0.2,
         gd_lr=0.005,
@@ -217,6 +229,7 @@ METHODS = {
     "np": fit_neuron_pursuit,
     "gd": fit_small_init_gd,
     "mlp": fit_mlp,
+    "np-gd": fit_neuron_pursuit_gd,
     "np-momentum": fit_neuron_pursuit_momentum,
     "np-paper": fit_neuron_pursuit_paper,
     "np-lm": fit_neuron_pursuit_lm,

@@ -63,21 +63,22 @@ DATASETS = {
     )
 }
 
+
+
+def _neuron_pursuit(**fixed):
+    """NP's (regressor, classifier) with ``fixed`` settings under the ``--np`` ones."""
+    return (
+        lambda np_params, seed: NeuronPursuitRegressor(random_state=seed, **{**fixed, **np_params}),
+        lambda np_params, seed: NeuronPursuitClassifier(random_state=seed, **{**fixed, **np_params}),
+    )
+
+
 # name -> (regressor, classifier), each a function of the NP settings and the seed.
-# "np-lm" is NP with its opt-in Levenberg-Marquardt inner solver (docs/levenberg-marquardt.md).
+# "np-gd" and "np-lm" fix NP's inner solver (docs/inner-descent.md); "np" has the default.
 METHODS = {
-    "np": (
-        lambda np_params, seed: NeuronPursuitRegressor(random_state=seed, **np_params),
-        lambda np_params, seed: NeuronPursuitClassifier(random_state=seed, **np_params),
-    ),
-    "np-lm": (
-        lambda np_params, seed: NeuronPursuitRegressor(
-            random_state=seed, **{"solver": "lm", **np_params}
-        ),
-        lambda np_params, seed: NeuronPursuitClassifier(
-            random_state=seed, **{"solver": "lm", **np_params}
-        ),
-    ),
+    "np": _neuron_pursuit(),
+    "np-gd": _neuron_pursuit(solver="gd"),
+    "np-lm": _neuron_pursuit(solver="lm"),
     "linear": (
         lambda np_params, seed: Ridge(),
         lambda np_params, seed: LogisticRegression(max_iter=5000),

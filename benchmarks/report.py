@@ -19,9 +19,10 @@ METHOD_NAMES = {
     "np": "NP",
     "gd": "GD small init",
     "mlp": "sklearn MLP",
+    "np-gd": "NP, solver=gd",
     "np-momentum": "NP, gd_momentum=0.9",
     "np-paper": "NP, the paper's schedule",
-    "np-lm": "NP, solver=lm",
+    "np-lm": "NP, solver=lm, 100 steps",
     "np-lm10": "NP, solver=lm, 10 steps",
 }
 

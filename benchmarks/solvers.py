@@ -1,12 +1,12 @@
-"""The inner solvers on many rows: ``solver="gd"`` against ``"lm"``.
+"""The inner solvers on many rows: ``solver="gd"``, ``"lm"`` and ``"auto"``.
 
     python -m benchmarks.solvers [--threads 1]
 
 ``make_pipeline(StandardScaler(), NeuronPursuitRegressor(solver=..., early_stopping=True,
 negative_slope=0.1, random_state=0))`` on 10,000 rows of ``make_friedman1(noise=1)``,
-scored on 2,000 more, ``gd`` and ``lm`` alternately, twice. Prints a markdown table
+scored on 2,000 more, the three solvers in turn, twice. Prints a markdown table
 (docs/levenberg-marquardt.md, "Measurements"). Cross-validation on scikit-learn's
-datasets is ``python -m benchmarks realdata --methods np np-lm``.
+datasets is ``python -m benchmarks realdata --methods np np-gd np-lm``.
 """
 
 import argparse
@@ -25,7 +25,7 @@ from skneuronpursuit import NeuronPursuitRegressor
 
 from .threads import add_threads_option, apply_threads
 
-SOLVERS = ("gd", "lm")
+SOLVERS = ("gd", "lm", "auto")
 
 
 def _pipeline(Estimator, solver):
@@ -53,7 +53,9 @@ def many_rows(rounds=2):
             model = _pipeline(NeuronPursuitRegressor, solver)
             seconds = _timed_fit(model, X_fit, y_fit)
             fitted = model[-1]
-            steps = sum(record["gd_steps"] for record in fitted.history_)
+            gd_steps = sum(record["gd_steps"] for record in fitted.history_)
+            lm_steps = sum(record.get("lm_steps", 0) for record in fitted.history_)
+            steps = f"{gd_steps} GD + {lm_steps} LM"
             print(
                 f"| {solver} | {seconds:.1f} | {model.score(X_test, y_test):.4f} | "
                 f"{model.score(X_fit, y_fit):.4f} | {fitted.hidden_layer_sizes_} | "

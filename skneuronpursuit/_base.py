@@ -64,7 +64,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         "gd_momentum": [_Number(Real, 0, 1, closed="left")],
         "gd_window": [_Number(Integral, 1, None, closed="left")],
         "gd_tol": [_Number(Real, 0, None, closed="left")],
-        "solver": [StrOptions({"gd", "lm"})],
+        "solver": [StrOptions({"auto", "gd", "lm"})],
+        "lm_steps": [_Number(Integral, 0, None, closed="left")],
         "max_iter": [_Number(Integral, 1, None, closed="left")],
         "tol": [_Number(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
@@ -95,7 +96,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         gd_momentum=0.0,
         gd_window=250,
         gd_tol=1e-4,
-        solver="gd",
+        solver="auto",
+        lm_steps=20,
         max_iter=31,
         tol=1e-3,
         fit_intercept=True,
@@ -122,6 +124,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         self.gd_window = gd_window
         self.gd_tol = gd_tol
         self.solver = solver
+        self.lm_steps = lm_steps
         self.max_iter = max_iter
         self.tol = tol
         self.fit_intercept = fit_intercept
@@ -164,6 +167,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             gd_window=int(self.gd_window),
             gd_tol=float(self.gd_tol),
             solver=str(self.solver),
+            lm_steps=int(self.lm_steps),
             max_iter=int(self.max_iter),
             tol=float(self.tol),
             rebalance=bool(self.rebalance),

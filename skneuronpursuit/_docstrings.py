@@ -68,24 +68,30 @@ _PARAMETERS_DOC = """depth : int, default=3
     gd_tol : float, default=1e-4
         Stop the descent once a window lowered the loss by less than this
         fraction of it. 0 runs the descent to ``gd_steps`` unless a window
-        leaves the loss unchanged (the paper's fixed step counts). With
-        ``solver="lm"``: stop once two Levenberg-Marquardt steps in a row each
-        lowered the loss by less than this fraction of it.
+        leaves the loss unchanged (the paper's fixed step counts). For
+        Levenberg-Marquardt: stop once two steps in a row each lowered the loss
+        by less than this fraction of it.
 
-    solver : {"gd", "lm"}, default="gd"
+    solver : {"auto", "gd", "lm"}, default="auto"
         The inner minimisation after each added neuron. ``"gd"``: full-batch
         gradient descent (the paper's), controlled by ``gd_steps``, ``gd_lr``,
-        ``gd_momentum``, ``gd_window`` and ``gd_tol``. ``"lm"``: Levenberg-Marquardt
-        on the squared loss, which solves a damped Gauss-Newton system per step
-        (by Cholesky while weights times outputs is at most 1,500, by conjugate
-        gradients beyond) and reaches a local minimum in tens of steps where gradient descent needs
-        thousands; a step is taken only if it lowers the loss. It ignores
-        ``gd_lr``, ``gd_momentum`` and ``gd_window``, runs at most
-        ``min(gd_steps, 100)`` steps and stops on ``gd_tol`` as above. Each step
-        costs about ``n * n_outputs * n_weights**2`` operations, so ``"lm"``
-        suits the small networks Neuron Pursuit grows; see
-        docs/levenberg-marquardt.md for when it is faster and how its fits
-        generalise. The squared loss only: refused with ``loss="log_loss"``.
+        ``gd_momentum``, ``gd_window`` and ``gd_tol``. ``"lm"``:
+        Levenberg-Marquardt on the squared loss, which solves a damped
+        Gauss-Newton system per step (by Cholesky while weights times outputs is
+        at most 1,500, by conjugate gradients beyond), takes a step only if it
+        lowers the loss, runs at most ``lm_steps`` steps and stops on ``gd_tol``
+        as above; refused with ``loss="log_loss"``. ``"auto"``: ``"lm"`` in the
+        iterations where the loss is squared and weights times outputs is at most
+        1,500 (the small networks Neuron Pursuit grows, with few outputs),
+        ``"gd"`` otherwise (many outputs, large networks, the log loss). On the
+        benchmark suite ``"auto"`` fits several times faster than ``"gd"`` with
+        test errors as low or lower (benchmarks/README.md); docs/inner-descent.md
+        says why, and ``history_`` which solver ran each iteration.
+
+    lm_steps : int, default=20
+        Levenberg-Marquardt steps (accepted ones) after each added neuron at most.
+        Stopping short of the nearest minimum, as gradient descent's budget does,
+        lets later neurons keep lowering the loss (docs/levenberg-marquardt.md).
 
     max_iter : int, default=31
         Maximum number of iterations; each iteration after the first adds one
@@ -182,9 +188,10 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         that grew, ``None`` in the first iteration), ``ncf_value`` (NCF at the
         chosen unit-norm KKT point), ``delta`` (scale given to the new weights),
         ``delta_halvings``, ``loss_before``, ``loss_after_add``, ``loss`` (after
-        gradient descent), ``gd_steps``, ``gd_step_size``, ``gd_halvings`` (with
-        ``solver="lm"``: accepted and rejected Levenberg-Marquardt steps, and the
-        gradient-descent step carried unchanged),
+        the inner minimisation), ``solver`` (``"gd"`` or ``"lm"``: which ran),
+        ``gd_steps``, ``gd_step_size``, ``gd_halvings`` (for ``"lm"``: accepted
+        and rejected Levenberg-Marquardt steps, and the gradient-descent step
+        carried unchanged),
         ``train_error`` (relative), ``hidden_layer_sizes``, ``seconds`` and the
         part of it spent in the search and the addition of the neuron
         (``search_seconds``) and in gradient descent (``gd_seconds``).

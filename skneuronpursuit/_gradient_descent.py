@@ -50,7 +50,7 @@ GROWTH = 2.0  # the next call starts at GROWTH times the step this call ended wi
 
 @dataclass
 class DescentResult:
-    """Outcome of :func:`gradient_descent`."""
+    """Outcome of :func:`gradient_descent` (and of Levenberg-Marquardt)."""
 
     weights: list
     loss: float

@@ -32,7 +32,6 @@ from ._inputs import SparseInputs, _with_values, transposed_product
 from ._network import backward, forward
 from ._network import loss as network_loss
 
-MAX_STEPS = 100  # LM steps per call at most, below gd_steps (choice)
 # A is formed and factorised while weights x outputs (J's columns times its rows per
 # sample: forming A costs n m P^2) is at most this; conjugate gradients beyond (choice).
 MAX_EXPLICIT = 1500
@@ -42,6 +41,15 @@ CG_STEPS = 50  # conjugate-gradient iterations per solve at most (choice)
 CG_TOL = 1e-6  # CG stops once its residual is below this fraction of ||g|| (choice)
 CHUNK = 2**21  # entries of one chunk of J (samples x outputs x weights) (choice)
 SOLVE_DTYPE = torch.float64
+
+
+def has_explicit_system(weights, n_outputs, max_explicit=None):
+    """Whether ``A`` is formed and factorised: weights times outputs at most ``max_explicit``.
+
+    ``MAX_EXPLICIT`` by default. ``solver="auto"`` uses Levenberg-Marquardt exactly then.
+    """
+    max_explicit = MAX_EXPLICIT if max_explicit is None else max_explicit
+    return sum(w.numel() for w in weights) * n_outputs <= max_explicit
 
 
 def _flat(tensors):
@@ -220,7 +228,7 @@ def levenberg_marquardt(
     sample_weight,
     activation,
     *,
-    max_steps=MAX_STEPS,
+    max_steps=20,
     target_loss=0.0,
     rel_tol=1e-4,
     max_explicit=None,
@@ -252,9 +260,8 @@ def levenberg_marquardt(
     noise = 100 * torch.finfo(Y.dtype).eps
     current = [w.clone() for w in weights]
     loss = float(network_loss(current, X, Y, sample_weight, activation))
-    n_params = sum(w.numel() for w in weights)
-    max_explicit = MAX_EXPLICIT if max_explicit is None else max_explicit
-    system_type = _Explicit if n_params * Y.shape[1] <= max_explicit else _MatrixFree
+    explicit = has_explicit_system(weights, Y.shape[1], max_explicit)
+    system_type = _Explicit if explicit else _MatrixFree
     n_accepted = n_rejected = 0
     last_decrease = None
     damping, growth, diverged, system = None, 2.0, False, None

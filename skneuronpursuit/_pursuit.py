@@ -5,20 +5,18 @@
                   best neuron at a small scale -> GD -> (rebalance) -> record
 
 The loop lives in :func:`neuron_pursuit`; the numerics live in ``_network``,
-``_ncf``, ``_gradient_descent`` and ``_rebalance``. Tensors in, tensors out: the
+``_ncf``, ``_inner_solver`` and ``_rebalance``. Tensors in, tensors out: the
 caller chooses device and dtype.
 """
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ._activation import HomogeneousActivation
-from ._gradient_descent import gradient_descent, next_step_size
-from ._levenberg_marquardt import MAX_STEPS as LM_MAX_STEPS
-from ._levenberg_marquardt import levenberg_marquardt
+from ._inner_solver import minimise
 from ._losses import LOSSES
 from ._ncf import search_candidates, search_network
 from ._network import backward, forward, push_forward
@@ -60,7 +58,8 @@ class PursuitSettings:
     gd_window: int = 250
     gd_tol: float = 1e-4
     objective: object = LOSSES["squared_error"]  # the loss (_losses.py)
-    solver: str = "gd"  # "gd": gradient descent; "lm": Levenberg-Marquardt
+    solver: str = "gd"  # "gd", "lm" or "auto" (_inner_solver.py)
+    lm_steps: int = 20
 
 
 @dataclass
@@ -94,6 +93,8 @@ class _Pursuit:
         self.loss_zero = self.objective.zero_value(Y, self.sample_weight)
         self.ncf_tol = NCF_TOL[X.dtype]
         self.step_size = None  # the inner descent's step at the end of the last iteration
+        # An exact fit in this dtype: relative error of the order of eps squared (choice).
+        self.exact_fit_loss = 100 * torch.finfo(Y.dtype).eps ** 2 * self.loss_zero
 
     def _no_descent(self, residual, change):
         """Whether the KKT point is zero, from its NCF terms ``s_i <r_i, change_i>``.
@@ -243,39 +244,15 @@ class _Pursuit:
         return grown, found.ncf_value, record
 
     def minimise(self, weights):
-        """Inner descent (docs/inner-descent.md), from the step the last one ended with.
-
-        With ``solver="lm"`` (docs/levenberg-marquardt.md) the gradient-descent step
-        carried from iteration to iteration is left as it is and recorded as the
-        ``gd_step_size``, so a warm start that switches back to ``"gd"`` resumes it.
-        """
-        s = self.settings
-        if s.solver == "lm":
-            descent = levenberg_marquardt(
-                weights,
-                self.X,
-                self.Y,
-                self.sample_weight,
-                self.activation,
-                max_steps=min(s.gd_steps, LM_MAX_STEPS),
-                target_loss=s.tol * self.loss_zero,
-                rel_tol=s.gd_tol,
-            )
-            carried = s.gd_lr if self.step_size is None else self.step_size
-            return replace(descent, step_size=carried)
-        descent = gradient_descent(
+        """Inner minimisation (docs/inner-descent.md), from the step the last one ended with."""
+        descent = minimise(
             weights,
             self.X,
             self.Y,
             self.sample_weight,
-            self.activation,
-            step_size=next_step_size(self.step_size, s.gd_lr),
-            max_steps=s.gd_steps,
-            target_loss=s.tol * self.loss_zero,
-            momentum=s.gd_momentum,
-            window=s.gd_window,
-            rel_tol=s.gd_tol,
-            objective=self.objective,
+            self.settings,
+            step_size=self.step_size,
+            target_loss=self.settings.tol * self.loss_zero,
         )
         self.step_size = descent.step_size
         return descent
@@ -359,9 +336,12 @@ def neuron_pursuit(
                 iteration=iteration,
                 ncf_value=ncf_value,
                 loss=descent.loss,
-                gd_steps=descent.n_steps,
+                solver=descent.solver,
+                gd_steps=descent.gd_steps,
                 gd_step_size=descent.step_size,
-                gd_halvings=descent.n_halvings,
+                gd_halvings=descent.gd_halvings,
+                lm_steps=descent.lm_steps,
+                lm_rejected=descent.lm_rejected,
                 train_error=descent.loss / run.loss_zero,
                 hidden_layer_sizes=tuple(w.shape[0] for w in grown[:-1]),
                 seconds=time.perf_counter() - started,
@@ -376,7 +356,7 @@ def neuron_pursuit(
             weights, loss, history = completed
             requested = on_iteration(weights, record) if on_iteration is not None else None
             if settings.verbose:
-                print_record(record, settings.verbose, settings.solver)
+                print_record(record, settings.verbose)
             if descent.diverged:
                 stop_reason = "diverged"
                 break
@@ -387,7 +367,7 @@ def neuron_pursuit(
                 stop_reason = requested
                 break
             losses.append(loss)
-            if stalled(losses):
+            if stalled(losses, floor=run.exact_fit_loss):
                 stop_reason = "stalled"
                 break
     except KeyboardInterrupt:

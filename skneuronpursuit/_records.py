@@ -76,9 +76,12 @@ class IterationRecord(TypedDict, total=False):
     loss_before: float
     loss_after_add: float
     loss: float  # after gradient descent
-    gd_steps: int  # accepted steps
-    gd_step_size: float  # the step in force at the end
+    solver: str  # the inner minimisation of this iteration: "gd", "lm" or "gd+lm"
+    gd_steps: int  # accepted gradient-descent steps
+    gd_step_size: float  # the gradient-descent step in force at the end
     gd_halvings: int
+    lm_steps: int  # accepted Levenberg-Marquardt steps
+    lm_rejected: int  # rejected Levenberg-Marquardt steps
     train_error: float  # loss / loss of the zero network
     hidden_layer_sizes: tuple
     seconds: float
@@ -87,15 +90,19 @@ class IterationRecord(TypedDict, total=False):
     validation_score: float  # in history_ with early stopping; not set by the engine
 
 
-def stalled(losses):
-    """Whether the last ``STALL_ITERATIONS`` iterations lowered the loss by a negligible amount."""
-    if len(losses) <= STALL_ITERATIONS:
+def stalled(losses, floor=0.0):
+    """Whether the last ``STALL_ITERATIONS`` iterations lowered the loss by a negligible amount.
+
+    A loss at or below ``floor`` (what rounding leaves of an exact fit) cannot be
+    lowered: such a fit is not stuck.
+    """
+    if len(losses) <= STALL_ITERATIONS or losses[-1] <= floor:
         return False
     earlier, now = losses[-1 - STALL_ITERATIONS], losses[-1]
     return earlier - now <= STALL_FRACTION * earlier
 
 
-def print_record(record, verbose, solver="gd"):
+def print_record(record, verbose):
     """The ``verbose`` progress line(s) of one record, printed."""
     layer = "first" if record["layer"] is None else f"layer {record['layer']}"
     print(
@@ -107,13 +114,15 @@ def print_record(record, verbose, solver="gd"):
     )
     if verbose < 2:
         return
-    if solver == "lm":
-        descent = f"{record['gd_steps']} LM steps ({record['gd_halvings']} rejected)"
-    else:
-        descent = (
+    parts = []
+    if record["solver"] != "lm":
+        parts.append(
             f"{record['gd_steps']} GD steps | step {record['gd_step_size']:.3e} "
             f"({record['gd_halvings']} halvings)"
         )
+    if record["solver"] != "gd":
+        parts.append(f"{record['lm_steps']} LM steps ({record['lm_rejected']} rejected)")
+    descent = " + ".join(parts)
     print(
         f"[NeuronPursuit]          delta {record['delta']:.3e} "
         f"({record['delta_halvings']} halvings) | loss {record['loss_before']:.4e} -> "

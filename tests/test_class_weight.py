@@ -42,16 +42,25 @@ def test_class_weight_multiplies_sample_weight():
     assert_same_network(both, NeuronPursuitClassifier(**FAST).fit(X, y, sample_weight=product))
 
 
+def overlapping(n_samples, seed):
+    """Imbalanced classes that overlap (noisy labels): no fit recalls every rare sample."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, 3))
+    score = X[:, 0] + 0.3 * X[:, 1] + 0.5 * rng.normal(size=n_samples)
+    return X, np.where(score > 1.2, "rare", "common")
+
+
 def test_balanced_classes_recall_the_rare_class_better():
-    X, y = imbalanced(400)
+    X, y = overlapping(400, seed=0)
+    X_test, y_test = overlapping(2000, seed=1)
     assert np.mean(y == "rare") < 0.2
     plain = NeuronPursuitClassifier(depth=2, **FAST).fit(X, y)
     balanced = NeuronPursuitClassifier(depth=2, class_weight="balanced", **FAST).fit(X, y)
     recall = {
-        name: recall_score(y, model.predict(X), pos_label="rare")
+        name: recall_score(y_test, model.predict(X_test), pos_label="rare")
         for name, model in (("plain", plain), ("balanced", balanced))
     }
-    assert recall["balanced"] > recall["plain"]
+    assert recall["balanced"] > recall["plain"] + 0.1
 
 
 @pytest.mark.parametrize("class_weight", ["bal", 3.0, {"unknown": 1.0}])

@@ -5,7 +5,7 @@ import pytest
 import torch
 from datasets import hypercube
 
-import skneuronpursuit._pursuit as pursuit
+import skneuronpursuit._inner_solver as inner_solver
 from skneuronpursuit import NeuronPursuitRegressor
 from skneuronpursuit import _gradient_descent as gradient_descent_module
 from skneuronpursuit._activation import HomogeneousActivation
@@ -129,7 +129,7 @@ def test_the_step_grows_back_up_to_gd_lr():
 
 def test_each_iteration_starts_from_the_step_the_last_one_ended_with(monkeypatch):
     starts, ends = [], []
-    original = pursuit.gradient_descent
+    original = inner_solver.gradient_descent
 
     def recording(*args, step_size, **kwargs):
         starts.append(step_size)
@@ -137,10 +137,13 @@ def test_each_iteration_starts_from_the_step_the_last_one_ended_with(monkeypatch
         ends.append(result.step_size)
         return result
 
-    monkeypatch.setattr(pursuit, "gradient_descent", recording)
+    monkeypatch.setattr(inner_solver, "gradient_descent", recording)
     X = hypercube(100, 5, seed=3)
     NeuronPursuitRegressor(
-        max_iter=5, tol=0, gd_lr=50.0, n_restarts=4, ncf_steps=50, gd_steps=300, random_state=0
+        solver="gd",
+        max_iter=5,
+        tol=0,
+        gd_lr=50.0, n_restarts=4, ncf_steps=50, gd_steps=300, random_state=0
     ).fit(X, X[:, 0] * X[:, 1] + X[:, 2])
     assert starts[0] == 50.0 and len(starts) == 5
     assert any(end < 50.0 for end in ends)  # too large a step for this data: halved

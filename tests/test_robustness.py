@@ -153,13 +153,13 @@ def test_wide_one_hot_inputs_are_not_mistaken_for_a_zero_ncf():
 
 def test_interrupt_from_another_thread_leaves_a_consistent_model(monkeypatch):
     # A real SIGINT-like interrupt (interrupt_main from another thread), sent while
-    # the third gradient descent runs, so that it lands inside the fit whatever the
+    # the third inner minimisation runs, so that it lands inside the fit whatever the
     # machine's speed (a fixed timer could fire before or after).
     from skneuronpursuit import _pursuit
 
     X = hypercube(300, 8, seed=4)
     y = np.sin(X @ np.arange(1.0, 9.0))
-    original, calls = _pursuit.gradient_descent, []
+    original, calls = _pursuit.minimise, []
 
     def interrupted_during_third(*args, **kwargs):
         calls.append(None)
@@ -170,7 +170,7 @@ def test_interrupt_from_another_thread_leaves_a_consistent_model(monkeypatch):
             time.sleep(1.0)  # the KeyboardInterrupt is raised here at the latest
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_pursuit, "gradient_descent", interrupted_during_third)
+    monkeypatch.setattr(_pursuit, "minimise", interrupted_during_third)
     reg = NeuronPursuitRegressor(max_iter=500, tol=0, random_state=0, gd_steps=2000)
     # A process started in the background by a non-interactive shell ignores SIGINT,
     # and then interrupt_main does nothing: give SIGINT Python's handler for the test.

@@ -1,0 +1,102 @@
+"""The inner minimisation after each added neuron: which solver runs, and running it.
+
+docs/inner-descent.md, "Which solver". ``solver="gd"`` is gradient descent
+(``_gradient_descent.py``), ``"lm"`` Levenberg-Marquardt (``_levenberg_marquardt.py``,
+squared loss only). ``"auto"`` chooses per iteration: where the loss is squared and
+Levenberg-Marquardt's normal equations are formed explicitly (weights times outputs at
+most ``MAX_EXPLICIT``), one window of gradient descent (the new neuron starts to grow along
+the gradient flow, as the theory has it) finished by Levenberg-Marquardt ("gd+lm");
+elsewhere (many outputs, large networks, the log loss) gradient descent alone.
+"""
+
+from dataclasses import dataclass
+
+from ._gradient_descent import gradient_descent, next_step_size
+from ._levenberg_marquardt import has_explicit_system, levenberg_marquardt
+
+
+@dataclass
+class InnerResult:
+    """Outcome of one inner minimisation, with the steps of each solver."""
+
+    weights: list
+    loss: float
+    step_size: float  # the gradient-descent step to carry to the next iteration
+    diverged: bool  # no step of the first solver lowered the loss
+    solver: str  # "gd", "lm" or "gd+lm": what ran
+    gd_steps: int = 0  # accepted gradient-descent steps
+    gd_halvings: int = 0
+    lm_steps: int = 0  # accepted Levenberg-Marquardt steps
+    lm_rejected: int = 0
+
+
+def solver_for(solver, objective, weights, n_outputs):
+    """``"gd"``, ``"lm"`` or ``"gd+lm"``: what ``solver`` runs on these weights."""
+    if solver != "auto":
+        return solver
+    squared = objective.name == "squared_error"
+    return "gd+lm" if squared and has_explicit_system(weights, n_outputs) else "gd"
+
+
+def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
+    """Minimise the loss from ``weights`` with the solver of ``settings``.
+
+    Parameters
+    ----------
+    weights : list of Tensor
+        The grown network; not modified.
+    settings : PursuitSettings
+    step_size : float or None
+        The gradient-descent step the last descent ended with (None: none yet).
+        Levenberg-Marquardt leaves it as it is, so a later gradient descent (a larger
+        network, or a warm start with ``"gd"``) resumes it.
+    target_loss : float
+        Stop once the loss is at or below this value.
+
+    Returns
+    -------
+    InnerResult
+    """
+    s = settings
+    solver = solver_for(s.solver, s.objective, weights, Y.shape[1])
+    result = InnerResult(weights, None, s.gd_lr if step_size is None else step_size, False, solver)
+    if solver != "lm":
+        descent = gradient_descent(
+            weights,
+            X,
+            Y,
+            sample_weight,
+            s.activation,
+            step_size=next_step_size(step_size, s.gd_lr),
+            max_steps=s.gd_steps if solver == "gd" else min(s.gd_window, s.gd_steps),
+            target_loss=target_loss,
+            momentum=s.gd_momentum,
+            window=s.gd_window,
+            rel_tol=s.gd_tol,
+            objective=s.objective,
+        )
+        result.weights, result.loss, result.step_size = (
+            descent.weights,
+            descent.loss,
+            descent.step_size,
+        )
+        result.diverged = descent.diverged
+        result.gd_steps, result.gd_halvings = descent.n_steps, descent.n_halvings
+        if solver == "gd" or descent.diverged or descent.loss <= target_loss:
+            return result
+    descent = levenberg_marquardt(
+        result.weights,
+        X,
+        Y,
+        sample_weight,
+        s.activation,
+        max_steps=s.lm_steps,
+        target_loss=target_loss,
+        rel_tol=s.gd_tol,
+    )
+    result.weights, result.loss = descent.weights, descent.loss
+    result.lm_steps, result.lm_rejected = descent.n_steps, descent.n_halvings
+    # After a gradient-descent window that lowered the loss, a Levenberg-Marquardt that
+    # cannot lower it further has found a minimum, not diverged.
+    result.diverged = descent.diverged and solver == "lm"
+    return result
