@@ -64,12 +64,13 @@ DATASETS = {
 }
 
 
-
 def _neuron_pursuit(**fixed):
     """NP's (regressor, classifier) with ``fixed`` settings under the ``--np`` ones."""
-    return (
-        lambda np_params, seed: NeuronPursuitRegressor(random_state=seed, **{**fixed, **np_params}),
-        lambda np_params, seed: NeuronPursuitClassifier(random_state=seed, **{**fixed, **np_params}),
+    return tuple(
+        lambda np_params, seed, Estimator=Estimator: Estimator(
+            random_state=seed, **{**fixed, **np_params}
+        )
+        for Estimator in (NeuronPursuitRegressor, NeuronPursuitClassifier)
     )
 
 

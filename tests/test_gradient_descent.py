@@ -143,7 +143,11 @@ def test_each_iteration_starts_from_the_step_the_last_one_ended_with(monkeypatch
         solver="gd",
         max_iter=5,
         tol=0,
-        gd_lr=50.0, n_restarts=4, ncf_steps=50, gd_steps=300, random_state=0
+        gd_lr=50.0,
+        n_restarts=4,
+        ncf_steps=50,
+        gd_steps=300,
+        random_state=0,
     ).fit(X, X[:, 0] * X[:, 1] + X[:, 2])
     assert starts[0] == 50.0 and len(starts) == 5
     assert any(end < 50.0 for end in ends)  # too large a step for this data: halved

@@ -1,4 +1,4 @@
-"""solver="auto" (docs/inner-descent.md, "Which solver"): a GD window, then LM where it is cheap."""
+"""solver="auto" (docs/inner-descent.md, "Which solver"): a GD window, then LM if cheap."""
 
 import numpy as np
 import pytest
@@ -11,8 +11,8 @@ from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._gradient_descent import gradient_descent
 from skneuronpursuit._inner_solver import minimise, solver_for
 from skneuronpursuit._levenberg_marquardt import MAX_EXPLICIT, levenberg_marquardt
-from skneuronpursuit._pursuit import PursuitSettings
 from skneuronpursuit._losses import LOSSES
+from skneuronpursuit._pursuit import PursuitSettings
 
 FAST = {**FAST, "ncf_steps": 50, "gd_steps": 200, "early_stopping": False}
 
