@@ -80,18 +80,19 @@ _PARAMETERS_DOC = """depth : int, default=3
         Gauss-Newton system per step (by Cholesky while weights times outputs is
         at most 1,500, by conjugate gradients beyond), takes a step only if it
         lowers the loss, runs at most ``lm_steps`` steps and stops on ``gd_tol``
-        as above; refused with ``loss="log_loss"``. ``"auto"``: ``"lm"`` in the
-        iterations where the loss is squared and weights times outputs is at most
-        1,500 (the small networks Neuron Pursuit grows, with few outputs),
-        ``"gd"`` otherwise (many outputs, large networks, the log loss). On the
-        benchmark suite ``"auto"`` fits several times faster than ``"gd"`` with
-        test errors as low or lower (benchmarks/README.md); docs/inner-descent.md
-        says why, and ``history_`` which solver ran each iteration.
+        as above; refused with ``loss="log_loss"``. ``"auto"``: where the loss is
+        squared and weights times outputs is at most 1,500 (the small networks
+        Neuron Pursuit grows, with few outputs), one window of gradient descent
+        (``gd_window`` steps) finished by ``"lm"``; elsewhere (many outputs,
+        large networks, the log loss) ``"gd"``. ``history_`` says which ran in
+        each iteration. On the benchmark suite ``"auto"`` fitted in less time
+        than ``"gd"`` with test errors as low or lower from a few hundred
+        samples on (benchmarks/README.md); docs/inner-descent.md says why.
 
     lm_steps : int, default=20
-        Levenberg-Marquardt steps (accepted ones) after each added neuron at most.
-        Stopping short of the nearest minimum, as gradient descent's budget does,
-        lets later neurons keep lowering the loss (docs/levenberg-marquardt.md).
+        Levenberg-Marquardt steps (accepted ones) after each added neuron at
+        most. Stopping short of the nearest minimum, as gradient descent's budget
+        does, leaves later neurons more to do (docs/levenberg-marquardt.md).
 
     max_iter : int, default=31
         Maximum number of iterations; each iteration after the first adds one
@@ -188,13 +189,14 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         that grew, ``None`` in the first iteration), ``ncf_value`` (NCF at the
         chosen unit-norm KKT point), ``delta`` (scale given to the new weights),
         ``delta_halvings``, ``loss_before``, ``loss_after_add``, ``loss`` (after
-        the inner minimisation), ``solver`` (``"gd"`` or ``"lm"``: which ran),
-        ``gd_steps``, ``gd_step_size``, ``gd_halvings`` (for ``"lm"``: accepted
-        and rejected Levenberg-Marquardt steps, and the gradient-descent step
-        carried unchanged),
+        the inner minimisation), ``solver`` (``"gd"``, ``"lm"`` or ``"gd+lm"``:
+        what ran), ``gd_steps``, ``gd_step_size``, ``gd_halvings`` (gradient
+        descent's accepted steps, last step and halvings; Levenberg-Marquardt
+        leaves the step unchanged), ``lm_steps``, ``lm_rejected``
+        (Levenberg-Marquardt's accepted and rejected steps),
         ``train_error`` (relative), ``hidden_layer_sizes``, ``seconds`` and the
         part of it spent in the search and the addition of the neuron
-        (``search_seconds``) and in gradient descent (``gd_seconds``).
+        (``search_seconds``) and in the inner minimisation (``gd_seconds``).
         Losses and NCF values refer to the internally rescaled problem (``y``
         divided by ``y_scale_``); ``train_error`` is scale-free.
 
