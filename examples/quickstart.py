@@ -46,7 +46,7 @@ model.fit(X_train, y_train)
 seconds = time.perf_counter() - started
 
 # %% How the network grew: one row per iteration (history_).
-print("iter  layer  NCF value   loss before  after add   after GD    train err  widths")
+print("iter  layer  NCF value   loss before  after add   after fit   train err  widths")
 for record in model.history_:
     layer = "first" if record["layer"] is None else record["layer"]
     print(

@@ -39,7 +39,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
 
     Parameters
     ----------
-    {parameters_doc("False")}
+    {parameters_doc()}
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, multiplying ``sample_weight``:
         ``{{label: weight}}``, or ``"balanced"`` for ``n_samples / (n_classes *
@@ -111,7 +111,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         fit_intercept=True,
         rebalance=False,
         warm_start=False,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         class_weight=None,

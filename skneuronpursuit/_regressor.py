@@ -44,7 +44,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
 
     Parameters
     ----------
-    {parameters_doc('"auto"')}
+    {parameters_doc()}
 
     Attributes
     ----------

@@ -74,7 +74,8 @@ def test_every_step_on_sparse_inputs_equals_the_step_on_dense_inputs(depth):
         descent = run.minimise(grown)
         results.append((first, first_value, grown, value, record["layer"], descent))
     (first, first_value, grown, value, layer, descent), other = results
-    assert other[4] == layer and other[5].n_steps == descent.n_steps
+    assert other[4] == layer and other[5].gd_steps == descent.gd_steps
+    assert other[5].lm_steps == descent.lm_steps
     np.testing.assert_allclose([other[1], other[3]], [first_value, value], rtol=1e-12)
     for mine, theirs in zip(
         other[0] + other[2] + other[5].weights, first + grown + descent.weights

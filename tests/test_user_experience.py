@@ -148,7 +148,7 @@ def test_early_stopping_classifier_scores_accuracy():
     )
     kept = clf.validation_scores_[clf.best_iteration_ - 1]
     assert kept == clf.best_validation_score_ == clf.score(X_CUBE[held_out], y[held_out])
-    without = NeuronPursuitClassifier(max_iter=2, **FAST).fit(X_CUBE, y)
+    without = NeuronPursuitClassifier(max_iter=2, early_stopping=False, **FAST).fit(X_CUBE, y)
     assert without.validation_scores_ is None and without.best_iteration_ is None
 
 
