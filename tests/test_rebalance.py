@@ -30,7 +30,7 @@ def test_rebalancing_balances_and_preserves_predictions(power, slope):
     assert not all(torch.allclose(r, torch.ones_like(r)) for r in neuron_balance(weights, power))
 
 
-@pytest.mark.parametrize("solver", ["gd", "lm"])
+@pytest.mark.parametrize("solver", ["auto", "gd", "lm"])
 def test_rebalance_option_leaves_balanced_neurons(solver):
     X = hypercube(150, 6, seed=4)
     reg = NeuronPursuitRegressor(
