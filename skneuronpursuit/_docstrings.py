@@ -68,8 +68,8 @@ _PARAMETERS_DOC = """depth : int, default=3
         Stop the descent once a window lowered the loss by less than this
         fraction of it. 0 runs the descent to ``gd_steps`` unless a window
         leaves the loss unchanged (the paper's fixed step counts). For
-        Levenberg-Marquardt: stop once two steps in a row each lowered the loss
-        by less than this fraction of it.
+        Levenberg-Marquardt: stop once an accepted step lowered the loss by less
+        than this fraction of it and by no more than the step before.
 
     solver : {"auto", "gd", "lm"}, default="auto"
         The inner minimisation after each added neuron. ``"gd"``: full-batch

@@ -40,8 +40,8 @@ def test_auto_finishes_with_lm_while_the_normal_equations_are_explicit(
 
 
 def test_auto_switches_to_gd_when_the_network_outgrows_the_explicit_system():
-    # 200 inputs and one output: weights times outputs is 201 k for k first-layer neurons
-    # (depth 2, with the intercept column), at most MAX_EXPLICIT up to k = 7.
+    # 200 inputs (201 with the intercept column) and one output, depth 2: k first-layer
+    # neurons have 201 k + k weights, at most MAX_EXPLICIT up to k = 7.
     rng = np.random.RandomState(0)
     X = rng.normal(size=(120, 200))
     y = np.tanh(X[:, :10]).sum(axis=1)
