@@ -29,7 +29,9 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
         NeuronPursuitRegressor(**FAST),
         NeuronPursuitClassifier(**FAST),
         NeuronPursuitClassifier(loss="log_loss", **FAST),
-        NeuronPursuitClassifier(early_stopping="auto", **FAST),
+        NeuronPursuitClassifier(early_stopping=False, **FAST),
+        NeuronPursuitRegressor(**FAST, solver="gd"),
+        NeuronPursuitClassifier(**FAST, solver="gd"),
         NeuronPursuitRegressor(**FAST, solver="lm"),
         NeuronPursuitClassifier(**FAST, solver="lm"),
     ]
