@@ -113,7 +113,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         warm_start=False,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=5,
+        n_iter_no_change=10,
         class_weight=None,
         loss="squared_error",
         dtype="float32",

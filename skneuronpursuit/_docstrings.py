@@ -134,11 +134,8 @@ _PARAMETERS_DOC = """depth : int, default=3
     validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping``.
 
-    n_iter_no_change : int, default=5
-        Iterations without a better validation score before stopping. Each
-        iteration adds a neuron, and the fits of the real-data benchmark
-        scored the same or better with 5 as with 10, in less time
-        (docs/algorithm.md §3.7).
+    n_iter_no_change : int, default=10
+        Iterations without a better validation score before stopping.
 
     dtype : {"float32", "float64"}, default="float32"
         Floating point type of the computation; fitted weights are stored as

@@ -102,7 +102,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         warm_start=False,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=5,
+        n_iter_no_change=10,
         dtype="float32",
         device="auto",
         random_state=None,
