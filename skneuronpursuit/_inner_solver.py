@@ -59,9 +59,9 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
     """
     s = settings
     solver = solver_for(s.solver, s.objective, weights, Y.shape[1])
-    result = InnerResult(weights, None, s.gd_lr if step_size is None else step_size, False, solver)
+    gd = None
     if solver != "lm":
-        descent = gradient_descent(
+        gd = gradient_descent(
             weights,
             X,
             Y,
@@ -75,17 +75,12 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
             rel_tol=s.gd_tol,
             objective=s.objective,
         )
-        result.weights, result.loss, result.step_size = (
-            descent.weights,
-            descent.loss,
-            descent.step_size,
-        )
-        result.diverged = descent.diverged
-        result.gd_steps, result.gd_halvings = descent.n_steps, descent.n_halvings
-        if solver == "gd" or descent.diverged or descent.loss <= target_loss:
-            return result
-    descent = levenberg_marquardt(
-        result.weights,
+        if solver == "gd" or gd.diverged or gd.loss <= target_loss:
+            return InnerResult(
+                gd.weights, gd.loss, gd.step_size, gd.diverged, solver, gd.n_steps, gd.n_halvings
+            )
+    lm = levenberg_marquardt(
+        weights if gd is None else gd.weights,
         X,
         Y,
         sample_weight,
@@ -94,9 +89,27 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
         target_loss=target_loss,
         rel_tol=s.gd_tol,
     )
-    result.weights, result.loss = descent.weights, descent.loss
-    result.lm_steps, result.lm_rejected = descent.n_steps, descent.n_halvings
+    if gd is None:
+        carried = s.gd_lr if step_size is None else step_size
+        return InnerResult(
+            lm.weights,
+            lm.loss,
+            carried,
+            lm.diverged,
+            solver,
+            lm_steps=lm.n_steps,
+            lm_rejected=lm.n_halvings,
+        )
     # After a gradient-descent window that lowered the loss, a Levenberg-Marquardt that
     # cannot lower it further has found a minimum, not diverged.
-    result.diverged = descent.diverged and solver == "lm"
-    return result
+    return InnerResult(
+        lm.weights,
+        lm.loss,
+        gd.step_size,
+        False,
+        solver,
+        gd.n_steps,
+        gd.n_halvings,
+        lm.n_steps,
+        lm.n_halvings,
+    )

@@ -32,6 +32,9 @@ from ._inputs import SparseInputs, _with_values, transposed_product
 from ._network import backward, forward
 from ._network import loss as network_loss
 
+# Accepted steps of a call that names no budget: enough to converge (an LM descent takes
+# 2-40 steps, rarely 100). The estimators pass lm_steps (choice).
+MAX_STEPS = 100
 # A is formed and factorised while weights x outputs (J's columns times its rows per
 # sample: forming A costs n m P^2) is at most this; conjugate gradients beyond (choice).
 MAX_EXPLICIT = 1500
@@ -228,7 +231,7 @@ def levenberg_marquardt(
     sample_weight,
     activation,
     *,
-    max_steps=20,
+    max_steps=MAX_STEPS,
     target_loss=0.0,
     rel_tol=1e-4,
     max_explicit=None,
