@@ -57,11 +57,15 @@ class HomogeneousActivation:
     def backpropagate(self, signal, z, activated):
         """``signal * sigma'(z)``, in place on ``signal`` where that can be done.
 
-        For the ReLU one masking pass (``activated > 0`` exactly where ``z > 0``)
-        instead of forming the derivative and multiplying.
+        For the ReLU one masking pass (``activated > 0`` exactly where ``z > 0``),
+        for the leaky ReLU one fused pass, instead of forming the derivative and
+        multiplying.
         """
         if self.power == 1 and self.slope == 0:
             return torch.ops.aten.threshold_backward(signal, activated, 0)
+        if self.power == 1:
+            # One pass, the same products: signal where z > 0, signal * alpha elsewhere.
+            return torch.ops.aten.leaky_relu_backward(signal, z, self.slope, False)
         return signal.mul_(self.derivative(z))
 
     def degree(self, depth):
