@@ -128,7 +128,8 @@ def main(argv=None):
         default=list(DEFAULT_METHODS),
         help="default: %(default)s (np-gd: NP with solver=gd; np-momentum: NP with "
         "gd_momentum=0.9; np-paper: NP with the paper's schedule, App. C; np-lm, np-lm10: "
-        "NP with solver=lm and 100 or 10 steps per neuron)",
+        "NP with solver=lm and 100 or 10 steps per neuron; np-ncf8, np-ncf4: NP with a "
+        "shorter, steeper NCF ascent)",
     )
     run.add_argument("--seeds", type=int, default=None, help="default: 2 quick, 5 full")
     run.add_argument("--quick", action="store_true", help="one small size, few steps")

@@ -5,6 +5,7 @@ candidate's own fit seconds: the runner keeps the one with the lowest test error
 as the paper reports its baselines (best of several step sizes or solvers).
 """
 
+import functools
 import time
 import warnings
 
@@ -176,6 +177,22 @@ def fit_neuron_pursuit_lm_short(task, X, y, seed, quick):
     return fit_neuron_pursuit(task, X, y, seed, quick, solver="lm", lm_steps=LM_SHORT_STEPS)
 
 
+# A shorter, steeper NCF ascent (benchmarks/README.md, "A shorter NCF search"): the same
+# or more ascent "time" (ncf_lr x ncf_steps) in 1/4 or 1/2 of the steps. Tried, not adopted.
+SHORT_SEARCHES = {
+    "np-ncf8": dict(ncf_lr=8.0, ncf_steps=50),
+    "np-ncf4": dict(ncf_lr=4.0, ncf_steps=100),
+}
+
+
+def fit_neuron_pursuit_short_search(task, X, y, seed, quick, method="np-ncf8"):
+    """NP with the ascent of ``SHORT_SEARCHES[method]``; quick mode keeps its own steps."""
+    settings = dict(SHORT_SEARCHES[method])
+    if quick:
+        settings.pop("ncf_steps")
+    return fit_neuron_pursuit(task, X, y, seed, quick, **settings)
+
+
 def fit_neuron_pursuit_momentum(task, X, y, seed, quick):
     """NP with its inner descent by gradient descent with Nesterov momentum."""
     return fit_neuron_pursuit(task, X, y, seed, quick, solver="gd", gd_momentum=MOMENTUM)
@@ -234,5 +251,7 @@ METHODS = {
     "np-paper": fit_neuron_pursuit_paper,
     "np-lm": fit_neuron_pursuit_lm,
     "np-lm10": fit_neuron_pursuit_lm_short,
+    "np-ncf8": functools.partial(fit_neuron_pursuit_short_search, method="np-ncf8"),
+    "np-ncf4": functools.partial(fit_neuron_pursuit_short_search, method="np-ncf4"),
 }
 DEFAULT_METHODS = ("np", "gd", "mlp")  # those of docs/benchmarks.md; others on request

@@ -24,6 +24,8 @@ METHOD_NAMES = {
     "np-paper": "NP, the paper's schedule",
     "np-lm": "NP, solver=lm, 100 steps",
     "np-lm10": "NP, solver=lm, 10 steps",
+    "np-ncf8": "NP, ncf_lr=8, ncf_steps=50",
+    "np-ncf4": "NP, ncf_lr=4, ncf_steps=100",
 }
 
 

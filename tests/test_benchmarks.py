@@ -269,3 +269,22 @@ def test_sizes_restrict_every_task_run(tmp_path):
     argv = ["run", "--task", "sphere-f1", "--methods", "mlp", "--seeds", "2"]
     assert main(argv + ["--sizes", "100", "--results", str(tmp_path)]) == 0
     assert {r["n"] for r in load(tmp_path / "full")} == {100}
+
+
+def test_the_short_search_methods_change_only_the_ascent(monkeypatch):
+    # np-ncf8 / np-ncf4: the ascent's steps and step size; quick mode keeps its step count.
+    from benchmarks import methods
+
+    seen = []
+    monkeypatch.setattr(
+        methods, "fit_neuron_pursuit", lambda *args, **params: seen.append(params) or []
+    )
+    X, y = np.zeros((4, 2)), np.zeros(4)
+    methods.METHODS["np-ncf8"](TASKS["cube-f2"], X, y, 0, False)
+    methods.METHODS["np-ncf4"](TASKS["cube-f2"], X, y, 0, False)
+    methods.METHODS["np-ncf8"](TASKS["cube-f2"], X, y, 0, True)
+    assert seen == [
+        dict(ncf_lr=8.0, ncf_steps=50),
+        dict(ncf_lr=4.0, ncf_steps=100),
+        dict(ncf_lr=8.0),
+    ]
