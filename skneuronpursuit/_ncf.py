@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._inputs import SparseInputs, transposed_product
+from ._inputs import SparseInputs, dense_product, transposed_product
 from ._network import backward, forward, matmul
 
 
@@ -41,10 +41,13 @@ def _sign_to_flip(values):
 
 def _project_to_sphere(parts, batch_ndim):
     """Rescale the parts in place so that, per batch entry, their joint norm is 1."""
-    squared = sum(part.square().flatten(batch_ndim).sum(-1) for part in parts)
-    inverse_norm = squared.sqrt().clamp_min(torch.finfo(squared.dtype).tiny).reciprocal()
+    # In place where possible: called once per ascent step, on small tensors.
+    squared = parts[0].square().flatten(batch_ndim).sum(-1)
+    for part in parts[1:]:
+        squared += part.square().flatten(batch_ndim).sum(-1)
+    inverse_norm = squared.sqrt_().clamp_min_(torch.finfo(squared.dtype).tiny).reciprocal_()
     for part in parts:
-        part.mul_(inverse_norm.reshape(inverse_norm.shape + (1,) * (part.ndim - batch_ndim)))
+        part.mul_(inverse_norm.view(inverse_norm.shape + (1,) * (part.ndim - batch_ndim)))
 
 
 def projected_gradient(parts, grads, batch_ndim):
@@ -142,7 +145,10 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
     grad_incoming, grad_outgoing : Tensor
         Shaped like ``incoming`` and ``outgoing``.
     """
-    z = layer_input @ incoming.mT
+    if isinstance(layer_input, SparseInputs):
+        z = layer_input @ incoming.mT
+    else:
+        z = dense_product(layer_input, incoming.mT)
     activated = activation(z)
     correlation = matmul(signal, outgoing.mT)
     value = (activated * correlation).sum(-2) if with_value else None

@@ -13,7 +13,7 @@ gradient descent and ``predict`` all call it.
 
 import torch
 
-from ._inputs import transposed_product
+from ._inputs import dense_product, transposed_product
 from ._losses import LOSSES, weighted_squared_norm  # noqa: F401 (weighted_squared_norm: re-export)
 
 SQUARED_ERROR = LOSSES["squared_error"]
@@ -30,6 +30,8 @@ def matmul(values, other):
     """
     if isinstance(values, torch.Tensor) and values.shape[-1] == 1:
         return values * other
+    if isinstance(values, torch.Tensor):
+        return dense_product(values, other)
     return values @ other
 
 

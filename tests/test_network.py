@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from skneuronpursuit._activation import HomogeneousActivation
+from skneuronpursuit._inputs import dense_product
 from skneuronpursuit._network import backward, forward, loss, predict, push_forward
 
 ACTIVATIONS = [(1, 0.0), (1, 0.1), (2, 0.0), (2, -1.0), (3, 0.5)]
@@ -152,3 +153,15 @@ def test_batched_weights_evaluate_independent_networks():
     outputs = predict(batched, X, activation)
     for index, net in enumerate(networks):
         torch.testing.assert_close(outputs[index], predict(net, X, activation))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_dense_product_gives_the_numbers_of_matmul_to_the_bit(dtype):
+    # The engine's speed-ups must not move a fit: bmm where it is the kernel @ uses.
+    generator = torch.Generator().manual_seed(0)
+    for batch, n, k, r in [(2, 135, 5, 16), (3, 40, 1, 16), (16, 50, 10, 1), (16, 50, 1, 1)]:
+        H = torch.randn(batch, n, k, generator=generator, dtype=dtype)
+        V = torch.randn(batch, n, r, generator=generator, dtype=dtype)
+        A = torch.randn(batch, r, k, generator=generator, dtype=dtype)
+        for a, b in [(H.mT, V), (V.mT, H), (H, A.mT), (V, A), (H[0], A[0].mT)]:
+            assert torch.equal(dense_product(a, b), a @ b)
