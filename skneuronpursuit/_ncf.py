@@ -145,10 +145,7 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
     grad_incoming, grad_outgoing : Tensor
         Shaped like ``incoming`` and ``outgoing``.
     """
-    if isinstance(layer_input, SparseInputs):
-        z = layer_input @ incoming.mT
-    else:
-        z = dense_product(layer_input, incoming.mT)
+    z = dense_product(layer_input, incoming.mT)
     activated = activation(z)
     correlation = matmul(signal, outgoing.mT)
     value = (activated * correlation).sum(-2) if with_value else None
