@@ -51,11 +51,17 @@ def _friedman1():
     return make_friedman1(n_samples=500, noise=1.0, random_state=0)
 
 
+def _friedman1_20k():
+    # Issue 16, item 6: a fit on 10^4-10^5 rows (16,000 per training fold).
+    return make_friedman1(n_samples=20_000, noise=1.0, random_state=1)
+
+
 DATASETS = {
     d.name: d
     for d in (
         Dataset("diabetes", lambda: load_diabetes(return_X_y=True), False),
         Dataset("friedman1", _friedman1, False),
+        Dataset("friedman1_20k", _friedman1_20k, False),
         Dataset("breast_cancer", lambda: load_breast_cancer(return_X_y=True), True),
         Dataset("wine", lambda: load_wine(return_X_y=True), True),
         Dataset("iris", lambda: load_iris(return_X_y=True), True),

@@ -59,6 +59,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         "ncf_steps": [_Number(Integral, 1, None, closed="left")],
         # The step sizes are also bounded by the largest number of the dtype, in fit.
         "ncf_lr": [_Number(Real, 0, None, closed="neither")],
+        "ncf_samples": [_Number(Integral, 1, None, closed="left"), None],
         "gd_steps": [_Number(Integral, 0, None, closed="left")],
         "gd_lr": [_Number(Real, 0, None, closed="neither")],
         "gd_momentum": [_Number(Real, 0, 1, closed="left")],
@@ -91,6 +92,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         n_restarts=16,
         ncf_steps=200,
         ncf_lr=1.0,
+        ncf_samples=4096,
         gd_steps=1000,
         gd_lr=0.1,
         gd_momentum=0.0,
@@ -118,6 +120,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         self.n_restarts = n_restarts
         self.ncf_steps = ncf_steps
         self.ncf_lr = ncf_lr
+        self.ncf_samples = ncf_samples
         self.gd_steps = gd_steps
         self.gd_lr = gd_lr
         self.gd_momentum = gd_momentum
@@ -161,6 +164,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             n_restarts=int(self.n_restarts),
             ncf_steps=int(self.ncf_steps),
             ncf_lr=float(self.ncf_lr),
+            ncf_samples=None if self.ncf_samples is None else int(self.ncf_samples),
             gd_steps=int(self.gd_steps),
             gd_lr=float(self.gd_lr),
             gd_momentum=float(self.gd_momentum),

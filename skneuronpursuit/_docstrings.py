@@ -34,6 +34,15 @@ _PARAMETERS_DOC = """depth : int, default=3
         unit root-mean-square row norm, so the step is independent of the units
         of the data (the paper's 0.2–2 were for its unscaled data).
 
+    ncf_samples : int or None, default=4096
+        On more training samples than this, each search runs the first 90% of
+        its ascent steps on this many samples drawn at random (afresh for every
+        search) and the rest on all of them; the candidates are compared on all
+        samples. The NCF is a sum over samples, which the subset estimates, so
+        a search costs about ``ncf_samples / n_samples`` of a full one. None:
+        every step on all samples. Fits on at most ``ncf_samples`` samples (after
+        early stopping holds some out) are not affected (docs/algorithm.md §3.3).
+
     gd_steps : int, default=1000
         Budget of full-batch gradient descent steps after each added neuron
         (paper: 70,000–500,000); steps that are rolled back do not count.

@@ -11,6 +11,11 @@ The ascent runs on rescaled data: the inputs and the signal are divided by their
 (sample-weighted) root-mean-square row norms. This multiplies the NCF by a positive constant, so
 the maximisers are unchanged while ``eta`` becomes independent of the units of
 the data **(choice)**. Values are reported in the original scale.
+
+On many samples the first steps of an ascent can run on a random subset of the
+rows, ``rows`` (docs/algorithm.md §3.3, ``ncf_samples``): the NCF is a sum over
+samples, which the subset estimates; the last ``FULL_DATA_STEPS_FRACTION`` of
+the steps, and every value that is compared or reported, use all rows.
 """
 
 from dataclasses import dataclass
@@ -19,6 +24,23 @@ import torch
 
 from ._inputs import SparseInputs, dense_product, transposed_product
 from ._network import backward, forward, matmul
+
+# (choice) With ``rows``, this fraction of an ascent's steps (the last ones) runs on
+# all samples, so that the point returned has climbed the NCF of all samples last.
+FULL_DATA_STEPS_FRACTION = 0.1
+
+
+def _steps_on_rows(n_steps, rows):
+    """How many of the first ``n_steps`` run on the subset ``rows`` (0 without one)."""
+    if rows is None:
+        return 0
+    return n_steps - max(1, round(FULL_DATA_STEPS_FRACTION * n_steps))
+
+
+def _on_rows(values, rows, factor=1.0):
+    """The rows ``rows`` of ``values`` (samples along dim -2), times ``factor``."""
+    picked = values.index_select(-2, rows)
+    return picked.mul_(factor) if factor != 1.0 else picked
 
 
 def _weighted_rms_row_norm(values, sample_weight):
@@ -83,7 +105,9 @@ class NetworkSearchResult:
     ncf_value: float  # NCF at that point, in the units of the data
 
 
-def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, step_size):
+def search_network(
+    X, Y, sample_weight, activation, initial_weights, n_steps, step_size, rows=None
+):
     """Iteration 1 (docs/algorithm.md §3): maximise ``NCF_Y`` over ``||w|| = 1``.
 
     Parameters
@@ -94,6 +118,9 @@ def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, st
         Non-negative, mean 1.
     initial_weights : list of Tensor
         Starting points with a leading restart dimension ``R``; any scale.
+    rows : Tensor of int, optional
+        A subset of the samples for the first steps of the ascent (docs/algorithm.md
+        §3.3); ignored for sparse ``X``.
     """
     weight = sample_weight[:, None] / X.shape[0]
     signal = weight * Y
@@ -108,8 +135,14 @@ def search_network(X, Y, sample_weight, activation, initial_weights, n_steps, st
     _project_to_sphere(weights, batch_ndim=1)
     start, _ = network_ncf(weights, X_hat, signal_hat, activation)
     weights[-1].mul_(_sign_to_flip(start)[:, None, None])
-    for _ in range(n_steps):
-        _, grads = network_ncf(weights, X_hat, signal_hat, activation, with_value=False)
+    n_on_rows = 0 if isinstance(X, SparseInputs) else _steps_on_rows(n_steps, rows)
+    if n_on_rows:
+        # The subset's NCF, scaled to estimate that of all samples.
+        X_rows = _on_rows(X_hat, rows)
+        signal_rows = _on_rows(signal_hat, rows, X.shape[0] / len(rows))
+    for step in range(n_steps):
+        inputs, target = (X_rows, signal_rows) if step < n_on_rows else (X_hat, signal_hat)
+        _, grads = network_ncf(weights, inputs, target, activation, with_value=False)
         for weight, grad in zip(weights, grads):
             weight.add_(grad, alpha=step_size)
         _project_to_sphere(weights, batch_ndim=1)
@@ -188,9 +221,10 @@ def _stack_layers(layer_inputs, signals, initial_incoming, initial_outgoing, lay
     return H, G, A, B
 
 
-def _ascend(H, G, A, B, sample_weight, activation, n_steps, step_size):
+def _ascend(H, G, A, B, sample_weight, activation, n_steps, step_size, rows=None):
     """Projected gradient ascent of ``N_l`` for a batch of layers, in place on ``A, B``.
 
+    ``rows``: a subset of the samples for the first steps (ignored for sparse ``H``).
     Returns the NCF values of the final points, shape (layers, R), in the units of
     the data.
     """
@@ -203,8 +237,12 @@ def _ascend(H, G, A, B, sample_weight, activation, n_steps, step_size):
     # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
     start, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
     B.mul_(_sign_to_flip(start)[..., None])
-    for _ in range(n_steps):
-        _, grad_a, grad_b = candidate_ncf(H_hat, G_hat, A, B, activation, with_value=False)
+    n_on_rows = 0 if isinstance(H, SparseInputs) else _steps_on_rows(n_steps, rows)
+    if n_on_rows:
+        H_rows, G_rows = _on_rows(H_hat, rows), _on_rows(G_hat, rows, n_samples / len(rows))
+    for step in range(n_steps):
+        inputs, signal = (H_rows, G_rows) if step < n_on_rows else (H_hat, G_hat)
+        _, grad_a, grad_b = candidate_ncf(inputs, signal, A, B, activation, with_value=False)
         A.add_(grad_a, alpha=step_size)
         B.add_(grad_b, alpha=step_size)
         _project_to_sphere([A, B], batch_ndim=2)
@@ -223,6 +261,7 @@ def search_candidates(
     initial_outgoing,
     n_steps,
     step_size,
+    rows=None,
 ):
     """Iterations k >= 2: maximise every ``N_l`` on the sphere, all layers at once.
 
@@ -239,6 +278,9 @@ def search_candidates(
     initial_incoming, initial_outgoing : Tensor
         Starting points of shape ``(n_hidden, R, >= max k_in)`` and
         ``(n_hidden, R, >= max k_out)``; entries beyond a layer's sizes are ignored.
+    rows : Tensor of int, optional
+        A subset of the samples for the first steps of the ascent (docs/algorithm.md
+        §3.3); a sparse first layer ignores it.
     """
     n_hidden = len(layer_inputs)
     if isinstance(layer_inputs[0], SparseInputs):
@@ -256,7 +298,7 @@ def search_candidates(
             H, G, A, B = _stack_layers(
                 layer_inputs, signals, initial_incoming, initial_outgoing, layers
             )
-        values.append(_ascend(H, G, A, B, sample_weight, activation, n_steps, step_size))
+        values.append(_ascend(H, G, A, B, sample_weight, activation, n_steps, step_size, rows))
         points += [(A[index], B[index]) for index in range(len(layers))]
     values = torch.cat(values)
     best_per_layer = values.max(dim=1)

@@ -60,6 +60,7 @@ class PursuitSettings:
     objective: object = LOSSES["squared_error"]  # the loss (_losses.py)
     solver: str = "gd"  # "gd", "lm" or "auto" (_inner_solver.py)
     lm_steps: int = 20
+    ncf_samples: int | None = None  # None: every ascent step on all samples (§3.3)
 
 
 @dataclass
@@ -109,6 +110,17 @@ class _Pursuit:
         total = float(terms.sum())
         return not total > self.ncf_tol * float(terms.abs().sum())
 
+    def search_rows(self):
+        """The samples the first steps of this iteration's ascent run on, or None: all.
+
+        Drawn afresh for every search, after its starting points (docs/algorithm.md §3.3).
+        """
+        size = self.settings.ncf_samples
+        if size is None or self.n_samples <= size:
+            return None
+        rows = np.sort(self.random_state.choice(self.n_samples, size, replace=False))
+        return torch.as_tensor(rows, device=self.Y.device)
+
     def loss(self, weights):
         objective = self.objective
         return float(
@@ -142,7 +154,14 @@ class _Pursuit:
         zero = torch.zeros_like(self.Y)
         signal = self.objective.negative_gradient(zero, self.Y)
         found = search_network(
-            self.X, signal, self.sample_weight, self.activation, initial, s.ncf_steps, s.ncf_lr
+            self.X,
+            signal,
+            self.sample_weight,
+            self.activation,
+            initial,
+            s.ncf_steps,
+            s.ncf_lr,
+            self.search_rows(),
         )
         # docs/algorithm.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
         output = forward(found.weights, self.X, self.activation)[0][-1]
@@ -202,6 +221,7 @@ class _Pursuit:
             draw[..., max_in:],
             s.ncf_steps,
             s.ncf_lr,
+            self.search_rows(),
         )
         a, b, layer = found.incoming, found.outgoing, found.layer
         # docs/algorithm.md §3.4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.

@@ -263,6 +263,7 @@ def test_bad_sample_weight_is_rejected(sample_weight, message):
         ("n_restarts", 0),
         ("ncf_steps", 0),
         ("ncf_lr", 0.0),
+        ("ncf_samples", 0),
         ("gd_steps", -1),
         ("gd_lr", -0.1),
         ("gd_momentum", 1.0),

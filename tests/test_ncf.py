@@ -39,11 +39,19 @@ def problem(power, slope, seed=0):
     return X, Y, weight, weights, activation, layer_inputs[:2], signals[1:]
 
 
-def search(layer_inputs, signals, weight, activation, n_steps=4000, seed=0):
+def search(layer_inputs, signals, weight, activation, n_steps=4000, seed=0, rows=None):
     generator = torch.Generator().manual_seed(seed)
     draw = torch.randn(2, 8, 5 + 3, generator=generator, dtype=torch.float64)
     return search_candidates(
-        layer_inputs, signals, weight, activation, draw[..., :5], draw[..., 5:], n_steps, 0.5
+        layer_inputs,
+        signals,
+        weight,
+        activation,
+        draw[..., :5],
+        draw[..., 5:],
+        n_steps,
+        0.5,
+        rows,
     )
 
 
@@ -142,6 +150,74 @@ def test_first_neurons_are_a_balanced_kkt_point(depth, power, slope):
         incoming = point[index].square().sum()
         outgoing = point[index + 1].square().sum()
         assert incoming.item() == pytest.approx(power * outgoing.item(), abs=1e-6)
+
+
+def _twice(values):
+    """Every sample twice: the samples, then the same samples again."""
+    return torch.cat([values, values], dim=-2)
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+def test_candidate_search_on_one_copy_of_doubled_data_is_the_search_on_all(power, slope):
+    # docs/algorithm.md §3.3 (ncf_samples): the first steps run on the rows given, with
+    # their NCF scaled by n / m to estimate that of all samples. On data made of two
+    # copies of every sample, one copy scaled by 2 *is* the NCF of all samples, so a
+    # search that starts on it follows the full search. 20 steps: far from converged,
+    # so a wrong scale (a smaller step in effect) would end elsewhere.
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+    inputs, signals = [_twice(h) for h in inputs], [_twice(g) for g in signals]
+    weight = _twice(weight[:, None])[:, 0]
+    full = search(inputs, signals, weight, activation, n_steps=20)
+    one_copy = search(inputs, signals, weight, activation, n_steps=20, rows=torch.arange(60))
+    other_copy = search(
+        inputs, signals, weight, activation, n_steps=20, rows=torch.arange(60, 120)
+    )
+    assert (one_copy.layer, other_copy.layer) == (full.layer, full.layer)
+    for found in (one_copy, other_copy):
+        torch.testing.assert_close(found.incoming, full.incoming, rtol=0, atol=1e-12)
+        torch.testing.assert_close(found.outgoing, full.outgoing, rtol=0, atol=1e-12)
+        assert found.ncf_value == pytest.approx(full.ncf_value, rel=1e-12)
+    # Half of the samples of data that are not doubled: another search, whose value is
+    # still the NCF of all samples at the point it returns.
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+    half = search(inputs, signals, weight, activation, n_steps=20, rows=torch.arange(0, 60, 2))
+    value, _, _ = candidate_ncf(
+        inputs[half.layer],
+        weighted(signals[half.layer], weight),
+        half.incoming[None],
+        half.outgoing[None],
+        activation,
+    )
+    assert value.item() == pytest.approx(half.ncf_value, rel=1e-12)
+    assert half.ncf_value != pytest.approx(
+        search(inputs, signals, weight, activation, 20).ncf_value
+    )
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS)
+def test_first_search_on_one_copy_of_doubled_data_is_the_search_on_all(power, slope):
+    # As above, for iteration 1's chains of single neurons.
+    generator = torch.Generator().manual_seed(5)
+    X = torch.randn(40, 4, generator=generator, dtype=torch.float64)
+    Y = X[:, :2].relu() + 0.1 * torch.randn(40, 2, generator=generator, dtype=torch.float64)
+    weight = torch.rand(40, generator=generator, dtype=torch.float64) + 0.5
+    activation = HomogeneousActivation(power, slope)
+    initial = [
+        torch.randn(8, *shape, generator=generator, dtype=torch.float64)
+        for shape in [(1, 4), (1, 1), (2, 1)]
+    ]
+    X, Y, weight = _twice(X), _twice(Y), _twice(weight[:, None])[:, 0]
+    weight = weight / weight.mean()
+
+    def first(rows):
+        return search_network(X, Y, weight, activation, initial, 20, 0.5, rows)
+
+    full = first(None)
+    for rows in (torch.arange(40), torch.arange(40, 80)):
+        found = first(rows)
+        for mine, theirs in zip(found.weights, full.weights):
+            torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-12)
+        assert found.ncf_value == pytest.approx(full.ncf_value, rel=1e-12)
 
 
 def test_first_iteration_loss_along_the_ray_is_quadratic_in_t_to_the_D():

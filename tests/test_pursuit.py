@@ -32,6 +32,8 @@ from skneuronpursuit._pursuit import LATER_DELTA_HALVINGS, PursuitSettings, _Pur
         # first-order exactness fails (docs/algorithm.md §7). This fit meets such a
         # sample with momentum, so it is checked with leaky ReLU.
         dict(depth=3, negative_slope=0.1, gd_momentum=0.9),
+        # Searches whose first steps run on 50 of the 120 samples (§3.3).
+        dict(depth=3, negative_slope=0.1, ncf_samples=50),
     ],
 )
 @pytest.mark.parametrize("solver", ["auto", "gd", "lm"])
@@ -66,6 +68,27 @@ def test_every_iteration_descends(params, dtype, solver):
     )
     for record in reg.history_:
         assert 0 < record["search_seconds"] + record["gd_seconds"] <= record["seconds"]
+
+
+def test_ncf_samples_changes_nothing_up_to_the_number_of_samples():
+    # docs/algorithm.md §3.3: a fit on at most ncf_samples samples draws no subset (the
+    # random stream, hence every later search, is unchanged); a smaller subset is used.
+    X = np.random.RandomState(1).normal(size=(150, 4))
+    y = np.abs(X[:, 0]) - X[:, 1] * X[:, 2]
+
+    def fit(ncf_samples):
+        params = dict(max_iter=5, early_stopping=False, **FAST)
+        return NeuronPursuitRegressor(ncf_samples=ncf_samples, **params).fit(X, y)
+
+    everything = fit(None)
+    for size in (150, 4096):
+        same = fit(size)
+        for mine, theirs in zip(same.coefs_, everything.coefs_):
+            np.testing.assert_array_equal(mine, theirs)
+    subset = fit(60)
+    assert [r["ncf_value"] for r in subset.history_] != [
+        r["ncf_value"] for r in everything.history_
+    ]
 
 
 @pytest.mark.parametrize("solver", ["auto", "gd", "lm"])
