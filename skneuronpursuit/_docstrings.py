@@ -39,7 +39,7 @@ _PARAMETERS_DOC = """depth : int, default=3
         its ascent steps on this many samples drawn at random (afresh for every
         search) and the rest on all of them; the candidates are compared on all
         samples. The NCF is a sum over samples, which the subset estimates, so
-        a search costs about ``ncf_samples / n_samples`` of a full one. None:
+        a search costs about ``0.9 ncf_samples / n_samples + 0.1`` of a full one. None:
         every step on all samples. Fits on at most ``ncf_samples`` samples (after
         early stopping holds some out) are not affected (docs/algorithm.md §3.3).
 
