@@ -8,6 +8,7 @@ from conftest import FAST
 from datasets import hypercube, sparse_relu_target
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit import _levenberg_marquardt as lm_module
 from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._inputs import SparseInputs
 from skneuronpursuit._levenberg_marquardt import (
@@ -79,6 +80,26 @@ def test_jacobian_products_match_autograd(depth, power, slope, weighted):
     )
     diagonal = _diagonal(weights, X, Y, weight, activation, pre_activations, layer_inputs)
     torch.testing.assert_close(diagonal, A.diagonal())
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_normal_equations_do_not_depend_on_the_chunks(monkeypatch, sparse):
+    # J is built chunk by chunk in one reused buffer: 30 samples in chunks of 7 (the last
+    # one of 2) must give the system of one chunk, and that of autograd's Jacobian.
+    X, Y, weight, weights, activation = problem(3, 1, 0.1, True)
+    J = autograd_jacobian(weights, X, activation)
+    S = (weight / len(weight)).repeat_interleave(Y.shape[1])
+    if sparse:
+        X[X.abs() < 0.8] = 0
+        J = autograd_jacobian(weights, X, activation)
+        X = SparseInputs.from_scipy(scipy.sparse.csr_matrix(X.numpy()), X.dtype, X.device)
+    whole = _normal_equations(weights, X, Y, weight, activation)
+    n_weights = sum(w.numel() for w in weights)
+    monkeypatch.setattr(lm_module, "CHUNK", 7 * Y.shape[1] * n_weights)
+    chunked = _normal_equations(weights, X, Y, weight, activation)
+    for mine, theirs in zip(chunked, whole):
+        torch.testing.assert_close(mine, theirs, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(chunked[0], J.T @ (S[:, None] * J), rtol=1e-12, atol=1e-14)
 
 
 def test_sparse_inputs_give_the_normal_equations_of_dense_ones():
