@@ -30,17 +30,21 @@ from ._network import backward, forward, matmul
 FULL_DATA_STEPS_FRACTION = 0.1
 
 
-def _steps_on_rows(n_steps, rows):
-    """How many of the first ``n_steps`` run on the subset ``rows`` (0 without one)."""
-    if rows is None:
-        return 0
-    return n_steps - max(1, round(FULL_DATA_STEPS_FRACTION * n_steps))
+def _data_per_step(inputs, signal, rows, n_steps):
+    """The ``(inputs, signal)`` each of ``n_steps`` ascent steps climbs (docs/algorithm.md §3.3).
 
-
-def _on_rows(values, rows, factor=1.0):
-    """The rows ``rows`` of ``values`` (samples along dim -2), times ``factor``."""
-    picked = values.index_select(-2, rows)
-    return picked.mul_(factor) if factor != 1.0 else picked
+    Without ``rows`` (or with sparse ``inputs``), all samples at every step. With
+    ``rows``, the subset first, its signal scaled by ``n / len(rows)`` so that its NCF
+    estimates that of all ``n`` samples, then all samples for the last
+    ``FULL_DATA_STEPS_FRACTION`` of the steps. Samples run along dim -2.
+    """
+    everything = (inputs, signal)
+    if rows is None or isinstance(inputs, SparseInputs):
+        return [everything] * n_steps
+    n_on_rows = n_steps - max(1, round(FULL_DATA_STEPS_FRACTION * n_steps))
+    factor = inputs.shape[-2] / len(rows)
+    subset = (inputs.index_select(-2, rows), signal.index_select(-2, rows).mul_(factor))
+    return [subset] * n_on_rows + [everything] * (n_steps - n_on_rows)
 
 
 def _weighted_rms_row_norm(values, sample_weight):
@@ -135,13 +139,7 @@ def search_network(
     _project_to_sphere(weights, batch_ndim=1)
     start, _ = network_ncf(weights, X_hat, signal_hat, activation)
     weights[-1].mul_(_sign_to_flip(start)[:, None, None])
-    n_on_rows = 0 if isinstance(X, SparseInputs) else _steps_on_rows(n_steps, rows)
-    if n_on_rows:
-        # The subset's NCF, scaled to estimate that of all samples.
-        X_rows = _on_rows(X_hat, rows)
-        signal_rows = _on_rows(signal_hat, rows, X.shape[0] / len(rows))
-    for step in range(n_steps):
-        inputs, target = (X_rows, signal_rows) if step < n_on_rows else (X_hat, signal_hat)
+    for inputs, target in _data_per_step(X_hat, signal_hat, rows, n_steps):
         _, grads = network_ncf(weights, inputs, target, activation, with_value=False)
         for weight, grad in zip(weights, grads):
             weight.add_(grad, alpha=step_size)
@@ -237,11 +235,7 @@ def _ascend(H, G, A, B, sample_weight, activation, n_steps, step_size, rows=None
     # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
     start, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
     B.mul_(_sign_to_flip(start)[..., None])
-    n_on_rows = 0 if isinstance(H, SparseInputs) else _steps_on_rows(n_steps, rows)
-    if n_on_rows:
-        H_rows, G_rows = _on_rows(H_hat, rows), _on_rows(G_hat, rows, n_samples / len(rows))
-    for step in range(n_steps):
-        inputs, signal = (H_rows, G_rows) if step < n_on_rows else (H_hat, G_hat)
+    for inputs, signal in _data_per_step(H_hat, G_hat, rows, n_steps):
         _, grad_a, grad_b = candidate_ncf(inputs, signal, A, B, activation, with_value=False)
         A.add_(grad_a, alpha=step_size)
         B.add_(grad_b, alpha=step_size)
