@@ -215,7 +215,9 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         Why the fit stopped: ``"tol"``, ``"max_iter"``, ``"no_positive_kkt"``,
         ``"diverged"``, ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the
         last five added neurons lowered the loss by less than 0.1%: the fit is
-        stuck), ``"early_stopping"`` or ``"callback"`` (a callback asked to stop).
+        stuck), ``"early_stopping"``, ``"perfect_validation"`` (the validation
+        score reached 1, so no later network could be kept instead) or
+        ``"callback"`` (a callback asked to stop).
 
     early_stopping_ : bool
         Whether the fit held out data (``early_stopping`` with "auto" resolved).

@@ -26,7 +26,7 @@ class StopReason:
 
 
 # Every value of ``stop_reason_``; the engine returns the first seven, the estimators'
-# per-iteration tracker the last two (docs/algorithm.md §3.5).
+# per-iteration tracker the last three (docs/algorithm.md §3.5).
 STOP_REASONS = {
     "tol": StopReason("the relative training error reached tol", warns=False),
     # With early stopping max_iter is reached while the validation score still improved,
@@ -60,6 +60,11 @@ STOP_REASONS = {
     ),
     "early_stopping": StopReason(
         "the validation score did not improve for n_iter_no_change iterations", warns=False
+    ),
+    "perfect_validation": StopReason(
+        "the validation score reached 1, which no later network could beat; the "
+        "network that reached it is kept",
+        warns=False,
     ),
     "callback": StopReason("a callback asked the fit to stop", warns=False),
 }

@@ -2,6 +2,9 @@
 
 from ._sample_data import _network_output, user_units
 
+# The highest validation score there is: accuracy and R^2 are at most 1.
+PERFECT_VALIDATION_SCORE = 1.0
+
 
 class _IterationTracker:
     """Called after every iteration: validation score, best network, sklearn callbacks.
@@ -43,6 +46,11 @@ class _IterationTracker:
                 self.best_score, self.best_iteration = score, record["iteration"]
                 self.best_weights = [w.clone() for w in weights]
                 self.n_without_improvement = 0
+                # Only a higher score replaces the kept network, and none is higher
+                # than a perfect one: the iterations of patience could not change the
+                # fitted model (docs/algorithm.md §3.7).
+                if score >= PERFECT_VALIDATION_SCORE:
+                    stop = "perfect_validation"
             else:
                 self.n_without_improvement += 1
                 if self.n_without_improvement >= estimator.n_iter_no_change:

@@ -405,4 +405,4 @@ def test_every_stop_reason_is_in_the_one_table_and_documented():
     documented = documented[: documented.index("validation_scores_")]
     assert set(re.findall(r'``"(\w+)"``', documented)) == set(STOP_REASONS)
     quiet = {name for name, reason in STOP_REASONS.items() if not reason.warns}
-    assert quiet == {"tol", "early_stopping", "callback"}
+    assert quiet == {"tol", "early_stopping", "perfect_validation", "callback"}

@@ -152,6 +152,26 @@ def test_early_stopping_classifier_scores_accuracy():
     assert without.validation_scores_ is None and without.best_iteration_ is None
 
 
+def test_a_perfect_validation_score_stops_with_the_network_patience_would_keep(monkeypatch):
+    import skneuronpursuit._tracking as tracking
+
+    y = np.digitize(X_CUBE[:, 0] + X_CUBE[:, 1], [-0.5, 0.5])  # held out: 1.0 at 4 neurons
+    params = dict(max_iter=12, early_stopping=True, n_iter_no_change=3, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # nothing to fix: no warning
+        clf = NeuronPursuitClassifier(**params).fit(X_CUBE, y)
+    assert clf.stop_reason_ == "perfect_validation"
+    assert clf.best_validation_score_ == 1.0 and clf.n_iter_ == clf.best_iteration_
+    assert max(clf.validation_scores_[:-1]) < 1.0
+    # The same fit, waiting out its patience after the perfect score.
+    monkeypatch.setattr(tracking, "PERFECT_VALIDATION_SCORE", 2.0)
+    patient = NeuronPursuitClassifier(**params).fit(X_CUBE, y)
+    assert patient.stop_reason_ == "early_stopping"
+    assert patient.n_iter_ == clf.n_iter_ + 3 and patient.best_iteration_ == clf.n_iter_
+    for a, b in zip(clf.coefs_, patient.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_the_tracker_returns_its_score_and_leaves_the_engines_record_alone():
     from skneuronpursuit._tracking import _IterationTracker
 
