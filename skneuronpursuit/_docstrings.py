@@ -125,7 +125,9 @@ _PARAMETERS_DOC = """depth : int, default=3
         When True and the estimator is already fitted, ``fit`` keeps growing the
         fitted network (and its random stream) instead of starting afresh, up
         to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
-        ``max_iter=10`` gives the same network as fitting to 10 at once.
+        ``max_iter=10`` gives the same network as fitting to 10 at once. With
+        early stopping it grows from the kept network (``best_iteration_``),
+        which stays the fitted one unless a new network scores higher.
 
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data (stratified for
@@ -227,7 +229,8 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         ``history_`` (also recorded there as ``validation_score``); else None.
 
     best_validation_score_ : float or None
-        The best validation score, with ``early_stopping``.
+        The best validation score, with ``early_stopping`` (over the whole
+        growth, a warm start's earlier iterations included).
 
     best_iteration_ : int or None
         The iteration whose network is kept, with ``early_stopping``.

@@ -23,6 +23,13 @@ class _IterationTracker:
         self.best_score = self.best_weights = self.best_iteration = None
         self.scores = {}  # iteration -> validation score
         self.n_without_improvement = 0
+        if validation is not None and previous is not None and previous["history"]:
+            # A warm start continues the growth path from the network early stopping
+            # kept: that network is the best so far until a new one scores higher
+            # (as MLPClassifier's warm start keeps its best_validation_score_).
+            self.best_weights = [w.clone() for w in previous["weights"]]
+            self.best_score = self._score(self.best_weights)
+            self.best_iteration = previous["history"][-1]["iteration"]
         self.context = None
         if hasattr(estimator, "_init_callback_context"):
             done = 0 if previous is None else len(previous["history"])
@@ -36,25 +43,21 @@ class _IterationTracker:
         estimator = self.estimator
         stop = None
         if self.validation is not None:
-            X_val, Y_val, weight_val = self.validation
-            fit_weights = self._attributes(weights)["_fit_weights_"]
-            coefs = user_units(fit_weights, self.x_scale, self.y_scale)
-            output = _network_output(coefs, X_val, self.activation, estimator.fit_intercept)
-            score = estimator._validation_score(output, Y_val, weight_val)
+            score = self._score(weights)
             self.scores[record["iteration"]] = score
             if self.best_score is None or score > self.best_score:
                 self.best_score, self.best_iteration = score, record["iteration"]
                 self.best_weights = [w.clone() for w in weights]
                 self.n_without_improvement = 0
-                # Only a higher score replaces the kept network, and none is higher
-                # than a perfect one: the iterations of patience could not change the
-                # fitted model (docs/algorithm.md §3.7).
-                if score >= PERFECT_VALIDATION_SCORE:
-                    stop = "perfect_validation"
             else:
                 self.n_without_improvement += 1
                 if self.n_without_improvement >= estimator.n_iter_no_change:
                     stop = "early_stopping"
+            # Only a higher score replaces the kept network, and none is higher than a
+            # perfect one: the iterations of patience could not change the fitted model
+            # (docs/algorithm.md §3.7).
+            if self.best_score >= PERFECT_VALIDATION_SCORE:
+                stop = "perfect_validation"
         if self.context is not None:
             task = self.context.subcontext(task_name="iteration")
             task.call_on_fit_task_begin(estimator=estimator, X=self.X, y=self.Y)
@@ -74,6 +77,14 @@ class _IterationTracker:
             ):
                 stop = stop or "callback"
         return stop
+
+    def _score(self, weights):
+        """The validation score of the network ``weights`` (in the units of the fit)."""
+        X_val, Y_val, weight_val = self.validation
+        fit_weights = self._attributes(weights)["_fit_weights_"]
+        coefs = user_units(fit_weights, self.x_scale, self.y_scale)
+        output = _network_output(coefs, X_val, self.activation, self.estimator.fit_intercept)
+        return self.estimator._validation_score(output, Y_val, weight_val)
 
     def additions(self, record):
         """What the tracker adds to the engine's ``record`` in ``history_`` (a dict)."""

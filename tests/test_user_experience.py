@@ -172,6 +172,41 @@ def test_a_perfect_validation_score_stops_with_the_network_patience_would_keep(m
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_warm_start_keeps_the_best_network_of_the_whole_growth():
+    X = np.random.RandomState(1).normal(size=(150, 5))
+    y = X[:, 0] + 0.5 * np.random.RandomState(2).normal(size=150)  # noisy: overfits
+    reg = NeuronPursuitRegressor(
+        max_iter=30,
+        early_stopping=True,
+        n_iter_no_change=3,
+        validation_fraction=0.3,
+        warm_start=True,
+        **FAST,
+    ).fit(X, y)
+    first_best, first_score = reg.best_iteration_, reg.best_validation_score_
+    before = reg.predict(X)
+    reg.set_params(max_iter=40).fit(X, y)
+    scores = reg.validation_scores_
+    assert reg.best_validation_score_ == max(scores) >= first_score
+    assert scores[reg.best_iteration_ - 1] == reg.best_validation_score_
+    # Here no new neuron scores higher: the warm start keeps the network it grew from.
+    assert reg.best_iteration_ == first_best and reg.n_iter_ == first_best + 3
+    np.testing.assert_array_equal(reg.predict(X), before)
+
+
+def test_a_warm_start_from_a_perfect_validation_score_adds_one_iteration():
+    y = np.digitize(X_CUBE[:, 0] + X_CUBE[:, 1], [-0.5, 0.5])
+    clf = NeuronPursuitClassifier(max_iter=12, early_stopping=True, warm_start=True, **FAST).fit(
+        X_CUBE, y
+    )
+    assert clf.stop_reason_ == "perfect_validation"
+    before, best = clf.decision_function(X_CUBE), clf.best_iteration_
+    clf.set_params(max_iter=20).fit(X_CUBE, y)
+    assert clf.stop_reason_ == "perfect_validation" and clf.n_iter_ == best + 1
+    assert clf.best_iteration_ == best
+    np.testing.assert_array_equal(clf.decision_function(X_CUBE), before)
+
+
 def test_the_tracker_returns_its_score_and_leaves_the_engines_record_alone():
     from skneuronpursuit._tracking import _IterationTracker
 
