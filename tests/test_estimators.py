@@ -55,7 +55,9 @@ def test_modular_addition_is_learned():
         dtype="float32",
         random_state=0,
     ).fit(X_train, y_train)
-    assert clf.stop_reason_ == "tol"
+    # Early stopping ("auto") holds 10% out: the fit stops at tol, or once the held-out
+    # sums are all right (the network it keeps is the same either way).
+    assert clf.stop_reason_ in ("tol", "perfect_validation")
     assert clf.score(X_train, y_train) == 1.0
     assert clf.score(X_test, y_test) >= 0.85
 
