@@ -17,7 +17,8 @@ The Jacobian needs no autograd: the derivative of ``H`` with respect to ``W_l`` 
 sample ``i`` is the outer product of ``dH/dz_l`` (one hand-written backward pass
 per output, :func:`~skneuronpursuit._network.backward`) and the layer input
 ``h_{l-1}``. With ``P m <= max_explicit`` (``m`` outputs) ``A`` is formed in chunks of
-samples and solved by a Cholesky factorisation; beyond that the system is solved
+samples and solved by a Cholesky factorisation (with fewer residuals ``n m`` than
+weights, through the ``n m x n m`` system ``J J^T``: ``_Dual``); beyond that the system is solved
 matrix-free by conjugate gradients, ``A v = J^T S (J v) / n`` costing a forward
 (:func:`jacobian_product`) and a backward pass. ``A``, ``g`` and ``p`` are float64
 whatever the fit's dtype (the normal equations square the condition number; the
@@ -92,15 +93,17 @@ def _dense_rows(X, start, stop):
     return dense
 
 
-def _normal_equations(weights, X, Y, sample_weight, activation):
-    """``A = J^T S J / n`` and ``g = J^T S r / n`` in float64, built by chunks of samples."""
+def _jacobian_chunks(weights, X, Y, sample_weight, activation):
+    """Rows of ``sqrt(S / n) J`` and of ``sqrt(S / n) r`` in float64, by chunks of samples.
+
+    Yields ``(jacobian, residual)`` of shapes ``(c m, P)`` and ``(c m,)`` for chunks of
+    ``c`` samples; ``jacobian`` is a view of one buffer that the next chunk overwrites.
+    """
     pre_activations, layer_inputs = forward(weights, X, activation)
     n, m = Y.shape
     residual = (Y - pre_activations[-1]).to(SOLVE_DTYPE)
     signals = _output_signals(weights, pre_activations, layer_inputs, activation, m)
     P = sum(w.numel() for w in weights)
-    A = torch.zeros(P, P, dtype=SOLVE_DTYPE, device=Y.device)
-    g = torch.zeros(P, dtype=SOLVE_DTYPE, device=Y.device)
     root = (sample_weight.to(SOLVE_DTYPE) / n).sqrt()
     size = max(1, CHUNK // (m * P))
     # One buffer for every chunk's rows of J, written in place: building each chunk
@@ -124,9 +127,17 @@ def _normal_equations(weights, X, Y, sample_weight, activation):
                 offset += width
         jacobian.mul_(root[start:stop, None, None])
         weighted_residual = residual[start:stop] * root[start:stop, None]
-        jacobian = jacobian.reshape(-1, P)
+        yield jacobian.reshape(-1, P), weighted_residual.reshape(-1)
+
+
+def _normal_equations(weights, X, Y, sample_weight, activation):
+    """``A = J^T S J / n`` and ``g = J^T S r / n`` in float64, built by chunks of samples."""
+    P = sum(w.numel() for w in weights)
+    A = torch.zeros(P, P, dtype=SOLVE_DTYPE, device=Y.device)
+    g = torch.zeros(P, dtype=SOLVE_DTYPE, device=Y.device)
+    for jacobian, residual in _jacobian_chunks(weights, X, Y, sample_weight, activation):
         A.addmm_(jacobian.mT, jacobian)
-        g.addmv_(jacobian.mT, weighted_residual.reshape(-1))
+        g.addmv_(jacobian.mT, residual)
     return A, g
 
 
@@ -212,6 +223,35 @@ class _MatrixFree:
         return p.dot(self.apply(p))
 
 
+class _Dual:
+    """The damped system through the residuals, for fewer of them (``n m``) than weights.
+
+    ``(J^T J + lambda I)^-1 J^T r = J^T (J J^T + lambda I)^-1 r`` (with ``J`` and ``r``
+    weighted by ``sqrt(S / n)``): the same step from an ``n m x n m`` factorisation
+    instead of a ``P x P`` one (docs/levenberg-marquardt.md, "Cost").
+    """
+
+    def __init__(self, weights, X, Y, sample_weight, activation):
+        chunks = list(_jacobian_chunks(weights, X, Y, sample_weight, activation))
+        self.J = torch.cat([jacobian.clone() for jacobian, _ in chunks])
+        self.r = torch.cat([residual for _, residual in chunks])
+        self.g = self.J.mT @ self.r
+        self.K = self.J @ self.J.mT
+        self.diagonal = self.J.square().sum(0)
+
+    def solve(self, damping):
+        """The step, or None when ``K + damping I`` is not positive definite numerically."""
+        damped = self.K + damping * torch.eye(len(self.r), dtype=SOLVE_DTYPE, device=self.r.device)
+        factor, info = torch.linalg.cholesky_ex(damped)
+        if int(info) != 0:
+            return None
+        return self.J.mT @ torch.cholesky_solve(self.r[:, None], factor)[:, 0]
+
+    def curvature(self, p):
+        change = self.J @ p
+        return change.dot(change)
+
+
 class _Explicit:
     """The damped system by a Cholesky factorisation of the formed ``A + damping I``."""
 
@@ -229,6 +269,14 @@ class _Explicit:
 
     def curvature(self, p):
         return p.dot(self.A @ p)
+
+
+def _system_type(weights, shape, max_explicit=None):
+    """How the damped system is solved: ``_Explicit``, ``_Dual`` or ``_MatrixFree``."""
+    if not has_explicit_system(weights, shape[1], max_explicit):
+        return _MatrixFree
+    # Fewer residuals than weights: factorise n m x n m instead of P x P.
+    return _Dual if shape[0] * shape[1] < sum(w.numel() for w in weights) else _Explicit
 
 
 def levenberg_marquardt(
@@ -270,8 +318,7 @@ def levenberg_marquardt(
     noise = 100 * torch.finfo(Y.dtype).eps
     current = [w.clone() for w in weights]
     loss = float(network_loss(current, X, Y, sample_weight, activation))
-    explicit = has_explicit_system(weights, Y.shape[1], max_explicit)
-    system_type = _Explicit if explicit else _MatrixFree
+    system_type = _system_type(weights, Y.shape, max_explicit)
     n_accepted = n_rejected = 0
     last_decrease = None
     damping, growth, diverged, system = None, 2.0, False, None

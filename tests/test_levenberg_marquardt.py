@@ -13,9 +13,11 @@ from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._inputs import SparseInputs
 from skneuronpursuit._levenberg_marquardt import (
     _diagonal,
+    _Dual,
     _Explicit,
     _MatrixFree,
     _normal_equations,
+    _system_type,
     _transposed_product,
     jacobian_product,
     levenberg_marquardt,
@@ -139,12 +141,36 @@ def test_undamped_step_solves_the_gauss_newton_system(depth):
     assert difference.norm() <= 1e-4 * explicit.solve(damping).norm()
 
 
-@pytest.mark.parametrize("max_explicit", [10**6, 0])  # Cholesky; conjugate gradients
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("depth", [2, 3])
+def test_the_dual_system_gives_the_step_of_the_normal_equations(depth, sparse):
+    # 8 samples x 2 outputs = 16 residuals, 18 or 27 weights: J^T (J J^T + lambda I)^-1 r
+    # is the damped Gauss-Newton step (A + lambda I)^-1 g, and levenberg_marquardt uses it.
+    X, Y, weight, weights, activation = problem(depth, 1, 0.1, True, n=8)
+    if sparse:
+        X[X.abs() < 0.8] = 0
+        X = SparseInputs.from_scipy(scipy.sparse.csr_matrix(X.numpy()), X.dtype, X.device)
+    assert _system_type(weights, Y.shape) is _Dual
+    assert _system_type(weights, (50, 2)) is _Explicit
+    dual = _Dual(weights, X, Y, weight, activation)
+    explicit = _Explicit(weights, X, Y, weight, activation)
+    torch.testing.assert_close(dual.g, explicit.g, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(dual.diagonal, explicit.diagonal, rtol=1e-12, atol=1e-14)
+    for fraction in (1e-6, 1e-3, 1.0):
+        damping = fraction * float(explicit.diagonal.max())
+        step = dual.solve(damping)
+        torch.testing.assert_close(step, explicit.solve(damping), rtol=1e-7, atol=1e-10)
+        torch.testing.assert_close(dual.curvature(step), explicit.curvature(step))
+
+
+@pytest.mark.parametrize(
+    "max_explicit, n", [(10**6, 50), (10**6, 8), (0, 50)], ids=["cholesky", "dual", "cg"]
+)
 @pytest.mark.parametrize("power, slope", ACTIVATIONS)
 def test_levenberg_marquardt_never_raises_the_loss_and_reaches_a_minimum(
-    power, slope, max_explicit
+    power, slope, max_explicit, n
 ):
-    X, Y, weight, weights, activation = problem(3, power, slope, True, n=50)
+    X, Y, weight, weights, activation = problem(3, power, slope, True, n=n)
     start = loss(weights, X, Y, weight, activation).item()
     result = levenberg_marquardt(
         weights, X, Y, weight, activation, rel_tol=1e-8, max_explicit=max_explicit
