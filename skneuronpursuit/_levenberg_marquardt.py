@@ -18,8 +18,8 @@ sample ``i`` is the outer product of ``dH/dz_l`` (one hand-written backward pass
 per output, :func:`~skneuronpursuit._network.backward`) and the layer input
 ``h_{l-1}``. With ``P m <= max_explicit`` (``m`` outputs) ``A`` is formed in chunks of
 samples and solved by a Cholesky factorisation (with fewer residuals ``n m`` than
-weights, through the ``n m x n m`` system ``J J^T``: ``_Dual``); beyond that the system is solved
-matrix-free by conjugate gradients, ``A v = J^T S (J v) / n`` costing a forward
+weights, through the ``n m x n m`` system ``J J^T``: ``_Dual``); beyond that the system
+is solved matrix-free by conjugate gradients, ``A v = J^T S (J v) / n`` costing a forward
 (:func:`jacobian_product`) and a backward pass. ``A``, ``g`` and ``p`` are float64
 whatever the fit's dtype (the normal equations square the condition number; the
 ``P x P`` system is small); the network, its loss and ``J``'s factors stay in the
@@ -223,6 +223,13 @@ class _MatrixFree:
         return p.dot(self.apply(p))
 
 
+def _damped_factor(matrix, damping):
+    """Cholesky factor of ``matrix + damping I``; None when that is not positive definite."""
+    identity = torch.eye(len(matrix), dtype=SOLVE_DTYPE, device=matrix.device)
+    factor, info = torch.linalg.cholesky_ex(matrix + damping * identity)
+    return None if int(info) != 0 else factor
+
+
 class _Dual:
     """The damped system through the residuals, for fewer of them (``n m``) than weights.
 
@@ -241,9 +248,8 @@ class _Dual:
 
     def solve(self, damping):
         """The step, or None when ``K + damping I`` is not positive definite numerically."""
-        damped = self.K + damping * torch.eye(len(self.r), dtype=SOLVE_DTYPE, device=self.r.device)
-        factor, info = torch.linalg.cholesky_ex(damped)
-        if int(info) != 0:
+        factor = _damped_factor(self.K, damping)
+        if factor is None:
             return None
         return self.J.mT @ torch.cholesky_solve(self.r[:, None], factor)[:, 0]
 
@@ -261,9 +267,8 @@ class _Explicit:
 
     def solve(self, damping):
         """The step, or None when ``A + damping I`` is not positive definite numerically."""
-        damped = self.A + damping * torch.eye(len(self.g), dtype=SOLVE_DTYPE, device=self.g.device)
-        factor, info = torch.linalg.cholesky_ex(damped)
-        if int(info) != 0:
+        factor = _damped_factor(self.A, damping)
+        if factor is None:
             return None
         return torch.cholesky_solve(self.g[:, None], factor)[:, 0]
 
