@@ -250,8 +250,12 @@ class _Dual:
     """
 
     def __init__(self, weights, X, Y, sample_weight, activation):
-        chunks = list(_jacobian_chunks(weights, X, Y, sample_weight, activation))
-        self.J = torch.cat([jacobian.clone() for jacobian, _ in chunks])
+        # Each chunk is copied as it comes: the next one overwrites the shared buffer.
+        chunks = [
+            (jacobian.clone(), residual)
+            for jacobian, residual in _jacobian_chunks(weights, X, Y, sample_weight, activation)
+        ]
+        self.J = torch.cat([jacobian for jacobian, _ in chunks])
         self.r = torch.cat([residual for _, residual in chunks])
         self.g = self.J.mT @ self.r
         self.K = self.J @ self.J.mT

@@ -163,6 +163,18 @@ def test_the_dual_system_gives_the_step_of_the_normal_equations(depth, sparse):
         torch.testing.assert_close(dual.curvature(step), explicit.curvature(step))
 
 
+def test_the_dual_system_does_not_depend_on_the_chunks(monkeypatch):
+    # J is kept whole for the dual system: chunks of 3 samples (the last of 2) through the
+    # one reused buffer must give the J, and so the step, of a single chunk.
+    X, Y, weight, weights, activation = problem(3, 1, 0.1, True, n=8)
+    whole = _Dual(weights, X, Y, weight, activation)
+    n_weights = sum(w.numel() for w in weights)
+    monkeypatch.setattr(lm_module, "CHUNK", 3 * Y.shape[1] * n_weights)
+    chunked = _Dual(weights, X, Y, weight, activation)
+    torch.testing.assert_close(chunked.J, whole.J, rtol=0, atol=0)
+    torch.testing.assert_close(chunked.solve(1e-3), whole.solve(1e-3), rtol=0, atol=0)
+
+
 @pytest.mark.parametrize(
     "max_explicit, n", [(10**6, 50), (10**6, 8), (0, 50)], ids=["cholesky", "dual", "cg"]
 )
