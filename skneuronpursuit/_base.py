@@ -60,6 +60,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         # The step sizes are also bounded by the largest number of the dtype, in fit.
         "ncf_lr": [_Number(Real, 0, None, closed="neither")],
         "ncf_samples": [_Number(Integral, 1, None, closed="left"), None],
+        "layer_choice": [StrOptions({"auto", "decrease", "ncf"})],
         "gd_steps": [_Number(Integral, 0, None, closed="left")],
         "gd_lr": [_Number(Real, 0, None, closed="neither")],
         "gd_momentum": [_Number(Real, 0, 1, closed="left")],
@@ -93,6 +94,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         ncf_steps=200,
         ncf_lr=1.0,
         ncf_samples=4096,
+        layer_choice="auto",
         gd_steps=1000,
         gd_lr=0.1,
         gd_momentum=0.0,
@@ -121,6 +123,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         self.ncf_steps = ncf_steps
         self.ncf_lr = ncf_lr
         self.ncf_samples = ncf_samples
+        self.layer_choice = layer_choice
         self.gd_steps = gd_steps
         self.gd_lr = gd_lr
         self.gd_momentum = gd_momentum
@@ -150,6 +153,13 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         """The loss of the next fit; the classifier has a ``loss`` hyperparameter."""
         return "squared_error"
 
+    def _layer_choice(self):
+        """The rule ``layer_choice`` stands for: ``"auto"`` is ``"decrease"`` for the squared
+        loss and the paper's ``"ncf"`` for the log loss (docs/algorithm.md §3.2)."""
+        if self.layer_choice != "auto":
+            return str(self.layer_choice)
+        return "decrease" if self._loss_name() == "squared_error" else "ncf"
+
     def _settings(self):
         if self.solver == "lm" and self._loss_name() != "squared_error":
             raise ValueError(
@@ -165,6 +175,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             ncf_steps=int(self.ncf_steps),
             ncf_lr=float(self.ncf_lr),
             ncf_samples=None if self.ncf_samples is None else int(self.ncf_samples),
+            layer_choice=self._layer_choice(),
             gd_steps=int(self.gd_steps),
             gd_lr=float(self.gd_lr),
             gd_momentum=float(self.gd_momentum),

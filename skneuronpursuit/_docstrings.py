@@ -43,6 +43,14 @@ _PARAMETERS_DOC = """depth : int, default=3
         every step on all samples. Fits on at most ``ncf_samples`` samples (after
         early stopping holds some out) are not affected (docs/algorithm.md §3.3).
 
+    layer_choice : {"auto", "decrease", "ncf"}, default="auto"
+        Which hidden layer receives the next neuron, each layer offering its best
+        candidate. ``"ncf"`` (the paper's rule): the largest NCF value ``N``.
+        ``"decrease"``: the largest loss decrease the candidate promises at its scale,
+        ``n N^2 / (2 Q)`` with ``Q`` the squared size of its change of the output
+        (docs/algorithm.md §3.2). ``"auto"``: ``"decrease"`` for the squared loss,
+        ``"ncf"`` for the classifier's log loss. With one hidden layer the rules agree.
+
     gd_steps : int, default=1000
         Budget of full-batch gradient descent steps after each added neuron
         (paper: 70,000–500,000); steps that are rolled back do not count.

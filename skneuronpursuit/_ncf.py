@@ -187,59 +187,96 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
     return value, grad_incoming, grad_outgoing
 
 
+def _folds(inputs, signal):
+    """Whether the candidates' gradient folds into one product: one outgoing weight each."""
+    return not isinstance(inputs, SparseInputs) and signal.shape[-1] == 1
+
+
+def _folded_gradient(inputs, folded, incoming, outgoing, activation):
+    """The gradient of ``N(a, b)`` for candidates with one outgoing weight (``k_out = 1``).
+
+    With ``T = sum_i sigma'(a . h_i) g_i h_i`` (``folded`` holds the rows ``g_i h_i``),
+    ``grad_a N = b T`` and, by Euler's identity ``sigma(z) = z sigma'(z) / p`` for a
+    positively homogeneous ``sigma``, ``grad_b N = a . T / p`` (docs/algorithm.md §8):
+    two matrix products and one pass over the ``n x R`` pre-activations per step,
+    where :func:`candidate_ncf` needs four passes and a third product.
+    """
+    slopes = activation.derivative(dense_product(inputs, incoming.mT))
+    total = transposed_product(slopes, folded)  # T, shape (..., R, k_in)
+    grad_incoming = total * outgoing
+    grad_outgoing = (total * incoming).sum(-1, keepdim=True).div_(activation.power)
+    return grad_incoming, grad_outgoing
+
+
+def _normalise_rows_(points):
+    """Project every candidate ``(a, b)``, a row of ``points``, onto the unit sphere."""
+    squared = points.square().sum(-1, keepdim=True)
+    points.mul_(squared.sqrt_().clamp_min_(torch.finfo(points.dtype).tiny).reciprocal_())
+
+
 @dataclass
 class CandidateSearchResult:
-    """Dominant KKT point over all hidden layers and restarts."""
+    """Dominant KKT point over all hidden layers and restarts, and each layer's best."""
 
     layer: int  # 0-based hidden layer: the neuron's row goes into weights[layer]
     incoming: torch.Tensor  # a*, shape (k_in,)
     outgoing: torch.Tensor  # b*, shape (k_out,)
     ncf_value: float  # N*, in the units of the data
     layer_values: list  # best N per hidden layer, in the units of the data
+    layer_points: list  # (a, b) of each hidden layer's best restart
 
 
 def _stack_layers(layer_inputs, signals, initial_incoming, initial_outgoing, layers):
     """Dense hidden layers zero-padded to common widths, one batch entry per layer.
 
-    Padded input columns get zero gradient, so padded weights stay zero.
+    Returns ``H, G`` and the starting points, every candidate ``(a, b)`` one row of
+    ``points``, ``a`` its first ``H.shape[-1]`` entries. Padded input columns get zero
+    gradient, so padded weights stay zero.
     """
     in_size = max(layer_inputs[i].shape[1] for i in layers)
     out_size = max(signals[i].shape[1] for i in layers)
     n_samples, n_restarts = signals[0].shape[0], initial_incoming.shape[1]
     H = signals[0].new_zeros(len(layers), n_samples, in_size)
     G = signals[0].new_zeros(len(layers), n_samples, out_size)
-    A = H.new_zeros(len(layers), n_restarts, in_size)
-    B = H.new_zeros(len(layers), n_restarts, out_size)
+    points = H.new_zeros(len(layers), n_restarts, in_size + out_size)
     for index, layer in enumerate(layers):
         k_in, k_out = layer_inputs[layer].shape[1], signals[layer].shape[1]
         H[index, :, :k_in] = layer_inputs[layer]
         G[index, :, :k_out] = signals[layer]
-        A[index, :, :k_in] = initial_incoming[layer, :, :k_in]
-        B[index, :, :k_out] = initial_outgoing[layer, :, :k_out]
-    return H, G, A, B
+        points[index, :, :k_in] = initial_incoming[layer, :, :k_in]
+        points[index, :, in_size : in_size + k_out] = initial_outgoing[layer, :, :k_out]
+    return H, G, points
 
 
-def _ascend(H, G, A, B, sample_weight, activation, n_steps, step_size, rows=None):
-    """Projected gradient ascent of ``N_l`` for a batch of layers, in place on ``A, B``.
+def _ascend(H, G, points, sample_weight, activation, n_steps, step_size, rows=None):
+    """Projected gradient ascent of ``N_l`` for a batch of layers, in place on ``points``.
 
+    Each row of ``points`` is one candidate ``(a, b)``, ``a`` its first ``H.shape[-1]``
+    entries: one tensor, so that a step and its projection are one operation each.
     ``rows``: a subset of the samples for the first steps (ignored for sparse ``H``).
     Returns the NCF values of the final points, shape (layers, R), in the units of
     the data.
     """
+    A, B = points[..., : H.shape[-1]], points[..., H.shape[-1] :]  # views
     n_samples = len(sample_weight)
     input_scale = _weighted_rms_row_norm(H, sample_weight).reshape(-1)
     signal_scale = _weighted_rms_row_norm(G, sample_weight)
     G = G * (sample_weight[:, None] / n_samples)
     H_hat, G_hat = _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
-    _project_to_sphere([A, B], batch_ndim=2)
+    _normalise_rows_(points)
     # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
     start, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
     B.mul_(_sign_to_flip(start)[..., None])
+    folded = {}  # the products g_i h_i of each (inputs, signal), when they fold
     for inputs, signal in _data_per_step(H_hat, G_hat, rows, n_steps):
-        _, grad_a, grad_b = candidate_ncf(inputs, signal, A, B, activation, with_value=False)
-        A.add_(grad_a, alpha=step_size)
-        B.add_(grad_b, alpha=step_size)
-        _project_to_sphere([A, B], batch_ndim=2)
+        if _folds(inputs, signal):
+            if id(inputs) not in folded:
+                folded[id(inputs)] = inputs * signal
+            grad_a, grad_b = _folded_gradient(inputs, folded[id(inputs)], A, B, activation)
+        else:
+            _, grad_a, grad_b = candidate_ncf(inputs, signal, A, B, activation, with_value=False)
+        points.add_(torch.cat([grad_a, grad_b], dim=-1), alpha=step_size)
+        _normalise_rows_(points)
     normalised, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
     normalised = torch.nan_to_num(normalised, nan=-torch.inf)
     # N = N_hat * signal_scale * input_scale**p: compare layers in true units.
@@ -286,23 +323,36 @@ def search_candidates(
         if isinstance(layer_inputs[layers[0]], SparseInputs):
             k_in, k_out = layer_inputs[0].shape[1], signals[0].shape[1]
             H, G = layer_inputs[0], signals[0][None]
-            A = initial_incoming[:1, :, :k_in].clone()
-            B = initial_outgoing[:1, :, :k_out].clone()
+            starts = torch.cat(
+                [initial_incoming[:1, :, :k_in], initial_outgoing[:1, :, :k_out]], dim=-1
+            )
         else:
-            H, G, A, B = _stack_layers(
+            H, G, starts = _stack_layers(
                 layer_inputs, signals, initial_incoming, initial_outgoing, layers
             )
-        values.append(_ascend(H, G, A, B, sample_weight, activation, n_steps, step_size, rows))
-        points += [(A[index], B[index]) for index in range(len(layers))]
+        values.append(_ascend(H, G, starts, sample_weight, activation, n_steps, step_size, rows))
+        k_in = H.shape[-1]
+        points += [
+            (starts[index, :, :k_in], starts[index, :, k_in:]) for index in range(len(layers))
+        ]
     values = torch.cat(values)
     best_per_layer = values.max(dim=1)
     layer = int(torch.argmax(best_per_layer.values))
     restart = int(best_per_layer.indices[layer])
-    incoming, outgoing = points[layer]
+    layer_points = [
+        (
+            incoming[best, : layer_inputs[index].shape[1]].clone(),
+            outgoing[best, : signals[index].shape[1]].clone(),
+        )
+        for index, ((incoming, outgoing), best) in enumerate(
+            zip(points, best_per_layer.indices.tolist())
+        )
+    ]
     return CandidateSearchResult(
         layer=layer,
-        incoming=incoming[restart, : layer_inputs[layer].shape[1]].clone(),
-        outgoing=outgoing[restart, : signals[layer].shape[1]].clone(),
+        incoming=layer_points[layer][0],
+        outgoing=layer_points[layer][1],
         ncf_value=float(values[layer, restart]),
         layer_values=best_per_layer.values.tolist(),
+        layer_points=layer_points,
     )

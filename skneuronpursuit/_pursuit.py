@@ -10,7 +10,7 @@ caller chooses device and dtype.
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -61,6 +61,7 @@ class PursuitSettings:
     solver: str = "gd"  # "gd", "lm" or "auto" (_inner_solver.py)
     lm_steps: int = 20
     ncf_samples: int | None = None  # None: every ascent step on all samples (§3.3)
+    layer_choice: str = "ncf"  # "ncf" (the paper's) or "decrease" (§3.2)
 
 
 @dataclass
@@ -223,12 +224,18 @@ class _Pursuit:
             s.ncf_lr,
             self.search_rows(),
         )
-        a, b, layer = found.incoming, found.outgoing, found.layer
-        # docs/algorithm.md §3.4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
-        activated = self.activation(layer_inputs[layer] @ a)
-        change = push_forward(
-            weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
-        )
+        layer = found.layer
+        if s.layer_choice == "decrease":
+            layer = self._layer_of_largest_decrease(found, pre_activations, layer_inputs, weights)
+            found = replace(
+                found,
+                layer=layer,
+                incoming=found.layer_points[layer][0],
+                outgoing=found.layer_points[layer][1],
+                ncf_value=found.layer_values[layer],
+            )
+        a, b = found.incoming, found.outgoing
+        change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
         degree = self.activation.power + 1
         t_opt = self._scale(
             found.ncf_value,
@@ -239,6 +246,34 @@ class _Pursuit:
             lambda t: insert_neuron(weights, layer, t * a, t * b),
         )
         return found, t_opt
+
+    def _change(self, weights, pre_activations, layer_inputs, layer, a, b):
+        """The linearised change of ``H`` made by the candidate ``(a, b)`` of ``layer``."""
+        activated = self.activation(layer_inputs[layer] @ a)
+        return push_forward(
+            weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
+        )
+
+    def _layer_of_largest_decrease(self, found, pre_activations, layer_inputs, weights):
+        """The hidden layer whose best candidate promises the largest loss decrease (§3.2).
+
+        Along the ray ``t (a, b)`` the loss's lowest-order model is
+        ``L - t^(p+1) N + t^(2(p+1)) Q / (2n)`` (§3.4), whose minimum lies ``n N^2 / (2 Q)``
+        below ``L``: the decrease of the neuron at its scale ``t_opt``. Layers whose best
+        ``N`` is not positive are passed over; with none left, the NCF's winner stays.
+        """
+        best, best_decrease = found.layer, -np.inf
+        for layer, (value, (a, b)) in enumerate(zip(found.layer_values, found.layer_points)):
+            if not value > 0:
+                continue
+            change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
+            quadratic = self.objective.curvature(pre_activations[-1], change, self.sample_weight)
+            if not quadratic > 0:
+                continue
+            decrease = value**2 / quadratic  # n / 2 is common to every layer
+            if decrease > best_decrease:
+                best, best_decrease = layer, decrease
+        return best
 
     def next_neuron(self, weights, loss_before):
         """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""

@@ -43,7 +43,10 @@ def test_sparse_relu_target_is_recovered(sparse_fit):
 
 
 def test_modular_addition_is_learned():
-    # Paper §5.2.2 at p = 23: depth 2, square activation, [onehot(a), onehot(b), 1].
+    # Paper §5.2.2 at p = 23: depth 2, square activation, [onehot(a), onehot(b), 1], the
+    # paper's protocol (all samples): grown until every training sum is right. The
+    # default's early stopping can give up during the first neurons, whose held-out
+    # accuracy stays at chance (docs/algorithm.md §3.7).
     X_train, y_train, X_test, y_test = modular_addition(23)
     clf = NeuronPursuitClassifier(
         depth=2,
@@ -54,10 +57,9 @@ def test_modular_addition_is_learned():
         max_iter=60,
         dtype="float32",
         random_state=0,
+        early_stopping=False,
     ).fit(X_train, y_train)
-    # Early stopping ("auto") holds 10% out: the fit stops at tol, or once the held-out
-    # sums are all right (the network it keeps is the same either way).
-    assert clf.stop_reason_ in ("tol", "perfect_validation")
+    assert clf.stop_reason_ == "tol"
     assert clf.score(X_train, y_train) == 1.0
     assert clf.score(X_test, y_test) >= 0.85
 

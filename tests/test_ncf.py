@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from skneuronpursuit import _ncf
 from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._ncf import (
     candidate_ncf,
@@ -20,17 +21,21 @@ ACTIVATIONS = [(1, 0.0), (1, 0.2), (2, 0.0), (2, -1.0)]
 SMOOTH_ACTIVATIONS = [(1, 0.2), (2, 0.0), (2, -1.0)]
 
 
-def problem(power, slope, seed=0):
-    """A 3-layer network away from any optimum, its data, residual and signals."""
+def problem(power, slope, seed=0, outgoing=2):
+    """A 3-layer network away from any optimum, its data, residual and signals.
+
+    Every candidate has ``outgoing`` outgoing weights: the second hidden layer and the
+    output have that width. With one, the ascent's gradient folds (``_folded_gradient``).
+    """
     generator = torch.Generator().manual_seed(seed)
 
     def randn(*shape):
         return torch.randn(*shape, generator=generator, dtype=torch.float64)
 
-    X, Y = randn(60, 5), randn(60, 2)
+    X, Y = randn(60, 5), randn(60, outgoing)
     weight = torch.rand(60, generator=generator, dtype=torch.float64) + 0.5
     weight = weight / weight.mean()
-    weights = [0.5 * randn(3, 5), 0.5 * randn(2, 3), 0.5 * randn(2, 2)]
+    weights = [0.5 * randn(3, 5), 0.5 * randn(outgoing, 3), 0.5 * randn(outgoing, outgoing)]
     activation = HomogeneousActivation(power, slope)
     pre_activations, layer_inputs = forward(weights, X, activation)
     signals, _ = backward(
@@ -60,9 +65,10 @@ def weighted(signal, weight):
 
 
 @pytest.mark.parametrize("power, slope", SMOOTH_ACTIVATIONS)
-def test_candidate_is_a_balanced_kkt_point(power, slope):
+@pytest.mark.parametrize("outgoing", [1, 2])
+def test_candidate_is_a_balanced_kkt_point(power, slope, outgoing):
     # docs/algorithm.md §3 properties: ||a||^2 = p/(1+p), ||b||^2 = 1/(1+p), projected gradient 0.
-    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope, outgoing=outgoing)
     found = search(inputs, signals, weight, activation)
     a, b = found.incoming, found.outgoing
     assert found.ncf_value > 0
@@ -85,8 +91,9 @@ def test_candidate_is_a_balanced_kkt_point(power, slope):
 
 
 @pytest.mark.parametrize("power, slope", ACTIVATIONS)
-def test_candidate_is_the_best_over_layers_and_restarts(power, slope):
-    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+@pytest.mark.parametrize("outgoing", [1, 2])
+def test_candidate_is_the_best_over_layers_and_restarts(power, slope, outgoing):
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope, outgoing=outgoing)
     found = search(inputs, signals, weight, activation)
     assert found.ncf_value == pytest.approx(max(found.layer_values))
     # Any unit-norm pair is a lower bound for the dominant KKT value.
@@ -105,9 +112,10 @@ def test_candidate_is_the_best_over_layers_and_restarts(power, slope):
 
 
 @pytest.mark.parametrize("power, slope", ACTIVATIONS)
-def test_candidate_ncf_is_the_first_order_loss_decrease(power, slope):
+@pytest.mark.parametrize("outgoing", [1, 2])
+def test_candidate_ncf_is_the_first_order_loss_decrease(power, slope, outgoing):
     # docs/algorithm.md §3: (loss(w) - loss(w + neuron(t a, t b))) / t^(p+1) -> N* as t -> 0.
-    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope, outgoing=outgoing)
     found = search(inputs, signals, weight, activation)
     layer, a, b = found.layer, found.incoming, found.outgoing
     base = loss(weights, X, Y, weight, activation)
@@ -158,13 +166,14 @@ def _twice(values):
 
 
 @pytest.mark.parametrize("power, slope", ACTIVATIONS)
-def test_candidate_search_on_one_copy_of_doubled_data_is_the_search_on_all(power, slope):
+@pytest.mark.parametrize("outgoing", [1, 2])
+def test_candidate_search_on_one_copy_of_doubled_data_is_the_search_on_all(power, slope, outgoing):
     # docs/algorithm.md §3.3 (ncf_samples): the first steps run on the rows given, with
     # their NCF scaled by n / m to estimate that of all samples. On data made of two
     # copies of every sample, one copy scaled by 2 *is* the NCF of all samples, so a
     # search that starts on it follows the full search. 20 steps: far from converged,
     # so a wrong scale (a smaller step in effect) would end elsewhere.
-    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope, outgoing=outgoing)
     inputs, signals = [_twice(h) for h in inputs], [_twice(g) for g in signals]
     weight = _twice(weight[:, None])[:, 0]
     full = search(inputs, signals, weight, activation, n_steps=20)
@@ -179,7 +188,7 @@ def test_candidate_search_on_one_copy_of_doubled_data_is_the_search_on_all(power
         assert found.ncf_value == pytest.approx(full.ncf_value, rel=1e-12)
     # Half of the samples of data that are not doubled: another search, whose value is
     # still the NCF of all samples at the point it returns.
-    X, Y, weight, weights, activation, inputs, signals = problem(power, slope)
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope, outgoing=outgoing)
     half = search(inputs, signals, weight, activation, n_steps=20, rows=torch.arange(0, 60, 2))
     value, _, _ = candidate_ncf(
         inputs[half.layer],
@@ -192,6 +201,29 @@ def test_candidate_search_on_one_copy_of_doubled_data_is_the_search_on_all(power
     assert half.ncf_value != pytest.approx(
         search(inputs, signals, weight, activation, 20).ncf_value
     )
+
+
+@pytest.mark.parametrize("power, slope", ACTIVATIONS + [(3, 0.5)])
+def test_the_folded_ascent_is_the_ascent(power, slope, monkeypatch):
+    # docs/algorithm.md §8: with one outgoing weight per candidate, both gradients come
+    # from one product (Euler's identity for the activation). The same gradient, so the
+    # same search up to rounding (50 ascent steps amplify it), as candidate_ncf's.
+    X, Y, weight, weights, activation, inputs, signals = problem(power, slope, outgoing=1)
+    signal = weighted(signals[0], weight)
+    generator = torch.Generator().manual_seed(1)
+    A = torch.randn(7, 5, generator=generator, dtype=torch.float64)
+    B = torch.randn(7, 1, generator=generator, dtype=torch.float64)
+    _, grad_a, grad_b = candidate_ncf(inputs[0], signal, A, B, activation)
+    folded_a, folded_b = _ncf._folded_gradient(inputs[0], inputs[0] * signal, A, B, activation)
+    torch.testing.assert_close(folded_a, grad_a, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(folded_b, grad_b, rtol=1e-12, atol=1e-14)
+
+    folded = search(inputs, signals, weight, activation, n_steps=50)
+    monkeypatch.setattr(_ncf, "_folds", lambda inputs, signal: False)
+    unfolded = search(inputs, signals, weight, activation, n_steps=50)
+    assert folded.layer == unfolded.layer
+    torch.testing.assert_close(folded.incoming, unfolded.incoming, rtol=0, atol=1e-8)
+    torch.testing.assert_close(folded.outgoing, unfolded.outgoing, rtol=0, atol=1e-8)
 
 
 @pytest.mark.parametrize("power, slope", ACTIVATIONS)

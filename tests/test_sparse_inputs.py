@@ -9,6 +9,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 from skneuronpursuit._inputs import SparseInputs
+from skneuronpursuit._network import predict
 from skneuronpursuit._pursuit import _Pursuit
 
 
@@ -77,10 +78,24 @@ def test_every_step_on_sparse_inputs_equals_the_step_on_dense_inputs(depth):
     assert other[4] == layer and other[5].gd_steps == descent.gd_steps
     assert other[5].lm_steps == descent.lm_steps
     np.testing.assert_allclose([other[1], other[3]], [first_value, value], rtol=1e-12)
-    for mine, theirs in zip(
-        other[0] + other[2] + other[5].weights, first + grown + descent.weights
-    ):
-        torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-12)
+    # sigma(z) = z^2 is even: (a, b) and (-a, b) are the same neuron, and restarts that
+    # reach the two tie to rounding, so either may win. Compare up to that sign, and
+    # compare what the networks compute; the descent's many steps amplify rounding.
+    dense_X = torch.from_numpy(X)
+    activation = model._settings().activation
+    for mine, theirs, rtol in [
+        (other[0], first, 1e-10),
+        (other[2], grown, 1e-10),
+        (other[5].weights, descent.weights, 1e-7),
+    ]:
+        for w_mine, w_theirs in zip(mine, theirs):
+            torch.testing.assert_close(w_mine.abs(), w_theirs.abs(), rtol=rtol, atol=1e-12)
+        torch.testing.assert_close(
+            predict(mine, dense_X, activation),
+            predict(theirs, dense_X, activation),
+            rtol=rtol,
+            atol=1e-12,
+        )
 
 
 @pytest.mark.parametrize("fit_intercept", [False, True])
