@@ -235,6 +235,7 @@ class _Pursuit:
                 ncf_value=found.layer_values[layer],
             )
         a, b = found.incoming, found.outgoing
+        # docs/algorithm.md §3.4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
         change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
         degree = self.activation.power + 1
         t_opt = self._scale(
