@@ -205,15 +205,14 @@ def fit_neuron_pursuit_momentum(task, X, y, seed, quick):
 # the paper's later scale, a constant times the weights' norm, lost its constant.
 # gd_tol=0: no early stop on a plateau, the paper's fixed step counts; solver="gd": the
 # paper's gradient descent; layer_choice="ncf": the paper's choice of layer.
-_PAPER_SPARSE = dict(
-    solver="gd",
-    layer_choice="ncf",
-    ncf_steps=2500,
-    ncf_lr=0.2,
-    gd_lr=0.1,
-    gd_steps=70_000,
-    gd_tol=0.0,
-)
+_PAPER_RULES = dict(solver="gd", layer_choice="ncf", gd_tol=0.0)
+_PAPER_SPARSE = {
+    **_PAPER_RULES,
+    "ncf_steps": 2500,
+    "ncf_lr": 0.2,
+    "gd_lr": 0.1,
+    "gd_steps": 70_000,
+}
 PAPER_SETTINGS = {
     "sphere": _PAPER_SPARSE,  # gd_lr: the paper's two step sizes were lost; 0.1
     "cube": _PAPER_SPARSE,
@@ -221,25 +220,9 @@ PAPER_SETTINGS = {
     "gauss": {**_PAPER_SPARSE, "gd_steps": 100_000},
     # ascent step 2 for 5,000 steps; GD 100,000 steps (its step 10 is for raw one-hot
     # inputs: the task's own gd_lr is kept)
-    "modadd": dict(
-        solver="gd",
-        layer_choice="ncf",
-        ncf_steps=5000,
-        ncf_lr=2.0,
-        gd_steps=100_000,
-        gd_tol=0.0,
-    ),
+    "modadd": {**_PAPER_RULES, "ncf_steps": 5000, "ncf_lr": 2.0, "gd_steps": 100_000},
     # step 0.005 for 500,000 steps, the loss checked every 50,000, at most 4 halvings
-    "pvr": dict(
-        solver="gd",
-        layer_choice="ncf",
-        ncf_steps=2500,
-        ncf_lr=0.2,
-        gd_lr=0.005,
-        gd_steps=500_000,
-        gd_window=50_000,
-        gd_tol=0.0,
-    ),
+    "pvr": {**_PAPER_SPARSE, "gd_lr": 0.005, "gd_steps": 500_000, "gd_window": 50_000},
 }
 
 
