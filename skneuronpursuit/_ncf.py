@@ -208,18 +208,6 @@ def _folded_gradient(inputs, folded, incoming, outgoing, activation):
     return grad_incoming, grad_outgoing
 
 
-def _normalise_rows_(points, split):
-    """Project every candidate ``(a, b)``, a row of ``points``, onto the unit sphere.
-
-    ``||a||^2`` and ``||b||^2`` (``a`` the first ``split`` entries) are summed apart and
-    then added, as when ``a`` and ``b`` were separate tensors: the same numbers, so a
-    search whose candidates do not fold is the search it was before, bit for bit.
-    """
-    squared = points[..., :split].square().sum(-1, keepdim=True)
-    squared += points[..., split:].square().sum(-1, keepdim=True)
-    points.mul_(squared.sqrt_().clamp_min_(torch.finfo(points.dtype).tiny).reciprocal_())
-
-
 @dataclass
 class CandidateSearchResult:
     """Dominant KKT point over all hidden layers and restarts, and each layer's best."""
@@ -258,7 +246,9 @@ def _ascend(H, G, points, sample_weight, activation, n_steps, step_size, rows=No
     """Projected gradient ascent of ``N_l`` for a batch of layers, in place on ``points``.
 
     Each row of ``points`` is one candidate ``(a, b)``, ``a`` its first ``H.shape[-1]``
-    entries: one tensor, so that a step and its projection are one operation each.
+    entries: one tensor, so that a step is one operation. The projection works on the
+    views ``A, B``: ``||a||^2`` and ``||b||^2`` summed apart, as when they were separate
+    tensors, so a search whose candidates do not fold is the search it was, bit for bit.
     ``rows``: a subset of the samples for the first steps (ignored for sparse ``H``).
     Returns the NCF values of the final points, shape (layers, R), in the units of
     the data.
@@ -269,7 +259,7 @@ def _ascend(H, G, points, sample_weight, activation, n_steps, step_size, rows=No
     signal_scale = _weighted_rms_row_norm(G, sample_weight)
     G = G * (sample_weight[:, None] / n_samples)
     H_hat, G_hat = _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
-    _normalise_rows_(points, H.shape[-1])
+    _project_to_sphere([A, B], batch_ndim=2)
     # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
     start, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
     B.mul_(_sign_to_flip(start)[..., None])
@@ -282,7 +272,7 @@ def _ascend(H, G, points, sample_weight, activation, n_steps, step_size, rows=No
         else:
             _, grad_a, grad_b = candidate_ncf(inputs, signal, A, B, activation, with_value=False)
         points.add_(torch.cat([grad_a, grad_b], dim=-1), alpha=step_size)
-        _normalise_rows_(points, H.shape[-1])
+        _project_to_sphere([A, B], batch_ndim=2)
     normalised, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
     normalised = torch.nan_to_num(normalised, nan=-torch.inf)
     # N = N_hat * signal_scale * input_scale**p: compare layers in true units.

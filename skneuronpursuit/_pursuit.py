@@ -224,9 +224,11 @@ class _Pursuit:
             s.ncf_lr,
             self.search_rows(),
         )
-        layer = found.layer
+        layer, change = found.layer, None
         if s.layer_choice == "decrease":
-            layer = self._layer_of_largest_decrease(found, pre_activations, layer_inputs, weights)
+            layer, change = self._layer_of_largest_decrease(
+                found, pre_activations, layer_inputs, weights
+            )
             found = replace(
                 found,
                 layer=layer,
@@ -236,7 +238,8 @@ class _Pursuit:
             )
         a, b = found.incoming, found.outgoing
         # docs/algorithm.md §3.4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
-        change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
+        if change is None:
+            change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
         degree = self.activation.power + 1
         t_opt = self._scale(
             found.ncf_value,
@@ -261,9 +264,10 @@ class _Pursuit:
         Along the ray ``t (a, b)`` the loss's lowest-order model is
         ``L - t^(p+1) N + t^(2(p+1)) Q / (2n)`` (§3.4), whose minimum lies ``n N^2 / (2 Q)``
         below ``L``: the decrease of the neuron at its scale ``t_opt``. Layers whose best
-        ``N`` is not positive are passed over; with none left, the NCF's winner stays.
+        ``N`` is not positive are passed over; with none left, the NCF's winner stays
+        (and its change is None). Returns the layer and its candidate's change of ``H``.
         """
-        best, best_decrease = found.layer, -np.inf
+        best, best_change, best_decrease = found.layer, None, -np.inf
         for layer, (value, (a, b)) in enumerate(zip(found.layer_values, found.layer_points)):
             if not value > 0:
                 continue
@@ -273,8 +277,8 @@ class _Pursuit:
                 continue
             decrease = value**2 / quadratic  # n / 2 is common to every layer
             if decrease > best_decrease:
-                best, best_decrease = layer, decrease
-        return best
+                best, best_change, best_decrease = layer, change, decrease
+        return best, best_change
 
     def next_neuron(self, weights, loss_before):
         """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""
