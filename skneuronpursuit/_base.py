@@ -70,6 +70,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         "lm_steps": [_Number(Integral, 0, None, closed="left")],
         "max_iter": [_Number(Integral, 1, None, closed="left")],
         "tol": [_Number(Real, 0, None, closed="left")],
+        "alpha": [_Number(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
         "rebalance": ["boolean"],
         "warm_start": ["boolean"],
@@ -104,6 +105,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         lm_steps=20,
         max_iter=31,
         tol=1e-3,
+        alpha=0.0,
         fit_intercept=True,
         rebalance=False,
         warm_start=False,
@@ -133,6 +135,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         self.lm_steps = lm_steps
         self.max_iter = max_iter
         self.tol = tol
+        self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.rebalance = rebalance
         self.warm_start = warm_start
@@ -185,6 +188,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             lm_steps=int(self.lm_steps),
             max_iter=int(self.max_iter),
             tol=float(self.tol),
+            alpha=float(self.alpha),
             rebalance=bool(self.rebalance),
             verbose=int(self.verbose),
             objective=LOSSES[self._loss_name()],

@@ -7,10 +7,10 @@ _PARAMETERS_DOC = """depth : int, default=3
         inputs, 2 for modular addition.
 
     activation_power : int, default=1
-        The power ``p >= 1`` of the activation ``max(z, alpha*z)**p``.
+        The power ``p >= 1`` of the activation ``max(z, a*z)**p``.
 
     negative_slope : float, default=0.1
-        The slope ``alpha`` in ``[-1, 1]``: ReLU is ``(p, alpha) = (1, 0)``, leaky
+        The slope ``a`` in ``[-1, 1]``: ReLU is ``(p, a) = (1, 0)``, leaky
         ReLU ``(1, 0.1)``, the square ``z**2`` is ``(2, -1)``. The default is leaky:
         with ReLU, neurons that are off on every sample give zero correlation, and
         a fit can stall where leaky ReLU goes on (docs/algorithm.md §7).
@@ -118,7 +118,18 @@ _PARAMETERS_DOC = """depth : int, default=3
         Stop once the relative training error ``||Y - H(X)||^2 / ||Y||^2``
         (sample-weighted) is at or below ``tol`` (paper: 1e-3); for the
         classifier's ``loss="log_loss"``, the cross-entropy relative to that of
-        the zero network, ``log(n_classes)``.
+        the zero network, ``log(n_classes)``. With ``alpha > 0`` the penalty is
+        counted in.
+
+    alpha : float, default=0.0
+        Strength of the L2 penalty (weight decay): the fit minimises the loss
+        plus ``alpha / 2`` times the sum of the squared weights, as
+        ``SGDRegressor``'s ``alpha`` does with its mean loss (docs/algorithm.md
+        §10). A neuron is added only if it lowers the loss plus its penalty; for
+        a neuron whose output is of degree 2 in its weights (``activation_power=1``)
+        that is when its NCF value exceeds ``alpha / 2``, so ``alpha`` also sets
+        how many neurons grow (``stop_reason_ == "penalty"``). 0 is the paper's
+        unpenalised loss.
 
     fit_intercept : bool, default=True
         Append a constant feature equal to 1 to ``X``. The network itself has no
@@ -223,10 +234,12 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
 
     stop_reason_ : str
         Why the fit stopped: ``"tol"``, ``"max_iter"``, ``"no_positive_kkt"``,
-        ``"diverged"``, ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the
-        last five added neurons lowered the loss by less than 0.1%: the fit is
-        stuck), ``"early_stopping"``, ``"perfect_validation"`` (the validation
-        score reached 1, so no later network could be kept instead) or
+        ``"penalty"`` (with ``alpha > 0``, no neuron lowers the loss plus its
+        penalty: ``alpha`` sets the network's size), ``"diverged"``,
+        ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the last five added
+        neurons lowered the loss by less than 0.1%: the fit is stuck),
+        ``"early_stopping"``, ``"perfect_validation"`` (the validation score
+        reached 1, so no later network could be kept instead) or
         ``"callback"`` (a callback asked to stop).
 
     early_stopping_ : bool

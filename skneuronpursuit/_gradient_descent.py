@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import torch
 
 from ._inputs import SparseInputs
-from ._network import SQUARED_ERROR, backward, forward
+from ._network import SQUARED_ERROR, backward, forward, weight_penalty
 from ._network import loss as network_loss
 
 WINDOW = 250  # steps between checkpoints (the paper's PVR rule checks every 50,000) (choice)
@@ -113,7 +113,9 @@ def lay_out(X, Y, sample_weight, objective=SQUARED_ERROR):
     return LaidOutData(X, Y, weight / n_samples, loss_weight, columns, n_samples, objective)
 
 
-def run_window(weights, data, activation, step_size, n_steps, velocity=None, momentum=0.0):
+def run_window(
+    weights, data, activation, step_size, n_steps, velocity=None, momentum=0.0, alpha=0.0
+):
     """``n_steps`` GD steps on ``weights`` in place; returns the loss after them.
 
     Parameters
@@ -128,6 +130,8 @@ def run_window(weights, data, activation, step_size, n_steps, velocity=None, mom
     velocity : list of Tensor, optional
         Nesterov velocity, updated in place; ``None`` for plain GD.
     momentum : float, default=0.0
+    alpha : float, default=0.0
+        The L2 penalty ``alpha / 2 sum ||W_l||^2`` added to the loss (docs/algorithm.md §10).
 
     Returns
     -------
@@ -140,12 +144,15 @@ def run_window(weights, data, activation, step_size, n_steps, velocity=None, mom
         # In place (the output is not needed again): the loss's gradient in H is
         # scale * (H - Y) for the squared loss, scale * (softmax(H) - Y) for the log loss.
         if step == n_steps:
-            return data.value_(pre_activations[-1])
+            value = data.value_(pre_activations[-1])
+            return value + weight_penalty(weights, alpha) if alpha else value
         gradient = data.objective.output_gradient_(pre_activations[-1], data.Y, data.axis)
         signal = data.scale * gradient
         _, grads = backward(
             weights, pre_activations, layer_inputs, signal, activation, columns=data.columns
         )
+        if alpha:  # the penalty's gradient, alpha W_l
+            torch._foreach_add_(grads, weights, alpha=alpha)
         if velocity is None:
             torch._foreach_add_(weights, grads, alpha=-step_size)
         else:
@@ -155,9 +162,10 @@ def run_window(weights, data, activation, step_size, n_steps, velocity=None, mom
             torch._foreach_add_(weights, velocity, alpha=-step_size * momentum)
 
 
-def _current_loss(weights, data, activation):
+def _current_loss(weights, data, activation, alpha=0.0):
     pre_activations, _ = forward(weights, data.X, activation, columns=data.columns)
-    return float(data.value_(pre_activations[-1]))
+    value = data.value_(pre_activations[-1])
+    return float(value + weight_penalty(weights, alpha) if alpha else value)
 
 
 def next_step_size(previous, initial):
@@ -184,8 +192,12 @@ def gradient_descent(
     window=WINDOW,
     max_halvings=MAX_HALVINGS,
     objective=SQUARED_ERROR,
+    alpha=0.0,
 ):
     """Minimise the loss ``objective`` (by default ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2``).
+
+    With ``alpha > 0``, plus the L2 penalty ``alpha / 2 sum_l ||W_l||^2``
+    (docs/algorithm.md §10).
 
     Parameters
     ----------
@@ -209,6 +221,8 @@ def gradient_descent(
     max_halvings : int
         Halvings at most; a rise after the last one ends the descent at its checkpoint.
     objective : loss of ``_losses.py``
+    alpha : float
+        Strength of the L2 penalty; 0 for none.
 
     Returns
     -------
@@ -218,21 +232,21 @@ def gradient_descent(
         another order (samples in columns), and rises below rounding are accepted,
         so the end is checked in the caller's terms.
     """
-    initial_loss = float(network_loss(weights, X, Y, sample_weight, activation, objective))
+    initial_loss = float(network_loss(weights, X, Y, sample_weight, activation, objective, alpha))
     # A window whose loss rose by less than this fraction rose on rounding alone.
     noise = 100 * torch.finfo(X.dtype).eps
     data = lay_out(X, Y, sample_weight, objective)
     current = [w.clone() for w in weights]
     checkpoint = [w.clone() for w in weights]
     velocity = [torch.zeros_like(w) for w in weights] if momentum > 0 else None
-    checkpoint_loss = _current_loss(current, data, activation)
+    checkpoint_loss = _current_loss(current, data, activation, alpha)
     n_accepted = n_halvings = 0
     last_decrease = None
     diverged = False
     while n_accepted < max_steps and checkpoint_loss > target_loss:
         n_window = min(window, max_steps - n_accepted)
         loss = float(
-            run_window(current, data, activation, step_size, n_window, velocity, momentum)
+            run_window(current, data, activation, step_size, n_window, velocity, momentum, alpha)
         )
         # `not <=` is also true for NaN: a non-finite loss counts as a rise.
         if not loss <= checkpoint_loss * (1 + noise):
@@ -263,7 +277,7 @@ def gradient_descent(
             ):
                 break
         last_decrease = decrease
-    final_loss = float(network_loss(checkpoint, X, Y, sample_weight, activation, objective))
+    final_loss = float(network_loss(checkpoint, X, Y, sample_weight, activation, objective, alpha))
     if not final_loss <= initial_loss:
         checkpoint, final_loss, n_accepted = [w.clone() for w in weights], initial_loss, 0
     return DescentResult(checkpoint, final_loss, n_accepted, step_size, n_halvings, diverged)

@@ -74,6 +74,7 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
             window=s.gd_window,
             rel_tol=s.gd_tol,
             objective=s.objective,
+            alpha=s.alpha,
         )
         if solver == "gd" or gd.diverged or gd.loss <= target_loss:
             return InnerResult(
@@ -88,6 +89,7 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
         max_steps=s.lm_steps,
         target_loss=target_loss,
         rel_tol=s.gd_tol,
+        alpha=s.alpha,
     )
     if gd is None:
         carried = s.gd_lr if step_size is None else step_size

@@ -68,6 +68,11 @@ def _unflat(vector, like):
     return parts
 
 
+def _penalised(gradient, weights, alpha):
+    """``g - alpha w``: the negative gradient of the loss with the L2 penalty (§10)."""
+    return gradient - alpha * _flat(weights) if alpha else gradient
+
+
 def _output_signals(weights, pre_activations, layer_inputs, activation, n_outputs):
     """``dH_o/dz_l`` for every output ``o``: a list over ``o`` of lists over layers."""
     signals = []
@@ -182,13 +187,19 @@ def _diagonal(weights, X, Y, sample_weight, activation, pre_activations, layer_i
 class _MatrixFree:
     """The damped system by conjugate gradients, ``A v`` from a forward and a backward pass."""
 
-    def __init__(self, weights, X, Y, sample_weight, activation):
-        self.weights, self.activation = weights, activation
+    def __init__(self, weights, X, Y, sample_weight, activation, alpha=0.0):
+        self.weights, self.activation, self.alpha = weights, activation, alpha
         self.pre, self.inputs = forward(weights, X, activation)
         self.scale = (sample_weight / X.shape[0])[:, None]
         residual = Y - self.pre[-1]
-        self.g = _flat(
-            _transposed_product(weights, self.pre, self.inputs, self.scale * residual, activation)
+        self.g = _penalised(
+            _flat(
+                _transposed_product(
+                    weights, self.pre, self.inputs, self.scale * residual, activation
+                )
+            ),
+            weights,
+            alpha,
         )
         self.diagonal = _diagonal(weights, X, Y, sample_weight, activation, self.pre, self.inputs)
 
@@ -202,7 +213,8 @@ class _MatrixFree:
         )
 
     def solve(self, damping):
-        """CG on ``(A + damping I) p = g`` from ``p = 0``."""
+        """CG on ``(A + (damping + alpha) I) p = g`` from ``p = 0``."""
+        damping = damping + self.alpha
         p = torch.zeros_like(self.g)
         residual, direction = self.g.clone(), self.g.clone()
         norm = residual.dot(residual)
@@ -220,7 +232,7 @@ class _MatrixFree:
         return p
 
     def curvature(self, p):
-        return p.dot(self.apply(p))
+        return p.dot(self.apply(p)) + self.alpha * p.dot(p)
 
 
 def _damped_factor(matrix, damping):
@@ -246,10 +258,13 @@ class _Dual:
 
     ``(J^T J + lambda I)^-1 J^T r = J^T (J J^T + lambda I)^-1 r`` (with ``J`` and ``r``
     weighted by ``sqrt(S / n)``): the same step from an ``n m x n m`` factorisation
-    instead of a ``P x P`` one (docs/levenberg-marquardt.md, "Cost").
+    instead of a ``P x P`` one (docs/levenberg-marquardt.md, "Cost"). With the L2
+    penalty the right-hand side is ``J^T r - alpha w`` and the damping ``mu = lambda +
+    alpha``; by the same identity the step is
+    ``J^T (J J^T + mu I)^-1 (r + (alpha / mu) J w) - (alpha / mu) w``.
     """
 
-    def __init__(self, weights, X, Y, sample_weight, activation):
+    def __init__(self, weights, X, Y, sample_weight, activation, alpha=0.0):
         # Each chunk is copied as it comes: the next one overwrites the shared buffer.
         chunks = [
             (jacobian.clone(), residual)
@@ -257,38 +272,49 @@ class _Dual:
         ]
         self.J = torch.cat([jacobian for jacobian, _ in chunks])
         self.r = torch.cat([residual for _, residual in chunks])
-        self.g = self.J.mT @ self.r
+        self.alpha, self.w = alpha, _flat(weights)
+        self.g = _penalised(self.J.mT @ self.r, weights, alpha)
         self.K = self.J @ self.J.mT
         self.diagonal = self.J.square().sum(0)
 
     def solve(self, damping):
         """The step, or None when ``K + damping I`` is not positive definite numerically."""
-        factor = _damped_factor(self.K, damping)
+        if not self.alpha:
+            factor = _damped_factor(self.K, damping)
+            if factor is None:
+                return None
+            return self.J.mT @ _cholesky_solve(factor, self.r)
+        mu = damping + self.alpha
+        factor = _damped_factor(self.K, mu)
         if factor is None:
             return None
-        return self.J.mT @ _cholesky_solve(factor, self.r)
+        ratio = self.alpha / mu
+        return self.J.mT @ _cholesky_solve(factor, self.r + ratio * (self.J @ self.w)) - (
+            ratio * self.w
+        )
 
     def curvature(self, p):
         change = self.J @ p
-        return change.dot(change)
+        return change.dot(change) + self.alpha * p.dot(p)
 
 
 class _Explicit:
     """The damped system by a Cholesky factorisation of the formed ``A + damping I``."""
 
-    def __init__(self, weights, X, Y, sample_weight, activation):
-        self.A, self.g = _normal_equations(weights, X, Y, sample_weight, activation)
+    def __init__(self, weights, X, Y, sample_weight, activation, alpha=0.0):
+        self.A, g = _normal_equations(weights, X, Y, sample_weight, activation)
+        self.alpha, self.g = alpha, _penalised(g, weights, alpha)
         self.diagonal = self.A.diagonal()
 
     def solve(self, damping):
-        """The step, or None when ``A + damping I`` is not positive definite numerically."""
-        factor = _damped_factor(self.A, damping)
+        """The step, or None when ``A + (damping + alpha) I`` is not positive definite."""
+        factor = _damped_factor(self.A, damping + self.alpha)
         if factor is None:
             return None
         return _cholesky_solve(factor, self.g)
 
     def curvature(self, p):
-        return p.dot(self.A @ p)
+        return p.dot(self.A @ p) + self.alpha * p.dot(p)
 
 
 def _system_type(weights, shape, max_explicit=None):
@@ -310,8 +336,12 @@ def levenberg_marquardt(
     target_loss=0.0,
     rel_tol=1e-4,
     max_explicit=None,
+    alpha=0.0,
 ):
     """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights`` by Levenberg-Marquardt.
+
+    With ``alpha > 0``, plus ``alpha / 2 sum_l ||W_l||^2`` (docs/algorithm.md §10): its
+    Hessian ``alpha I`` is exact, so the system is ``(A + (lambda + alpha) I) p = g - alpha w``.
 
     Parameters
     ----------
@@ -327,6 +357,8 @@ def levenberg_marquardt(
     max_explicit : int, optional
         ``A`` is formed and factorised while weights times outputs is at most this,
         conjugate gradients beyond; ``MAX_EXPLICIT`` by default.
+    alpha : float
+        Strength of the L2 penalty; 0 for none.
 
     Returns
     -------
@@ -337,7 +369,7 @@ def levenberg_marquardt(
     """
     noise = 100 * torch.finfo(Y.dtype).eps
     current = [w.clone() for w in weights]
-    loss = float(network_loss(current, X, Y, sample_weight, activation))
+    loss = float(network_loss(current, X, Y, sample_weight, activation, alpha=alpha))
     system_type = _system_type(weights, Y.shape, max_explicit)
     n_accepted = n_rejected = 0
     last_decrease = None
@@ -345,7 +377,7 @@ def levenberg_marquardt(
     trial_loss = loss
     while n_accepted < max_steps and loss > target_loss:
         if system is None:
-            system = system_type(current, X, Y, sample_weight, activation)
+            system = system_type(current, X, Y, sample_weight, activation, alpha)
             largest = float(system.diagonal.max())
             if not largest > 0:  # the outputs do not depend on the weights: nothing to do
                 break
@@ -364,7 +396,7 @@ def levenberg_marquardt(
             continue
         predicted = float(p.dot(system.g) - system.curvature(p) / 2)
         trial = [w + d for w, d in zip(current, _unflat(p, current))]
-        trial_loss = float(network_loss(trial, X, Y, sample_weight, activation))
+        trial_loss = float(network_loss(trial, X, Y, sample_weight, activation, alpha=alpha))
         if trial_loss < loss and predicted > 0:  # `<` is False for NaN
             gain = (loss - trial_loss) / predicted
             damping *= max(1 / 3, 1 - (2 * gain - 1) ** 3)

@@ -124,6 +124,17 @@ def push_forward(weights, pre_activations, layer, perturbation, activation):
     return delta
 
 
-def loss(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR):
-    """The loss of the network (docs/algorithm.md §2); the squared loss by default."""
-    return objective.value(predict(weights, X, activation), Y, sample_weight)
+def weight_penalty(weights, alpha):
+    """``alpha / 2 * sum_l ||W_l||_F^2``, the L2 penalty (docs/algorithm.md §10); 0-d tensor."""
+    return alpha / 2 * sum(w.square().sum() for w in weights)
+
+
+def loss(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, alpha=0.0):
+    """The objective of the network (docs/algorithm.md §2); the squared loss by default.
+
+    With ``alpha > 0`` the L2 penalty :func:`weight_penalty` is added (§10).
+    """
+    value = objective.value(predict(weights, X, activation), Y, sample_weight)
+    if alpha:
+        value = value + weight_penalty(weights, alpha)
+    return value

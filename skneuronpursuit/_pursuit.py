@@ -21,7 +21,7 @@ from ._losses import LOSSES
 from ._ncf import search_candidates, search_network
 from ._network import backward, forward, push_forward
 from ._network import loss as network_loss
-from ._neuron_scale import optimal_scale, ray, scale_until_descent
+from ._neuron_scale import lowest_descending_scale, optimal_scale, ray, scale_until_descent
 from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
 from ._records import IterationRecord, print_record, stalled
@@ -62,6 +62,7 @@ class PursuitSettings:
     lm_steps: int = 20
     ncf_samples: int | None = None  # None: every ascent step on all samples (§3.3)
     layer_choice: str = "ncf"  # "ncf" (the paper's) or "decrease" (§3.2)
+    alpha: float = 0.0  # strength of the L2 penalty (§10); 0: none, the paper's
 
 
 @dataclass
@@ -95,6 +96,8 @@ class _Pursuit:
         self.loss_zero = self.objective.zero_value(Y, self.sample_weight)
         self.ncf_tol = NCF_TOL[X.dtype]
         self.step_size = None  # the inner descent's step at the end of the last iteration
+        # Why the last candidate was not added: no descent at all, or none with the penalty.
+        self.declined = "no_positive_kkt"
         # An exact fit in this dtype: relative error of the order of eps squared (choice).
         self.exact_fit_loss = 100 * torch.finfo(Y.dtype).eps ** 2 * self.loss_zero
 
@@ -123,27 +126,53 @@ class _Pursuit:
         return torch.as_tensor(rows, device=self.Y.device)
 
     def loss(self, weights):
-        objective = self.objective
+        """The objective: the loss plus the L2 penalty, if any (docs/algorithm.md §10)."""
         return float(
-            network_loss(weights, self.X, self.Y, self.sample_weight, self.activation, objective)
+            network_loss(
+                weights,
+                self.X,
+                self.Y,
+                self.sample_weight,
+                self.activation,
+                self.objective,
+                self.settings.alpha,
+            )
         )
 
-    def _scale(self, ncf_value, output, change, signal, degree, make_weights):
-        """``t_opt`` of docs/algorithm.md §3.4 (§9.3 for the log loss); None: no descent.
+    def _scale(self, ncf_value, output, change, signal, degree, point, make_weights):
+        """``t_opt`` of docs/algorithm.md §3.4 (§9.3 for the log loss, §10 with the penalty).
 
-        ``output``: ``H`` before the change; ``change``: the change of ``H`` at unit scale.
+        ``output``: ``H`` before the change; ``change``: the change of ``H`` at unit scale;
+        ``point``: the weights that the neuron adds at unit scale. Returns ``t_opt`` and the
+        smallest scale at which the penalised model descends (0 but for a penalty and a
+        degree above 2), or ``(None, None)``: no descent.
         """
         quadratic = self.objective.curvature(output, change, self.sample_weight)
         # quadratic == 0 with a non-zero change: its squares underflowed; no usable scale.
         if quadratic == 0 or self._no_descent(signal, change):
-            return None
-        t_opt = optimal_scale(ncf_value, quadratic, self.n_samples, degree)
-        return self.objective.refine_scale(t_opt, degree, lambda t: self.loss(make_weights(t)))
+            return None, None
+        penalty = self.settings.alpha * sum(float(w.square().sum()) for w in point)
+        t_opt = optimal_scale(ncf_value, quadratic, self.n_samples, degree, penalty)
+        if t_opt is None:
+            self.declined = "penalty"
+            return None, None
+        lowest = lowest_descending_scale(
+            ncf_value, quadratic, self.n_samples, degree, penalty, t_opt
+        )
+        t_opt = self.objective.refine_scale(t_opt, degree, lambda t: self.loss(make_weights(t)))
+        return t_opt, lowest
+
+    def _initial_scale(self, t_opt, lowest):
+        """``delta t_opt``, or where the penalty would undo a neuron that small, a scale
+        between the lowest that descends and ``t_opt`` (docs/algorithm.md §10)."""
+        start = self.settings.delta * t_opt
+        return start if start > lowest else (lowest * t_opt) ** 0.5
 
     def first_candidate(self):
-        """The dominant KKT point ``w*`` of ``NCF_Y`` for one neuron per layer, and ``t_opt``.
+        """The dominant KKT point ``w*`` of ``NCF_Y`` for one neuron per layer, ``t_opt``
+        and the lowest scale that descends (``_scale``).
 
-        ``t_opt`` is None when ``w*`` does not lower the loss (§3.6).
+        ``t_opt`` is None when ``w*`` does not lower the loss (§3.6, §10).
         """
         s = self.settings
         sizes = [self.X.shape[1]] + [1] * (s.depth - 1) + [self.Y.shape[1]]
@@ -167,20 +196,25 @@ class _Pursuit:
         # docs/algorithm.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
         output = forward(found.weights, self.X, self.activation)[0][-1]
         degree = self.activation.degree(s.depth)
-        t_opt = self._scale(
-            found.ncf_value, zero, output, signal, degree, lambda t: ray(found.weights, t)
+        t_opt, lowest = self._scale(
+            found.ncf_value,
+            zero,
+            output,
+            signal,
+            degree,
+            found.weights,
+            lambda t: ray(found.weights, t),
         )
-        return found, t_opt
+        return found, t_opt, lowest
 
     def first_neurons(self):
         """Iteration 1: ``delta_1 w*`` from the dominant KKT point of ``NCF_Y``."""
-        s = self.settings
-        found, t_opt = self.first_candidate()
+        found, t_opt, lowest = self.first_candidate()
         if t_opt is None:
             return None, found.ncf_value, {}
         weights, scale, loss, halvings = scale_until_descent(
             lambda t: ray(found.weights, t),
-            s.delta * t_opt,
+            self._initial_scale(t_opt, lowest),
             self.loss_zero,
             FIRST_DELTA_HALVINGS,
             self.loss,
@@ -195,9 +229,10 @@ class _Pursuit:
         return weights, found.ncf_value, record
 
     def next_candidate(self, weights):
-        """The dominant candidate KKT point at ``weights``, and its ``t_opt``.
+        """The dominant candidate KKT point at ``weights``, its ``t_opt`` and the lowest
+        scale that descends (``_scale``).
 
-        ``t_opt`` is None when the candidate does not lower the loss (§3.6).
+        ``t_opt`` is None when the candidate does not lower the loss (§3.6, §10).
         """
         s = self.settings
         pre_activations, layer_inputs = forward(weights, self.X, self.activation)
@@ -241,15 +276,16 @@ class _Pursuit:
         if change is None:
             change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
         degree = self.activation.power + 1
-        t_opt = self._scale(
+        t_opt, lowest = self._scale(
             found.ncf_value,
             pre_activations[-1],
             change,
             residual,
             degree,
+            (a, b),
             lambda t: insert_neuron(weights, layer, t * a, t * b),
         )
-        return found, t_opt
+        return found, t_opt, lowest
 
     def _change(self, weights, pre_activations, layer_inputs, layer, a, b):
         """The linearised change of ``H`` made by the candidate ``(a, b)`` of ``layer``."""
@@ -282,14 +318,13 @@ class _Pursuit:
 
     def next_neuron(self, weights, loss_before):
         """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""
-        s = self.settings
-        found, t_opt = self.next_candidate(weights)
+        found, t_opt, lowest = self.next_candidate(weights)
         if t_opt is None:
             return None, found.ncf_value, {}
         a, b, layer = found.incoming, found.outgoing, found.layer
         grown, scale, loss, halvings = scale_until_descent(
             lambda t: insert_neuron(weights, layer, t * a, t * b),
-            s.delta * t_opt,
+            self._initial_scale(t_opt, lowest),
             loss_before,
             LATER_DELTA_HALVINGS,
             self.loss,
@@ -381,7 +416,7 @@ def neuron_pursuit(
             else:
                 grown, ncf_value, record = run.next_neuron(weights, loss)
             if grown is None:
-                stop_reason = "no_positive_kkt"
+                stop_reason = run.declined
                 break
             if not np.isfinite(record["loss_after_add"]):
                 stop_reason = "non_finite"

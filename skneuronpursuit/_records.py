@@ -25,7 +25,7 @@ class StopReason:
     only_with_early_stopping: bool = False
 
 
-# Every value of ``stop_reason_``; the engine returns the first seven, the estimators'
+# Every value of ``stop_reason_``; the engine returns the first eight, the estimators'
 # per-iteration tracker the last three (docs/algorithm.md §3.5).
 STOP_REASONS = {
     "tol": StopReason("the relative training error reached tol", warns=False),
@@ -40,6 +40,11 @@ STOP_REASONS = {
     "no_positive_kkt": StopReason(
         "no positive KKT point of the neural correlation function was found: no "
         "neuron can lower the loss to first order (docs/algorithm.md §7)"
+    ),
+    "penalty": StopReason(
+        "no neuron lowers the loss plus its L2 penalty: alpha limits the size of the "
+        "network (docs/algorithm.md §10)",
+        warns=False,
     ),
     "diverged": StopReason(
         "gradient descent could not lower the loss even after repeated step "

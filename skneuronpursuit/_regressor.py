@@ -35,7 +35,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
     __doc__ = f"""Regression with a homogeneous network grown by Neuron Pursuit.
 
     Neuron Pursuit (Kumar & Haupt, 2025) fits a bias-free feed-forward network
-    with activation ``max(z, alpha*z)**p`` by adding one neuron per iteration:
+    with activation ``max(z, a*z)**p`` by adding one neuron per iteration:
     the neuron whose incoming and outgoing weights maximise the correlation of
     its first-order effect with the current residual (a KKT point of a
     sphere-constrained neural correlation function), added at a small scale,
@@ -99,6 +99,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         lm_steps=20,
         max_iter=31,
         tol=1e-3,
+        alpha=0.0,
         fit_intercept=True,
         rebalance=False,
         warm_start=False,
@@ -129,6 +130,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
             lm_steps=lm_steps,
             max_iter=max_iter,
             tol=tol,
+            alpha=alpha,
             fit_intercept=fit_intercept,
             rebalance=rebalance,
             warm_start=warm_start,

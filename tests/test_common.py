@@ -34,6 +34,8 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
         NeuronPursuitClassifier(**FAST, solver="gd"),
         NeuronPursuitRegressor(**FAST, solver="lm"),
         NeuronPursuitClassifier(**FAST, solver="lm"),
+        NeuronPursuitRegressor(**FAST, alpha=0.01),
+        NeuronPursuitClassifier(**FAST, loss="log_loss", alpha=0.01),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -167,7 +167,7 @@ def test_the_next_neuron_goes_to_the_layer_its_rule_picks(layer_choice):
             0.7 * torch.randn(sizes[i + 1], sizes[i], generator=generator, dtype=torch.float64)
             for i in range(4)
         ]
-        found, _ = run.next_candidate(weights)
+        found, _, _ = run.next_candidate(weights)
         output = predict(weights, run.X, run.activation)
         decreases = []
         for layer, ((a, b), value) in enumerate(zip(found.layer_points, found.layer_values)):
@@ -215,7 +215,7 @@ def test_t_opt_minimises_the_loss_along_the_ray_of_the_first_neurons(depth, powe
     # docs/algorithm.md §3.1 step 4: with one neuron per layer H(t w*) = t^D H(w*), so the
     # model loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n) is exact and t_opt its minimiser.
     run = _pursuit_in_float64(depth, power, slope)
-    found, t_opt = run.first_candidate()
+    found, t_opt, _ = run.first_candidate()
     quadratic = float((predict(found.weights, run.X, run.activation) ** 2).sum())
     bound, moved = _assert_minimised_at(
         lambda t: run.loss([t * w for w in found.weights]),
@@ -240,7 +240,7 @@ def test_t_opt_of_a_later_neuron_minimises_the_first_order_model(depth, power, l
     weights, _, _ = run.first_neurons()
     for _ in range(4):  # grow until the dominant candidate is in `layer`
         weights = run.minimise(weights).weights
-        found, t_opt = run.next_candidate(weights)
+        found, t_opt, _ = run.next_candidate(weights)
         if found.layer == layer:
             break
         weights = insert_neuron(
@@ -439,4 +439,4 @@ def test_every_stop_reason_is_in_the_one_table_and_documented():
     documented = documented[: documented.index("validation_scores_")]
     assert set(re.findall(r'``"(\w+)"``', documented)) == set(STOP_REASONS)
     quiet = {name for name, reason in STOP_REASONS.items() if not reason.warns}
-    assert quiet == {"tol", "early_stopping", "perfect_validation", "callback"}
+    assert quiet == {"tol", "penalty", "early_stopping", "perfect_validation", "callback"}

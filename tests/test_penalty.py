@@ -1,0 +1,208 @@
+"""The L2 penalty ``alpha`` (docs/algorithm.md §10): descent, solvers, scale, stopping."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import FAST
+from datasets import assert_every_iteration_descends
+from sklearn.exceptions import ConvergenceWarning
+
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit._activation import HomogeneousActivation
+from skneuronpursuit._gradient_descent import lay_out, run_window
+from skneuronpursuit._levenberg_marquardt import (
+    _Dual,
+    _Explicit,
+    _MatrixFree,
+    _system_type,
+    levenberg_marquardt,
+)
+from skneuronpursuit._losses import LOSSES
+from skneuronpursuit._network import loss
+from skneuronpursuit._neuron_scale import _model, lowest_descending_scale, optimal_scale
+from skneuronpursuit._pursuit import PursuitSettings, neuron_pursuit
+
+
+def problem(depth=3, n=40, outputs=2, seed=0, power=1, slope=0.1):
+    generator = torch.Generator().manual_seed(seed)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.float64)
+
+    X, Y = randn(n, 4), randn(n, outputs)
+    sizes = [4] + [3] * (depth - 1) + [outputs]
+    weights = [0.7 * randn(sizes[i + 1], sizes[i]) for i in range(depth)]
+    weight = torch.rand(n, generator=generator, dtype=torch.float64) + 0.5
+    return X, Y, weight / weight.mean(), weights, HomogeneousActivation(power, slope)
+
+
+def penalised_gradient(weights, X, Y, weight, activation, objective, alpha):
+    leaves = [w.clone().requires_grad_(True) for w in weights]
+    loss(leaves, X, Y, weight, activation, objective, alpha).backward()
+    return [w.grad for w in leaves]
+
+
+@pytest.mark.parametrize("loss_name", ["squared_error", "log_loss"])
+def test_a_descent_step_follows_the_penalised_gradient(loss_name):
+    X, Y, weight, weights, activation = problem()
+    objective = LOSSES[loss_name]
+    if loss_name == "log_loss":
+        Y = torch.nn.functional.one_hot(Y.argmax(1), 2).to(Y.dtype)
+    alpha, step = 0.3, 1e-3
+    expected = penalised_gradient(weights, X, Y, weight, activation, objective, alpha)
+    stepped = [w.clone() for w in weights]
+    after = run_window(stepped, lay_out(X, Y, weight, objective), activation, step, 1, alpha=alpha)
+    for w, moved, grad in zip(weights, stepped, expected):
+        torch.testing.assert_close((w - moved) / step, grad, rtol=1e-9, atol=1e-12)
+    # The window's value is the penalised objective of the weights it ends with.
+    value = loss(stepped, X, Y, weight, activation, objective, alpha)
+    torch.testing.assert_close(after, value, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("n", [40, 6], ids=["explicit", "dual"])
+def test_the_penalised_systems_solve_the_same_damped_step(n):
+    # (A + (lambda + alpha) I) p = g - alpha w, whichever way the system is solved.
+    X, Y, weight, weights, activation = problem(n=n)
+    alpha = 0.05
+    explicit = _Explicit(weights, X, Y, weight, activation, alpha)
+    expected = penalised_gradient(
+        weights, X, Y, weight, activation, LOSSES["squared_error"], alpha
+    )
+    flat = -torch.cat([g.reshape(-1) for g in expected])
+    torch.testing.assert_close(explicit.g, flat, rtol=1e-9, atol=1e-12)
+    others = [_MatrixFree(weights, X, Y, weight, activation, alpha)]
+    if _system_type(weights, Y.shape) is _Dual:
+        others.append(_Dual(weights, X, Y, weight, activation, alpha))
+    for damping in (1e-4, 1e-1):
+        step = explicit.solve(damping)
+        shifted = explicit.A + (damping + alpha) * torch.eye(len(step), dtype=step.dtype)
+        torch.testing.assert_close(shifted @ step, explicit.g, rtol=1e-8, atol=1e-10)
+        for system in others:
+            torch.testing.assert_close(system.g, explicit.g, rtol=1e-10, atol=1e-12)
+            # (CG stops at a residual of 1e-6 of ||g||.)
+            assert (system.solve(damping) - step).norm() <= 1e-4 * step.norm()
+            torch.testing.assert_close(system.curvature(step), explicit.curvature(step))
+
+
+@pytest.mark.parametrize(
+    "max_explicit, n", [(10**6, 40), (10**6, 6), (0, 40)], ids=["cholesky", "dual", "cg"]
+)
+def test_levenberg_marquardt_reaches_a_stationary_point_of_the_penalised_loss(max_explicit, n):
+    # The square activation is smooth, so the gradient vanishes at a minimum.
+    X, Y, weight, weights, activation = problem(n=n, power=2, slope=-1.0)
+    objective, alpha = LOSSES["squared_error"], 0.05
+    start = loss(weights, X, Y, weight, activation, objective, alpha).item()
+    result = levenberg_marquardt(
+        weights, X, Y, weight, activation, rel_tol=1e-12, max_explicit=max_explicit, alpha=alpha
+    )
+    assert result.loss == loss(result.weights, X, Y, weight, activation, objective, alpha).item()
+    assert result.loss < start
+    norm = lambda grads: torch.cat([g.reshape(-1) for g in grads]).norm()  # noqa: E731
+    at_end = penalised_gradient(result.weights, X, Y, weight, activation, objective, alpha)
+    at_start = penalised_gradient(weights, X, Y, weight, activation, objective, alpha)
+    assert norm(at_end) < 1e-4 * norm(at_start)
+
+
+@pytest.mark.parametrize("degree", [2, 3, 4, 6])
+@pytest.mark.parametrize("penalty", [0.01, 0.3, 1.5])
+def test_the_penalised_scale_minimises_the_model(degree, penalty):
+    # model(t) = -t^D N + t^2D Q/(2n) + penalty t^2 / 2 along the ray (§3.4, §10).
+    N, Q, n = 1.0, 50.0, 100
+    q = Q / n
+    t_opt = optimal_scale(N, Q, n, degree, penalty)
+    grid = np.geomspace(1e-3, 10, 400_001)
+    values = _model(grid, degree, N, q, penalty)
+    if t_opt is None:
+        assert values.min() >= 0
+        return
+    assert values.min() < 0
+    assert t_opt == pytest.approx(grid[values.argmin()], rel=1e-4)
+    assert _model(t_opt, degree, N, q, penalty) <= values.min()
+    lowest = lowest_descending_scale(N, Q, n, degree, penalty, t_opt)
+    if degree == 2:
+        assert lowest == 0
+    else:  # the model crosses zero there, from above
+        assert _model(lowest * (1 - 1e-9), degree, N, q, penalty) > 0
+        assert _model(lowest * (1 + 1e-9), degree, N, q, penalty) < 0
+
+
+def test_a_neuron_of_degree_two_needs_an_ncf_above_half_the_penalty():
+    assert optimal_scale(0.5, 3.0, 10, 2, penalty=0.999) == pytest.approx((10 * 0.0005 / 3) ** 0.5)
+    assert optimal_scale(0.5, 3.0, 10, 2, penalty=1.0) is None
+    assert optimal_scale(0.5, 3.0, 10, 2, penalty=0.0) == (10 * 0.5 / 3) ** 0.5
+
+
+@pytest.mark.parametrize(
+    "loss_name, solver",
+    [
+        ("squared_error", "gd"),
+        ("squared_error", "lm"),
+        ("squared_error", "auto"),
+        ("log_loss", "gd"),
+    ],
+)
+@pytest.mark.parametrize("depth", [2, 3])
+def test_every_penalised_iteration_descends(loss_name, solver, depth):
+    rng = np.random.RandomState(0)
+    X = torch.as_tensor(rng.normal(size=(80, 5)))
+    if loss_name == "log_loss":
+        labels = (X[:, 0] * X[:, 1] > 0).long() + (X[:, 2] > 1).long()
+        Y = torch.nn.functional.one_hot(labels, 3).double()
+    else:
+        Y = torch.sin(X[:, :1]) + X[:, 1:2] * X[:, 2:3]
+        Y = Y / Y.square().mean().sqrt()
+    weight = torch.ones(80, dtype=torch.float64)
+    activation = HomogeneousActivation(1, 0.1)
+    settings = PursuitSettings(
+        depth=depth,
+        activation=activation,
+        delta=0.2,
+        n_restarts=8,
+        ncf_steps=150,
+        ncf_lr=1.0,
+        gd_steps=400,
+        gd_lr=0.1,
+        max_iter=6,
+        tol=1e-6,
+        solver=solver,
+        objective=LOSSES[loss_name],
+        alpha=1e-3,
+    )
+    result = neuron_pursuit(X, Y, weight, settings, np.random.RandomState(0))
+    assert len(result.history) >= 3
+    assert_every_iteration_descends(result.history, exact=True)
+    # The recorded loss is the penalised objective of the network.
+    value = loss(result.weights, X, Y, weight, activation, LOSSES[loss_name], 1e-3).item()
+    assert result.history[-1]["loss"] == value
+    unpenalised = loss(result.weights, X, Y, weight, activation, LOSSES[loss_name]).item()
+    assert value > unpenalised
+
+
+@pytest.mark.parametrize(
+    "Estimator, params",
+    [(NeuronPursuitRegressor, {}), (NeuronPursuitClassifier, {"loss": "log_loss"})],
+)
+def test_a_penalty_too_strong_for_any_neuron_stops_the_growth_without_a_warning(Estimator, params):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = X[:, 0] * X[:, 1] if Estimator is NeuronPursuitRegressor else X[:, 0] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Estimator(alpha=100.0, early_stopping=False, **FAST, **params).fit(X, y)
+    assert model.stop_reason_ == "penalty" and model.n_iter_ == 0
+    # A weaker penalty lets neurons grow, and shrinks the weights against no penalty.
+    sizes = {}
+    for alpha in (0.0, 0.05):
+        model = Estimator(alpha=alpha, early_stopping=False, max_iter=4, **FAST, **params)
+        model.fit(X, y)
+        assert model.n_iter_ >= 1
+        sizes[alpha] = sum(np.square(w).sum() for w in model.coefs_) / model.n_iter_
+    assert sizes[0.05] < sizes[0.0]
+
+
+@pytest.mark.parametrize("alpha", [-1.0, "0.1", None])
+def test_a_bad_alpha_is_refused_by_name(alpha):
+    with pytest.raises(ValueError, match="'alpha'"):
+        NeuronPursuitRegressor(alpha=alpha).fit(np.eye(5), np.arange(5.0))
