@@ -1,4 +1,4 @@
-"""Levenberg-Marquardt on the squared loss: the inner solver of ``solver="lm"``.
+"""Levenberg-Marquardt: the inner solver of ``solver="lm"`` (and of ``"auto"`` where cheap).
 
 docs/levenberg-marquardt.md. The loss is a sum of squares,
 ``L(w) = 1/(2n) sum_i s_i ||y_i - H(x_i; w)||^2``, with residuals ``r = Y - H`` and
@@ -24,13 +24,17 @@ is solved matrix-free by conjugate gradients, ``A v = J^T S (J v) / n`` costing 
 whatever the fit's dtype (the normal equations square the condition number; the
 ``P x P`` system is small); the network, its loss and ``J``'s factors stay in the
 fit's dtype.
+
+The log loss takes the generalised Gauss-Newton form, ``A = J^T S D J / n`` with ``D``
+the cross-entropy's Hessian in ``H`` (docs/levenberg-marquardt.md, "The log loss"); the
+L2 penalty adds ``alpha I`` to ``A`` and ``-alpha w`` to ``g`` (docs/algorithm.md §10).
 """
 
 import torch
 
 from ._gradient_descent import DescentResult
 from ._inputs import SparseInputs, _with_values, transposed_product
-from ._network import backward, forward
+from ._network import SQUARED_ERROR, backward, forward
 from ._network import loss as network_loss
 
 # Accepted steps of a call that names no budget: enough to converge (an LM descent takes
@@ -98,15 +102,19 @@ def _dense_rows(X, start, stop):
     return dense
 
 
-def _jacobian_chunks(weights, X, Y, sample_weight, activation):
+def _jacobian_chunks(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR):
     """Rows of ``sqrt(S / n) J`` and of ``sqrt(S / n) r`` in float64, by chunks of samples.
 
     Yields ``(jacobian, residual)`` of shapes ``(c m, P)`` and ``(c m,)`` for chunks of
     ``c`` samples; ``jacobian`` is a view of one buffer that the next chunk overwrites.
+    For a loss other than the squared one the rows are whitened by its Hessian
+    (``objective.whiten_``), so that ``J^T J`` is the Gauss-Newton matrix, and
+    ``residual`` is None: ``g`` no longer pairs with those rows.
     """
     pre_activations, layer_inputs = forward(weights, X, activation)
     n, m = Y.shape
-    residual = (Y - pre_activations[-1]).to(SOLVE_DTYPE)
+    squared = objective.name == "squared_error"
+    residual = objective.negative_gradient(pre_activations[-1], Y).to(SOLVE_DTYPE)
     signals = _output_signals(weights, pre_activations, layer_inputs, activation, m)
     P = sum(w.numel() for w in weights)
     root = (sample_weight.to(SOLVE_DTYPE) / n).sqrt()
@@ -131,18 +139,39 @@ def _jacobian_chunks(weights, X, Y, sample_weight, activation):
                 torch.mul(signal[:, :, None], h[:, None, :], out=block)
                 offset += width
         jacobian.mul_(root[start:stop, None, None])
+        if not squared:
+            objective.whiten_(jacobian, pre_activations[-1][start:stop])
+            yield jacobian.reshape(-1, P), None
+            continue
         weighted_residual = residual[start:stop] * root[start:stop, None]
         yield jacobian.reshape(-1, P), weighted_residual.reshape(-1)
 
 
-def _normal_equations(weights, X, Y, sample_weight, activation):
-    """``A = J^T S J / n`` and ``g = J^T S r / n`` in float64, built by chunks of samples."""
+def _gradient(weights, X, Y, sample_weight, activation, objective):
+    """``g = J^T S r / n``, minus the loss's gradient, by one backward pass."""
+    pre_activations, layer_inputs = forward(weights, X, activation)
+    signal = (sample_weight / X.shape[0])[:, None] * objective.negative_gradient(
+        pre_activations[-1], Y
+    )
+    return _flat(_transposed_product(weights, pre_activations, layer_inputs, signal, activation))
+
+
+def _normal_equations(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR):
+    """``A = J^T S J / n`` and ``g = J^T S r / n`` in float64, built by chunks of samples.
+
+    For the log loss ``A = J^T S D J / n`` with ``D`` the loss's Hessian in ``H`` (the
+    generalised Gauss-Newton matrix) and ``r`` its negative gradient.
+    """
     P = sum(w.numel() for w in weights)
     A = torch.zeros(P, P, dtype=SOLVE_DTYPE, device=Y.device)
     g = torch.zeros(P, dtype=SOLVE_DTYPE, device=Y.device)
-    for jacobian, residual in _jacobian_chunks(weights, X, Y, sample_weight, activation):
+    chunks = _jacobian_chunks(weights, X, Y, sample_weight, activation, objective)
+    for jacobian, residual in chunks:
         A.addmm_(jacobian.mT, jacobian)
-        g.addmv_(jacobian.mT, residual)
+        if residual is not None:
+            g.addmv_(jacobian.mT, residual)
+    if objective.name != "squared_error":
+        g = _gradient(weights, X, Y, sample_weight, activation, objective)
     return A, g
 
 
@@ -163,11 +192,28 @@ def _transposed_product(weights, pre_activations, layer_inputs, signal, activati
     return backward(weights, pre_activations, layer_inputs, signal, activation)[1]
 
 
-def _diagonal(weights, X, Y, sample_weight, activation, pre_activations, layer_inputs):
-    """``diag(A)`` without forming ``A``: sum_o (dH_o/dz_l)^2 against h_{l-1}^2."""
+def _diagonal(
+    weights,
+    X,
+    Y,
+    sample_weight,
+    activation,
+    pre_activations,
+    layer_inputs,
+    objective=SQUARED_ERROR,
+):
+    """``diag(A)`` without forming ``A``: sum_o (dH_o/dz_l)^2 against h_{l-1}^2.
+
+    For the log loss, a bound: each output's share weighted by ``objective.hessian_bound``
+    (it sets the damping's scale only).
+    """
     n, m = Y.shape
     signals = _output_signals(weights, pre_activations, layer_inputs, activation, m)
     scale = (sample_weight / n)[:, None]
+    squares = [[signal.square() for signal in per_output] for per_output in signals]
+    bound = objective.hessian_bound(pre_activations[-1])
+    if bound is not None:
+        squares = [[square * bound[:, o : o + 1] for square in squares[o]] for o in range(m)]
     squares_in = list(layer_inputs)
     if isinstance(X, SparseInputs):
         squares_in[0] = SparseInputs(
@@ -179,7 +225,7 @@ def _diagonal(weights, X, Y, sample_weight, activation, pre_activations, layer_i
     squares_in[1:] = [h.square() for h in layer_inputs[1:]]
     parts = []
     for layer in range(len(weights)):
-        total = sum(signals[o][layer].square() for o in range(m)) * scale
+        total = sum(squares[o][layer] for o in range(m)) * scale
         parts.append(transposed_product(total, squares_in[layer]))
     return _flat(parts)
 
@@ -187,11 +233,14 @@ def _diagonal(weights, X, Y, sample_weight, activation, pre_activations, layer_i
 class _MatrixFree:
     """The damped system by conjugate gradients, ``A v`` from a forward and a backward pass."""
 
-    def __init__(self, weights, X, Y, sample_weight, activation, alpha=0.0):
+    def __init__(
+        self, weights, X, Y, sample_weight, activation, alpha=0.0, objective=SQUARED_ERROR
+    ):
         self.weights, self.activation, self.alpha = weights, activation, alpha
+        self.objective = objective
         self.pre, self.inputs = forward(weights, X, activation)
         self.scale = (sample_weight / X.shape[0])[:, None]
-        residual = Y - self.pre[-1]
+        residual = objective.negative_gradient(self.pre[-1], Y)
         self.g = _penalised(
             _flat(
                 _transposed_product(
@@ -201,11 +250,14 @@ class _MatrixFree:
             weights,
             alpha,
         )
-        self.diagonal = _diagonal(weights, X, Y, sample_weight, activation, self.pre, self.inputs)
+        self.diagonal = _diagonal(
+            weights, X, Y, sample_weight, activation, self.pre, self.inputs, objective
+        )
 
     def apply(self, vector):
         directions = _unflat(vector, self.weights)
         change = jacobian_product(self.weights, self.pre, self.inputs, directions, self.activation)
+        change = self.objective.hessian_product(self.pre[-1], change)
         return _flat(
             _transposed_product(
                 self.weights, self.pre, self.inputs, self.scale * change, self.activation
@@ -264,7 +316,10 @@ class _Dual:
     ``J^T (J J^T + mu I)^-1 (r + (alpha / mu) J w) - (alpha / mu) w``.
     """
 
-    def __init__(self, weights, X, Y, sample_weight, activation, alpha=0.0):
+    def __init__(
+        self, weights, X, Y, sample_weight, activation, alpha=0.0, objective=SQUARED_ERROR
+    ):
+        # The squared loss only (_system_type): r must pair with J's rows.
         # Each chunk is copied as it comes: the next one overwrites the shared buffer.
         chunks = [
             (jacobian.clone(), residual)
@@ -301,8 +356,10 @@ class _Dual:
 class _Explicit:
     """The damped system by a Cholesky factorisation of the formed ``A + damping I``."""
 
-    def __init__(self, weights, X, Y, sample_weight, activation, alpha=0.0):
-        self.A, g = _normal_equations(weights, X, Y, sample_weight, activation)
+    def __init__(
+        self, weights, X, Y, sample_weight, activation, alpha=0.0, objective=SQUARED_ERROR
+    ):
+        self.A, g = _normal_equations(weights, X, Y, sample_weight, activation, objective)
         self.alpha, self.g = alpha, _penalised(g, weights, alpha)
         self.diagonal = self.A.diagonal()
 
@@ -317,10 +374,12 @@ class _Explicit:
         return p.dot(self.A @ p) + self.alpha * p.dot(p)
 
 
-def _system_type(weights, shape, max_explicit=None):
+def _system_type(weights, shape, max_explicit=None, objective=SQUARED_ERROR):
     """How the damped system is solved: ``_Explicit``, ``_Dual`` or ``_MatrixFree``."""
     if not has_explicit_system(weights, shape[1], max_explicit):
         return _MatrixFree
+    if objective.name != "squared_error":  # g does not pair with the whitened rows
+        return _Explicit
     # Fewer residuals than weights: factorise n m x n m instead of P x P.
     return _Dual if shape[0] * shape[1] < sum(w.numel() for w in weights) else _Explicit
 
@@ -337,8 +396,13 @@ def levenberg_marquardt(
     rel_tol=1e-4,
     max_explicit=None,
     alpha=0.0,
+    objective=SQUARED_ERROR,
 ):
     """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights`` by Levenberg-Marquardt.
+
+    With ``objective`` the log loss, its generalised Gauss-Newton form: ``A`` is
+    ``J^T S D J / n`` with ``D`` the cross-entropy's Hessian in ``H``, ``g`` minus its
+    gradient (docs/levenberg-marquardt.md, "The log loss").
 
     With ``alpha > 0``, plus ``alpha / 2 sum_l ||W_l||^2`` (docs/algorithm.md §10): its
     Hessian ``alpha I`` is exact, so the system is ``(A + (lambda + alpha) I) p = g - alpha w``.
@@ -359,6 +423,7 @@ def levenberg_marquardt(
         conjugate gradients beyond; ``MAX_EXPLICIT`` by default.
     alpha : float
         Strength of the L2 penalty; 0 for none.
+    objective : loss of ``_losses.py``, default=SQUARED_ERROR
 
     Returns
     -------
@@ -369,15 +434,15 @@ def levenberg_marquardt(
     """
     noise = 100 * torch.finfo(Y.dtype).eps
     current = [w.clone() for w in weights]
-    loss = float(network_loss(current, X, Y, sample_weight, activation, alpha=alpha))
-    system_type = _system_type(weights, Y.shape, max_explicit)
+    loss = float(network_loss(current, X, Y, sample_weight, activation, objective, alpha))
+    system_type = _system_type(weights, Y.shape, max_explicit, objective)
     n_accepted = n_rejected = 0
     last_decrease = None
     damping, growth, diverged, system = None, 2.0, False, None
     trial_loss = loss
     while n_accepted < max_steps and loss > target_loss:
         if system is None:
-            system = system_type(current, X, Y, sample_weight, activation, alpha)
+            system = system_type(current, X, Y, sample_weight, activation, alpha, objective)
             largest = float(system.diagonal.max())
             if not largest > 0:  # the outputs do not depend on the weights: nothing to do
                 break
@@ -396,7 +461,7 @@ def levenberg_marquardt(
             continue
         predicted = float(p.dot(system.g) - system.curvature(p) / 2)
         trial = [w + d for w, d in zip(current, _unflat(p, current))]
-        trial_loss = float(network_loss(trial, X, Y, sample_weight, activation, alpha=alpha))
+        trial_loss = float(network_loss(trial, X, Y, sample_weight, activation, objective, alpha))
         if trial_loss < loss and predicted > 0:  # `<` is False for NaN
             gain = (loss - trial_loss) / predicted
             damping *= max(1 / 3, 1 - (2 * gain - 1) ** 3)

@@ -12,7 +12,11 @@ A loss is an object with the few operations the engine needs, on network outputs
   overwriting ``H`` (the descent does not need it again);
 - ``curvature``: ``sum_i s_i c_i^T (d^2 loss_i / dH_i^2) c_i`` for a change ``c`` of
   the output, the ``Q`` of the scale's quadratic model (docs/algorithm.md §3.4);
-- ``refine_scale``: the minimiser along the new neuron's ray, from the model's.
+- ``refine_scale``: the minimiser along the new neuron's ray, from the model's;
+- ``whiten_``, ``hessian_product`` and ``hessian_bound``: the loss's Hessian in ``H``
+  for Levenberg-Marquardt's Gauss-Newton matrix ``J^T (d^2 loss / dH^2) J``
+  (docs/levenberg-marquardt.md, "The log loss"); the identity for the squared loss,
+  which they leave untouched.
 
 The squared loss computes exactly what the engine computed before losses were
 objects, operation for operation: its fits are bit for bit those of the paper's loss.
@@ -59,6 +63,15 @@ class SquaredError:
         # Closed form: the quadratic model is the loss along the ray (iteration 1) or
         # its lowest-order part (docs/algorithm.md §3.4).
         return scale
+
+    def whiten_(self, jacobian, output):
+        return jacobian
+
+    def hessian_product(self, output, change):
+        return change
+
+    def hessian_bound(self, output):
+        return None  # the Hessian is the identity
 
 
 # Line search of the log loss's scale (docs/algorithm.md §9.3) (choice): the bracket
@@ -118,6 +131,33 @@ class LogLoss:
         else:
             per_sample = (p * change.square()).sum(-1) - (p * change).sum(-1).square()
         return float((sample_weight * per_sample.reshape(len(sample_weight))).sum())
+
+    def whiten_(self, jacobian, output):
+        """``B_i^T J_i`` in place for each sample, ``B_i B_i^T`` the Hessian of its loss.
+
+        ``jacobian``: ``(c, m, P)``, the rows of ``c`` samples; ``output``: their ``H``.
+        With ``p = softmax(H_i)`` the Hessian is ``diag(p) - p p^T`` and
+        ``B = diag(sqrt p) - p sqrt(p)^T`` (as ``sum p = 1``), so
+        ``B^T J = sqrt(p) * (J - p^T J)``; with one sigmoid output, ``sqrt(p (1 - p)) J``.
+        """
+        p = self.probabilities(output).to(jacobian.dtype)
+        if output.shape[-1] == 1:
+            return jacobian.mul_((p * (1 - p)).sqrt()[:, :, None])
+        mixed = torch.einsum("cm,cmk->ck", p, jacobian)
+        return jacobian.sub_(mixed[:, None, :]).mul_(p.sqrt()[:, :, None])
+
+    def hessian_product(self, output, change):
+        """The Hessian of each sample's loss in ``H`` applied to its row of ``change``."""
+        p = self.probabilities(output)
+        if output.shape[-1] == 1:
+            return p * (1 - p) * change
+        return p * change - p * (p * change).sum(-1, keepdim=True)
+
+    def hessian_bound(self, output):
+        """Per sample and output, a bound of the Hessian's diagonal share: ``diag(p)``
+        bounds ``diag(p) - p p^T``; with one output, ``p (1 - p)`` is exact."""
+        p = self.probabilities(output)
+        return p * (1 - p) if output.shape[-1] == 1 else p
 
     def refine_scale(self, scale, degree, loss_along):
         """The minimiser of ``loss_along(t)`` near ``scale``, the quadratic model's."""
