@@ -43,6 +43,8 @@ model = NeuronPursuitClassifier(
     depth=2,
     activation_power=2,
     negative_slope=-1.0,  # sigma(z) = z**2
+    loss="squared_error",  # the paper's loss, unpenalised
+    alpha=0.0,
     gd_lr=0.5,
     tol=0.1,
     max_iter=80,

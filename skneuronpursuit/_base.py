@@ -164,11 +164,6 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         return "decrease" if self._loss_name() == "squared_error" else "ncf"
 
     def _settings(self):
-        if self.solver == "lm" and self._loss_name() != "squared_error":
-            raise ValueError(
-                "solver='lm' (Levenberg-Marquardt) minimises a sum of squares; with "
-                f"loss={self._loss_name()!r} use solver='gd'."
-            )
         # Plain Python numbers: NumPy integers (np.int8) overflow in the arithmetic below.
         return PursuitSettings(
             depth=int(self.depth),
@@ -334,11 +329,15 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             return bool(self.early_stopping)
         if warm:
             return self.early_stopping_
+        if self.alpha > 0:  # the penalty bounds the growth (docs/algorithm.md §10)
+            return False
         return bool(self.validation_fraction * n_samples >= self._auto_validation_samples)
 
     def _warn_about_stop(self):
         """A ConvergenceWarning when the fit stopped for an unexpected reason."""
         reason = STOP_REASONS[self.stop_reason_]
+        if reason.quiet_with_penalty and self.alpha > 0:
+            return
         if reason.warns and (self.early_stopping_ or not reason.only_with_early_stopping):
             warnings.warn(
                 f"{type(self).__name__} stopped after {self.n_iter_} iterations: "

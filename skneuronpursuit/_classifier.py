@@ -13,6 +13,10 @@ from ._base import BaseNeuronPursuit, with_callbacks
 from ._docstrings import ATTRIBUTES_DOC, parameters_doc
 from ._fit_safety import _restored_on_failure
 
+_ALPHA_NOTE = """ The classifier's default, 0.01 with the log loss, was chosen on
+        scikit-learn's bundled datasets (benchmarks/README.md, "The classifier's
+        defaults"); the paper's protocol is ``loss="squared_error", alpha=0``."""
+
 
 class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     _parameter_constraints: dict = {
@@ -23,33 +27,35 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
 
     __doc__ = f"""Classification with a homogeneous network grown by Neuron Pursuit.
 
-    As in the paper (§5.2.2), by default the network is fitted with the squared
-    loss to one-hot targets and predicts the class of the largest output. A
-    binary problem uses a single output fitted to targets ``-1`` and ``+1``
-    (equivalent to one-hot targets with antisymmetric outputs), so that
-    ``decision_function`` is one score whose sign gives the class.
+    By default the outputs are logits fitted with the cross-entropy of their
+    softmax (for two classes: of the sigmoid of the one output) plus an L2
+    penalty, ``alpha=0.01``, and ``predict_proba`` gives class probabilities;
+    Neuron Pursuit correlates new neurons with the loss's negative gradient
+    instead of the residual (docs/algorithm.md §9, §10).
 
-    With ``loss="log_loss"`` the outputs are logits fitted with the
-    cross-entropy of their softmax (for two classes: of the sigmoid of the one
-    output) and ``predict_proba`` gives class probabilities; Neuron Pursuit
-    then correlates new neurons with the loss's negative gradient instead of
-    the residual (docs/algorithm.md §9).
+    With ``loss="squared_error", alpha=0`` it is the paper's classifier (§5.2.2):
+    the network is fitted with the squared loss to one-hot targets and predicts
+    the class of the largest output. A binary problem then uses a single output
+    fitted to targets ``-1`` and ``+1`` (equivalent to one-hot targets with
+    antisymmetric outputs), so that ``decision_function`` is one score whose
+    sign gives the class.
 
     See :class:`NeuronPursuitRegressor` for the algorithm.
 
     Parameters
     ----------
-    {parameters_doc()}
+    {parameters_doc("0.01", _ALPHA_NOTE)}
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, multiplying ``sample_weight``:
         ``{{label: weight}}``, or ``"balanced"`` for ``n_samples / (n_classes *
         np.bincount(y))`` as in scikit-learn's other classifiers. None: every class
         weighs 1.
 
-    loss : {{"squared_error", "log_loss"}}, default="squared_error"
+    loss : {{"squared_error", "log_loss"}}, default="log_loss"
         The loss the network is fitted with. ``"squared_error"``: the paper's
         squared loss on the targets above; ``decision_function`` gives scores and
-        there is no ``predict_proba``. ``"log_loss"``: the cross-entropy of
+        there is no ``predict_proba`` (the default before 2026-12-01).
+        ``"log_loss"``: the cross-entropy of
         ``softmax(H)`` against one-hot targets (two classes: of ``sigmoid(H)`` of
         one output against 0 and 1), so that ``decision_function`` gives logits
         and ``predict_proba`` / ``predict_log_proba`` are available. ``tol`` is
@@ -110,7 +116,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         lm_steps=20,
         max_iter=31,
         tol=1e-3,
-        alpha=0.0,
+        alpha=0.01,
         fit_intercept=True,
         rebalance=False,
         warm_start=False,
@@ -118,7 +124,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         validation_fraction=0.1,
         n_iter_no_change=10,
         class_weight=None,
-        loss="squared_error",
+        loss="log_loss",
         dtype="float32",
         device="auto",
         random_state=None,

@@ -92,15 +92,16 @@ _PARAMETERS_DOC = """depth : int, default=3
         The inner minimisation after each added neuron. ``"gd"``: full-batch
         gradient descent (the paper's), controlled by ``gd_steps``, ``gd_lr``,
         ``gd_momentum``, ``gd_window`` and ``gd_tol``. ``"lm"``:
-        Levenberg-Marquardt on the squared loss, which solves a damped
-        Gauss-Newton system per step (by Cholesky while weights times outputs is
-        at most 1,500, by conjugate gradients beyond), takes a step only if it
-        lowers the loss, runs at most ``lm_steps`` steps and stops on ``gd_tol``
-        as above; refused with ``loss="log_loss"``. ``"auto"``: where the loss is
-        squared and weights times outputs is at most 1,500 (the small networks
-        Neuron Pursuit grows, with few outputs), one window of gradient descent
-        (``gd_window`` steps) finished by ``"lm"``; elsewhere (many outputs,
-        large networks, the log loss) ``"gd"``. ``history_`` says which ran in
+        Levenberg-Marquardt, which solves a damped Gauss-Newton system per step
+        (for the log loss the generalised one, with the cross-entropy's Hessian;
+        by Cholesky while weights times outputs is at most 1,500, by conjugate
+        gradients beyond), takes a step only if it lowers the loss, runs at most
+        ``lm_steps`` steps and stops on ``gd_tol`` as above. ``"auto"``: where
+        weights times outputs is at most 1,500 (the small networks Neuron
+        Pursuit grows, with few outputs), for the squared loss one window of
+        gradient descent (``gd_window`` steps) finished by ``"lm"``, for the log
+        loss with ``alpha > 0`` ``"lm"``; elsewhere (many outputs, large
+        networks, the unpenalised log loss) ``"gd"``. ``history_`` says which ran in
         each iteration. On the benchmark suite ``"auto"`` fitted in less time
         than ``"gd"`` with test errors as low or lower from a few hundred
         samples on (benchmarks/README.md); docs/inner-descent.md says why.
@@ -159,7 +160,9 @@ _PARAMETERS_DOC = """depth : int, default=3
         is the default: on noisy data it keeps NP from fitting the noise, and
         with the default inner solver it scored as well or better on three of
         scikit-learn's four classification datasets, in less time
-        (docs/algorithm.md §3.7). The paper's protocol is False.
+        (docs/algorithm.md §3.7). With ``alpha > 0`` "auto" holds nothing out:
+        the penalty bounds the growth (docs/algorithm.md §10). The paper's
+        protocol is False.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping``.
@@ -196,9 +199,13 @@ _PARAMETERS_DOC = """depth : int, default=3
         bar instead; each iteration is one task."""
 
 
-def parameters_doc():
-    """The hyperparameters' numpydoc text."""
-    return _PARAMETERS_DOC
+def parameters_doc(alpha_default="0.0", alpha_note=""):
+    """The hyperparameters' numpydoc text, with an estimator's default of ``alpha``."""
+    entry = "    alpha : float, default=0.0\n"
+    assert entry in _PARAMETERS_DOC
+    text = _PARAMETERS_DOC.replace(entry, f"    alpha : float, default={alpha_default}\n")
+    marker = "        unpenalised loss.\n"
+    return text.replace(marker, marker[:-1] + alpha_note + "\n", 1)
 
 
 ATTRIBUTES_DOC = """coefs_ : list of ndarray
@@ -237,7 +244,8 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         ``"penalty"`` (with ``alpha > 0``, no neuron lowers the loss plus its
         penalty: ``alpha`` sets the network's size), ``"diverged"``,
         ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the last five added
-        neurons lowered the loss by less than 0.1%: the fit is stuck),
+        neurons lowered the loss by less than 0.1%: the fit is stuck; with
+        ``alpha > 0`` the penalised loss has converged, and no warning is raised),
         ``"early_stopping"``, ``"perfect_validation"`` (the validation score
         reached 1, so no later network could be kept instead) or
         ``"callback"`` (a callback asked to stop).

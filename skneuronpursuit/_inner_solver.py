@@ -1,12 +1,14 @@
 """The inner minimisation after each added neuron: which solver runs, and running it.
 
 docs/inner-descent.md, "Which solver". ``solver="gd"`` is gradient descent
-(``_gradient_descent.py``), ``"lm"`` Levenberg-Marquardt (``_levenberg_marquardt.py``,
-squared loss only). ``"auto"`` chooses per iteration: where the loss is squared and
-Levenberg-Marquardt's normal equations are formed explicitly (weights times outputs at
-most ``MAX_EXPLICIT``), one window of gradient descent (the new neuron starts to grow along
-the gradient flow, as the theory has it) finished by Levenberg-Marquardt ("gd+lm");
-elsewhere (many outputs, large networks, the log loss) gradient descent alone.
+(``_gradient_descent.py``), ``"lm"`` Levenberg-Marquardt (``_levenberg_marquardt.py``;
+for the log loss its generalised Gauss-Newton form). ``"auto"`` chooses per iteration:
+where the loss is squared and Levenberg-Marquardt's normal equations are formed
+explicitly (weights times outputs at most ``MAX_EXPLICIT``), one window of gradient
+descent (the new neuron starts to grow along the gradient flow, as the theory has it)
+finished by Levenberg-Marquardt ("gd+lm"); for the log loss with a penalty
+(``alpha > 0``) there, Levenberg-Marquardt alone; elsewhere (many outputs, large
+networks, the unpenalised log loss) gradient descent alone.
 """
 
 from dataclasses import dataclass
@@ -30,12 +32,19 @@ class InnerResult:
     lm_rejected: int = 0
 
 
-def solver_for(solver, objective, weights, n_outputs):
+def solver_for(solver, objective, weights, n_outputs, alpha=0.0):
     """``"gd"``, ``"lm"`` or ``"gd+lm"``: what ``solver`` runs on these weights."""
     if solver != "auto":
         return solver
-    squared = objective.name == "squared_error"
-    return "gd+lm" if squared and has_explicit_system(weights, n_outputs) else "gd"
+    if not has_explicit_system(weights, n_outputs):
+        return "gd"
+    if objective.name == "squared_error":
+        return "gd+lm"
+    # The log loss (choice): without a penalty its minimum lies at infinity for separable
+    # data, the Gauss-Newton steps race there and the fits overfit, so gradient descent;
+    # with one, Levenberg-Marquardt alone (benchmarks/README.md, "The classifier's
+    # defaults").
+    return "lm" if alpha > 0 else "gd"
 
 
 def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
@@ -58,7 +67,7 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
     InnerResult
     """
     s = settings
-    solver = solver_for(s.solver, s.objective, weights, Y.shape[1])
+    solver = solver_for(s.solver, s.objective, weights, Y.shape[1], s.alpha)
     gd = None
     if solver != "lm":
         gd = gradient_descent(
@@ -90,6 +99,7 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
         target_loss=target_loss,
         rel_tol=s.gd_tol,
         alpha=s.alpha,
+        objective=s.objective,
     )
     if gd is None:
         carried = s.gd_lr if step_size is None else step_size

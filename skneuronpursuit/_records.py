@@ -23,6 +23,9 @@ class StopReason:
     # Warns only when early stopping held data out (the validation score then says
     # whether the user has something to fix).
     only_with_early_stopping: bool = False
+    # Quiet when the fit is penalised (alpha > 0): the penalised loss has converged, and
+    # later neurons only duplicate earlier ones (docs/algorithm.md §10).
+    quiet_with_penalty: bool = False
 
 
 # Every value of ``stop_reason_``; the engine returns the first eight, the estimators'
@@ -61,7 +64,8 @@ STOP_REASONS = {
         f"the last {STALL_ITERATIONS} added neurons lowered the training loss by less than "
         f"{STALL_FRACTION:g} of it: the fit is stuck. With ReLU (negative_slope=0) a "
         "network can be trapped where no neuron helps (e.g. a last hidden layer that "
-        "cannot output negative values); try a negative_slope such as 0.1"
+        "cannot output negative values); try a negative_slope such as 0.1",
+        quiet_with_penalty=True,
     ),
     "early_stopping": StopReason(
         "the validation score did not improve for n_iter_no_change iterations", warns=False

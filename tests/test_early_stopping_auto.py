@@ -6,7 +6,9 @@ from conftest import FAST
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
-SETTINGS = {**FAST, "n_restarts": 4, "ncf_steps": 40, "gd_steps": 200, "max_iter": 4}
+# Unpenalised: with alpha > 0 "auto" holds nothing out (the classifier's default alpha is
+# 0.01; test_a_penalty_makes_auto_hold_nothing_out).
+SETTINGS = {**FAST, "n_restarts": 4, "ncf_steps": 40, "gd_steps": 200, "max_iter": 4, "alpha": 0.0}
 
 
 def _untimed(history):
@@ -30,6 +32,18 @@ def test_auto_is_true_or_false_by_the_size_of_the_held_out_part(Estimator, n_sam
     assert (auto.validation_scores_ is not None) is holds_out
     np.testing.assert_array_equal(auto.predict(X), same.predict(X))
     assert _untimed(auto.history_) == _untimed(same.history_)
+
+
+@pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
+def test_a_penalty_makes_auto_hold_nothing_out(Estimator):
+    # docs/algorithm.md §10: the penalty, not a hold-out, bounds the growth.
+    X, y = _data(200, Estimator is NeuronPursuitClassifier)
+    settings = {**SETTINGS, "alpha": 0.01}
+    auto = Estimator(early_stopping="auto", **settings).fit(X, y)
+    same = Estimator(early_stopping=False, **settings).fit(X, y)
+    assert auto.early_stopping_ is False and auto.validation_scores_ is None
+    assert _untimed(auto.history_) == _untimed(same.history_)
+    assert Estimator(early_stopping="auto", **SETTINGS).fit(X, y).early_stopping_
 
 
 def test_auto_follows_validation_fraction():

@@ -28,7 +28,7 @@ def network(n_features, width, n_outputs):
         (MAX_EXPLICIT - 1, 1, 1, "squared_error", "gd+lm"),  # exactly MAX_EXPLICIT weights
         (MAX_EXPLICIT, 1, 1, "squared_error", "gd"),
         (119, 1, 59, "squared_error", "gd"),  # one-hot modular addition mod 59
-        (10, 3, 2, "log_loss", "gd"),  # Levenberg-Marquardt needs a sum of squares
+        (10, 3, 2, "log_loss", "gd"),  # "lm" is its Gauss-Newton form, on request only
     ],
 )
 def test_auto_finishes_with_lm_while_the_normal_equations_are_explicit(

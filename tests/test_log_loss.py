@@ -25,6 +25,7 @@ from skneuronpursuit._neurons import insert_neuron
 FAST = {
     **FAST,
     "loss": "log_loss",
+    "alpha": 0.0,  # the loss alone (the penalised log loss: tests/test_penalty.py)
     "n_restarts": 4,
     "ncf_steps": 50,
     "gd_steps": 200,
@@ -76,8 +77,8 @@ def test_probabilities_are_a_distribution_and_agree_with_predict(data):
 
 def test_squared_loss_has_no_probabilities():
     X, y = two_moons_like()
-    assert not hasattr(NeuronPursuitClassifier(), "predict_proba")
-    assert hasattr(NeuronPursuitClassifier(loss="log_loss"), "predict_proba")
+    assert hasattr(NeuronPursuitClassifier(), "predict_proba")  # the default loss
+    assert not hasattr(NeuronPursuitClassifier(loss="squared_error"), "predict_proba")
     clf = NeuronPursuitClassifier(**{**FAST, "loss": "squared_error"}).fit(X, y)
     assert not hasattr(clf, "predict_proba") and not hasattr(clf, "predict_log_proba")
     # Probabilities follow the fitted loss: setting the hyperparameter changes nothing.
@@ -242,14 +243,19 @@ def test_line_search_finds_the_minimum_along_the_ray():
     assert LOSSES["squared_error"].refine_scale(1.5, 2, along) == 1.5
 
 
+@pytest.mark.parametrize("solver", ["auto", "gd", "lm"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("data", [iris, two_moons_like])
-def test_every_iteration_descends(data, dtype):
+def test_every_iteration_descends(data, dtype, solver):
     # docs/algorithm.md §9: adding a neuron at the line search's scale times delta lowers
-    # the loss (float32: does not raise it), and the inner descent does not raise it.
+    # the loss (float32: does not raise it), and the inner descent does not raise it,
+    # with either solver (Levenberg-Marquardt in its Gauss-Newton form for this loss).
     X, y = data()
-    clf = NeuronPursuitClassifier(dtype=dtype, **{**FAST, "max_iter": 6, **SETTINGS[data]})
+    params = {**FAST, "max_iter": 6, "solver": solver, **SETTINGS[data]}
+    clf = NeuronPursuitClassifier(dtype=dtype, **params)
     clf.fit(X, y)
+    expected = {"gd": {"gd"}, "lm": {"lm"}, "auto": {"gd"}}[solver]
+    assert {record["solver"] for record in clf.history_} == expected
     assert clf.n_iter_ >= 3
     assert clf.history_[0]["loss_before"] == pytest.approx(np.log(len(clf.classes_)))
     assert_every_iteration_descends(clf.history_, exact=dtype == "float64")
@@ -276,7 +282,13 @@ def test_separable_data_grow_logits_without_diverging(dtype):
     assert clf.score(X, y) == 1.0
 
 
-def test_levenberg_marquardt_is_refused_with_the_log_loss():
-    X, y = load_iris(return_X_y=True)
-    with pytest.raises(ValueError, match="solver='lm'.*log_loss"):
-        NeuronPursuitClassifier(**{**FAST, "solver": "lm"}).fit(X, y)
+def test_levenberg_marquardt_fits_the_log_loss_as_well_as_gradient_descent():
+    # Its Gauss-Newton form (docs/levenberg-marquardt.md, "The log loss") on iris: the
+    # same kind of network, a training loss at least as low after the same neurons.
+    X, y = iris()
+    losses = {}
+    for solver in ("gd", "lm"):
+        clf = NeuronPursuitClassifier(**{**FAST, "solver": solver, "max_iter": 5}).fit(X, y)
+        losses[solver] = clf.loss_curve_[-1]
+        assert clf.score(X, y) > 0.9
+    assert losses["lm"] <= losses["gd"]

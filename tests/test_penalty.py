@@ -206,3 +206,15 @@ def test_a_penalty_too_strong_for_any_neuron_stops_the_growth_without_a_warning(
 def test_a_bad_alpha_is_refused_by_name(alpha):
     with pytest.raises(ValueError, match="'alpha'"):
         NeuronPursuitRegressor(alpha=alpha).fit(np.eye(5), np.arange(5.0))
+
+
+def test_a_penalised_fit_that_stalls_is_not_warned_about():
+    # With alpha > 0 a stall means the penalised loss has converged (§10): nothing to fix.
+    X, y = np.random.RandomState(0).normal(size=(30, 3)), np.arange(30.0)
+    for alpha, warns in ((0.0, True), (0.01, False)):
+        model = NeuronPursuitRegressor(alpha=alpha, max_iter=1, **FAST).fit(X, y)
+        model.stop_reason_ = "stalled"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model._warn_about_stop()
+        assert any(issubclass(w.category, ConvergenceWarning) for w in caught) == warns

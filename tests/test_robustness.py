@@ -138,6 +138,8 @@ def test_wide_one_hot_inputs_are_not_mistaken_for_a_zero_ncf():
         depth=2,
         activation_power=2,
         negative_slope=-1.0,
+        loss="squared_error",  # the paper's modadd-59, unpenalised
+        alpha=0.0,
         max_iter=1,
         ncf_steps=50,
         gd_steps=10,
