@@ -78,6 +78,18 @@ def optimal_scale(ncf_value, quadratic, n_samples, degree, penalty=0.0):
     return t_opt if _model(t_opt, D, N, q, c) < 0 else None
 
 
+def promised_decrease(ncf_value, quadratic, n_samples, degree, penalty):
+    """How far the penalised model falls below ``loss(0)`` at its ``t_opt`` (0: not at all).
+
+    Without the penalty ``n N*^2 / (2 Q)``; for ``degree = 2``, ``n (N* - penalty/2)^2 / (2 Q)``
+    (docs/algorithm.md §3.2, §10).
+    """
+    t_opt = optimal_scale(ncf_value, quadratic, n_samples, degree, penalty)
+    if t_opt is None:
+        return 0.0
+    return -_model(t_opt, degree, ncf_value, quadratic / n_samples, penalty)
+
+
 def lowest_descending_scale(ncf_value, quadratic, n_samples, degree, penalty, t_opt):
     """The smallest scale below ``t_opt`` at which the penalised model is below ``loss(0)``.
 

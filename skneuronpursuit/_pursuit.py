@@ -21,7 +21,13 @@ from ._losses import LOSSES
 from ._ncf import search_candidates, search_network
 from ._network import backward, forward, push_forward
 from ._network import loss as network_loss
-from ._neuron_scale import lowest_descending_scale, optimal_scale, ray, scale_until_descent
+from ._neuron_scale import (
+    lowest_descending_scale,
+    optimal_scale,
+    promised_decrease,
+    ray,
+    scale_until_descent,
+)
 from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
 from ._records import IterationRecord, print_record, stalled
@@ -299,10 +305,13 @@ class _Pursuit:
 
         Along the ray ``t (a, b)`` the loss's lowest-order model is
         ``L - t^(p+1) N + t^(2(p+1)) Q / (2n)`` (§3.4), whose minimum lies ``n N^2 / (2 Q)``
-        below ``L``: the decrease of the neuron at its scale ``t_opt``. Layers whose best
-        ``N`` is not positive are passed over; with none left, the NCF's winner stays
-        (and its change is None). Returns the layer and its candidate's change of ``H``.
+        below ``L``: the decrease of the neuron at its scale ``t_opt``; with the L2 penalty,
+        the penalised model's (§10). Layers whose best ``N`` is not positive, or whose
+        candidate cannot beat the penalty, are passed over; with none left, the NCF's
+        winner stays (and its change is None). Returns the layer and its candidate's
+        change of ``H``.
         """
+        alpha, degree = self.settings.alpha, self.activation.power + 1
         best, best_change, best_decrease = found.layer, None, -np.inf
         for layer, (value, (a, b)) in enumerate(zip(found.layer_values, found.layer_points)):
             if not value > 0:
@@ -311,7 +320,13 @@ class _Pursuit:
             quadratic = self.objective.curvature(pre_activations[-1], change, self.sample_weight)
             if not quadratic > 0:
                 continue
-            decrease = value**2 / quadratic  # n / 2 is common to every layer
+            if alpha:
+                penalty = alpha * float(a.square().sum() + b.square().sum())
+                decrease = promised_decrease(value, quadratic, self.n_samples, degree, penalty)
+                if not decrease > 0:
+                    continue
+            else:
+                decrease = value**2 / quadratic  # n / 2 is common to every layer
             if decrease > best_decrease:
                 best, best_change, best_decrease = layer, change, decrease
         return best, best_change

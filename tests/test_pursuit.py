@@ -153,14 +153,17 @@ def _pursuit_in_float64(
     return _Pursuit(X, Y, weight, settings, np.random.RandomState(0))
 
 
-@pytest.mark.parametrize("layer_choice", ["ncf", "decrease"])
-def test_the_next_neuron_goes_to_the_layer_its_rule_picks(layer_choice):
+@pytest.mark.parametrize(
+    "layer_choice, alpha", [("ncf", 0.0), ("decrease", 0.0), ("decrease", 0.05)]
+)
+def test_the_next_neuron_goes_to_the_layer_its_rule_picks(layer_choice, alpha):
     # docs/algorithm.md §3.2: every hidden layer offers its best candidate. "ncf" (the
     # paper's rule) takes the largest N, "decrease" the largest decrease its quadratic
-    # model promises, n N^2 / (2 Q). Here Q comes from finite differences of the network.
+    # model promises, n N^2 / (2 Q); with the L2 penalty n (N - alpha/2)^2 / (2 Q), only
+    # where N > alpha/2 (§10). Here Q comes from finite differences of the network.
     disagree = 0
     for seed in range(4):
-        run = _pursuit_in_float64(4, 1, 0.1, layer_choice=layer_choice)
+        run = _pursuit_in_float64(4, 1, 0.1, layer_choice=layer_choice, alpha=alpha)
         generator = torch.Generator().manual_seed(seed)
         sizes = [7, 3, 2, 2, 1]
         weights = [
@@ -175,7 +178,8 @@ def test_the_next_neuron_goes_to_the_layer_its_rule_picks(layer_choice):
             grown = insert_neuron(weights, layer, t * a, t * b)
             change = (predict(grown, run.X, run.activation) - output) / t**2
             quadratic = float((run.sample_weight[:, None] * change**2).sum())
-            decreases.append(value**2 / quadratic if value > 0 else -np.inf)
+            gain = value - alpha * float(a.square().sum() + b.square().sum()) / 2
+            decreases.append(gain**2 / quadratic if gain > 0 else -np.inf)
         rule = found.layer_values if layer_choice == "ncf" else decreases
         assert found.layer == int(np.argmax(rule))
         assert found.ncf_value == found.layer_values[found.layer]
