@@ -114,7 +114,8 @@ def _jacobian_chunks(weights, X, Y, sample_weight, activation, objective=SQUARED
     pre_activations, layer_inputs = forward(weights, X, activation)
     n, m = Y.shape
     squared = objective.name == "squared_error"
-    residual = objective.negative_gradient(pre_activations[-1], Y).to(SOLVE_DTYPE)
+    if squared:  # other losses' g comes from a backward pass (_normal_equations)
+        residual = (Y - pre_activations[-1]).to(SOLVE_DTYPE)
     signals = _output_signals(weights, pre_activations, layer_inputs, activation, m)
     P = sum(w.numel() for w in weights)
     root = (sample_weight.to(SOLVE_DTYPE) / n).sqrt()
@@ -327,7 +328,7 @@ class _Dual:
         ]
         self.J = torch.cat([jacobian for jacobian, _ in chunks])
         self.r = torch.cat([residual for _, residual in chunks])
-        self.alpha, self.w = alpha, _flat(weights)
+        self.alpha, self.w = alpha, _flat(weights) if alpha else None
         self.g = _penalised(self.J.mT @ self.r, weights, alpha)
         self.K = self.J @ self.J.mT
         self.diagonal = self.J.square().sum(0)
