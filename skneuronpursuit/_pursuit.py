@@ -157,7 +157,7 @@ class _Pursuit:
         # quadratic == 0 with a non-zero change: its squares underflowed; no usable scale.
         if quadratic == 0 or self._no_descent(signal, change):
             return None, None
-        penalty = self.settings.alpha * sum(float(w.square().sum()) for w in point)
+        penalty = self._penalty(point)
         t_opt = optimal_scale(ncf_value, quadratic, self.n_samples, degree, penalty)
         if t_opt is None:
             self.declined = "penalty"
@@ -167,6 +167,11 @@ class _Pursuit:
         )
         t_opt = self.objective.refine_scale(t_opt, degree, lambda t: self.loss(make_weights(t)))
         return t_opt, lowest
+
+    def _penalty(self, point):
+        """``alpha ||point||^2``: twice the L2 penalty of the weights a neuron adds at unit
+        scale, the ``penalty`` of the scale's model (docs/algorithm.md §10)."""
+        return self.settings.alpha * sum(float(w.square().sum()) for w in point)
 
     def _initial_scale(self, t_opt, lowest):
         """``delta t_opt``, or where the penalty would undo a neuron that small, a scale
@@ -321,7 +326,7 @@ class _Pursuit:
             if not quadratic > 0:
                 continue
             if alpha:
-                penalty = alpha * float(a.square().sum() + b.square().sum())
+                penalty = self._penalty((a, b))
                 decrease = promised_decrease(value, quadratic, self.n_samples, degree, penalty)
                 if not decrease > 0:
                     continue
