@@ -120,7 +120,9 @@ _PARAMETERS_DOC = """depth : int, default=3
         (sample-weighted) is at or below ``tol`` (paper: 1e-3); for the
         classifier's ``loss="log_loss"``, the cross-entropy relative to that of
         the zero network, ``log(n_classes)``. With ``alpha > 0`` the penalty is
-        counted in.
+        counted in. With early stopping, as in ``MLPClassifier``, a validation
+        score restarts the patience only when it beats the best by more than
+        ``tol`` (a smaller gain still replaces the kept network).
 
     alpha : float, default=0.0
         Strength of the L2 penalty (weight decay): the fit minimises the loss
@@ -152,8 +154,8 @@ _PARAMETERS_DOC = """depth : int, default=3
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data (stratified for
         the classifier), score the network on it after every iteration (R^2 or
-        accuracy), stop when the score has not improved for ``n_iter_no_change``
-        iterations, and keep the network with the best score: the number of
+        accuracy), stop when the score has not improved by more than ``tol`` for
+        ``n_iter_no_change`` iterations, and keep the network with the best score: the number of
         neurons is then chosen on held-out data. "auto" does so when at least
         10 samples would be held out (``validation_fraction * n_samples >= 10``)
         and fits on all samples otherwise; ``early_stopping_`` says which. "auto"
@@ -168,7 +170,8 @@ _PARAMETERS_DOC = """depth : int, default=3
         Fraction of the training data held out when ``early_stopping``.
 
     n_iter_no_change : int, default=10
-        Iterations without a better validation score before stopping.
+        Iterations without a validation score better by more than ``tol``
+        before stopping.
 
     dtype : {"float32", "float64"}, default="float32"
         Floating point type of the computation; fitted weights are stored as

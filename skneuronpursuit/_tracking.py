@@ -45,14 +45,18 @@ class _IterationTracker:
         if self.validation is not None:
             score = self._score(weights)
             self.scores[record["iteration"]] = score
-            if self.best_score is None or score > self.best_score:
-                self.best_score, self.best_iteration = score, record["iteration"]
-                self.best_weights = [w.clone() for w in weights]
+            # As MLPClassifier's early stopping: patience runs out unless a score beats
+            # the best by more than ``tol``, while any higher score replaces the kept
+            # network (docs/algorithm.md §3.7).
+            if self.best_score is None or score > self.best_score + estimator.tol:
                 self.n_without_improvement = 0
             else:
                 self.n_without_improvement += 1
                 if self.n_without_improvement >= estimator.n_iter_no_change:
                     stop = "early_stopping"
+            if self.best_score is None or score > self.best_score:
+                self.best_score, self.best_iteration = score, record["iteration"]
+                self.best_weights = [w.clone() for w in weights]
             # Only a higher score replaces the kept network, and none is higher than a
             # perfect one: the iterations of patience could not change the fitted model
             # (docs/algorithm.md §3.7).

@@ -140,6 +140,38 @@ def test_early_stopping_keeps_the_best_validated_network():
     assert all(r["validation_score"] == s for r, s in zip(reg.history_, scores))
 
 
+def _patience_replayed(scores, tol, n_iter_no_change):
+    """(stop iteration or None, best iteration) of MLPClassifier's rule on ``scores``."""
+    best = best_iteration = None
+    waited = 0
+    for iteration, score in enumerate(scores, start=1):
+        waited = 0 if best is None or score > best + tol else waited + 1
+        if best is None or score > best:
+            best, best_iteration = score, iteration
+        if waited >= n_iter_no_change:
+            return iteration, best_iteration
+    return None, best_iteration
+
+
+def test_early_stopping_waits_only_for_gains_above_tol():
+    # Scores creep up by less than 0.01 once the signal is fitted (noise 0.2): with
+    # tol=0.01 patience runs out there, while any higher score is still the one kept.
+    y = Y_WAVE + 0.2 * np.random.RandomState(2).normal(size=len(Y_WAVE))
+    params = dict(max_iter=20, early_stopping=True, n_iter_no_change=3, validation_fraction=0.3)
+    strict = NeuronPursuitRegressor(**params, **FAST).fit(X_CUBE, y)
+    tolerant = NeuronPursuitRegressor(**params, **{**FAST, "tol": 0.01}).fit(X_CUBE, y)
+    assert tolerant.stop_reason_ == "early_stopping" and tolerant.n_iter_ < strict.n_iter_
+    # Early stopping only ends the growth: the same path, stopped sooner.
+    np.testing.assert_array_equal(
+        tolerant.validation_scores_, strict.validation_scores_[: tolerant.n_iter_]
+    )
+    for fit, tol in ((strict, 0.0), (tolerant, 0.01)):
+        stop, best = _patience_replayed(fit.validation_scores_, tol, 3)
+        assert fit.n_iter_ == (stop or params["max_iter"]) and fit.best_iteration_ == best
+    # A gain below tol replaced the kept network without restarting the patience.
+    assert tolerant.best_iteration_ > tolerant.n_iter_ - 3
+
+
 def test_early_stopping_classifier_scores_accuracy():
     y = np.digitize(Y_WAVE, [-0.3, 0.3])
     clf = NeuronPursuitClassifier(max_iter=6, early_stopping=True, **FAST).fit(X_CUBE, y)
