@@ -51,6 +51,7 @@ def fit_neuron_pursuit(task, X, y, seed, quick, callbacks=(), **overrides):
         # The paper's loss, unpenalised (the classifier's defaults are the log loss with
         # alpha = 0.01 since 2026-12-01).
         alpha=0.0,
+        gd_momentum=0.0,
     )
     if task.kind == "classification":
         params["loss"] = "squared_error"

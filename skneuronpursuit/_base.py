@@ -41,6 +41,10 @@ except ImportError:  # pragma: no cover - depends on the installed scikit-learn
         return method
 
 
+# gd_momentum="auto" with a penalty (choice, measured: docs/inner-descent.md, "Momentum").
+AUTO_MOMENTUM = 0.9
+
+
 class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator, ABC):
     """Shared hyperparameters, fit and forward pass of the Neuron Pursuit estimators."""
 
@@ -63,7 +67,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         "layer_choice": [StrOptions({"auto", "decrease", "ncf"})],
         "gd_steps": [_Number(Integral, 0, None, closed="left")],
         "gd_lr": [_Number(Real, 0, None, closed="neither")],
-        "gd_momentum": [_Number(Real, 0, 1, closed="left")],
+        "gd_momentum": [_Number(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "gd_window": [_Number(Integral, 1, None, closed="left")],
         "gd_tol": [_Number(Real, 0, None, closed="left")],
         "solver": [StrOptions({"auto", "gd", "lm"})],
@@ -98,7 +102,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         layer_choice="auto",
         gd_steps=1000,
         gd_lr=0.1,
-        gd_momentum=0.0,
+        gd_momentum="auto",
         gd_window=250,
         gd_tol=1e-4,
         solver="auto",
@@ -163,6 +167,14 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             return str(self.layer_choice)
         return "decrease" if self._loss_name() == "squared_error" else "ncf"
 
+    def _gd_momentum(self):
+        """The momentum ``gd_momentum`` stands for: ``"auto"`` is ``AUTO_MOMENTUM`` for a
+        penalised loss and 0, plain gradient descent, without a penalty (docs/inner-descent.md,
+        "Momentum")."""
+        if self.gd_momentum != "auto":
+            return float(self.gd_momentum)
+        return AUTO_MOMENTUM if self.alpha > 0 else 0.0
+
     def _settings(self):
         # Plain Python numbers: NumPy integers (np.int8) overflow in the arithmetic below.
         return PursuitSettings(
@@ -176,7 +188,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             layer_choice=self._layer_choice(),
             gd_steps=int(self.gd_steps),
             gd_lr=float(self.gd_lr),
-            gd_momentum=float(self.gd_momentum),
+            gd_momentum=self._gd_momentum(),
             gd_window=int(self.gd_window),
             gd_tol=float(self.gd_tol),
             solver=str(self.solver),

@@ -65,15 +65,18 @@ _PARAMETERS_DOC = """depth : int, default=3
         neuron's descent starts from twice the step the last one ended with (at
         most ``gd_lr``), so a halved step grows back (docs/inner-descent.md).
 
-    gd_momentum : float, default=0.0
+    gd_momentum : float or "auto", default="auto"
         Nesterov momentum ``mu`` in ``[0, 1)`` of the inner descent
         (``v <- mu v + g``, ``w <- w - gd_lr (g + mu v)``, as ``torch.optim.SGD``
         with ``nesterov=True``); the velocity restarts from zero after every
         roll-back, so the loss still never rises. 0 is plain gradient descent,
-        the paper's. ``gd_momentum=0.9`` reaches a lower loss within the same
-        ``gd_steps``: on the benchmark suite with n in the thousands it gave
-        lower test errors with fewer neurons and shorter fits; with a few hundred
-        samples the results were mixed (benchmarks/README.md, "Inner solver").
+        the paper's. "auto" is 0.9 with a penalty (``alpha > 0``) and 0 without:
+        the penalised loss has a minimum that momentum reaches sooner, while
+        without a penalty it let the classifier's fits race to overfit
+        (docs/inner-descent.md, "Momentum"). On the benchmark suite with n in the
+        thousands 0.9 gave lower test errors with fewer neurons and shorter
+        fits; with a few hundred samples the results were mixed
+        (benchmarks/README.md, "Inner solver").
 
     gd_window : int, default=250
         Gradient descent steps between two checks of the loss. A rise is judged
@@ -202,13 +205,31 @@ _PARAMETERS_DOC = """depth : int, default=3
         bar instead; each iteration is one task."""
 
 
-def parameters_doc(alpha_default="0.0", alpha_note=""):
-    """The hyperparameters' numpydoc text, with an estimator's default of ``alpha``."""
-    entry = "    alpha : float, default=0.0\n"
-    assert entry in _PARAMETERS_DOC
-    text = _PARAMETERS_DOC.replace(entry, f"    alpha : float, default={alpha_default}\n")
-    marker = "        unpenalised loss.\n"
-    return text.replace(marker, marker[:-1] + alpha_note + "\n", 1)
+def _with_default(text, entry, default, marker, note):
+    """``text`` with the default of the line ``entry`` set and ``note`` after ``marker``."""
+    assert entry in text and marker in text
+    head = entry.rsplit("default=", 1)[0]
+    text = text.replace(entry, f"{head}default={default}\n", 1)
+    return text.replace(marker, marker[:-1] + note + "\n", 1)
+
+
+def parameters_doc(alpha_default="0.0", alpha_note="", depth_default="3", depth_note=""):
+    """The hyperparameters' numpydoc text with an estimator's defaults of ``alpha`` and
+    ``depth``, and what it says about them."""
+    text = _with_default(
+        _PARAMETERS_DOC,
+        "    alpha : float, default=0.0\n",
+        alpha_default,
+        "        unpenalised loss.\n",
+        alpha_note,
+    )
+    return _with_default(
+        text,
+        "depth : int, default=3\n",
+        depth_default,
+        "        inputs, 2 for modular addition.\n",
+        depth_note,
+    )
 
 
 ATTRIBUTES_DOC = """coefs_ : list of ndarray

@@ -92,7 +92,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         layer_choice="auto",
         gd_steps=1000,
         gd_lr=0.1,
-        gd_momentum=0.0,
+        gd_momentum="auto",
         gd_window=250,
         gd_tol=1e-4,
         solver="auto",

@@ -144,7 +144,8 @@ def test_a_neuron_of_degree_two_needs_an_ncf_above_half_the_penalty():
     ],
 )
 @pytest.mark.parametrize("depth", [2, 3])
-def test_every_penalised_iteration_descends(loss_name, solver, depth):
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_every_penalised_iteration_descends(loss_name, solver, depth, momentum):
     rng = np.random.RandomState(0)
     X = torch.as_tensor(rng.normal(size=(80, 5)))
     if loss_name == "log_loss":
@@ -164,6 +165,7 @@ def test_every_penalised_iteration_descends(loss_name, solver, depth):
         ncf_lr=1.0,
         gd_steps=400,
         gd_lr=0.1,
+        gd_momentum=momentum,
         max_iter=6,
         tol=1e-6,
         solver=solver,
@@ -200,6 +202,31 @@ def test_a_penalty_too_strong_for_any_neuron_stops_the_growth_without_a_warning(
         assert model.n_iter_ >= 1
         sizes[alpha] = sum(np.square(w).sum() for w in model.coefs_) / model.n_iter_
     assert sizes[0.05] < sizes[0.0]
+
+
+@pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+def test_auto_momentum_is_momentum_exactly_with_a_penalty(Estimator, alpha):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = X[:, 0] * X[:, 1] if Estimator is NeuronPursuitRegressor else X[:, 0] * X[:, 1] > 0
+    params = dict(alpha=alpha, solver="gd", early_stopping=False, max_iter=3, **FAST)
+
+    def coefs(momentum):
+        return Estimator(gd_momentum=momentum, **params).fit(X, y).coefs_
+
+    auto = Estimator(**params).fit(X, y)
+    assert auto.get_params()["gd_momentum"] == "auto"
+    meant, other = (0.9, 0.0) if alpha > 0 else (0.0, 0.9)
+    for a, b in zip(auto.coefs_, coefs(meant)):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(auto.coefs_, coefs(other)))
+
+
+@pytest.mark.parametrize("momentum", [-0.1, 1.0, "fast"])
+def test_a_bad_momentum_is_refused_by_name(momentum):
+    with pytest.raises(ValueError, match="'gd_momentum'"):
+        NeuronPursuitClassifier(gd_momentum=momentum).fit(np.eye(4), [0, 1, 0, 1])
 
 
 @pytest.mark.parametrize("alpha", [-1.0, "0.1", None])
