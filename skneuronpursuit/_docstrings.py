@@ -158,10 +158,11 @@ _PARAMETERS_DOC = """depth : int, default=3
         Hold out ``validation_fraction`` of the training data (stratified for
         the classifier), score the network on it after every iteration (R^2 or
         accuracy), stop when the score has not improved by more than ``tol`` for
-        ``n_iter_no_change`` iterations, and keep the network with the best score: the number of
-        neurons is then chosen on held-out data. "auto" does so when at least
-        10 samples would be held out (``validation_fraction * n_samples >= 10``)
-        and fits on all samples otherwise; ``early_stopping_`` says which. "auto"
+        ``n_iter_no_change`` iterations, and keep the network with the best
+        score: the number of neurons is then chosen on held-out data. "auto"
+        does so when at least 10 samples would be held out
+        (``validation_fraction * n_samples >= 10``) and fits on all samples
+        otherwise; ``early_stopping_`` says which. "auto"
         is the default: on noisy data it keeps NP from fitting the noise, and
         with the default inner solver it scored as well or better on three of
         scikit-learn's four classification datasets, in less time
