@@ -267,7 +267,8 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
     stop_reason_ : str
         Why the fit stopped: ``"tol"``, ``"max_iter"``, ``"no_positive_kkt"``,
         ``"penalty"`` (with ``alpha > 0``, no neuron lowers the loss plus its
-        penalty: ``alpha`` sets the network's size), ``"diverged"``,
+        penalty, or once the fit has converged none by more than 0.1%: ``alpha``
+        sets the network's size), ``"diverged"``,
         ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the last five added
         neurons lowered the loss by less than 0.1%: the fit is stuck; with
         ``alpha > 0`` the penalised loss has converged, and no warning is raised),

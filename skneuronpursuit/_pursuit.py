@@ -30,7 +30,7 @@ from ._neuron_scale import (
 )
 from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
-from ._records import IterationRecord, print_record, stalled
+from ._records import STALL_FRACTION, IterationRecord, print_record, stalled
 
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
 LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
@@ -42,6 +42,9 @@ LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper'
 # 3.2e-4 on four seeds, must go on); sqrt(eps) = 3.5e-4 stopped that fit at chance level
 # (docs/engineering.md). The margin is thin: float32 barely resolves such saddles.
 NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 1.3e-5}
+# With the L2 penalty, a candidate promising less than this fraction of the objective is
+# declined (docs/algorithm.md §10.2): the stall rule's fraction, for one neuron (choice).
+NEGLIGIBLE_PROMISE = STALL_FRACTION
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class _Pursuit:
         self.step_size = None  # the inner descent's step at the end of the last iteration
         # Why the last candidate was not added: no descent at all, or none with the penalty.
         self.declined = "no_positive_kkt"
+        self.converged = False  # the last iteration lowered the objective negligibly
         # An exact fit in this dtype: relative error of the order of eps squared (choice).
         self.exact_fit_loss = 100 * torch.finfo(Y.dtype).eps ** 2 * self.loss_zero
 
@@ -159,7 +163,7 @@ class _Pursuit:
             return None, None
         penalty = self._penalty(point)
         t_opt = optimal_scale(ncf_value, quadratic, self.n_samples, degree, penalty)
-        if t_opt is None:
+        if t_opt is None or self._negligible(ncf_value, quadratic, degree, penalty, make_weights):
             self.declined = "penalty"
             return None, None
         lowest = lowest_descending_scale(
@@ -167,6 +171,19 @@ class _Pursuit:
         )
         t_opt = self.objective.refine_scale(t_opt, degree, lambda t: self.loss(make_weights(t)))
         return t_opt, lowest
+
+    def _negligible(self, ncf_value, quadratic, degree, penalty, make_weights):
+        """With the penalty, whether the candidate promises to lower the objective by at
+        most ``NEGLIGIBLE_PROMISE`` of it (docs/algorithm.md §10.2).
+
+        At a stationary point of the penalised objective the network's own neurons are
+        KKT points with ``N* = alpha/2``: the search finds their copies a little above it,
+        by how far the descent stopped short, and the penalty shrinks such a neuron back.
+        """
+        if not penalty or not self.converged:
+            return False
+        promise = promised_decrease(ncf_value, quadratic, self.n_samples, degree, penalty)
+        return promise <= NEGLIGIBLE_PROMISE * self.loss(make_weights(0.0))
 
     def _penalty(self, point):
         """``alpha ||point||^2``: twice the L2 penalty of the weights a neuron adds at unit
@@ -482,6 +499,7 @@ def neuron_pursuit(
                 stop_reason = requested
                 break
             losses.append(loss)
+            run.converged = losses[-2] - losses[-1] <= STALL_FRACTION * losses[-2]
             if stalled(losses, floor=run.exact_fit_loss):
                 stop_reason = "stalled"
                 break

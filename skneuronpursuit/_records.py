@@ -45,8 +45,8 @@ STOP_REASONS = {
         "neuron can lower the loss to first order (docs/algorithm.md §7)"
     ),
     "penalty": StopReason(
-        "no neuron lowers the loss plus its L2 penalty: alpha limits the size of the "
-        "network (docs/algorithm.md §10)",
+        "no neuron lowers the loss plus its L2 penalty by more than a negligible "
+        "amount: alpha limits the size of the network (docs/algorithm.md §10)",
         warns=False,
     ),
     "diverged": StopReason(

@@ -7,6 +7,7 @@ import pytest
 import torch
 from conftest import FAST
 from datasets import assert_every_iteration_descends
+from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
@@ -23,6 +24,7 @@ from skneuronpursuit._losses import LOSSES
 from skneuronpursuit._network import loss
 from skneuronpursuit._neuron_scale import _model, lowest_descending_scale, optimal_scale
 from skneuronpursuit._pursuit import PursuitSettings, neuron_pursuit
+from skneuronpursuit._records import STALL_FRACTION
 
 
 def problem(depth=3, n=40, outputs=2, seed=0, power=1, slope=0.1):
@@ -245,3 +247,26 @@ def test_a_penalised_fit_that_stalls_is_not_warned_about():
             warnings.simplefilter("always")
             model._warn_about_stop()
         assert any(issubclass(w.category, ConvergenceWarning) for w in caught) == warns
+
+
+def test_a_converged_penalised_fit_declines_copies_of_its_neurons(monkeypatch):
+    # At a stationary point of the penalised objective the network's neurons are KKT
+    # points with N* = alpha/2: their copies, found a little above it, promise nothing
+    # (docs/algorithm.md §10.2). Without the rule they ran until the stall rule stopped
+    # the fit, five iterations later.
+    import skneuronpursuit._pursuit as pursuit
+
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    clf = NeuronPursuitClassifier(random_state=0).fit(X, y)  # alpha = 0.01
+    assert clf.stop_reason_ == "penalty"
+    last = clf.history_[-1]
+    assert last["loss_before"] - last["loss"] <= STALL_FRACTION * last["loss_before"]
+    monkeypatch.setattr(pursuit, "NEGLIGIBLE_PROMISE", 0.0)
+    patient = NeuronPursuitClassifier(random_state=0).fit(X, y)
+    assert patient.stop_reason_ == "stalled" and patient.n_iter_ >= clf.n_iter_ + 3
+    # The same growth up to the decline; the copies it declined changed next to nothing.
+    for kept, grown in zip(clf.history_, patient.history_):
+        assert kept["loss"] == grown["loss"]
+    np.testing.assert_allclose(patient.predict_proba(X), clf.predict_proba(X), atol=1e-2)
+    np.testing.assert_array_equal(patient.predict(X), clf.predict(X))
