@@ -30,7 +30,7 @@ from ._neuron_scale import (
 )
 from ._neurons import insert_neuron
 from ._rebalance import rebalance as rebalance_weights
-from ._records import STALL_FRACTION, IterationRecord, print_record, stalled
+from ._records import STALL_FRACTION, IterationRecord, print_record, settled, stalled
 
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
 LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
@@ -107,7 +107,8 @@ class _Pursuit:
         self.step_size = None  # the inner descent's step at the end of the last iteration
         # Why the last candidate was not added: no descent at all, or none with the penalty.
         self.declined = "no_positive_kkt"
-        self.converged = False  # the last iteration lowered the objective negligibly
+        # Set by the loop: the last iteration lowered the objective negligibly.
+        self.converged = False
         # An exact fit in this dtype: relative error of the order of eps squared (choice).
         self.exact_fit_loss = 100 * torch.finfo(Y.dtype).eps ** 2 * self.loss_zero
 
@@ -444,6 +445,7 @@ def neuron_pursuit(
     losses = [earlier[0]["loss_before"]] + [r["loss"] for r in earlier] if earlier else [loss]
     if earlier:
         run.step_size = earlier[-1]["gd_step_size"]
+    run.converged = settled(losses)
     completed = (weights, loss, history)
     try:
         for iteration in range(len(earlier) + 1, settings.max_iter + 1):
@@ -499,7 +501,7 @@ def neuron_pursuit(
                 stop_reason = requested
                 break
             losses.append(loss)
-            run.converged = losses[-2] - losses[-1] <= STALL_FRACTION * losses[-2]
+            run.converged = settled(losses)
             if stalled(losses, floor=run.exact_fit_loss):
                 stop_reason = "stalled"
                 break

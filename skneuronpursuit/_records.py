@@ -104,6 +104,11 @@ class IterationRecord(TypedDict, total=False):
     validation_score: float  # in history_ with early stopping; not set by the engine
 
 
+def settled(losses):
+    """Whether the last iteration lowered the loss by at most ``STALL_FRACTION`` of it."""
+    return len(losses) >= 2 and losses[-2] - losses[-1] <= STALL_FRACTION * losses[-2]
+
+
 def stalled(losses, floor=0.0):
     """Whether the last ``STALL_ITERATIONS`` iterations lowered the loss by a negligible amount.
 

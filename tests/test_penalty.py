@@ -270,3 +270,17 @@ def test_a_converged_penalised_fit_declines_copies_of_its_neurons(monkeypatch):
         assert kept["loss"] == grown["loss"]
     np.testing.assert_allclose(patient.predict_proba(X), clf.predict_proba(X), atol=1e-2)
     np.testing.assert_array_equal(patient.predict(X), clf.predict(X))
+
+
+def test_a_warm_start_declines_the_copies_a_fit_at_once_declines():
+    # A fit continued in parts grows the network of a fit run at once: whether the last
+    # iteration settled comes from the earlier fit's history.
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    at_once = NeuronPursuitClassifier(random_state=0).fit(X, y)
+    assert at_once.stop_reason_ == "penalty"
+    warm = NeuronPursuitClassifier(max_iter=at_once.n_iter_, warm_start=True, random_state=0)
+    warm.fit(X, y).set_params(max_iter=31).fit(X, y)
+    assert warm.stop_reason_ == "penalty" and warm.n_iter_ == at_once.n_iter_
+    for a, b in zip(warm.coefs_, at_once.coefs_):
+        np.testing.assert_array_equal(a, b)
