@@ -52,6 +52,7 @@ def fit_neuron_pursuit(task, X, y, seed, quick, callbacks=(), **overrides):
         # alpha = 0.01 since 2026-12-01).
         alpha=0.0,
         gd_momentum=0.0,
+        neurons_per_iteration=1,
     )
     if task.kind == "classification":
         params["loss"] = "squared_error"

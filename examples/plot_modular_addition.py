@@ -45,6 +45,7 @@ model = NeuronPursuitClassifier(
     negative_slope=-1.0,  # sigma(z) = z**2
     loss="squared_error",  # the paper's loss, unpenalised
     alpha=0.0,
+    neurons_per_iteration=1,  # the paper's: one neuron per iteration
     gd_lr=0.5,
     tol=0.1,
     max_iter=80,

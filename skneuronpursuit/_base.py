@@ -65,6 +65,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         "ncf_lr": [_Number(Real, 0, None, closed="neither")],
         "ncf_samples": [_Number(Integral, 1, None, closed="left"), None],
         "layer_choice": [StrOptions({"auto", "decrease", "ncf"})],
+        "neurons_per_iteration": [_Number(Integral, 1, None, closed="left")],
         "gd_steps": [_Number(Integral, 0, None, closed="left")],
         "gd_lr": [_Number(Real, 0, None, closed="neither")],
         "gd_momentum": [_Number(Real, 0, 1, closed="left"), StrOptions({"auto"})],
@@ -100,6 +101,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         ncf_lr=1.0,
         ncf_samples=4096,
         layer_choice="auto",
+        neurons_per_iteration=1,
         gd_steps=1000,
         gd_lr=0.1,
         gd_momentum="auto",
@@ -130,6 +132,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         self.ncf_lr = ncf_lr
         self.ncf_samples = ncf_samples
         self.layer_choice = layer_choice
+        self.neurons_per_iteration = neurons_per_iteration
         self.gd_steps = gd_steps
         self.gd_lr = gd_lr
         self.gd_momentum = gd_momentum
@@ -186,6 +189,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             ncf_lr=float(self.ncf_lr),
             ncf_samples=None if self.ncf_samples is None else int(self.ncf_samples),
             layer_choice=self._layer_choice(),
+            neurons_per_iteration=int(self.neurons_per_iteration),
             gd_steps=int(self.gd_steps),
             gd_lr=float(self.gd_lr),
             gd_momentum=self._gd_momentum(),

@@ -51,6 +51,15 @@ _PARAMETERS_DOC = """depth : int, default=3
         (docs/algorithm.md §3.2). ``"auto"``: ``"decrease"`` for the squared loss,
         ``"ncf"`` for the classifier's log loss. With one hidden layer the rules agree.
 
+    neurons_per_iteration : int, default=1
+        At most this many neurons per iteration, all in the layer that grows: the
+        chosen KKT point and, in order of NCF value, other restarts' KKT points
+        whose value is above half of it, whose incoming direction is far from the
+        iteration's other neurons (``|cosine| <= 0.7``) and which each lower the
+        objective when added at their own scale (docs/algorithm.md §3.8). A fit
+        then needs fewer iterations, each one search and one inner descent. 1 is
+        the paper's; ``max_iter`` counts iterations, not neurons.
+
     gd_steps : int, default=1000
         Budget of full-batch gradient descent steps after each added neuron
         (paper: 70,000–500,000); steps that are rolled back do not count.
@@ -206,31 +215,27 @@ _PARAMETERS_DOC = """depth : int, default=3
         bar instead; each iteration is one task."""
 
 
-def _with_default(text, entry, default, marker, note):
-    """``text`` with the default of the line ``entry`` set and ``note`` after ``marker``."""
-    assert entry in text and marker in text
-    head = entry.rsplit("default=", 1)[0]
-    text = text.replace(entry, f"{head}default={default}\n", 1)
-    return text.replace(marker, marker[:-1] + note + "\n", 1)
+def _with_default(text, name, default, note):
+    """``text`` with the entry of the parameter ``name`` given ``default`` and ``note``
+    appended to its description."""
+    start = text.index(f"{name} : ")
+    line_end = text.index("\n", start)
+    entry_end = text.index("\n\n", start)
+    head = text[start:line_end].rsplit("default=", 1)[0]
+    body = text[line_end:entry_end]
+    return text[:start] + f"{head}default={default}" + body + note + text[entry_end:]
 
 
-def parameters_doc(alpha_default="0.0", alpha_note="", depth_default="3", depth_note=""):
-    """The hyperparameters' numpydoc text with an estimator's defaults of ``alpha`` and
-    ``depth``, and what it says about them."""
-    text = _with_default(
-        _PARAMETERS_DOC,
-        "    alpha : float, default=0.0\n",
-        alpha_default,
-        "        unpenalised loss.\n",
-        alpha_note,
-    )
-    return _with_default(
-        text,
-        "depth : int, default=3\n",
-        depth_default,
-        "        inputs, 2 for modular addition.\n",
-        depth_note,
-    )
+def parameters_doc(**overrides):
+    """The hyperparameters' numpydoc text, with an estimator's own defaults.
+
+    ``overrides`` maps a parameter's name to ``(default, note)``: the default shown and
+    a text appended to its description (say why this estimator's default differs).
+    """
+    text = _PARAMETERS_DOC
+    for name, (default, note) in overrides.items():
+        text = _with_default(text, name, default, note)
+    return text
 
 
 ATTRIBUTES_DOC = """coefs_ : list of ndarray
@@ -248,8 +253,10 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
     history_ : list of dict
         One record per iteration: ``iteration``, ``layer`` (1-based hidden layer
         that grew, ``None`` in the first iteration), ``ncf_value`` (NCF at the
-        chosen unit-norm KKT point), ``delta`` (scale given to the new weights),
-        ``delta_halvings``, ``loss_before``, ``loss_after_add``, ``loss`` (after
+        chosen unit-norm KKT point), ``delta`` (scale given to the new weights;
+        with ``neurons_per_iteration > 1`` both of the iteration's first neuron,
+        and ``loss_after_add`` after all of them), ``delta_halvings``,
+        ``loss_before``, ``loss_after_add``, ``loss`` (after
         the inner minimisation), ``solver`` (``"gd"``, ``"lm"`` or ``"gd+lm"``:
         what ran), ``gd_steps``, ``gd_step_size``, ``gd_halvings`` (gradient
         descent's accepted steps, last step and halvings; Levenberg-Marquardt

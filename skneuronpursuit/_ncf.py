@@ -218,6 +218,8 @@ class CandidateSearchResult:
     ncf_value: float  # N*, in the units of the data
     layer_values: list  # best N per hidden layer, in the units of the data
     layer_points: list  # (a, b) of each hidden layer's best restart
+    # (N, a, b) of every restart of each hidden layer, shapes (R,), (R, k_in), (R, k_out)
+    layer_restarts: list
 
 
 def _stack_layers(layer_inputs, signals, initial_incoming, initial_outgoing, layers):
@@ -344,6 +346,14 @@ def search_candidates(
             zip(points, best_per_layer.indices.tolist())
         )
     ]
+    layer_restarts = [
+        (
+            values[index],
+            incoming[:, : layer_inputs[index].shape[1]],
+            outgoing[:, : signals[index].shape[1]],
+        )
+        for index, (incoming, outgoing) in enumerate(points)
+    ]
     return CandidateSearchResult(
         layer=layer,
         incoming=layer_points[layer][0],
@@ -351,4 +361,5 @@ def search_candidates(
         ncf_value=float(values[layer, restart]),
         layer_values=best_per_layer.values.tolist(),
         layer_points=layer_points,
+        layer_restarts=layer_restarts,
     )

@@ -45,6 +45,12 @@ NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 
 # With the L2 penalty, a candidate promising less than this fraction of the objective is
 # declined (docs/algorithm.md §10.2): the stall rule's fraction, for one neuron (choice).
 NEGLIGIBLE_PROMISE = STALL_FRACTION
+# With neurons_per_iteration > 1, another restart's KKT point joins the iteration's neuron
+# when its NCF value is above this fraction of the best and its incoming direction's
+# |cosine| with every neuron added in the iteration is at most COMPANION_COSINE
+# (docs/algorithm.md §3.8) (choice).
+COMPANION_VALUE = 0.5
+COMPANION_COSINE = 0.7
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class PursuitSettings:
     ncf_samples: int | None = None  # None: every ascent step on all samples (§3.3)
     layer_choice: str = "ncf"  # "ncf" (the paper's) or "decrease" (§3.2)
     alpha: float = 0.0  # strength of the L2 penalty (§10); 0: none, the paper's
+    neurons_per_iteration: int = 1  # at most this many per iteration (§3.8); 1: the paper's
 
 
 @dataclass
@@ -367,6 +374,8 @@ class _Pursuit:
             LATER_DELTA_HALVINGS,
             self.loss,
         )
+        if self.settings.neurons_per_iteration > 1:
+            grown, loss = self._add_companions(grown, loss, found, layer)
         record = IterationRecord(
             layer=layer + 1,
             delta=scale,
@@ -375,6 +384,55 @@ class _Pursuit:
             loss_after_add=loss,
         )
         return grown, found.ncf_value, record
+
+    def _add_companions(self, weights, loss, found, layer):
+        """The network with up to ``neurons_per_iteration - 1`` more of the search's KKT
+        points in ``layer``, each distinct from the iteration's others and each lowering
+        the objective when added, at its own scale (docs/algorithm.md §3.8).
+
+        Returns the network and its objective.
+        """
+        values, incoming, outgoing = found.layer_restarts[layer]
+        added = [found.incoming / found.incoming.norm()]
+        declined = self.declined  # a companion declined is not why the fit stops
+        for index in torch.argsort(values, descending=True).tolist():
+            if len(added) == self.settings.neurons_per_iteration:
+                break
+            if not float(values[index]) > COMPANION_VALUE * found.ncf_value:
+                break  # sorted: none of the rest is either
+            a, b = incoming[index], outgoing[index]
+            direction = a / a.norm()
+            if any(abs(float(direction @ other)) > COMPANION_COSINE for other in added):
+                continue
+            grown = self._companion(weights, layer, a, b)
+            grown_loss = None if grown is None else self.loss(grown)
+            if grown_loss is not None and grown_loss < loss:
+                weights, loss = grown, grown_loss
+                added.append(direction)
+        self.declined = declined
+        return weights, loss
+
+    def _companion(self, weights, layer, a, b):
+        """``weights`` with ``(a, b)`` added at the scale of §3.4 for the current network,
+        or None where it does not lower the objective to first order."""
+        pre_activations, layer_inputs = forward(weights, self.X, self.activation)
+        residual = self.objective.negative_gradient(pre_activations[-1], self.Y)
+        change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
+        # Its NCF value against the current residual: the iteration's neurons changed it.
+        ncf_value = float((self.sample_weight * (residual * change).sum(dim=1)).mean())
+        t_opt, lowest = self._scale(
+            ncf_value,
+            pre_activations[-1],
+            change,
+            residual,
+            self.activation.power + 1,
+            (a, b),
+            lambda t: insert_neuron(weights, layer, t * a, t * b),
+        )
+        if t_opt is None:
+            return None
+        scale = self._initial_scale(t_opt, lowest)
+        return insert_neuron(weights, layer, scale * a, scale * b)
 
     def minimise(self, weights):
         """Inner minimisation (docs/inner-descent.md), from the step the last one ended with."""

@@ -36,6 +36,8 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
         NeuronPursuitClassifier(**FAST, solver="lm"),
         NeuronPursuitRegressor(**FAST, alpha=0.01),
         NeuronPursuitClassifier(**FAST, loss="log_loss", alpha=0.01),
+        NeuronPursuitRegressor(**FAST, neurons_per_iteration=3),
+        NeuronPursuitClassifier(**FAST, neurons_per_iteration=1),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):
