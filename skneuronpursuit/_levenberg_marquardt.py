@@ -148,12 +148,10 @@ def _jacobian_chunks(weights, X, Y, sample_weight, activation, objective=SQUARED
         yield jacobian.reshape(-1, P), weighted_residual.reshape(-1)
 
 
-def _gradient(weights, X, Y, sample_weight, activation, objective):
-    """``g = J^T S r / n``, minus the loss's gradient, by one backward pass."""
-    pre_activations, layer_inputs = forward(weights, X, activation)
-    signal = (sample_weight / X.shape[0])[:, None] * objective.negative_gradient(
-        pre_activations[-1], Y
-    )
+def _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective):
+    """``g = J^T S r / n``, minus the loss's gradient, by one backward pass from a forward
+    one; ``scale`` is ``S / n`` as a column."""
+    signal = scale * objective.negative_gradient(pre_activations[-1], Y)
     return _flat(_transposed_product(weights, pre_activations, layer_inputs, signal, activation))
 
 
@@ -172,7 +170,9 @@ def _normal_equations(weights, X, Y, sample_weight, activation, objective=SQUARE
         if residual is not None:
             g.addmv_(jacobian.mT, residual)
     if objective.name != "squared_error":
-        g = _gradient(weights, X, Y, sample_weight, activation, objective)
+        pre_activations, layer_inputs = forward(weights, X, activation)
+        scale = (sample_weight / X.shape[0])[:, None]
+        g = _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective)
     return A, g
 
 
@@ -241,13 +241,8 @@ class _MatrixFree:
         self.objective = objective
         self.pre, self.inputs = forward(weights, X, activation)
         self.scale = (sample_weight / X.shape[0])[:, None]
-        residual = objective.negative_gradient(self.pre[-1], Y)
         self.g = _penalised(
-            _flat(
-                _transposed_product(
-                    weights, self.pre, self.inputs, self.scale * residual, activation
-                )
-            ),
+            _gradient(weights, self.pre, self.inputs, Y, self.scale, activation, objective),
             weights,
             alpha,
         )

@@ -393,16 +393,18 @@ class _Pursuit:
         Returns the network and its objective.
         """
         values, incoming, outgoing = found.layer_restarts[layer]
+        order = torch.argsort(values, descending=True).tolist()
+        values = values.tolist()  # one read-back, not one per restart
         added = [found.incoming / found.incoming.norm()]
         declined = self.declined  # a companion declined is not why the fit stops
-        for index in torch.argsort(values, descending=True).tolist():
+        for index in order:
             if len(added) == self.settings.neurons_per_iteration:
                 break
-            if not float(values[index]) > COMPANION_VALUE * found.ncf_value:
+            if not values[index] > COMPANION_VALUE * found.ncf_value:
                 break  # sorted: none of the rest is either
             a, b = incoming[index], outgoing[index]
             direction = a / a.norm()
-            if any(abs(float(direction @ other)) > COMPANION_COSINE for other in added):
+            if float((torch.stack(added) @ direction).abs().max()) > COMPANION_COSINE:
                 continue
             grown = self._companion(weights, layer, a, b)
             grown_loss = None if grown is None else self.loss(grown)
