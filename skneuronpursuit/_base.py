@@ -300,8 +300,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             on_iteration=tracker,
         )
         weights = result.weights
-        if tracker.best_weights is not None:
-            weights = tracker.best_weights
+        if tracker.kept_weights is not None:
+            weights = tracker.kept_weights
         history = [] if previous is None else previous["history"]
         history = history + [{**record, **tracker.additions(record)} for record in result.history]
         fitted = {**attributes, **self._network_attributes(weights)}
@@ -324,8 +324,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         if early_stopping:
             fitted.update(
                 validation_scores_=[r.get("validation_score") for r in history],
-                best_validation_score_=tracker.best_score,
-                best_iteration_=tracker.best_iteration,
+                best_validation_score_=tracker.kept_score,
+                best_iteration_=tracker.kept_iteration,
             )
         else:
             fitted.update(

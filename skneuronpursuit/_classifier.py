@@ -285,6 +285,11 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         hits = self._class_index(output) == self._class_index(Y)
         return float(np.average(hits, weights=sample_weight))
 
+    def _validation_terms(self, output, Y, sample_weight):
+        # Accuracy is the sum of these terms.
+        hits = self._class_index(output) == self._class_index(Y)
+        return hits * (sample_weight / sample_weight.sum())
+
     def _loss_name(self):
         return self.loss
 

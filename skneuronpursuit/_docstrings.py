@@ -161,13 +161,14 @@ _PARAMETERS_DOC = """depth : int, default=3
         to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
         ``max_iter=10`` gives the same network as fitting to 10 at once. With
         early stopping it grows from the kept network (``best_iteration_``),
-        which stays the fitted one unless a new network scores higher.
+        which stays the fitted one unless a new network clearly scores higher.
 
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data (stratified for
         the classifier), score the network on it after every iteration (R^2 or
         accuracy), stop when the score has not improved by more than ``tol`` for
-        ``n_iter_no_change`` iterations, and keep the network with the best
+        ``n_iter_no_change`` iterations, and keep the smallest network that no
+        later one beats by more than one standard error of the difference in
         score: the number of neurons is then chosen on held-out data. "auto"
         does so when at least 10 samples would be held out
         (``validation_fraction * n_samples >= 10``) and fits on all samples
@@ -279,8 +280,8 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the last five added
         neurons lowered the loss by less than 0.1%: the fit is stuck; with
         ``alpha > 0`` the penalised loss has converged, and no warning is raised),
-        ``"early_stopping"``, ``"perfect_validation"`` (the validation score
-        reached 1, so no later network could be kept instead) or
+        ``"early_stopping"``, ``"perfect_validation"`` (the kept network's
+        validation score reached 1, so no later network could be kept instead) or
         ``"callback"`` (a callback asked to stop).
 
     early_stopping_ : bool
@@ -291,8 +292,11 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         ``history_`` (also recorded there as ``validation_score``); else None.
 
     best_validation_score_ : float or None
-        The best validation score, with ``early_stopping`` (over the whole
-        growth, a warm start's earlier iterations included).
+        With ``early_stopping``, the validation score of the kept network (over
+        the whole growth, a warm start's earlier iterations included). A larger
+        network is kept only when it scores higher by more than one standard error
+        of the difference, so this can be below ``max(validation_scores_)``
+        (docs/algorithm.md §3.7).
 
     best_iteration_ : int or None
         The iteration whose network is kept, with ``early_stopping``.

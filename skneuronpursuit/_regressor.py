@@ -208,6 +208,14 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
     def _validation_score(self, output, Y, sample_weight):
         return r2_score(Y, output, sample_weight=sample_weight)
 
+    def _validation_terms(self, output, Y, sample_weight):
+        # R^2 averaged over the outputs is 1 minus the sum of these terms (an output
+        # whose held-out targets are constant is compared by its squared error).
+        weight = sample_weight / sample_weight.sum()
+        spread = weight @ (Y - weight @ Y) ** 2
+        spread = np.where(spread > 0, spread, 1.0) * Y.shape[1]
+        return -weight * (((Y - output) ** 2) / spread).sum(axis=1)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True

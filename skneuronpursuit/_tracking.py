@@ -1,9 +1,39 @@
 """After every iteration: validation score, the best network, scikit-learn's callbacks."""
 
+import numpy as np
+
 from ._sample_data import _network_output, user_units
 
 # The highest validation score there is: accuracy and R^2 are at most 1.
 PERFECT_VALIDATION_SCORE = 1.0
+
+# A network replaces the kept one when it scores higher on the held-out samples by more
+# than this many standard errors of the difference (docs/algorithm.md §3.7).
+KEEP_STANDARD_ERRORS = 1.0
+
+
+def clearly_better(terms, kept_terms):
+    """Whether a validation score beats the kept one by more than its noise.
+
+    Parameters
+    ----------
+    terms, kept_terms : ndarray of shape (n_held_out,)
+        Each held-out sample's term of the two networks' scores (the scores are
+        their sums up to a constant).
+
+    Returns
+    -------
+    bool
+        The paired gain ``sum(terms - kept_terms)`` exceeds ``KEEP_STANDARD_ERRORS``
+        times its standard error, ``sqrt(m / (m - 1) * sum((d - mean(d))**2))`` for
+        ``m`` held-out samples; with one sample, any gain. A gain made on one sample
+        alone is exactly one standard error, so it does not count.
+    """
+    gain = terms - kept_terms
+    m = gain.size
+    spread = np.sqrt(m / (m - 1) * np.sum((gain - gain.mean()) ** 2)) if m > 1 else 0.0
+    # A gain on one sample alone is exactly one standard error: rounding must not decide.
+    return bool(gain.sum() > KEEP_STANDARD_ERRORS * spread * (1 + 1e-9))
 
 
 class _IterationTracker:
@@ -20,16 +50,16 @@ class _IterationTracker:
         self.X, self.Y = X, Y
         self.validation = validation
         self.x_scale, self.y_scale = scales
-        self.best_score = self.best_weights = self.best_iteration = None
+        self.best_score = None  # the highest score so far: the patience counts from it
+        self.kept_score = self.kept_terms = self.kept_weights = self.kept_iteration = None
         self.scores = {}  # iteration -> validation score
         self.n_without_improvement = 0
         if validation is not None and previous is not None and previous["history"]:
             # A warm start continues the growth path from the network early stopping
-            # kept: that network is the best so far until a new one scores higher
+            # kept: that network stays kept until a new one clearly scores higher
             # (as MLPClassifier's warm start keeps its best_validation_score_).
-            self.best_weights = [w.clone() for w in previous["weights"]]
-            self.best_score = self._score(self.best_weights)
-            self.best_iteration = previous["history"][-1]["iteration"]
+            self._keep(previous["weights"], previous["history"][-1]["iteration"])
+            self.best_score = self.kept_score
         self.context = None
         if hasattr(estimator, "_init_callback_context"):
             done = 0 if previous is None else len(previous["history"])
@@ -43,24 +73,26 @@ class _IterationTracker:
         estimator = self.estimator
         stop = None
         if self.validation is not None:
-            score = self._score(weights)
+            if self.kept_weights is None:
+                score = self._keep(weights, record["iteration"])
+            else:
+                score, terms = self._score_and_terms(weights)
+                if clearly_better(terms, self.kept_terms):
+                    self._keep(weights, record["iteration"], score, terms)
             self.scores[record["iteration"]] = score
             # As MLPClassifier's early stopping: patience runs out unless a score beats
-            # the best by more than ``tol``, while any higher score replaces the kept
-            # network (docs/algorithm.md §3.7).
+            # the best by more than ``tol`` (docs/algorithm.md §3.7).
             if self.best_score is None or score > self.best_score + estimator.tol:
                 self.n_without_improvement = 0
             else:
                 self.n_without_improvement += 1
                 if self.n_without_improvement >= estimator.n_iter_no_change:
                     stop = "early_stopping"
-            if self.best_score is None or score > self.best_score:
-                self.best_score, self.best_iteration = score, record["iteration"]
-                self.best_weights = [w.clone() for w in weights]
+            self.best_score = score if self.best_score is None else max(score, self.best_score)
             # Only a higher score replaces the kept network, and none is higher than a
             # perfect one: the iterations of patience could not change the fitted model
             # (docs/algorithm.md §3.7).
-            if self.best_score >= PERFECT_VALIDATION_SCORE:
+            if self.kept_score >= PERFECT_VALIDATION_SCORE:
                 stop = "perfect_validation"
         if self.context is not None:
             task = self.context.subcontext(task_name="iteration")
@@ -82,13 +114,24 @@ class _IterationTracker:
                 stop = stop or "callback"
         return stop
 
-    def _score(self, weights):
-        """The validation score of the network ``weights`` (in the units of the fit)."""
+    def _score_and_terms(self, weights):
+        """The validation score of the network ``weights`` and its per-sample terms."""
         X_val, Y_val, weight_val = self.validation
         fit_weights = self._attributes(weights)["_fit_weights_"]
         coefs = user_units(fit_weights, self.x_scale, self.y_scale)
         output = _network_output(coefs, X_val, self.activation, self.estimator.fit_intercept)
-        return self.estimator._validation_score(output, Y_val, weight_val)
+        return (
+            self.estimator._validation_score(output, Y_val, weight_val),
+            self.estimator._validation_terms(output, Y_val, weight_val),
+        )
+
+    def _keep(self, weights, iteration, score=None, terms=None):
+        """Make ``weights`` the kept network; its validation score."""
+        if score is None:
+            score, terms = self._score_and_terms(weights)
+        self.kept_score, self.kept_terms, self.kept_iteration = score, terms, iteration
+        self.kept_weights = [w.clone() for w in weights]
+        return score
 
     def additions(self, record):
         """What the tracker adds to the engine's ``record`` in ``history_`` (a dict)."""

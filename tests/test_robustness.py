@@ -184,7 +184,8 @@ def test_interrupt_from_another_thread_leaves_a_consistent_model(monkeypatch):
         signal.signal(signal.SIGINT, previous)
     assert reg.stop_reason_ == "interrupted" and reg.n_iter_ == 2
     assert reg.n_iter_ == len(reg.history_)
-    assert reg.hidden_layer_sizes_ == reg.history_[-1]["hidden_layer_sizes"]
+    kept = reg.best_iteration_ or reg.n_iter_  # early stopping keeps its network
+    assert reg.hidden_layer_sizes_ == reg.history_[kept - 1]["hidden_layer_sizes"]
     assert np.all(np.isfinite(reg.predict(X)))
 
 

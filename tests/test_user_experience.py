@@ -153,9 +153,13 @@ def _patience_replayed(scores, tol, n_iter_no_change):
     return None, best_iteration
 
 
-def test_early_stopping_waits_only_for_gains_above_tol():
+def test_early_stopping_waits_only_for_gains_above_tol(monkeypatch):
+    import skneuronpursuit._tracking as tracking
+
     # Scores creep up by less than 0.01 once the signal is fitted (noise 0.2): with
-    # tol=0.01 patience runs out there, while any higher score is still the one kept.
+    # tol=0.01 patience runs out there, while any higher score is still the one kept
+    # when a network is kept for any gain (tested below for the default rule).
+    monkeypatch.setattr(tracking, "KEEP_STANDARD_ERRORS", 0.0)
     y = Y_WAVE + 0.2 * np.random.RandomState(2).normal(size=len(Y_WAVE))
     params = dict(max_iter=20, early_stopping=True, n_iter_no_change=3, validation_fraction=0.3)
     strict = NeuronPursuitRegressor(**params, **FAST).fit(X_CUBE, y)
@@ -170,6 +174,46 @@ def test_early_stopping_waits_only_for_gains_above_tol():
         assert fit.n_iter_ == (stop or params["max_iter"]) and fit.best_iteration_ == best
     # A gain below tol replaced the kept network without restarting the patience.
     assert tolerant.best_iteration_ > tolerant.n_iter_ - 3
+
+
+def test_a_gain_counts_only_above_its_standard_error():
+    from skneuronpursuit._tracking import clearly_better
+
+    kept = np.zeros(30)
+    assert clearly_better(kept + 1e-9, kept)  # the same small gain on every sample
+    for size in (1e-3, 1.0, 1e3):  # one sample's gain, however large, is noise
+        assert not clearly_better(np.r_[size, kept[1:]], kept)
+    assert clearly_better(np.r_[1.0, 1.0, kept[2:]], kept)  # two agree: sqrt(2) < 2
+    assert not clearly_better(np.r_[[1.0] * 3, [-1.0] * 2, kept[5:]], kept)
+    assert not clearly_better(kept, kept)
+    assert clearly_better(np.ones(1), np.zeros(1)) and not clearly_better(kept[:1], kept[:1])
+
+
+def test_early_stopping_keeps_a_larger_network_only_when_clearly_better(monkeypatch):
+    import skneuronpursuit._tracking as tracking
+
+    y = Y_WAVE + 0.2 * np.random.RandomState(2).normal(size=len(Y_WAVE))
+    params = dict(max_iter=20, early_stopping=True, n_iter_no_change=3, validation_fraction=0.3)
+    verdicts = {}
+
+    def recorded(terms, kept_terms):
+        verdicts[len(verdicts) + 2] = verdict = clearly_better(terms, kept_terms)
+        return verdict
+
+    clearly_better = tracking.clearly_better
+    monkeypatch.setattr(tracking, "clearly_better", recorded)
+    fit = NeuronPursuitRegressor(**params, **FAST).fit(X_CUBE, y)
+    assert len(verdicts) == fit.n_iter_ - 1
+    assert fit.best_iteration_ == max([1] + [i for i, kept in verdicts.items() if kept])
+    scores = fit.validation_scores_
+    assert fit.best_validation_score_ == scores[fit.best_iteration_ - 1] < max(scores)
+    best = fit.history_[fit.best_iteration_ - 1]
+    assert fit.hidden_layer_sizes_ == best["hidden_layer_sizes"]
+    # Keeping any higher score grows the same path and keeps the highest.
+    monkeypatch.setattr(tracking, "KEEP_STANDARD_ERRORS", 0.0)
+    any_gain = NeuronPursuitRegressor(**params, **FAST).fit(X_CUBE, y)
+    np.testing.assert_array_equal(any_gain.validation_scores_, scores)
+    assert any_gain.best_iteration_ == 1 + int(np.argmax(scores)) != fit.best_iteration_
 
 
 def test_early_stopping_classifier_scores_accuracy():
