@@ -89,7 +89,7 @@ def _realdata(args):
     rows = []
     for name in args.datasets:
         for method in args.methods:
-            found = evaluate(DATASETS[name], method, np_params)
+            found = evaluate(DATASETS[name], method, np_params, seed=args.seed)
             rows.extend(found)
             print(
                 f"{name:>13} {method:>7}: "
@@ -107,7 +107,7 @@ def _realdata(args):
             writer.writeheader()
             writer.writerows(rows)
         args.out.with_suffix(".md").write_text(
-            f"NP settings: {np_params or 'defaults'}\n\n{table}\n"
+            f"NP settings: {np_params or 'defaults'}; seed {args.seed}\n\n{table}\n"
         )
     if args.readme:
         update_readme(args.readme, table, TABLE_START, TABLE_END)
@@ -181,6 +181,9 @@ def main(argv=None):
     )
     realdata.add_argument("--out", type=Path, default=None, help="CSV of the folds (+ .md)")
     realdata.add_argument("--readme", type=Path, default=None, help="write the table there")
+    realdata.add_argument(
+        "--seed", type=int, default=0, help="shuffles the folds; every estimator's random_state"
+    )
     add_threads_option(realdata, default=1)
     realdata.set_defaults(handler=_realdata)
 

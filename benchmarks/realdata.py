@@ -2,14 +2,16 @@
 
 Every method is ``Pipeline(StandardScaler(), estimator)`` with the estimator's
 defaults (the MLP's ``max_iter`` raised so that it converges), scored by 5-fold
-cross-validation (stratified for classification, shuffled with seed 0), one
-torch thread. The data are scikit-learn's bundled datasets and one made in code,
-so nothing is downloaded (docs/benchmarks.md, "Real tabular data").
+cross-validation (stratified for classification, shuffled with seed 0, which is also
+every estimator's ``random_state``; ``--seed`` changes both), one torch thread. The
+data are scikit-learn's bundled datasets and one made in code, so nothing is downloaded
+(docs/benchmarks.md, "Real tabular data").
 
     python -m benchmarks realdata                       # every dataset and method
     python -m benchmarks realdata --datasets diabetes --methods np ridge
     python -m benchmarks realdata --np early_stopping=False   # NP with other settings
     python -m benchmarks realdata --readme README.md          # the README's table
+    python -m benchmarks realdata --seed 1                    # other folds and seeds
 """
 
 import ast

@@ -20,3 +20,21 @@ def test_np_is_cross_validated_with_the_given_settings():
     linear = evaluate(DATASETS["diabetes"], "linear", n_splits=3)
     table = summary_table(rows + linear, ["np", "linear"])
     assert "| iris | accuracy |" in table and "| diabetes | R^2 |" in table
+
+
+def test_seed_shuffles_the_folds_and_seeds_the_learners(tmp_path):
+    from benchmarks.__main__ import main
+
+    for seed in (0, 1):
+        out = tmp_path / f"seed{seed}.csv"
+        main(
+            ["realdata", "--datasets", "iris", "--methods", "linear", "mlp"]
+            + ["--seed", str(seed), "--out", str(out)]
+        )
+        assert f"seed {seed}" in out.with_suffix(".md").read_text()
+    first, second = ((tmp_path / f"seed{s}.csv").read_text() for s in (0, 1))
+    # Other folds: the linear model (no randomness of its own) scores differently.
+    assert first.splitlines()[1] != second.splitlines()[1]
+    assert evaluate(DATASETS["iris"], "linear", seed=1)[0]["score"] == float(
+        second.splitlines()[1].split(",")[3]
+    )
