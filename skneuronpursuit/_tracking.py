@@ -1,4 +1,4 @@
-"""After every iteration: validation score, the best network, scikit-learn's callbacks."""
+"""After every iteration: validation score, the kept network, scikit-learn's callbacks."""
 
 import numpy as np
 
@@ -26,8 +26,9 @@ def clearly_better(terms, kept_terms):
     bool
         The paired gain ``sum(terms - kept_terms)`` exceeds ``KEEP_STANDARD_ERRORS``
         times its standard error, ``sqrt(m / (m - 1) * sum((d - mean(d))**2))`` for
-        ``m`` held-out samples; with one sample, any gain. A gain made on one sample
-        alone is exactly one standard error, so it does not count.
+        ``m`` held-out samples. A gain made on one of several samples alone is exactly
+        one standard error, so it does not count; with a single held-out sample any
+        gain does.
     """
     gain = terms - kept_terms
     m = gain.size
@@ -37,7 +38,7 @@ def clearly_better(terms, kept_terms):
 
 
 class _IterationTracker:
-    """Called after every iteration: validation score, best network, sklearn callbacks.
+    """Called after every iteration: validation score, kept network, sklearn callbacks.
 
     The engine's records are left as they are: what the tracker measures is kept
     here, and :meth:`additions` returns it for the estimator to put in ``history_``.
@@ -90,8 +91,8 @@ class _IterationTracker:
                     stop = "early_stopping"
             self.best_score = score if self.best_score is None else max(score, self.best_score)
             # Only a higher score replaces the kept network, and none is higher than a
-            # perfect one: the iterations of patience could not change the fitted model
-            # (docs/algorithm.md §3.7).
+            # perfect kept one: the iterations of patience could not change the fitted
+            # model (docs/algorithm.md §3.7).
             if self.kept_score >= PERFECT_VALIDATION_SCORE:
                 stop = "perfect_validation"
         if self.context is not None:
