@@ -189,6 +189,28 @@ def test_a_gain_counts_only_above_its_standard_error():
     assert clearly_better(np.ones(1), np.zeros(1)) and not clearly_better(kept[:1], kept[:1])
 
 
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_validation_terms_sum_to_the_validation_score(n_outputs):
+    # The rule compares scores through these terms: R^2 is 1 minus their sum, accuracy
+    # their sum, with sample weights and several outputs.
+    rng = np.random.RandomState(0)
+    Y = rng.normal(size=(40, n_outputs))
+    output = Y + rng.normal(size=Y.shape)
+    weight = rng.uniform(0.1, 2.0, size=40)
+    reg = NeuronPursuitRegressor()
+    np.testing.assert_allclose(
+        1 + reg._validation_terms(output, Y, weight).sum(),
+        reg._validation_score(output, Y, weight),
+        rtol=1e-12,
+    )
+    clf = NeuronPursuitClassifier()
+    np.testing.assert_allclose(
+        clf._validation_terms(output, Y, weight).sum(),
+        clf._validation_score(output, Y, weight),
+        rtol=1e-12,
+    )
+
+
 def test_early_stopping_keeps_a_larger_network_only_when_clearly_better(monkeypatch):
     import skneuronpursuit._tracking as tracking
 
