@@ -1,5 +1,9 @@
 """The real-data benchmark: NP settings reach the estimator; one row per fold."""
 
+import csv
+
+import numpy as np
+
 from benchmarks.realdata import DATASETS, evaluate, parse_settings, summary_table
 
 
@@ -31,10 +35,30 @@ def test_seed_shuffles_the_folds_and_seeds_the_learners(tmp_path):
             ["realdata", "--datasets", "iris", "--methods", "linear", "mlp"]
             + ["--seed", str(seed), "--out", str(out)]
         )
-        assert f"seed {seed}" in out.with_suffix(".md").read_text()
-    first, second = ((tmp_path / f"seed{s}.csv").read_text() for s in (0, 1))
+        assert f"seed {seed}," in out.with_suffix(".md").read_text()
+    first, second = (_rows(tmp_path / f"seed{s}.csv") for s in (0, 1))
     # Other folds: the linear model (no randomness of its own) scores differently.
-    assert first.splitlines()[1] != second.splitlines()[1]
-    assert evaluate(DATASETS["iris"], "linear", seed=1)[0]["score"] == float(
-        second.splitlines()[1].split(",")[3]
+    linear = [[r["score"] for r in rows if r["method"] == "linear"] for rows in (first, second)]
+    assert linear[0] != linear[1] and second[0]["seed"] == "1"
+    assert evaluate(DATASETS["iris"], "linear", seed=1)[0]["score"] == float(second[0]["score"])
+
+
+def test_several_seeds_are_averaged_over_their_means(tmp_path):
+    from benchmarks.__main__ import main
+
+    out = tmp_path / "both.csv"
+    main(
+        ["realdata", "--datasets", "iris", "--methods", "linear", "--seed", "0", "1"]
+        + ["--out", str(out)]
     )
+    rows = _rows(out)
+    assert [r["seed"] for r in rows] == ["0"] * 5 + ["1"] * 5
+    means = [np.mean([float(r["score"]) for r in rows if r["seed"] == s]) for s in "01"]
+    table = out.with_suffix(".md").read_text()
+    assert "seeds 0 1" in table
+    assert f"| {np.mean(means):.3f} ± {np.std(means):.3f} (" in table
+
+
+def _rows(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
