@@ -2,6 +2,9 @@
 
 import numpy as np
 
+from skneuronpursuit._activation import HomogeneousActivation
+from skneuronpursuit._pursuit import PursuitSettings
+
 
 def sparse_relu_target(X):
     """``relu(relu(x1 + x2) - relu(x2 - x3))``: 2 neurons then 1 (docs/benchmarks.md sphere-f1)."""
@@ -46,3 +49,20 @@ def assert_every_iteration_descends(history, exact, kinked_halvings=None):
             assert record["loss_after_add"] <= record["loss_before"]
         assert record["loss"] <= record["loss_after_add"]
         previous = record["loss"]
+
+
+def pursuit_settings(**changes):
+    """The engine's settings for a small test fit (depth 3, leaky ReLU 0.1); ``changes`` on top."""
+    settings = dict(
+        depth=3,
+        activation=HomogeneousActivation(1, 0.1),
+        delta=0.2,
+        n_restarts=8,
+        ncf_steps=150,
+        ncf_lr=1.0,
+        gd_steps=400,
+        gd_lr=0.1,
+        max_iter=5,
+        tol=0.0,
+    )
+    return PursuitSettings(**{**settings, **changes})

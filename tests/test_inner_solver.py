@@ -4,15 +4,13 @@ import numpy as np
 import pytest
 import torch
 from conftest import FAST
-from datasets import hypercube
+from datasets import hypercube, pursuit_settings
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._gradient_descent import gradient_descent
 from skneuronpursuit._inner_solver import minimise, solver_for
 from skneuronpursuit._levenberg_marquardt import MAX_EXPLICIT, levenberg_marquardt
 from skneuronpursuit._losses import LOSSES
-from skneuronpursuit._pursuit import PursuitSettings
 
 FAST = {**FAST, "ncf_steps": 50, "gd_steps": 200, "early_stopping": False}
 
@@ -78,17 +76,12 @@ def test_gd_plus_lm_is_one_gd_window_then_lm():
     Y = torch.as_tensor(np.tanh(X.numpy() @ [1.0, -2.0, 0.5, 0.0])[:, None])
     weights = [torch.as_tensor(0.3 * rng.normal(size=shape)) for shape in [(3, 4), (2, 3), (1, 2)]]
     weight = torch.ones(60, dtype=torch.float64)
-    settings = PursuitSettings(
-        depth=3,
-        activation=HomogeneousActivation(1, 0.1),
-        delta=0.2,
+    settings = pursuit_settings(
         n_restarts=1,
         ncf_steps=1,
-        ncf_lr=1.0,
         gd_steps=1000,
         gd_lr=0.05,
         max_iter=1,
-        tol=0.0,
         gd_window=40,
         solver="auto",
         lm_steps=7,

@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 import torch
 from conftest import FAST
-from datasets import assert_every_iteration_descends
+from datasets import assert_every_iteration_descends, pursuit_settings
 from sklearn.datasets import load_iris
 
 import skneuronpursuit._pursuit as pursuit
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._losses import LOSSES
-from skneuronpursuit._pursuit import PursuitSettings, _Pursuit, neuron_pursuit
+from skneuronpursuit._pursuit import _Pursuit, neuron_pursuit
 
 
 def _problem(loss_name, n=120, seed=0):
@@ -27,16 +26,10 @@ def _problem(loss_name, n=120, seed=0):
 
 
 def _settings(loss_name, depth, neurons, **changes):
-    return PursuitSettings(
+    return pursuit_settings(
         depth=depth,
-        activation=HomogeneousActivation(1, 0.1),
-        delta=0.2,
         n_restarts=16,
-        ncf_steps=150,
-        ncf_lr=1.0,
         gd_steps=300,
-        gd_lr=0.1,
-        max_iter=5,
         tol=1e-6,
         solver="gd",
         objective=LOSSES[loss_name],

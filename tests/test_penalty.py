@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import FAST
-from datasets import assert_every_iteration_descends
+from datasets import assert_every_iteration_descends, pursuit_settings
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
@@ -23,7 +23,7 @@ from skneuronpursuit._levenberg_marquardt import (
 from skneuronpursuit._losses import LOSSES
 from skneuronpursuit._network import loss
 from skneuronpursuit._neuron_scale import _model, lowest_descending_scale, optimal_scale
-from skneuronpursuit._pursuit import PursuitSettings, neuron_pursuit
+from skneuronpursuit._pursuit import neuron_pursuit
 from skneuronpursuit._records import STALL_FRACTION
 
 
@@ -158,15 +158,9 @@ def test_every_penalised_iteration_descends(loss_name, solver, depth, momentum):
         Y = Y / Y.square().mean().sqrt()
     weight = torch.ones(80, dtype=torch.float64)
     activation = HomogeneousActivation(1, 0.1)
-    settings = PursuitSettings(
+    settings = pursuit_settings(
         depth=depth,
         activation=activation,
-        delta=0.2,
-        n_restarts=8,
-        ncf_steps=150,
-        ncf_lr=1.0,
-        gd_steps=400,
-        gd_lr=0.1,
         gd_momentum=momentum,
         max_iter=6,
         tol=1e-6,

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 from conftest import FAST
-from datasets import assert_every_iteration_descends, hypercube, sparse_relu_target
+from datasets import (
+    assert_every_iteration_descends,
+    hypercube,
+    pursuit_settings,
+    sparse_relu_target,
+)
 from scipy.optimize import minimize_scalar
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -16,7 +21,7 @@ from skneuronpursuit._activation import HomogeneousActivation
 from skneuronpursuit._network import predict
 from skneuronpursuit._neuron_scale import optimal_scale, scale_until_descent
 from skneuronpursuit._neurons import insert_neuron
-from skneuronpursuit._pursuit import LATER_DELTA_HALVINGS, PursuitSettings, _Pursuit
+from skneuronpursuit._pursuit import LATER_DELTA_HALVINGS, _Pursuit
 
 
 @pytest.mark.parametrize(
@@ -134,17 +139,11 @@ def _pursuit_in_float64(
 ):
     X = hypercube(200, 6, seed=0)
     y = target(X)
-    settings = PursuitSettings(
+    settings = pursuit_settings(
         depth=depth,
         activation=HomogeneousActivation(power, slope),
-        delta=0.2,
-        n_restarts=8,
         ncf_steps=300,
-        ncf_lr=1.0,
         gd_steps=2000,
-        gd_lr=0.1,
-        max_iter=5,
-        tol=0,
         **settings,
     )
     X = torch.from_numpy(np.column_stack([X, np.ones(len(X))]))
