@@ -7,6 +7,7 @@ python -m benchmarks report --readme README.md        # figures + README results
 python -m benchmarks compare OLD_DIR NEW_DIR          # the same fits before and after
 python -m benchmarks compare DIR DIR --methods np np-momentum  # two methods, same fits
 python -m benchmarks realdata                         # NP's defaults on real tabular data
+python -m benchmarks converge --datasets digits       # NP's network vs a minimiser near it
 """
 
 import argparse
@@ -125,6 +126,35 @@ def _realdata(args):
         print(f"table written into {args.readme}")
 
 
+def _converge(args):
+    import csv
+
+    from .converge import evaluate, summary
+    from .realdata import DATASETS, parse_settings
+
+    apply_threads(args)
+    np_params = parse_settings(args.np)
+    rows = [
+        row
+        for name in args.datasets
+        for seed in args.seed
+        for row in evaluate(DATASETS[name], np_params, seed=seed, max_iter=args.max_iter)
+    ]
+    table = summary(rows)
+    print(table)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("w", newline="") as file:
+            writer = csv.DictWriter(file, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        seeds = " ".join(map(str, args.seed))
+        args.out.with_suffix(".md").write_text(
+            f"NP settings: {np_params or 'defaults'}; seeds {seeds}, means of the folds\n\n"
+            f"{table}\n"
+        )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -201,6 +231,19 @@ def main(argv=None):
     )
     add_threads_option(realdata, default=1)
     realdata.set_defaults(handler=_realdata)
+
+    converge = commands.add_parser(
+        "converge", help="NP's fitted network against L-BFGS run to convergence from it"
+    )
+    converge.add_argument("--datasets", nargs="+", choices=list(REAL_DATASETS), default=["digits"])
+    converge.add_argument(
+        "--np", nargs="*", default=[], metavar="NAME=VALUE", help="NP settings to change"
+    )
+    converge.add_argument("--seed", type=int, nargs="+", default=[0], help="as realdata's")
+    converge.add_argument("--max-iter", type=int, default=5000, help="L-BFGS iterations")
+    converge.add_argument("--out", type=Path, default=None, help="CSV of the folds (+ .md)")
+    add_threads_option(converge, default=1)
+    converge.set_defaults(handler=_converge)
 
     args = parser.parse_args(argv)
     if getattr(args, "seeds", 0) is None:
