@@ -3,12 +3,15 @@
 Neuron Pursuit ends each iteration with a bounded inner descent (docs/inner-descent.md),
 so the network it returns need not be a stationary point of its (penalised) objective.
 This benchmark takes each fold's fitted network, runs full-batch L-BFGS in float64 on
-exactly the objective the fit minimised (same rescaled units, intercept column, merged
-duplicates, sample weights and ``alpha``; docs/algorithm.md §1, §10) until it converges,
+exactly the objective the fit minimised (same rescaled units, intercept column, duplicate
+rows merged into weights, and ``alpha``; docs/algorithm.md §1, §10) until it converges,
 and scores both networks on the test fold. The architecture is kept: only the weights
-move. It is an experiment on the method, not an option of the estimators.
+move. It is an experiment on the method, not an option of the estimators. Fits must hold
+nothing out: for the regressor, whose defaults use early stopping, pass
+``--np early_stopping=False``.
 
     python -m benchmarks converge --datasets digits --np alpha=0.0002
+    python -m benchmarks converge --datasets diabetes --np early_stopping=False
     python -m benchmarks converge --datasets digits breast_cancer --seed 0 1 2 --out F.csv
 """
 
@@ -116,8 +119,8 @@ def converge(objective, weights, max_iter=5000):
 def evaluate(dataset, np_params=None, n_splits=5, seed=0, max_iter=5000):
     """Per fold: objective and test score of NP's network before and after converging it.
 
-    ``Pipeline(StandardScaler(), NP)`` as in the real-data benchmark (same folds for the
-    same ``seed``); NP's ``random_state`` is ``seed``.
+    The inputs standardised on each training fold, as the real-data benchmark's pipeline
+    does, and its folds for the same ``seed``; NP's ``random_state`` is ``seed``.
     """
     X, y = dataset.load()
     Estimator = NeuronPursuitClassifier if dataset.classification else NeuronPursuitRegressor
