@@ -86,9 +86,21 @@ def _seeds_said(seeds):
     return f"seeds {listed}, the mean over them ± the standard deviation of their means"
 
 
-def _realdata(args):
+def _write_rows(out, rows, heading, table):
+    """The rows as the CSV ``out`` (every key a column) and ``heading`` with ``table`` beside
+    it, as ``out`` with the suffix .md."""
     import csv
 
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(key for row in rows for key in row))
+    with out.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    out.with_suffix(".md").write_text(f"{heading}\n\n{table}\n")
+
+
+def _realdata(args):
     from .realdata import DATASETS, TABLE_END, TABLE_START, evaluate, parse_settings, summary_table
     from .report import update_readme
 
@@ -112,14 +124,11 @@ def _realdata(args):
     table = summary_table(rows, args.methods)
     print(table)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        fields = list(dict.fromkeys(key for row in rows for key in row))
-        with args.out.open("w", newline="") as file:
-            writer = csv.DictWriter(file, fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        args.out.with_suffix(".md").write_text(
-            f"NP settings: {np_params or 'defaults'}; {_seeds_said(args.seed)}\n\n{table}\n"
+        _write_rows(
+            args.out,
+            rows,
+            f"NP settings: {np_params or 'defaults'}; {_seeds_said(args.seed)}",
+            table,
         )
     if args.readme:
         update_readme(args.readme, table, TABLE_START, TABLE_END)
@@ -127,8 +136,6 @@ def _realdata(args):
 
 
 def _converge(args):
-    import csv
-
     from .converge import evaluate, summary
     from .realdata import DATASETS, parse_settings
 
@@ -143,15 +150,12 @@ def _converge(args):
     table = summary(rows)
     print(table)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("w", newline="") as file:
-            writer = csv.DictWriter(file, list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
         seeds = " ".join(map(str, args.seed))
-        args.out.with_suffix(".md").write_text(
-            f"NP settings: {np_params or 'defaults'}; seeds {seeds}, means of the folds\n\n"
-            f"{table}\n"
+        _write_rows(
+            args.out,
+            rows,
+            f"NP settings: {np_params or 'defaults'}; seeds {seeds}, means of the folds",
+            table,
         )
 
 

@@ -24,6 +24,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit._classifier import class_targets
 from skneuronpursuit._losses import LOSSES
 from skneuronpursuit._network import loss as network_loss
 from skneuronpursuit._sample_data import (
@@ -59,11 +60,7 @@ def training_problem(estimator, X, y):
     X = np.asarray(X, dtype=np.float64)
     if isinstance(estimator, NeuronPursuitClassifier):
         encoded = np.searchsorted(estimator.classes_, y)
-        if len(estimator.classes_) == 2:
-            negative = 0.0 if estimator._loss_ == "log_loss" else -1.0
-            Y = np.where(encoded == 1, 1.0, negative)[:, None]
-        else:
-            Y = np.eye(len(estimator.classes_))[encoded]
+        Y = class_targets(encoded, len(estimator.classes_), estimator._loss_)
     else:
         Y = np.asarray(y, dtype=np.float64).reshape(len(X), -1)
     X, Y, weight = merge_duplicates(X, Y, np.ones(len(X)))

@@ -28,6 +28,18 @@ _NEURONS_NOTE = """
         (benchmarks/README.md, "Several neurons per iteration")."""
 
 
+def class_targets(encoded, n_classes, loss):
+    """The network's targets ``Y`` for class indices ``encoded``, shape (n, 1 or n_classes).
+
+    Two classes: one column, 1 for the second class and 0 (log loss) or -1 (squared
+    loss) for the first; more: one-hot rows.
+    """
+    if n_classes == 2:
+        negative = 0.0 if loss == "log_loss" else -1.0
+        return np.where(encoded == 1, 1.0, negative)[:, None]
+    return np.eye(n_classes)[encoded]
+
+
 class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     _parameter_constraints: dict = {
         **BaseNeuronPursuit._parameter_constraints,
@@ -234,11 +246,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
                     f"{type(self).__name__} needs samples of at least 2 classes with "
                     f"positive sample_weight; got {n_weighted_classes} class."
                 )
-            if len(classes) == 2:
-                negative = 0.0 if self.loss == "log_loss" else -1.0
-                Y = np.where(encoded == 1, 1.0, negative)[:, None]
-            else:
-                Y = np.eye(len(classes))[encoded]
+            Y = class_targets(encoded, len(classes), self.loss)
             self._fit_network(
                 X, Y, sample_weight, stratify=encoded, attributes={"classes_": classes}
             )
