@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._gradient_descent import lay_out, run_window
-from skneuronpursuit._network import backward, forward
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.gradient_descent import lay_out, run_window
+from skneuronpursuit._kernels.network import backward, forward
 
 from .threads import add_threads_option, apply_threads
 

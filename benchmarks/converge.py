@@ -24,14 +24,14 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._classifier import class_targets
-from skneuronpursuit._losses import LOSSES
-from skneuronpursuit._network import loss as network_loss
-from skneuronpursuit._sample_data import (
+from skneuronpursuit._engine.data import (
     _input_tensor,
     _normalised_weights,
     merge_duplicates,
 )
+from skneuronpursuit._estimators.classifier import class_targets
+from skneuronpursuit._kernels.losses import LOSSES
+from skneuronpursuit._kernels.network import loss as network_loss
 
 # L-BFGS stops when the largest gradient entry or the change of the objective is this small.
 GRADIENT_TOLERANCE = 1e-7

@@ -16,9 +16,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._gradient_descent import gradient_descent
-from skneuronpursuit._network import predict as network_predict
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.gradient_descent import gradient_descent
+from skneuronpursuit._kernels.network import predict as network_predict
 
 GD_WIDTH = 50
 # One large starting step: the inner descent (docs/inner-descent.md) rolls a window back

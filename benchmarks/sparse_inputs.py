@@ -3,7 +3,7 @@
     python -m benchmarks.sparse_inputs [--threads 1] [--repeats 5]
 
 The one-hot inputs of modadd-59 (3 non-zeros in 119 columns) are given once as a
-dense tensor and once as :class:`~skneuronpursuit._inputs.SparseInputs`. For
+dense tensor and once as :class:`~skneuronpursuit._kernels.inputs.SparseInputs`. For
 hidden widths 10, 40 and 100 (a random network of that width) the script times
 200 GD steps and 200 steps of the candidate search (16 restarts), alternating
 dense and sparse, and prints the best time per step of ``--repeats`` tries: the
@@ -17,10 +17,10 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._gradient_descent import gradient_descent
-from skneuronpursuit._inputs import SparseInputs
-from skneuronpursuit._ncf import search_candidates
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.gradient_descent import gradient_descent
+from skneuronpursuit._kernels.inputs import SparseInputs
+from skneuronpursuit._kernels.ncf import search_candidates
 
 from .tasks import TASKS
 from .threads import add_threads_option, apply_threads

@@ -5,7 +5,7 @@ coordinate is its own candidate (paper App. D.5). The candidates' constrained
 NCFs are maximised with the package's batched search (every coordinate a
 "layer" with input ``x_j`` and signal ``r``, linear activation); the chosen
 neuron is added at ``delta`` times the engine's ``t_opt``
-(:func:`~skneuronpursuit._neuron_scale.optimal_scale`) and gradient descent runs on the
+(:func:`~skneuronpursuit._kernels.neuron_scale.optimal_scale`) and gradient descent runs on the
 active ``(u, v)`` to its minimum. The selected coordinates, in order, must be those
 of :class:`sklearn.linear_model.OrthogonalMatchingPursuit`.
 
@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from sklearn.linear_model import OrthogonalMatchingPursuit
 
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._ncf import search_candidates
-from skneuronpursuit._neuron_scale import optimal_scale
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.ncf import search_candidates
+from skneuronpursuit._kernels.neuron_scale import optimal_scale
 
 LINEAR = HomogeneousActivation(1, 1.0)
 

@@ -4,8 +4,8 @@ A scikit-learn compatible implementation of Kumar & Haupt, "Learning Neural
 Networks by Neuron Pursuit" (2025), on a PyTorch backend.
 """
 
-from ._classifier import NeuronPursuitClassifier
-from ._regressor import NeuronPursuitRegressor
+from ._estimators.classifier import NeuronPursuitClassifier
+from ._estimators.regressor import NeuronPursuitRegressor
 
 __all__ = ["NeuronPursuitClassifier", "NeuronPursuitRegressor", "__version__"]
 

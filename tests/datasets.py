@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._pursuit import PursuitSettings
+from skneuronpursuit._engine.pursuit import PursuitSettings
+from skneuronpursuit._kernels.activation import HomogeneousActivation
 
 
 def sparse_relu_target(X):

@@ -130,8 +130,8 @@ def test_every_benchmark_module_imports():
 
 def test_the_step_given_to_torch_compile_is_the_engines_gd_step():
     from benchmarks.compiled_gd import RELU, gd_step
-    from skneuronpursuit._gradient_descent import lay_out, run_window
-    from skneuronpursuit._network import loss
+    from skneuronpursuit._kernels.gradient_descent import lay_out, run_window
+    from skneuronpursuit._kernels.network import loss
 
     generator = torch.Generator().manual_seed(3)
     X = torch.randn(50, 4, dtype=torch.float64, generator=generator)

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._activation import HomogeneousActivation
+from skneuronpursuit._kernels.activation import HomogeneousActivation
 
 FAST = {**FAST, "max_iter": 6}
 ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]

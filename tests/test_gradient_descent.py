@@ -5,17 +5,17 @@ import pytest
 import torch
 from datasets import hypercube
 
-import skneuronpursuit._inner_solver as inner_solver
+import skneuronpursuit._engine.inner_solver as inner_solver
 from skneuronpursuit import NeuronPursuitRegressor
-from skneuronpursuit import _gradient_descent as gradient_descent_module
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._gradient_descent import (
+from skneuronpursuit._kernels import gradient_descent as gradient_descent_module
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.gradient_descent import (
     GROWTH,
     MAX_HALVINGS,
     gradient_descent,
     next_step_size,
 )
-from skneuronpursuit._network import loss
+from skneuronpursuit._kernels.network import loss
 
 RELU = HomogeneousActivation(1, 0.0)
 

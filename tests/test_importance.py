@@ -9,7 +9,7 @@ from sklearn.feature_selection import SelectFromModel
 from sklearn.pipeline import make_pipeline
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._importance import path_importances
+from skneuronpursuit._estimators.importance import path_importances
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from conftest import FAST
 from datasets import hypercube, pursuit_settings
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._gradient_descent import gradient_descent
-from skneuronpursuit._inner_solver import minimise, solver_for
-from skneuronpursuit._levenberg_marquardt import MAX_EXPLICIT, levenberg_marquardt
-from skneuronpursuit._losses import LOSSES
+from skneuronpursuit._engine.inner_solver import minimise, solver_for
+from skneuronpursuit._kernels.gradient_descent import gradient_descent
+from skneuronpursuit._kernels.levenberg_marquardt import MAX_EXPLICIT, levenberg_marquardt
+from skneuronpursuit._kernels.losses import LOSSES
 
 FAST = {**FAST, "ncf_steps": 50, "gd_steps": 200, "early_stopping": False}
 

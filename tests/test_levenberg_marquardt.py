@@ -8,10 +8,10 @@ from conftest import FAST
 from datasets import hypercube, sparse_relu_target
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit import _levenberg_marquardt as lm_module
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._inputs import SparseInputs
-from skneuronpursuit._levenberg_marquardt import (
+from skneuronpursuit._kernels import levenberg_marquardt as lm_module
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.inputs import SparseInputs
+from skneuronpursuit._kernels.levenberg_marquardt import (
     _diagonal,
     _Dual,
     _Explicit,
@@ -22,8 +22,8 @@ from skneuronpursuit._levenberg_marquardt import (
     jacobian_product,
     levenberg_marquardt,
 )
-from skneuronpursuit._losses import LOSSES
-from skneuronpursuit._network import forward, loss, predict
+from skneuronpursuit._kernels.losses import LOSSES
+from skneuronpursuit._kernels.network import forward, loss, predict
 
 ACTIVATIONS = [(1, 0.0), (1, 0.1), (2, 0.0), (2, -1.0)]
 FAST = {**FAST, "ncf_steps": 100, "gd_steps": 300}

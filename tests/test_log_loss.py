@@ -15,12 +15,12 @@ from sklearn.model_selection import cross_val_score
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skneuronpursuit import NeuronPursuitClassifier
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._gradient_descent import gradient_descent
-from skneuronpursuit._losses import LOSSES
-from skneuronpursuit._ncf import search_candidates, search_network
-from skneuronpursuit._network import backward, forward, loss
-from skneuronpursuit._neurons import insert_neuron
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.gradient_descent import gradient_descent
+from skneuronpursuit._kernels.losses import LOSSES
+from skneuronpursuit._kernels.ncf import search_candidates, search_network
+from skneuronpursuit._kernels.network import backward, forward, loss
+from skneuronpursuit._kernels.neurons import insert_neuron
 
 FAST = {
     **FAST,

@@ -3,17 +3,17 @@
 import pytest
 import torch
 
-from skneuronpursuit import _ncf
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._ncf import (
+from skneuronpursuit._kernels import ncf as _ncf
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.ncf import (
     candidate_ncf,
     network_ncf,
     projected_gradient,
     search_candidates,
     search_network,
 )
-from skneuronpursuit._network import backward, forward, loss, weighted_squared_norm
-from skneuronpursuit._neurons import insert_neuron, keep_neurons
+from skneuronpursuit._kernels.network import backward, forward, loss, weighted_squared_norm
+from skneuronpursuit._kernels.neurons import insert_neuron, keep_neurons
 
 ACTIVATIONS = [(1, 0.0), (1, 0.2), (2, 0.0), (2, -1.0)]
 # With ReLU (1, 0) the dominant point can sit on a kink, where some a . h_i = 0 and

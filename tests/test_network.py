@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._inputs import dense_product
-from skneuronpursuit._network import backward, forward, loss, predict, push_forward
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.inputs import dense_product
+from skneuronpursuit._kernels.network import backward, forward, loss, predict, push_forward
 
 ACTIVATIONS = [(1, 0.0), (1, 0.1), (2, 0.0), (2, -1.0), (3, 0.5)]
 

@@ -7,10 +7,10 @@ from conftest import FAST
 from datasets import assert_every_iteration_descends, pursuit_settings
 from sklearn.datasets import load_iris
 
-import skneuronpursuit._pursuit as pursuit
+import skneuronpursuit._engine.pursuit as pursuit
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._losses import LOSSES
-from skneuronpursuit._pursuit import _Pursuit, neuron_pursuit
+from skneuronpursuit._engine.pursuit import _Pursuit, neuron_pursuit
+from skneuronpursuit._kernels.losses import LOSSES
 
 
 def _problem(loss_name, n=120, seed=0):

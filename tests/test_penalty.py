@@ -11,20 +11,20 @@ from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._gradient_descent import lay_out, run_window
-from skneuronpursuit._levenberg_marquardt import (
+from skneuronpursuit._engine.pursuit import neuron_pursuit
+from skneuronpursuit._engine.records import STALL_FRACTION
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.gradient_descent import lay_out, run_window
+from skneuronpursuit._kernels.levenberg_marquardt import (
     _Dual,
     _Explicit,
     _MatrixFree,
     _system_type,
     levenberg_marquardt,
 )
-from skneuronpursuit._losses import LOSSES
-from skneuronpursuit._network import loss
-from skneuronpursuit._neuron_scale import _model, lowest_descending_scale, optimal_scale
-from skneuronpursuit._pursuit import neuron_pursuit
-from skneuronpursuit._records import STALL_FRACTION
+from skneuronpursuit._kernels.losses import LOSSES
+from skneuronpursuit._kernels.network import loss
+from skneuronpursuit._kernels.neuron_scale import _model, lowest_descending_scale, optimal_scale
 
 
 def problem(depth=3, n=40, outputs=2, seed=0, power=1, slope=0.1):
@@ -248,7 +248,7 @@ def test_a_converged_penalised_fit_declines_copies_of_its_neurons(monkeypatch):
     # points with N* = alpha/2: their copies, found a little above it, promise nothing
     # (docs/algorithm.md §10.2). Without the rule they ran until the stall rule stopped
     # the fit, five iterations later.
-    import skneuronpursuit._pursuit as pursuit
+    import skneuronpursuit._engine.pursuit as pursuit
 
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)

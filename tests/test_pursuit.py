@@ -17,11 +17,11 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._network import predict
-from skneuronpursuit._neuron_scale import optimal_scale, scale_until_descent
-from skneuronpursuit._neurons import insert_neuron
-from skneuronpursuit._pursuit import LATER_DELTA_HALVINGS, _Pursuit
+from skneuronpursuit._engine.pursuit import LATER_DELTA_HALVINGS, _Pursuit
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.network import predict
+from skneuronpursuit._kernels.neuron_scale import optimal_scale, scale_until_descent
+from skneuronpursuit._kernels.neurons import insert_neuron
 
 
 @pytest.mark.parametrize(
@@ -329,7 +329,7 @@ def test_max_iter_warns_only_while_the_validation_score_still_improves():
 
 
 def test_interrupt_keeps_the_last_completed_iteration(monkeypatch):
-    import skneuronpursuit._pursuit as pursuit
+    import skneuronpursuit._engine.pursuit as pursuit
 
     calls = []
     original = pursuit.minimise
@@ -353,7 +353,7 @@ def test_interrupt_keeps_the_last_completed_iteration(monkeypatch):
 def test_the_engine_runs_without_autograd_bookkeeping(monkeypatch):
     # Inference mode: every GD or LM step and ascent step skips autograd's dispatch
     # (benchmarks/README.md, "Speed"). A warm start from ordinary tensors works too.
-    import skneuronpursuit._pursuit as pursuit
+    import skneuronpursuit._engine.pursuit as pursuit
 
     seen = []
     original = pursuit.minimise
@@ -435,8 +435,8 @@ def test_an_exact_fit_is_not_stalled():
 def test_every_stop_reason_is_in_the_one_table_and_documented():
     import re
 
-    from skneuronpursuit._docstrings import ATTRIBUTES_DOC
-    from skneuronpursuit._records import STOP_REASONS
+    from skneuronpursuit._engine.records import STOP_REASONS
+    from skneuronpursuit._estimators.docstrings import ATTRIBUTES_DOC
 
     documented = ATTRIBUTES_DOC[ATTRIBUTES_DOC.index("stop_reason_ :") :]
     documented = documented[: documented.index("validation_scores_")]

@@ -6,9 +6,9 @@ from conftest import FAST
 from datasets import hypercube, sparse_relu_target
 
 from skneuronpursuit import NeuronPursuitRegressor
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._network import predict
-from skneuronpursuit._rebalance import neuron_balance, rebalance
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.network import predict
+from skneuronpursuit._kernels.rebalance import neuron_balance, rebalance
 
 
 @pytest.mark.parametrize("power, slope", [(1, 0.0), (1, 0.3), (2, 0.0), (2, -1.0)])

@@ -18,9 +18,9 @@ from benchmarks.reference_loop import (
 )
 from benchmarks.runner import error
 from benchmarks.tasks import TASKS
-from skneuronpursuit._activation import HomogeneousActivation
-from skneuronpursuit._ncf import search_candidates, search_network
-from skneuronpursuit._network import backward, forward
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.ncf import search_candidates, search_network
+from skneuronpursuit._kernels.network import backward, forward
 
 SLOPE = 0.1
 SETTINGS = ReferenceSettings(depth=3, negative_slope=SLOPE, n_restarts=1, ncf_steps=60)

@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._inputs import SparseInputs
+from skneuronpursuit._kernels.inputs import SparseInputs
 
 FAST = {**FAST, "n_restarts": 4, "ncf_steps": 20, "gd_steps": 50, "max_iter": 3}
 ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]
@@ -240,7 +240,7 @@ def test_numpy_integer_hyperparameters_fit_like_python_integers():
 
 
 def test_the_memory_estimate_does_not_wrap_around_for_numpy_integers():
-    from skneuronpursuit._memory import estimate_working_set
+    from skneuronpursuit._engine.memory import estimate_working_set
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # NumPy warns where an int64 product overflows
@@ -263,7 +263,7 @@ def test_prune_refuses_an_invalid_tol(tol, error):
 
 
 def test_wide_sparse_input_is_sized_by_its_non_zeros(monkeypatch):
-    monkeypatch.setattr("skneuronpursuit._memory.available_memory", lambda device: 2**31)
+    monkeypatch.setattr("skneuronpursuit._engine.memory.available_memory", lambda device: 2**31)
     n, d = 200, 10**6
     X_wide = scipy.sparse.csr_matrix(
         (np.ones(n), (np.arange(n), RNG.randint(0, 50, size=n))), shape=(n, d)
@@ -289,7 +289,7 @@ FAKE_FILES = {
     ],
 )
 def test_free_cpu_memory_is_what_is_available_within_the_cgroup(monkeypatch, files, expected):
-    from skneuronpursuit import _memory
+    from skneuronpursuit._engine import memory as _memory
 
     def fake_open(path, *args, **kwargs):
         if path not in files:
@@ -309,7 +309,7 @@ def test_an_interrupt_between_new_weights_and_their_record_keeps_them_together(m
     # The last perf_counter call of an iteration times its record, after gradient
     # descent and before the commit: interrupting the second iteration's last call
     # lands between its new weights and its record.
-    from skneuronpursuit import _pursuit
+    from skneuronpursuit._engine import pursuit as _pursuit
 
     calls, interrupt_at = [], []
 

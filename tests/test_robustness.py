@@ -157,7 +157,7 @@ def test_interrupt_from_another_thread_leaves_a_consistent_model(monkeypatch):
     # A real SIGINT-like interrupt (interrupt_main from another thread), sent while
     # the third inner minimisation runs, so that it lands inside the fit whatever the
     # machine's speed (a fixed timer could fire before or after).
-    from skneuronpursuit import _pursuit
+    from skneuronpursuit._engine import pursuit as _pursuit
 
     X = hypercube(300, 8, seed=4)
     y = np.sin(X @ np.arange(1.0, 9.0))
@@ -229,13 +229,13 @@ def test_grid_search_results_do_not_depend_on_n_jobs():
 
 
 def test_a_fit_too_large_for_memory_is_refused_before_it_starts(monkeypatch):
-    monkeypatch.setattr("skneuronpursuit._memory.available_memory", lambda device: 2**20)
+    monkeypatch.setattr("skneuronpursuit._engine.memory.available_memory", lambda device: 2**20)
     with pytest.raises(MemoryError, match="GiB of cpu memory"):
         NeuronPursuitRegressor(**FAST).fit(hypercube(2000, 20, seed=7), np.ones(2000))
 
 
 def test_memory_estimate_grows_with_the_problem():
-    from skneuronpursuit._memory import estimate_working_set
+    from skneuronpursuit._engine.memory import estimate_working_set
 
     small = estimate_working_set(1000, 20, 1, 3, 16, 31, torch.float32)
     assert estimate_working_set(2000, 20, 1, 3, 16, 31, torch.float32) > 1.9 * small

@@ -8,9 +8,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._inputs import SparseInputs
-from skneuronpursuit._network import predict
-from skneuronpursuit._pursuit import _Pursuit
+from skneuronpursuit._engine.pursuit import _Pursuit
+from skneuronpursuit._kernels.inputs import SparseInputs
+from skneuronpursuit._kernels.network import predict
 
 
 def _one_hot_sums(modulus=7):

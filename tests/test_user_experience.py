@@ -154,7 +154,7 @@ def _patience_replayed(scores, tol, n_iter_no_change):
 
 
 def test_early_stopping_waits_only_for_gains_above_tol(monkeypatch):
-    import skneuronpursuit._tracking as tracking
+    import skneuronpursuit._estimators.tracking as tracking
 
     # Scores creep up by less than 0.01 once the signal is fitted (noise 0.2): with
     # tol=0.01 patience runs out there, while any higher score is still the one kept
@@ -177,7 +177,7 @@ def test_early_stopping_waits_only_for_gains_above_tol(monkeypatch):
 
 
 def test_a_gain_counts_only_above_its_standard_error():
-    from skneuronpursuit._tracking import clearly_better
+    from skneuronpursuit._estimators.tracking import clearly_better
 
     kept = np.zeros(30)
     assert clearly_better(kept + 1e-9, kept)  # the same small gain on every sample
@@ -212,7 +212,7 @@ def test_validation_terms_sum_to_the_validation_score(n_outputs):
 
 
 def test_early_stopping_keeps_a_larger_network_only_when_clearly_better(monkeypatch):
-    import skneuronpursuit._tracking as tracking
+    import skneuronpursuit._estimators.tracking as tracking
 
     y = Y_WAVE + 0.2 * np.random.RandomState(2).normal(size=len(Y_WAVE))
     params = dict(max_iter=20, early_stopping=True, n_iter_no_change=3, validation_fraction=0.3)
@@ -251,7 +251,7 @@ def test_early_stopping_classifier_scores_accuracy():
 
 
 def test_a_perfect_validation_score_stops_with_the_network_patience_would_keep(monkeypatch):
-    import skneuronpursuit._tracking as tracking
+    import skneuronpursuit._estimators.tracking as tracking
 
     y = np.digitize(X_CUBE[:, 0] + X_CUBE[:, 1], [-0.5, 0.5])  # held out: 1.0 at 4 neurons
     params = dict(max_iter=12, early_stopping=True, n_iter_no_change=3, **FAST)
@@ -306,7 +306,7 @@ def test_a_warm_start_from_a_perfect_validation_score_adds_one_iteration():
 
 
 def test_the_tracker_returns_its_score_and_leaves_the_engines_record_alone():
-    from skneuronpursuit._tracking import _IterationTracker
+    from skneuronpursuit._estimators.tracking import _IterationTracker
 
     reg = NeuronPursuitRegressor(early_stopping=True, negative_slope=0.0, **FAST)
     Y = Y_WAVE[:, None]

@@ -2,8 +2,8 @@
 
 import torch
 
-from ._network import predict
-from ._neurons import keep_neurons
+from .network import predict
+from .neurons import keep_neurons
 
 
 def prune_neurons(weights, X, activation, rtol):

@@ -13,12 +13,12 @@ import torch
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._export import HomogeneousNetwork
-from ._fit_safety import _Number
-from ._importance import path_importances
-from ._neurons import keep_neurons
-from ._prune import prune_neurons
-from ._sample_data import _input_tensor, _network_output, user_units
+from .._engine.data import _input_tensor, _network_output, user_units
+from .._kernels.neurons import keep_neurons
+from .._kernels.prune import prune_neurons
+from .export import HomogeneousNetwork
+from .fit_safety import _Number
+from .importance import path_importances
 
 
 class FittedNetworkMixin:

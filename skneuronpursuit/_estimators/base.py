@@ -11,24 +11,24 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-from ._activation import HomogeneousActivation
-from ._device import DTYPES, resolve_device
-from ._fit_safety import _Number, _random_state
-from ._fitted_network import FittedNetworkMixin
-from ._held_out import validation_split
-from ._inputs import SparseInputs
-from ._losses import LOSSES
-from ._memory import check_memory
-from ._pursuit import PursuitSettings, neuron_pursuit
-from ._records import STOP_REASONS
-from ._sample_data import (
+from .._engine.data import (
     _input_tensor,
     _normalised_weights,
     _root_mean_square,
     fit_units,
     merge_duplicates,
 )
-from ._tracking import _IterationTracker
+from .._engine.device import DTYPES, resolve_device
+from .._engine.memory import check_memory
+from .._engine.pursuit import PursuitSettings, neuron_pursuit
+from .._engine.records import STOP_REASONS
+from .._kernels.activation import HomogeneousActivation
+from .._kernels.inputs import SparseInputs
+from .._kernels.losses import LOSSES
+from .fit_safety import _Number, _random_state
+from .fitted_network import FittedNetworkMixin
+from .held_out import validation_split
+from .tracking import _IterationTracker
 
 try:  # scikit-learn's callback API (1.9+); without it, progress is shown by `verbose`
     from sklearn.callback import CallbackSupportMixin, with_callbacks

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._sample_data import _network_output, user_units
+from .._engine.data import _network_output, user_units
 
 # The highest validation score there is: accuracy and R^2 are at most 1.
 PERFECT_VALIDATION_SCORE = 1.0

@@ -4,7 +4,7 @@ Both searches are projected gradient ascent on the unit sphere,
 ``w <- (w + eta grad) / ||w + eta grad||``, run for a fixed number of steps with all
 restarts (and, for the candidates, all hidden layers) as one batched
 computation and no host synchronisation inside the loop. A sparse input
-(:class:`~skneuronpursuit._inputs.SparseInputs`) cannot be padded into that
+(:class:`~skneuronpursuit._kernels.inputs.SparseInputs`) cannot be padded into that
 batch: the first hidden layer's candidates then form a batch of their own.
 
 The ascent runs on rescaled data: the inputs and the signal are divided by their
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ._inputs import SparseInputs, dense_product, transposed_product
-from ._network import backward, forward, matmul
+from .inputs import SparseInputs, dense_product, transposed_product
+from .network import backward, forward, matmul
 
 # (choice) With ``rows``, this fraction of an ascent's steps (the last ones) runs on
 # all samples, so that the point returned has climbed the NCF of all samples last.

@@ -6,9 +6,9 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import validate_data
 
-from ._base import BaseNeuronPursuit, with_callbacks
-from ._docstrings import ATTRIBUTES_DOC, parameters_doc
-from ._fit_safety import _restored_on_failure
+from .base import BaseNeuronPursuit, with_callbacks
+from .docstrings import ATTRIBUTES_DOC, parameters_doc
+from .fit_safety import _restored_on_failure
 
 
 def _numeric_targets(y):

@@ -1,7 +1,7 @@
 """The inner minimisation after each added neuron: which solver runs, and running it.
 
 docs/inner-descent.md, "Which solver". ``solver="gd"`` is gradient descent
-(``_gradient_descent.py``), ``"lm"`` Levenberg-Marquardt (``_levenberg_marquardt.py``;
+(``_kernels/gradient_descent.py``), ``"lm"`` Levenberg-Marquardt (``_kernels/levenberg_marquardt.py``;
 for the log loss its generalised Gauss-Newton form). ``"auto"`` chooses per iteration:
 where the loss is squared and Levenberg-Marquardt's normal equations are formed
 explicitly (weights times outputs at most ``MAX_EXPLICIT``), one window of gradient
@@ -13,8 +13,8 @@ networks, the unpenalised log loss) gradient descent alone.
 
 from dataclasses import dataclass
 
-from ._gradient_descent import gradient_descent, next_step_size
-from ._levenberg_marquardt import has_explicit_system, levenberg_marquardt
+from .._kernels.gradient_descent import gradient_descent, next_step_size
+from .._kernels.levenberg_marquardt import has_explicit_system, levenberg_marquardt
 
 
 @dataclass

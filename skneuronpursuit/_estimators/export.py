@@ -2,7 +2,7 @@
 
 import torch
 
-from ._activation import HomogeneousActivation
+from .._kernels.activation import HomogeneousActivation
 
 
 class HomogeneousActivationModule(torch.nn.Module):

@@ -9,9 +9,9 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._base import BaseNeuronPursuit, with_callbacks
-from ._docstrings import ATTRIBUTES_DOC, parameters_doc
-from ._fit_safety import _restored_on_failure
+from .base import BaseNeuronPursuit, with_callbacks
+from .docstrings import ATTRIBUTES_DOC, parameters_doc
+from .fit_safety import _restored_on_failure
 
 _ALPHA_NOTE = """ The classifier's default, 0.01 with the log loss, was chosen on
         scikit-learn's bundled datasets (benchmarks/README.md, "The classifier's

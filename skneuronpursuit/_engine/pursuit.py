@@ -15,22 +15,22 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ._activation import HomogeneousActivation
-from ._inner_solver import minimise
-from ._losses import LOSSES
-from ._ncf import search_candidates, search_network
-from ._network import backward, forward, push_forward
-from ._network import loss as network_loss
-from ._neuron_scale import (
+from .._kernels.activation import HomogeneousActivation
+from .._kernels.losses import LOSSES
+from .._kernels.ncf import search_candidates, search_network
+from .._kernels.network import backward, forward, push_forward
+from .._kernels.network import loss as network_loss
+from .._kernels.neuron_scale import (
     lowest_descending_scale,
     optimal_scale,
     promised_decrease,
     ray,
     scale_until_descent,
 )
-from ._neurons import insert_neuron
-from ._rebalance import rebalance as rebalance_weights
-from ._records import STALL_FRACTION, IterationRecord, print_record, settled, stalled
+from .._kernels.neurons import insert_neuron
+from .._kernels.rebalance import rebalance as rebalance_weights
+from .inner_solver import minimise
+from .records import STALL_FRACTION, IterationRecord, print_record, settled, stalled
 
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
 LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
@@ -72,8 +72,8 @@ class PursuitSettings:
     gd_momentum: float = 0.0
     gd_window: int = 250
     gd_tol: float = 1e-4
-    objective: object = LOSSES["squared_error"]  # the loss (_losses.py)
-    solver: str = "gd"  # "gd", "lm" or "auto" (_inner_solver.py)
+    objective: object = LOSSES["squared_error"]  # the loss (_kernels/losses.py)
+    solver: str = "gd"  # "gd", "lm" or "auto" (_engine/inner_solver.py)
     lm_steps: int = 20
     ncf_samples: int | None = None  # None: every ascent step on all samples (§3.3)
     layer_choice: str = "ncf"  # "ncf" (the paper's) or "decrease" (§3.2)

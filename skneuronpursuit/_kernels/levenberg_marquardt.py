@@ -8,14 +8,14 @@ across layers (``P`` of them). Every step solves the damped Gauss-Newton system
     (A + lambda I) p = g,    A = J^T S J / n,    g = J^T S r / n = -grad L
 
 and tries ``w + p``. The step is accepted only if the loss (the caller's
-:func:`~skneuronpursuit._network.loss`) falls; the damping ``lambda`` follows
+:func:`~skneuronpursuit._kernels.network.loss`) falls; the damping ``lambda`` follows
 Nielsen's rule on the gain ratio ``rho = (L(w) - L(w + p)) / (g.p - p.A p / 2)``:
 accepted, ``lambda *= max(1/3, 1 - (2 rho - 1)^3)``; rejected, ``lambda *= nu``,
 ``nu *= 2``. It starts at ``TAU * max diag(A)`` in every call (choice).
 
 The Jacobian needs no autograd: the derivative of ``H`` with respect to ``W_l`` at
 sample ``i`` is the outer product of ``dH/dz_l`` (one hand-written backward pass
-per output, :func:`~skneuronpursuit._network.backward`) and the layer input
+per output, :func:`~skneuronpursuit._kernels.network.backward`) and the layer input
 ``h_{l-1}``. With ``P m <= max_explicit`` (``m`` outputs) ``A`` is formed in chunks of
 samples and solved by a Cholesky factorisation (with fewer residuals ``n m`` than
 weights, through the ``n m x n m`` system ``J J^T``: ``_Dual``); beyond that the system
@@ -32,10 +32,10 @@ L2 penalty adds ``alpha I`` to ``A`` and ``-alpha w`` to ``g`` (docs/algorithm.m
 
 import torch
 
-from ._gradient_descent import DescentResult
-from ._inputs import SparseInputs, _with_values, transposed_product
-from ._network import SQUARED_ERROR, backward, forward
-from ._network import loss as network_loss
+from .gradient_descent import DescentResult
+from .inputs import SparseInputs, _with_values, transposed_product
+from .network import SQUARED_ERROR, backward, forward
+from .network import loss as network_loss
 
 # Accepted steps of a call that names no budget: enough to converge (an LM descent takes
 # 2-40 steps, rarely 100). The estimators pass lm_steps (choice).
@@ -419,7 +419,7 @@ def levenberg_marquardt(
         conjugate gradients beyond; ``MAX_EXPLICIT`` by default.
     alpha : float
         Strength of the L2 penalty; 0 for none.
-    objective : loss of ``_losses.py``, default=SQUARED_ERROR
+    objective : loss of ``_kernels/losses.py``, default=SQUARED_ERROR
 
     Returns
     -------

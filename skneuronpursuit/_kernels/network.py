@@ -5,7 +5,7 @@ Weights are a list ``[W_1, ..., W_L]`` of tensors, ``W_l`` of shape
 batch independent networks (the restarts of the first iteration). Rows of ``X``
 are samples, so a layer computes ``z_l = h_{l-1} @ W_l.mT``.
 
-``X`` is a tensor or :class:`~skneuronpursuit._inputs.SparseInputs`; everything
+``X`` is a tensor or :class:`~skneuronpursuit._kernels.inputs.SparseInputs`; everything
 here is plain torch, device- and dtype-agnostic, and is the single
 place where the network is evaluated: the first iteration, the candidate search,
 gradient descent and ``predict`` all call it.
@@ -13,8 +13,8 @@ gradient descent and ``predict`` all call it.
 
 import torch
 
-from ._inputs import dense_product, transposed_product
-from ._losses import LOSSES, weighted_squared_norm  # noqa: F401 (weighted_squared_norm: re-export)
+from .inputs import dense_product, transposed_product
+from .losses import LOSSES, weighted_squared_norm  # noqa: F401 (weighted_squared_norm: re-export)
 
 SQUARED_ERROR = LOSSES["squared_error"]
 

@@ -8,8 +8,8 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from ._inputs import SparseInputs
-from ._network import predict as network_predict
+from .._kernels.inputs import SparseInputs
+from .._kernels.network import predict as network_predict
 
 # A feature (or target) whose root mean square is below this is treated as zero: the
 # reciprocal of a smaller scale, times the weights, would overflow in ``coefs_``

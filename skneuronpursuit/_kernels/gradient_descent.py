@@ -36,9 +36,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ._inputs import SparseInputs
-from ._network import SQUARED_ERROR, backward, forward, weight_penalty
-from ._network import loss as network_loss
+from .inputs import SparseInputs
+from .network import SQUARED_ERROR, backward, forward, weight_penalty
+from .network import loss as network_loss
 
 WINDOW = 250  # steps between checkpoints (the paper's PVR rule checks every 50,000) (choice)
 MAX_HALVINGS = 4  # halvings per call, as the paper's PVR rule allows (choice)
@@ -70,7 +70,7 @@ class LaidOutData:
     loss_weight: object  # s_i broadcastable against the residual; None when all are 1
     columns: bool
     n_samples: int
-    objective: object  # the loss (_losses.py)
+    objective: object  # the loss (_kernels/losses.py)
 
     @property
     def axis(self):
@@ -88,7 +88,7 @@ def lay_out(X, Y, sample_weight, objective=SQUARED_ERROR):
     """The data as the steps use it: samples in columns for dense ``X``.
 
     The products of thin layers are faster that way round; sparse ``X``
-    (:class:`~skneuronpursuit._inputs.SparseInputs`) keeps samples in rows.
+    (:class:`~skneuronpursuit._kernels.inputs.SparseInputs`) keeps samples in rows.
 
     Parameters
     ----------
@@ -96,7 +96,7 @@ def lay_out(X, Y, sample_weight, objective=SQUARED_ERROR):
     Y : Tensor of shape (n_samples, n_outputs)
     sample_weight : Tensor of shape (n_samples,)
         Normalised to mean 1 by the caller.
-    objective : loss of ``_losses.py``, default=SQUARED_ERROR
+    objective : loss of ``_kernels/losses.py``, default=SQUARED_ERROR
 
     Returns
     -------
@@ -220,14 +220,14 @@ def gradient_descent(
         Steps between checkpoints.
     max_halvings : int
         Halvings at most; a rise after the last one ends the descent at its checkpoint.
-    objective : loss of ``_losses.py``
+    objective : loss of ``_kernels/losses.py``
     alpha : float
         Strength of the L2 penalty; 0 for none.
 
     Returns
     -------
     DescentResult
-        Its loss is :func:`~skneuronpursuit._network.loss` of its weights, never
+        Its loss is :func:`~skneuronpursuit._kernels.network.loss` of its weights, never
         higher than that of ``weights``: the windows' own loss values are summed in
         another order (samples in columns), and rises below rounding are accepted,
         so the end is checked in the caller's terms.
