@@ -33,6 +33,8 @@ from skneuronpursuit._estimators.classifier import class_targets
 from skneuronpursuit._kernels.losses import LOSSES
 from skneuronpursuit._kernels.network import loss as network_loss
 
+from .realdata import estimator_params
+
 # L-BFGS stops when the largest gradient entry or the change of the objective is this small.
 GRADIENT_TOLERANCE = 1e-7
 CHANGE_TOLERANCE = 1e-10
@@ -129,7 +131,9 @@ def evaluate(dataset, np_params=None, n_splits=5, seed=0, max_iter=5000):
         scaler = StandardScaler().fit(X[train])
         X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])
         started = time.perf_counter()
-        fitted = Estimator(random_state=seed, **(np_params or {})).fit(X_train, y[train])
+        fitted = Estimator(random_state=seed, **estimator_params(np_params or {})).fit(
+            X_train, y[train]
+        )
         fit_seconds = time.perf_counter() - started
         objective = training_problem(fitted, X_train, y[train])
         before = float(objective([torch.as_tensor(w) for w in fitted._fit_weights_]))

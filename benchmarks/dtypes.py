@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skneuronpursuit import NeuronPursuitClassifier
 
+from .realdata import estimator_params
 from .threads import add_threads_option, apply_threads
 
 DATASETS = {
@@ -42,8 +43,10 @@ def fit_once(name, dtype, seed, **params):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, random_state=seed, stratify=y
     )
+    params = estimator_params(params)
     model = make_pipeline(
-        StandardScaler(), NeuronPursuitClassifier(dtype=dtype, random_state=seed, **params)
+        StandardScaler(),
+        NeuronPursuitClassifier(dtype=dtype, random_state=seed, **params),
     )
     started = time.perf_counter()
     with warnings.catch_warnings():

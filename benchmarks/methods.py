@@ -5,6 +5,7 @@ candidate's own fit seconds: the runner keeps the one with the lowest test error
 as the paper reports its baselines (best of several step sizes or solvers).
 """
 
+import dataclasses
 import functools
 import time
 import warnings
@@ -15,10 +16,17 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit import (
+    NeuronPursuitClassifier,
+    NeuronPursuitRegressor,
+    neuron_pursuit,
+    paper_settings,
+)
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.gradient_descent import gradient_descent
 from skneuronpursuit._kernels.network import predict as network_predict
+
+from .realdata import estimator_params
 
 GD_WIDTH = 50
 # One large starting step: the inner descent (docs/inner-descent.md) rolls a window back
@@ -33,30 +41,32 @@ MLP_MAX_ITER = dict(quick=100, full=500)
 
 
 def fit_neuron_pursuit(task, X, y, seed, quick, callbacks=(), **overrides):
-    """NP with the task's settings; ``overrides`` (estimator parameters) go on top."""
+    """NP with the task's network; ``overrides`` (estimator parameters) go on top."""
     Estimator = (
         NeuronPursuitClassifier if task.kind == "classification" else NeuronPursuitRegressor
     )
+    paper = paper_settings(task.name)
     params = dict(
-        depth=task.depth,
-        activation_power=task.activation_power,
-        negative_slope=task.negative_slope,
+        depth=paper.depth,
+        activation_power=paper.activation.power,
+        negative_slope=paper.activation.slope,
         fit_intercept=task.fit_intercept,
-        rebalance=task.rebalance,
+        rebalance=paper.options.rebalance,
+        max_iter=paper.max_iter,
+        tol=paper.tol,
         random_state=seed,
         dtype="float32",
         # The paper's protocol grows on all the training data; the package's default
         # may hold some out (docs/benchmarks.md, "Methods compared").
         early_stopping=False,
-        # The paper's loss, unpenalised (the classifier's defaults are the log loss with
-        # alpha = 0.01 since 2026-12-01).
+        # The paper's loss, unpenalised, one neuron per iteration.
         alpha=0.0,
         gd_momentum=0.0,
         neurons_per_iteration=1,
     )
     if task.kind == "classification":
         params["loss"] = "squared_error"
-    params.update(task.np_params)
+        params["gd_lr"] = paper.options.gd_lr
     if quick:
         params.update(QUICK_NP)
     params.update(overrides)
@@ -65,21 +75,32 @@ def fit_neuron_pursuit(task, X, y, seed, quick, callbacks=(), **overrides):
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = Estimator(**params)
+        model = Estimator(**estimator_params(params))
         if callbacks:  # sklearn.callback objects (scikit-learn >= 1.9)
             model.set_callbacks(*callbacks)
         model.fit(X, y)
     seconds = time.perf_counter() - started
-    violations = sum(r["loss_after_add"] >= r["loss_before"] for r in model.history_)
-    info = dict(
-        neurons=sum(model.hidden_layer_sizes_),
-        np_iterations=model.n_iter_,
+    return [
+        (
+            model.predict,
+            _np_info(
+                model.history_, model.hidden_layer_sizes_, model.stop_reason_, task, seconds, model
+            ),
+        )
+    ]
+
+
+def _np_info(history, hidden_layer_sizes, stop_reason, task, seconds, model):
+    """The runner's ``info`` of an NP fit."""
+    violations = sum(r["loss_after_add"] >= r["loss_before"] for r in history)
+    return dict(
+        neurons=sum(hidden_layer_sizes),
+        np_iterations=len(history),
         descent_violations=violations,
-        detail=f"stop={model.stop_reason_}" + (" sparse_X" if task.sparse_inputs else ""),
+        detail=f"stop={stop_reason}" + (" sparse_X" if task.sparse_inputs else ""),
         seconds=seconds,
         model=model,
     )
-    return [(model.predict, info)]
 
 
 def _one_hot(y, classes):
@@ -205,45 +226,46 @@ def fit_neuron_pursuit_momentum(task, X, y, seed, quick):
     return fit_neuron_pursuit(task, X, y, seed, quick, solver="gd", gd_momentum=MOMENTUM)
 
 
-# The paper's settings (its App. C), per kind of task, as estimator parameters. Where
-# the extracted text lost a value, the choice is said. ncf_lr and gd_lr act on data
-# rescaled to unit RMS here (docs/algorithm.md), the paper's on its raw data, so its
-# step sizes are not exact equivalents. delta stays the package's (delta * t_opt):
-# the paper's later scale, a constant times the weights' norm, lost its constant.
-# gd_tol=0: no early stop on a plateau, the paper's fixed step counts; solver="gd": the
-# paper's gradient descent; layer_choice="ncf": the paper's choice of layer.
-_PAPER_RULES = dict(solver="gd", layer_choice="ncf", gd_tol=0.0)
-_PAPER_SPARSE = {
-    **_PAPER_RULES,
-    "ncf_steps": 2500,
-    "ncf_lr": 0.2,
-    "gd_lr": 0.1,
-    "gd_steps": 70_000,
-}
-PAPER_SETTINGS = {
-    "sphere": _PAPER_SPARSE,  # gd_lr: the paper's two step sizes were lost; 0.1
-    "cube": _PAPER_SPARSE,
-    # 100,000 steps (the paper goes on to 300,000 once the loss is small: not expressible)
-    "gauss": {**_PAPER_SPARSE, "gd_steps": 100_000},
-    # ascent step 2 for 5,000 steps; GD 100,000 steps (its step 10 is for raw one-hot
-    # inputs: the task's own gd_lr is kept)
-    "modadd": {**_PAPER_RULES, "ncf_steps": 5000, "ncf_lr": 2.0, "gd_steps": 100_000},
-    # step 0.005 for 500,000 steps, the loss checked every 50,000, at most 4 halvings
-    "pvr": {**_PAPER_SPARSE, "gd_lr": 0.005, "gd_steps": 500_000, "gd_window": 50_000},
-}
-
-
-def paper_settings(task):
-    """The paper's NP settings for ``task`` (see ``PAPER_SETTINGS``)."""
-    return PAPER_SETTINGS[task.name.split("-")[0]]
-
-
 def fit_neuron_pursuit_paper(task, X, y, seed, quick):
-    """NP with the paper's schedule: long ascents, fixed-step GD for its step counts."""
-    settings = dict(paper_settings(task))
-    if quick:  # the paper's step sizes and rules, with the quick mode's step counts
-        settings.update(QUICK_NP)
-    return fit_neuron_pursuit(task, X, y, seed, quick, **settings)
+    """NP by the paper's protocol: :func:`neuron_pursuit` with :func:`paper_settings`.
+
+    Quick mode keeps the paper's step sizes and rules with the quick step counts.
+    """
+    settings = paper_settings(task.name)
+    if quick:
+        settings = dataclasses.replace(
+            settings,
+            gd_steps=QUICK_NP["gd_steps"],
+            max_iter=QUICK_NP["max_iter"],
+            options=dataclasses.replace(settings.options, ncf_steps=QUICK_NP["ncf_steps"]),
+        )
+    classes = np.unique(y) if task.kind == "classification" else None
+    # The paper's classifier: the squared loss on one-hot targets (two classes: +-1).
+    Y = _one_hot(y, classes) if classes is not None else y
+    if classes is not None and len(classes) == 2:
+        Y = 2 * Y[:, 1:] - 1
+    if task.sparse_inputs:
+        X = scipy.sparse.csr_matrix(X)
+    started = time.perf_counter()
+    fit = neuron_pursuit(
+        X, Y, settings, fit_intercept=task.fit_intercept, dtype="float32", random_state=seed
+    )
+    seconds = time.perf_counter() - started
+
+    def predict(X_new):
+        output = fit.predict(X_new)
+        if classes is None:
+            return output.ravel()
+        if output.shape[1] == 1:
+            return classes[(output[:, 0] > 0).astype(int)]
+        return classes[output.argmax(axis=1)]
+
+    return [
+        (
+            predict,
+            _np_info(fit.history, fit.hidden_layer_sizes, fit.stop_reason, task, seconds, fit),
+        )
+    ]
 
 
 METHODS = {

@@ -16,6 +16,7 @@ data are scikit-learn's bundled datasets and one made in code, so nothing is dow
 """
 
 import ast
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
 
 TABLE_START = "<!-- realdata-table:start (python -m benchmarks realdata --readme README.md) -->"
 TABLE_END = "<!-- realdata-table:end -->"
@@ -77,7 +78,7 @@ def _neuron_pursuit(**fixed):
     """NP's (regressor, classifier) with ``fixed`` settings under the ``--np`` ones."""
     return tuple(
         lambda np_params, seed, Estimator=Estimator: Estimator(
-            random_state=seed, **{**fixed, **np_params}
+            random_state=seed, **estimator_params({**fixed, **np_params})
         )
         for Estimator in (NeuronPursuitRegressor, NeuronPursuitClassifier)
     )
@@ -104,8 +105,23 @@ METHODS = {
 }
 
 
+def estimator_params(params):
+    """``params`` with the fields of :class:`PursuitOptions` gathered into ``options``."""
+    names = {field.name for field in dataclasses.fields(PursuitOptions)}
+    options = {name: params[name] for name in params if name in names}
+    params = {name: value for name, value in params.items() if name not in names}
+    if options:
+        params["options"] = dataclasses.replace(
+            params.get("options") or PursuitOptions(), **options
+        )
+    return params
+
+
 def parse_settings(pairs):
-    """``["early_stopping=False", "max_iter=10"]`` -> ``{"early_stopping": False, ...}``."""
+    """``["early_stopping=False", "solver='gd'"]`` -> estimator parameters.
+
+    Research knobs (the fields of :class:`PursuitOptions`) go into ``options``.
+    """
     settings = {}
     for pair in pairs or []:
         name, _, value = pair.partition("=")
@@ -113,7 +129,7 @@ def parse_settings(pairs):
             settings[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             settings[name] = value  # a bare string such as auto
-    return settings
+    return estimator_params(settings)
 
 
 def evaluate(dataset, method, np_params=None, n_splits=5, seed=0):

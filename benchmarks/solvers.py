@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skneuronpursuit import NeuronPursuitRegressor
+from skneuronpursuit import NeuronPursuitRegressor, PursuitOptions
 
 from .threads import add_threads_option, apply_threads
 
@@ -31,7 +31,12 @@ SOLVERS = ("gd", "lm", "auto")
 def _pipeline(Estimator, solver):
     return make_pipeline(
         StandardScaler(),
-        Estimator(solver=solver, early_stopping=True, negative_slope=0.1, random_state=0),
+        Estimator(
+            options=PursuitOptions(solver=solver),
+            early_stopping=True,
+            negative_slope=0.1,
+            random_state=0,
+        ),
     )
 
 

@@ -7,9 +7,11 @@ the floor ``(1 - 2/pi)/4 = 0.0908`` of relative error. ``gauss-f1-relu`` keeps t
 where NP should say that it is stuck.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+
+from skneuronpursuit import paper_settings
 
 
 def relu(z):
@@ -50,20 +52,27 @@ def sphere_f2(X):
 class Task:
     """One row of docs/benchmarks.md."""
 
-    name: str
+    name: str  # a task of paper_settings: its network and NP's protocol come from there
     kind: str  # "regression" or "classification"
-    depth: int
-    activation_power: int = 1
-    negative_slope: float = 0.0
     fit_intercept: bool = False
-    rebalance: bool = False
     sizes: tuple = (100, 200, 400, 800, 1600, 3200)
     quick_sizes: tuple = (200,)
     sample: object = None  # (n_train, rng) -> (X_train, y_train, X_test, y_test)
-    np_params: dict = field(default_factory=dict)  # paper settings beyond the defaults
     gd_init_radius: float = 0.01
     sign_target: bool = False  # targets are +-1: also report the sign accuracy (pvr)
     sparse_inputs: bool = False  # NP gets X as a scipy.sparse matrix (one-hot inputs)
+
+    @property
+    def depth(self):
+        return paper_settings(self.name).depth
+
+    @property
+    def activation_power(self):
+        return paper_settings(self.name).activation.power
+
+    @property
+    def negative_slope(self):
+        return paper_settings(self.name).activation.slope
 
 
 def _regression(inputs, target, n_test=10_000):
@@ -102,42 +111,33 @@ def pvr_sample(n_train, rng, n_test=2000):
 TASKS = {
     task.name: task
     for task in [
-        Task("sphere-f1", "regression", 3, sample=_regression(sphere, sphere_f1)),
-        Task("sphere-f2", "regression", 3, sample=_regression(sphere, sphere_f2)),
+        Task("sphere-f1", "regression", sample=_regression(sphere, sphere_f1)),
+        Task("sphere-f2", "regression", sample=_regression(sphere, sphere_f2)),
         Task(
             "cube-f1",
             "regression",
-            3,
-            negative_slope=0.1,
             sample=_regression(hypercube, lambda X: X[:, 0] * X[:, 1] * (1 + X[:, 2] * X[:, 3])),
         ),
         Task(
             "cube-f2",
             "regression",
-            3,
-            negative_slope=0.1,
             sample=_regression(hypercube, lambda X: X[:, :4].prod(axis=1)),
         ),
         Task(
             "gauss-f1",
             "regression",
-            4,
-            negative_slope=0.1,
             gd_init_radius=0.1,
             sample=_regression(gaussian, lambda X: X[:, :2].max(axis=1)),
         ),
         Task(
             "gauss-f2",
             "regression",
-            4,
-            negative_slope=0.1,
             gd_init_radius=0.1,
             sample=_regression(gaussian, lambda X: X[:, :4].max(axis=1)),
         ),
         Task(
             "gauss-f1-relu",
             "regression",
-            4,
             gd_init_radius=0.1,
             sizes=(3200,),
             quick_sizes=(200,),
@@ -146,25 +146,18 @@ TASKS = {
         Task(
             "modadd-59",
             "classification",
-            2,
-            activation_power=2,
-            negative_slope=-1.0,
             sizes=(None,),
             quick_sizes=(None,),
             sample=modular_addition_sample(59),
             sparse_inputs=True,
-            np_params=dict(gd_lr=0.5, tol=0.1, max_iter=200, dtype="float32"),
         ),
         Task(
             "pvr",
             "regression",
-            3,
-            rebalance=True,
             sizes=(2000,),
             quick_sizes=(500,),
             sample=pvr_sample,
             sign_target=True,
-            np_params=dict(tol=0.005, max_iter=100, dtype="float32"),
         ),
     ]
 }

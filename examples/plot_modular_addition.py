@@ -23,7 +23,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from skneuronpursuit import NeuronPursuitClassifier  # noqa: E402
+from skneuronpursuit import (
+    NeuronPursuitClassifier,  # noqa: E402
+    PursuitOptions,
+)
 from skneuronpursuit.plotting import (  # noqa: E402
     dominant_frequency_order,
     plot_first_layer_dft,
@@ -45,8 +48,9 @@ model = NeuronPursuitClassifier(
     negative_slope=-1.0,  # sigma(z) = z**2
     loss="squared_error",  # the paper's loss, unpenalised
     alpha=0.0,
-    neurons_per_iteration=1,  # the paper's: one neuron per iteration
-    gd_lr=0.5,
+    options=PursuitOptions(
+        neurons_per_iteration=1, gd_lr=0.5
+    ),  # the paper's: one neuron per iteration
     tol=0.1,
     max_iter=80,
     early_stopping=True,

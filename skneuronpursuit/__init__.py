@@ -1,12 +1,29 @@
 """Neuron Pursuit: greedy training of deep homogeneous networks, one neuron at a time.
 
-A scikit-learn compatible implementation of Kumar & Haupt, "Learning Neural
+A scikit-learn compatible implementation of A. Kumar and J. Haupt, "Learning Neural
 Networks by Neuron Pursuit" (2025), on a PyTorch backend.
+
+The estimators, :class:`NeuronPursuitRegressor` and :class:`NeuronPursuitClassifier`,
+take the hyperparameters users tune; :class:`PursuitOptions` holds the research knobs.
+:func:`neuron_pursuit` runs the algorithm as a function, and :func:`paper_settings`
+gives the paper's protocol per task.
 """
 
+from ._engine.function import PursuitFit, neuron_pursuit
+from ._engine.paper import paper_settings
+from ._engine.settings import PursuitOptions, PursuitSettings
 from ._estimators.classifier import NeuronPursuitClassifier
 from ._estimators.regressor import NeuronPursuitRegressor
 
-__all__ = ["NeuronPursuitClassifier", "NeuronPursuitRegressor", "__version__"]
+__all__ = [
+    "NeuronPursuitClassifier",
+    "NeuronPursuitRegressor",
+    "PursuitFit",
+    "PursuitOptions",
+    "PursuitSettings",
+    "neuron_pursuit",
+    "paper_settings",
+    "__version__",
+]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

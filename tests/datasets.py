@@ -1,8 +1,10 @@
 """Small data sets, and checks of fitted histories, shared by the tests."""
 
+from dataclasses import fields
+
 import numpy as np
 
-from skneuronpursuit._engine.pursuit import PursuitSettings
+from skneuronpursuit._engine.settings import PursuitOptions, PursuitSettings
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 
 
@@ -52,17 +54,19 @@ def assert_every_iteration_descends(history, exact, kinked_halvings=None):
 
 
 def pursuit_settings(**changes):
-    """The engine's settings for a small test fit (depth 3, leaky ReLU 0.1); ``changes`` on top."""
+    """The engine's settings for a small test fit (depth 3, leaky ReLU 0.1, gradient
+    descent, the NCF's layer rule); ``changes`` on top, the fields of PursuitOptions
+    among them into ``options``."""
+    names = {field.name for field in fields(PursuitOptions)}
+    options = dict(ncf_steps=150, solver="gd", layer_choice="ncf", ncf_samples=None)
+    options.update({name: changes.pop(name) for name in list(changes) if name in names})
     settings = dict(
         depth=3,
         activation=HomogeneousActivation(1, 0.1),
-        delta=0.2,
         n_restarts=8,
-        ncf_steps=150,
-        ncf_lr=1.0,
         gd_steps=400,
-        gd_lr=0.1,
         max_iter=5,
         tol=0.0,
+        options=PursuitOptions(**options),
     )
     return PursuitSettings(**{**settings, **changes})

@@ -224,10 +224,11 @@ def test_stop_at_zero_training_error_stops_at_the_first_perfect_network():
     from sklearn.datasets import make_blobs
 
     from benchmarks.speed import StopAtZeroTrainingError
-    from skneuronpursuit import NeuronPursuitClassifier
+    from skneuronpursuit import NeuronPursuitClassifier, PursuitOptions
 
     X, y = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=1)
-    params = dict(n_restarts=4, ncf_steps=50, gd_steps=200, max_iter=30, random_state=0)
+    options = PursuitOptions(ncf_steps=50)
+    params = dict(n_restarts=4, options=options, gd_steps=200, max_iter=30, random_state=0)
     clf = NeuronPursuitClassifier(**params).set_callbacks(StopAtZeroTrainingError(y)).fit(X, y)
     assert clf.stop_reason_ == "callback" and np.all(clf.predict(X) == y)
     earlier = NeuronPursuitClassifier(**{**params, "max_iter": clf.n_iter_ - 1}).fit(X, y)
@@ -250,18 +251,21 @@ def test_the_paper_method_fits_with_the_papers_schedule(monkeypatch):
     from benchmarks import methods
 
     seen = []
-    monkeypatch.setattr(
-        methods, "fit_neuron_pursuit", lambda *args, **params: seen.append(params) or []
-    )
+
+    def record(X, Y, settings, **kwargs):
+        seen.append(settings)
+        raise StopIteration
+
+    monkeypatch.setattr(methods, "neuron_pursuit", record)
     X, y = np.zeros((4, 2)), np.zeros(4)
-    methods.fit_neuron_pursuit_paper(TASKS["pvr"], X, y, 0, quick=False)
-    methods.fit_neuron_pursuit_paper(TASKS["cube-f2"], X, y, 0, quick=True)
-    methods.fit_neuron_pursuit_paper(TASKS["gauss-f1-relu"], X, y, 0, quick=False)
+    for task, quick in (("pvr", False), ("cube-f2", True), ("gauss-f1-relu", False)):
+        with pytest.raises(StopIteration):
+            methods.fit_neuron_pursuit_paper(TASKS[task], X, y, 0, quick=quick)
     pvr, quick_cube, gauss = seen
-    assert (pvr["gd_lr"], pvr["gd_steps"], pvr["gd_window"]) == (0.005, 500_000, 50_000)
-    assert quick_cube["gd_steps"] == methods.QUICK_NP["gd_steps"]
-    assert (quick_cube["gd_tol"], quick_cube["ncf_lr"]) == (0.0, 0.2)
-    assert gauss["gd_steps"] == 100_000
+    assert (pvr.options.gd_lr, pvr.gd_steps, pvr.options.gd_window) == (0.005, 500_000, 50_000)
+    assert quick_cube.gd_steps == methods.QUICK_NP["gd_steps"]
+    assert (quick_cube.options.gd_tol, quick_cube.options.ncf_lr) == (0.0, 0.2)
+    assert gauss.gd_steps == 100_000
 
 
 def test_sizes_restrict_every_task_run(tmp_path):

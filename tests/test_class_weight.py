@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-from conftest import FAST
+from conftest import FAST, fast_params
 from sklearn.metrics import recall_score
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skneuronpursuit import NeuronPursuitClassifier
 
-FAST = {**FAST, "n_restarts": 4, "ncf_steps": 50, "gd_steps": 200, "max_iter": 4}
+FAST = fast_params(FAST, n_restarts=4, ncf_steps=50, gd_steps=200, max_iter=4)
 
 
 def imbalanced(n_samples=200, seed=0):

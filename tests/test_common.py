@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from conftest import FAST
+from conftest import FAST, fast_params
 from sklearn.utils.estimator_checks import (
     check_estimator,
     check_sample_weight_equivalence_on_dense_data,
@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import (
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
 # The checks set random_state themselves.
-FAST = {**FAST, "ncf_steps": 100, "gd_steps": 300, "max_iter": 8}
+FAST = fast_params(FAST, ncf_steps=100, gd_steps=300, max_iter=8)
 del FAST["random_state"]
 SAMPLE_WEIGHT_EQUIVALENCE = [
     check_sample_weight_equivalence_on_dense_data,
@@ -30,14 +30,26 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
         NeuronPursuitClassifier(**FAST),
         NeuronPursuitClassifier(loss="log_loss", **FAST),
         NeuronPursuitClassifier(early_stopping=False, **FAST),
-        NeuronPursuitRegressor(**FAST, solver="gd"),
-        NeuronPursuitClassifier(**FAST, solver="gd"),
-        NeuronPursuitRegressor(**FAST, solver="lm"),
-        NeuronPursuitClassifier(**FAST, solver="lm"),
+        NeuronPursuitRegressor(
+            **fast_params(FAST, solver="gd"),
+        ),
+        NeuronPursuitClassifier(
+            **fast_params(FAST, solver="gd"),
+        ),
+        NeuronPursuitRegressor(
+            **fast_params(FAST, solver="lm"),
+        ),
+        NeuronPursuitClassifier(
+            **fast_params(FAST, solver="lm"),
+        ),
         NeuronPursuitRegressor(**FAST, alpha=0.01),
         NeuronPursuitClassifier(**FAST, loss="log_loss", alpha=0.01),
-        NeuronPursuitRegressor(**FAST, neurons_per_iteration=3),
-        NeuronPursuitClassifier(**FAST, neurons_per_iteration=1),
+        NeuronPursuitRegressor(
+            **fast_params(FAST, neurons_per_iteration=3),
+        ),
+        NeuronPursuitClassifier(
+            **fast_params(FAST, neurons_per_iteration=1),
+        ),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import fast_params
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.preprocessing import StandardScaler
 
@@ -10,7 +11,7 @@ from benchmarks.converge import converge, evaluate, summary, training_problem
 from benchmarks.realdata import DATASETS
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
-SMALL = dict(n_restarts=2, ncf_steps=20, gd_steps=50, max_iter=3, random_state=0)
+SMALL = fast_params(n_restarts=2, ncf_steps=20, gd_steps=50, max_iter=3, random_state=0)
 
 
 def _data(load, n=120):
@@ -42,7 +43,7 @@ def test_the_objective_is_the_one_the_fit_reports(Estimator, load, settings):
 def test_converging_lowers_the_objective_to_a_stationary_point():
     X, y = _data(load_iris)
     # One descent step per iteration: the fitted network is far from stationary.
-    settings = dict(SMALL, gd_steps=1, solver="gd", alpha=0.01, early_stopping=False)
+    settings = fast_params(SMALL, gd_steps=1, solver="gd", alpha=0.01, early_stopping=False)
     fitted = NeuronPursuitClassifier(**settings).fit(X, y)
     objective = training_problem(fitted, X, y)
 

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-from conftest import FAST
+from conftest import FAST, fast_params
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
 # Unpenalised: with alpha > 0 "auto" holds nothing out (the classifier's default alpha is
 # 0.01; test_a_penalty_makes_auto_hold_nothing_out).
-SETTINGS = {**FAST, "n_restarts": 4, "ncf_steps": 40, "gd_steps": 200, "max_iter": 4, "alpha": 0.0}
+SETTINGS = fast_params(FAST, n_restarts=4, ncf_steps=40, gd_steps=200, max_iter=4, alpha=0.0)
 
 
 def _untimed(history):

@@ -5,17 +5,17 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import hypercube, modular_addition, sparse_relu_target
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 
-FAST = {**FAST, "max_iter": 6}
+FAST = fast_params(FAST, max_iter=6)
 ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]
 
 
@@ -54,7 +54,7 @@ def test_modular_addition_is_learned():
         negative_slope=-1.0,
         loss="squared_error",  # the paper's loss, unpenalised
         alpha=0.0,
-        gd_lr=0.5,
+        options=PursuitOptions(gd_lr=0.5),
         tol=0.1,
         max_iter=60,
         dtype="float32",
@@ -148,23 +148,6 @@ def test_the_network_is_stored_once_and_coefs_derived_from_it():
     assert "coefs_" not in vars(model)
     model.coefs_[0][:] = 0  # a derived copy: the model is unchanged
     assert np.any(model.coefs_[0])
-
-
-@pytest.mark.parametrize("stored", ["both", "coefs_only"])
-def test_models_pickled_with_a_stored_coefs_still_load(stored):
-    # Models pickled before coefs_ was derived carry it in their state, beside the
-    # weights of the fit or (before warm starts existed) alone.
-    X = hypercube(80, 4, seed=6)
-    model = NeuronPursuitRegressor(**FAST).fit(X, X[:, 0] * X[:, 1])
-    state = {**model.__getstate__(), "coefs_": model.coefs_}
-    if stored == "coefs_only":
-        del state["_fit_weights_"]
-    old = NeuronPursuitRegressor.__new__(NeuronPursuitRegressor)
-    old.__setstate__(state)
-    assert "coefs_" not in vars(old)
-    np.testing.assert_allclose(old.predict(X), model.predict(X), rtol=1e-12, atol=1e-12)
-    if stored == "both":
-        np.testing.assert_array_equal(old.predict(X), model.predict(X))
 
 
 def test_float32_fit_matches_float64_closely():
@@ -287,7 +270,7 @@ def test_bad_sample_weight_is_rejected(sample_weight, message):
 )
 def test_invalid_hyperparameters_are_rejected_with_their_name(Estimator, param, value):
     with pytest.raises(ValueError, match=f"'{param}' parameter of {Estimator.__name__}"):
-        Estimator(**{**FAST, param: value}).fit(X_OK, Y_OK > 0)
+        Estimator(**fast_params(FAST, **{param: value})).fit(X_OK, Y_OK > 0)
 
 
 @pytest.mark.parametrize("device", ["tpu:9", "not-a-device"])

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse
+from conftest import fast_params
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
@@ -33,7 +34,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 # Tiny budgets: every fit takes milliseconds.
-TINY = dict(n_restarts=2, ncf_steps=5, gd_steps=10)
+TINY = fast_params(n_restarts=2, ncf_steps=5, gd_steps=10)
 CONTAINERS = ["array", "list", "csr", "csc", "coo"] + (["pandas"] if pandas else [])
 DTYPES = [np.float64, np.float32, np.float16, np.int64, np.int8, np.bool_]
 SCALES = [1e-300, 1e-30, 1e-6, 1.0, 1e6, 1e30, 1e300]
@@ -186,7 +187,9 @@ def _fit_or_refuse(model, X, y, sample_weight):
 @given(data=data_sets(classifier=False), params=valid_hyperparameters)
 def test_regressor_fits_or_refuses_clearly(data, params):
     X, X_values, y, sample_weight = data
-    reg = _fit_or_refuse(NeuronPursuitRegressor(**TINY, **params), X, y, sample_weight)
+    reg = _fit_or_refuse(
+        NeuronPursuitRegressor(**fast_params(TINY, **params)), X, y, sample_weight
+    )
     if reg is None:
         return
     _assert_consistent(reg, X_values, 1 if y.ndim == 1 else y.shape[1])
@@ -199,7 +202,9 @@ def test_regressor_fits_or_refuses_clearly(data, params):
 @given(data=data_sets(classifier=True), params=valid_hyperparameters)
 def test_classifier_fits_or_refuses_clearly(data, params):
     X, X_values, y, sample_weight = data
-    clf = _fit_or_refuse(NeuronPursuitClassifier(**TINY, **params), X, y, sample_weight)
+    clf = _fit_or_refuse(
+        NeuronPursuitClassifier(**fast_params(TINY, **params)), X, y, sample_weight
+    )
     if clf is None:
         return
     n_classes = len(clf.classes_)
@@ -213,7 +218,9 @@ def test_classifier_fits_or_refuses_clearly(data, params):
 def test_invalid_hyperparameters_are_refused_before_anything_is_fitted(invalid, params):
     name, value = invalid
     X = np.random.RandomState(0).normal(size=(12, 3))
-    reg = NeuronPursuitRegressor(**{**TINY, **params, "dtype": "float32", name: value})
+    reg = NeuronPursuitRegressor(
+        **fast_params(TINY, **{**params, "dtype": "float32", name: value})
+    )
     with pytest.raises((ValueError, TypeError), match=name if name != "device" else "device"):
         reg.fit(X, X[:, 0])
     assert not [attribute for attribute in vars(reg) if attribute.endswith("_")]

@@ -6,7 +6,7 @@ import torch
 from datasets import hypercube
 
 import skneuronpursuit._engine.inner_solver as inner_solver
-from skneuronpursuit import NeuronPursuitRegressor
+from skneuronpursuit import NeuronPursuitRegressor, PursuitOptions
 from skneuronpursuit._kernels import gradient_descent as gradient_descent_module
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.gradient_descent import (
@@ -140,12 +140,10 @@ def test_each_iteration_starts_from_the_step_the_last_one_ended_with(monkeypatch
     monkeypatch.setattr(inner_solver, "gradient_descent", recording)
     X = hypercube(100, 5, seed=3)
     NeuronPursuitRegressor(
-        solver="gd",
+        options=PursuitOptions(solver="gd", gd_lr=50.0, ncf_steps=50),
         max_iter=5,
         tol=0,
-        gd_lr=50.0,
         n_restarts=4,
-        ncf_steps=50,
         gd_steps=300,
         random_state=0,
     ).fit(X, X[:, 0] * X[:, 1] + X[:, 2])

@@ -3,16 +3,17 @@
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import hypercube, pursuit_settings
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 from skneuronpursuit._engine.inner_solver import minimise, solver_for
+from skneuronpursuit._kernels.gauss_newton import MAX_EXPLICIT
 from skneuronpursuit._kernels.gradient_descent import gradient_descent
-from skneuronpursuit._kernels.levenberg_marquardt import MAX_EXPLICIT, levenberg_marquardt
+from skneuronpursuit._kernels.levenberg_marquardt import levenberg_marquardt
 from skneuronpursuit._kernels.losses import LOSSES
 
-FAST = {**FAST, "ncf_steps": 50, "gd_steps": 200, "early_stopping": False}
+FAST = fast_params(FAST, ncf_steps=50, gd_steps=200, early_stopping=False)
 
 
 def network(n_features, width, n_outputs):
@@ -61,7 +62,9 @@ def test_auto_is_gd_bit_for_bit_where_lm_never_runs(loss):
     X = hypercube(150, 200, seed=0)
     y = ((X[:, :3] > 0) * [1, 2, 4]).sum(axis=1)  # 8 classes: (200 + 8) k weights x 8
     fits = [
-        NeuronPursuitClassifier(depth=2, max_iter=3, loss=loss, solver=solver, **FAST).fit(X, y)
+        NeuronPursuitClassifier(
+            depth=2, max_iter=3, loss=loss, **fast_params(FAST, solver=solver)
+        ).fit(X, y)
         for solver in ("auto", "gd")
     ]
     assert all(record["solver"] == "gd" for record in fits[0].history_)

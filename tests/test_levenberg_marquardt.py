@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import hypercube, sparse_relu_target
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._kernels import levenberg_marquardt as lm_module
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
+from skneuronpursuit._kernels import gauss_newton as lm_module
 from skneuronpursuit._kernels.activation import HomogeneousActivation
-from skneuronpursuit._kernels.inputs import SparseInputs
-from skneuronpursuit._kernels.levenberg_marquardt import (
+from skneuronpursuit._kernels.gauss_newton import (
     _diagonal,
     _Dual,
     _Explicit,
@@ -20,13 +19,14 @@ from skneuronpursuit._kernels.levenberg_marquardt import (
     _system_type,
     _transposed_product,
     jacobian_product,
-    levenberg_marquardt,
 )
+from skneuronpursuit._kernels.inputs import SparseInputs
+from skneuronpursuit._kernels.levenberg_marquardt import levenberg_marquardt
 from skneuronpursuit._kernels.losses import LOSSES
 from skneuronpursuit._kernels.network import forward, loss, predict
 
 ACTIVATIONS = [(1, 0.0), (1, 0.1), (2, 0.0), (2, -1.0)]
-FAST = {**FAST, "ncf_steps": 100, "gd_steps": 300}
+FAST = fast_params(FAST, ncf_steps=100, gd_steps=300)
 
 
 def problem(depth, power, slope, weighted, seed=0, n=30):
@@ -230,7 +230,7 @@ def test_sparse_inputs_fit_like_dense_ones(Estimator, dtype):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(80, 5)) * (rng.uniform(size=(80, 5)) < 0.5)
     y = X[:, 0] - np.abs(X[:, 1]) if Estimator is NeuronPursuitRegressor else X[:, 0] > 0
-    params = dict(solver="lm", max_iter=4, negative_slope=0.1, dtype=dtype, **FAST)
+    params = fast_params(FAST, solver="lm", max_iter=4, negative_slope=0.1, dtype=dtype)
     dense = Estimator(**params).fit(X, y)
     sparse = Estimator(**params).fit(scipy.sparse.csr_matrix(X), y)
     tolerance = 1e-8 if dtype == "float64" else 1e-3
@@ -256,7 +256,9 @@ def test_the_gradient_descent_step_is_carried_untouched():
     # a warm start that switches back to "gd" resumes the step a "gd" fit would have.
     X = np.random.RandomState(0).normal(size=(100, 4))
     y = np.sin(X[:, 0]) + X[:, 1]
-    reg = NeuronPursuitRegressor(solver="lm", max_iter=3, gd_lr=0.05, **FAST).fit(X, y)
+    reg = NeuronPursuitRegressor(max_iter=3, **fast_params(FAST, solver="lm", gd_lr=0.05)).fit(
+        X, y
+    )
     assert all(record["gd_step_size"] == 0.05 for record in reg.history_)
     assert all(record["lm_steps"] <= 20 and record["gd_steps"] == 0 for record in reg.history_)
 
@@ -264,8 +266,8 @@ def test_the_gradient_descent_step_is_carried_untouched():
 def test_warm_start_with_lm_grows_the_network_of_a_fit_run_at_once():
     X = np.random.RandomState(0).normal(size=(100, 4))
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
-    params = dict(
-        solver="lm", tol=0, negative_slope=0.1, early_stopping=False, dtype="float64", **FAST
+    params = fast_params(
+        FAST, solver="lm", tol=0, negative_slope=0.1, early_stopping=False, dtype="float64"
     )
     once = NeuronPursuitRegressor(max_iter=6, **params).fit(X, y)
     parts = NeuronPursuitRegressor(max_iter=3, warm_start=True, **params).fit(X, y)
@@ -283,7 +285,7 @@ def test_sparse_relu_target_is_recovered_with_lm():
         fit_intercept=False,
         early_stopping=False,
         random_state=0,
-        solver="lm",
+        options=PursuitOptions(solver="lm"),
     )
     reg.fit(X, sparse_relu_target(X))
     X_test = hypercube(2000, 10, seed=1)

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import assert_every_iteration_descends
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_iris
@@ -22,16 +22,16 @@ from skneuronpursuit._kernels.ncf import search_candidates, search_network
 from skneuronpursuit._kernels.network import backward, forward, loss
 from skneuronpursuit._kernels.neurons import insert_neuron
 
-FAST = {
-    **FAST,
-    "loss": "log_loss",
-    "alpha": 0.0,  # the loss alone (the penalised log loss: tests/test_penalty.py)
-    "n_restarts": 4,
-    "ncf_steps": 50,
-    "gd_steps": 200,
-    "max_iter": 4,
-    "early_stopping": False,  # fits on all samples: these tests are about the loss
-}
+FAST = fast_params(
+    FAST,
+    loss="log_loss",
+    alpha=0.0,
+    n_restarts=4,
+    ncf_steps=50,
+    gd_steps=200,
+    max_iter=4,
+    early_stopping=False,
+)
 LOG_LOSS = LOSSES["log_loss"]
 
 
@@ -251,7 +251,7 @@ def test_every_iteration_descends(data, dtype, solver):
     # the loss (float32: does not raise it), and the inner descent does not raise it,
     # with either solver (Levenberg-Marquardt in its Gauss-Newton form for this loss).
     X, y = data()
-    params = {**FAST, "max_iter": 6, "solver": solver, **SETTINGS[data]}
+    params = fast_params(fast_params(FAST, max_iter=6, solver=solver), **SETTINGS[data])
     clf = NeuronPursuitClassifier(dtype=dtype, **params)
     clf.fit(X, y)
     expected = {"gd": {"gd"}, "lm": {"lm"}, "auto": {"gd"}}[solver]
@@ -271,7 +271,7 @@ def test_separable_data_grow_logits_without_diverging(dtype):
     X = rng.normal(size=(100, 2))
     y = (X[:, 0] > 0).astype(int)
     clf = NeuronPursuitClassifier(
-        negative_slope=0.1, dtype=dtype, **{**FAST, "tol": 0.0, "max_iter": 8, "gd_lr": 10.0}
+        negative_slope=0.1, dtype=dtype, **fast_params(FAST, tol=0.0, max_iter=8, gd_lr=10.0)
     )
     clf.fit(X, y)
     assert clf.stop_reason_ in ("max_iter", "stalled")
@@ -288,7 +288,7 @@ def test_levenberg_marquardt_fits_the_log_loss_as_well_as_gradient_descent():
     X, y = iris()
     losses = {}
     for solver in ("gd", "lm"):
-        clf = NeuronPursuitClassifier(**{**FAST, "solver": solver, "max_iter": 5}).fit(X, y)
+        clf = NeuronPursuitClassifier(**fast_params(FAST, solver=solver, max_iter=5)).fit(X, y)
         losses[solver] = clf.loss_curve_[-1]
         assert clf.score(X, y) > 0.9
     assert losses["lm"] <= losses["gd"]

@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import assert_every_iteration_descends, pursuit_settings
 from sklearn.datasets import load_iris
 
-import skneuronpursuit._engine.pursuit as pursuit
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._engine.pursuit import _Pursuit, neuron_pursuit
+import skneuronpursuit._engine.steps as pursuit
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
+from skneuronpursuit._engine.pursuit import grow
+from skneuronpursuit._engine.steps import _Pursuit
 from skneuronpursuit._kernels.losses import LOSSES
 
 
@@ -46,7 +47,7 @@ def _settings(loss_name, depth, neurons, **changes):
 def test_every_iteration_descends_and_grows_one_layer_by_at_most_k(loss_name, alpha, depth):
     X, Y, weight = _problem(loss_name)
     settings = _settings(loss_name, depth, 3, alpha=alpha)
-    result = neuron_pursuit(X, Y, weight, settings, np.random.RandomState(0))
+    result = grow(X, Y, weight, settings, np.random.RandomState(0))
     assert len(result.history) >= 3
     assert_every_iteration_descends(result.history, exact=True)
     widths = [(1,) * (depth - 1)] + [r["hidden_layer_sizes"] for r in result.history]
@@ -87,13 +88,13 @@ def test_the_neurons_of_an_iteration_are_distinct_and_each_lowers_the_objective(
 
 def test_one_neuron_per_iteration_is_the_paper_s_growth_to_the_bit():
     X, Y, weight = _problem("squared_error")
-    one = neuron_pursuit(X, Y, weight, _settings("squared_error", 3, 1), np.random.RandomState(0))
+    one = grow(X, Y, weight, _settings("squared_error", 3, 1), np.random.RandomState(0))
     # A value no companion can reach: the companions' code runs and adds none.
     many = _settings("squared_error", 3, 3)
     original = pursuit.COMPANION_VALUE
     try:
         pursuit.COMPANION_VALUE = 1.0
-        same = neuron_pursuit(X, Y, weight, many, np.random.RandomState(0))
+        same = grow(X, Y, weight, many, np.random.RandomState(0))
     finally:
         pursuit.COMPANION_VALUE = original
     for a, b in zip(one.weights, same.weights):
@@ -104,8 +105,10 @@ def test_the_classifier_default_grows_faster_to_the_same_labels():
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     three = NeuronPursuitClassifier(random_state=0).fit(X, y)
-    one = NeuronPursuitClassifier(neurons_per_iteration=1, random_state=0).fit(X, y)
-    assert three.get_params()["neurons_per_iteration"] == 3
+    one = NeuronPursuitClassifier(
+        options=PursuitOptions(neurons_per_iteration=1), random_state=0
+    ).fit(X, y)
+    assert three.options is None and three.options_.neurons_per_iteration == 3
     assert three.n_iter_ <= one.n_iter_
     assert (three.predict(X) == one.predict(X)).mean() >= 0.97
 
@@ -113,4 +116,6 @@ def test_the_classifier_default_grows_faster_to_the_same_labels():
 @pytest.mark.parametrize("value", [0, -1, 1.5, "3"])
 def test_a_bad_neurons_per_iteration_is_refused_by_name(value):
     with pytest.raises(ValueError, match="'neurons_per_iteration'"):
-        NeuronPursuitRegressor(neurons_per_iteration=value, **FAST).fit(np.eye(5), np.arange(5.0))
+        NeuronPursuitRegressor(**fast_params(FAST, neurons_per_iteration=value)).fit(
+            np.eye(5), np.arange(5.0)
+        )

@@ -5,23 +5,18 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import assert_every_iteration_descends, pursuit_settings
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._engine.pursuit import neuron_pursuit
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
+from skneuronpursuit._engine.pursuit import grow
 from skneuronpursuit._engine.records import STALL_FRACTION
 from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.gauss_newton import _Dual, _Explicit, _MatrixFree, _system_type
 from skneuronpursuit._kernels.gradient_descent import lay_out, run_window
-from skneuronpursuit._kernels.levenberg_marquardt import (
-    _Dual,
-    _Explicit,
-    _MatrixFree,
-    _system_type,
-    levenberg_marquardt,
-)
+from skneuronpursuit._kernels.levenberg_marquardt import levenberg_marquardt
 from skneuronpursuit._kernels.losses import LOSSES
 from skneuronpursuit._kernels.network import loss
 from skneuronpursuit._kernels.neuron_scale import _model, lowest_descending_scale, optimal_scale
@@ -168,7 +163,7 @@ def test_every_penalised_iteration_descends(loss_name, solver, depth, momentum):
         objective=LOSSES[loss_name],
         alpha=1e-3,
     )
-    result = neuron_pursuit(X, Y, weight, settings, np.random.RandomState(0))
+    result = grow(X, Y, weight, settings, np.random.RandomState(0))
     assert len(result.history) >= 3
     assert_every_iteration_descends(result.history, exact=True)
     # The recorded loss is the penalised objective of the network.
@@ -206,14 +201,14 @@ def test_auto_momentum_is_momentum_exactly_with_a_penalty(Estimator, alpha):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 4))
     y = X[:, 0] * X[:, 1] if Estimator is NeuronPursuitRegressor else X[:, 0] * X[:, 1] > 0
-    params = dict(alpha=alpha, solver="gd", early_stopping=False, max_iter=3, **FAST)
+    params = fast_params(FAST, alpha=alpha, solver="gd", early_stopping=False, max_iter=3)
 
     def coefs(momentum):
-        return Estimator(gd_momentum=momentum, **params).fit(X, y).coefs_
+        return Estimator(**fast_params(params, gd_momentum=momentum)).fit(X, y).coefs_
 
     auto = Estimator(**params).fit(X, y)
-    assert auto.get_params()["gd_momentum"] == "auto"
     meant, other = (0.9, 0.0) if alpha > 0 else (0.0, 0.9)
+    assert auto.options.gd_momentum is None and auto.options_.gd_momentum == meant
     for a, b in zip(auto.coefs_, coefs(meant)):
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, b) for a, b in zip(auto.coefs_, coefs(other)))
@@ -222,7 +217,9 @@ def test_auto_momentum_is_momentum_exactly_with_a_penalty(Estimator, alpha):
 @pytest.mark.parametrize("momentum", [-0.1, 1.0, "fast"])
 def test_a_bad_momentum_is_refused_by_name(momentum):
     with pytest.raises(ValueError, match="'gd_momentum'"):
-        NeuronPursuitClassifier(gd_momentum=momentum).fit(np.eye(4), [0, 1, 0, 1])
+        NeuronPursuitClassifier(options=PursuitOptions(gd_momentum=momentum)).fit(
+            np.eye(4), [0, 1, 0, 1]
+        )
 
 
 @pytest.mark.parametrize("alpha", [-1.0, "0.1", None])
@@ -248,7 +245,7 @@ def test_a_converged_penalised_fit_declines_copies_of_its_neurons(monkeypatch):
     # points with N* = alpha/2: their copies, found a little above it, promise nothing
     # (docs/algorithm.md §10.2). Without the rule they ran until the stall rule stopped
     # the fit, five iterations later.
-    import skneuronpursuit._engine.pursuit as pursuit
+    import skneuronpursuit._engine.steps as steps
 
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
@@ -256,7 +253,7 @@ def test_a_converged_penalised_fit_declines_copies_of_its_neurons(monkeypatch):
     assert clf.stop_reason_ == "penalty"
     last = clf.history_[-1]
     assert last["loss_before"] - last["loss"] <= STALL_FRACTION * last["loss_before"]
-    monkeypatch.setattr(pursuit, "NEGLIGIBLE_PROMISE", 0.0)
+    monkeypatch.setattr(steps, "NEGLIGIBLE_PROMISE", 0.0)
     patient = NeuronPursuitClassifier(random_state=0).fit(X, y)
     assert patient.stop_reason_ == "stalled" and patient.n_iter_ >= clf.n_iter_ + 3
     # The same growth up to the decline; the copies it declined changed next to nothing.

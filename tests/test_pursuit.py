@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import (
     assert_every_iteration_descends,
     hypercube,
@@ -16,8 +16,8 @@ from scipy.optimize import minimize_scalar
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._engine.pursuit import LATER_DELTA_HALVINGS, _Pursuit
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
+from skneuronpursuit._engine.steps import LATER_DELTA_HALVINGS, _Pursuit
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.network import predict
 from skneuronpursuit._kernels.neuron_scale import optimal_scale, scale_until_descent
@@ -31,14 +31,14 @@ from skneuronpursuit._kernels.neurons import insert_neuron
         dict(depth=3, negative_slope=0.1),  # leaky ReLU
         dict(depth=2, activation_power=2, negative_slope=-1.0),  # square
         dict(depth=4, activation_power=2, negative_slope=0.0),  # squared ReLU, deeper
-        dict(depth=3, negative_slope=0.0, rebalance=True),
+        fast_params(depth=3, negative_slope=0.0, rebalance=True),
         # With ReLU, a sample whose hidden layer is all zero sits on the kink of every
         # neuron above it: a new neuron's effect there is one-sided, the NCF misses it and
         # first-order exactness fails (docs/algorithm.md §7). This fit meets such a
         # sample with momentum, so it is checked with leaky ReLU.
-        dict(depth=3, negative_slope=0.1, gd_momentum=0.9),
+        fast_params(depth=3, negative_slope=0.1, gd_momentum=0.9),
         # Searches whose first steps run on 50 of the 120 samples (§3.3).
-        dict(depth=3, negative_slope=0.1, ncf_samples=50),
+        fast_params(depth=3, negative_slope=0.1, ncf_samples=50),
     ],
 )
 @pytest.mark.parametrize("solver", ["auto", "gd", "lm"])
@@ -50,7 +50,10 @@ def test_every_iteration_descends(params, dtype, solver):
     X = np.random.RandomState(0).normal(size=(120, 6))
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
     reg = NeuronPursuitRegressor(
-        max_iter=8, dtype=dtype, solver=solver, early_stopping=False, **FAST, **params
+        max_iter=8,
+        dtype=dtype,
+        early_stopping=False,
+        **fast_params(FAST, solver=solver, **params),
     )
     reg.fit(X, y)
     assert reg.n_iter_ >= 2
@@ -79,7 +82,7 @@ def test_ncf_samples_changes_nothing_up_to_the_number_of_samples():
 
     def fit(ncf_samples):
         params = dict(max_iter=5, early_stopping=False, **FAST)
-        return NeuronPursuitRegressor(ncf_samples=ncf_samples, **params).fit(X, y)
+        return NeuronPursuitRegressor(**fast_params(params, ncf_samples=ncf_samples)).fit(X, y)
 
     everything = fit(None)
     for size in (150, 4096):
@@ -107,12 +110,11 @@ def test_float32_fit_escapes_the_saddle_of_three_blobs(solver):
     for seed in range(4):
         clf = NeuronPursuitClassifier(
             n_restarts=8,
-            ncf_steps=100,
+            options=PursuitOptions(ncf_steps=100, solver=solver),
             gd_steps=300,
             max_iter=8,
             dtype="float32",
             random_state=seed,
-            solver=solver,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -329,7 +331,7 @@ def test_max_iter_warns_only_while_the_validation_score_still_improves():
 
 
 def test_interrupt_keeps_the_last_completed_iteration(monkeypatch):
-    import skneuronpursuit._engine.pursuit as pursuit
+    import skneuronpursuit._engine.steps as pursuit
 
     calls = []
     original = pursuit.minimise
@@ -353,7 +355,7 @@ def test_interrupt_keeps_the_last_completed_iteration(monkeypatch):
 def test_the_engine_runs_without_autograd_bookkeeping(monkeypatch):
     # Inference mode: every GD or LM step and ascent step skips autograd's dispatch
     # (benchmarks/README.md, "Speed"). A warm start from ordinary tensors works too.
-    import skneuronpursuit._engine.pursuit as pursuit
+    import skneuronpursuit._engine.steps as pursuit
 
     seen = []
     original = pursuit.minimise
@@ -382,7 +384,7 @@ def test_classifier_history_and_descent(gd_momentum, solver):
     X = rng.normal(size=(150, 3))
     y = np.digitize(X[:, 0] + X[:, 1] ** 2, [0.0, 1.0])
     clf = NeuronPursuitClassifier(
-        depth=2, max_iter=5, gd_momentum=gd_momentum, solver=solver, **FAST
+        depth=2, max_iter=5, **fast_params(FAST, gd_momentum=gd_momentum, solver=solver)
     )
     clf.fit(X, y)
     assert clf.n_outputs_ == 3 and clf.coefs_[-1].shape[1] == 3
@@ -395,7 +397,11 @@ def fit_max_of_two(warning, **params):
     """Depth-4 fit of ``max(x1, x2)`` on Gaussian inputs, expecting ``warning``."""
     X = np.random.RandomState(0).normal(size=(150, 5))
     reg = NeuronPursuitRegressor(
-        depth=4, n_restarts=8, ncf_steps=100, gd_steps=300, fit_intercept=False, **params
+        depth=4,
+        n_restarts=8,
+        gd_steps=300,
+        fit_intercept=False,
+        **fast_params(params, ncf_steps=100),
     )
     with pytest.warns(ConvergenceWarning, match=warning):
         return reg.fit(X, X[:, :2].max(axis=1))

@@ -3,6 +3,7 @@
 import csv
 
 import numpy as np
+from conftest import fast_params
 
 from benchmarks.realdata import DATASETS, evaluate, parse_settings, summary_table
 
@@ -16,7 +17,9 @@ def test_settings_are_parsed_as_python_values():
 
 
 def test_np_is_cross_validated_with_the_given_settings():
-    settings = dict(max_iter=2, n_restarts=2, ncf_steps=10, gd_steps=20, early_stopping=False)
+    settings = fast_params(
+        max_iter=2, n_restarts=2, ncf_steps=10, gd_steps=20, early_stopping=False
+    )
     rows = evaluate(DATASETS["iris"], "np", settings, n_splits=3)
     assert [r["fold"] for r in rows] == [0, 1, 2]
     assert all(r["neurons"] <= 2 * 2 for r in rows)  # depth 3: two hidden layers

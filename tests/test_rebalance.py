@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import hypercube, sparse_relu_target
 
 from skneuronpursuit import NeuronPursuitRegressor
@@ -34,7 +34,10 @@ def test_rebalancing_balances_and_preserves_predictions(power, slope):
 def test_rebalance_option_leaves_balanced_neurons(solver):
     X = hypercube(150, 6, seed=4)
     reg = NeuronPursuitRegressor(
-        depth=3, rebalance=True, max_iter=4, dtype="float64", solver=solver, **FAST
+        depth=3,
+        max_iter=4,
+        dtype="float64",
+        **fast_params(FAST, rebalance=True, solver=solver),
     )
     reg.fit(X, sparse_relu_target(X))
     # The balance holds in the units the fit worked in, those of the stored network.

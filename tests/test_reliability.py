@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import (
     check_sample_weight_equivalence_on_dense_data,
     check_sample_weight_equivalence_on_sparse_data,
 )
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
 from skneuronpursuit._kernels.inputs import SparseInputs
 
-FAST = {**FAST, "n_restarts": 4, "ncf_steps": 20, "gd_steps": 50, "max_iter": 3}
+FAST = fast_params(FAST, n_restarts=4, ncf_steps=20, gd_steps=50, max_iter=3)
 ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]
 RNG = np.random.RandomState(0)
 X = RNG.normal(size=(60, 4))
@@ -215,10 +215,10 @@ def test_a_feature_of_subnormal_scale_is_treated_as_zero(tiny):
 @pytest.mark.parametrize(
     "params, error, message",
     [
-        ({"gd_lr": 3.5e38}, ValueError, "at most 3.403e\\+38"),
-        ({"ncf_lr": 1e39}, ValueError, "at most 3.403e\\+38"),
-        ({"gd_lr": float("inf"), "dtype": "float64"}, ValueError, "in the range"),
-        ({"ncf_lr": True}, ValueError, "not a bool"),
+        (fast_params(gd_lr=3.5e38), ValueError, "at most 3.403e\\+38"),
+        (fast_params(ncf_lr=1e39), ValueError, "at most 3.403e\\+38"),
+        (fast_params(gd_lr=float("inf"), dtype="float64"), ValueError, "in the range"),
+        (fast_params(ncf_lr=True), ValueError, "not a bool"),
         ({"max_iter": np.bool_(True)}, ValueError, "not a bool"),
         ({"depth": True}, TypeError, "not a bool"),
         ({"device": "meta"}, ValueError, "cannot run the fit"),
@@ -269,7 +269,9 @@ def test_wide_sparse_input_is_sized_by_its_non_zeros(monkeypatch):
         (np.ones(n), (np.arange(n), RNG.randint(0, 50, size=n))), shape=(n, d)
     )
     y = np.asarray(X_wide[:, :25].sum(axis=1)).ravel()
-    reg = NeuronPursuitRegressor(n_restarts=2, ncf_steps=5, gd_steps=10, max_iter=2)
+    reg = NeuronPursuitRegressor(
+        n_restarts=2, options=PursuitOptions(ncf_steps=5), gd_steps=10, max_iter=2
+    )
     reg.set_params(random_state=0).fit(X_wide, y)  # about 44 GiB if counted as dense
     assert reg.n_iter_ >= 1
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import hypercube, modular_addition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,9 +19,9 @@ from hypothesis.extra.numpy import arrays
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
 
-FAST = {**FAST, "n_restarts": 4, "ncf_steps": 40, "gd_steps": 200, "max_iter": 3}
+FAST = fast_params(FAST, n_restarts=4, ncf_steps=40, gd_steps=200, max_iter=3)
 ESTIMATORS = [NeuronPursuitRegressor, NeuronPursuitClassifier]
 X_OK = hypercube(30, 3, seed=0)
 Y_OK = X_OK[:, 0] * X_OK[:, 1]
@@ -105,7 +105,7 @@ def test_huge_and_tiny_scales_fit_the_same_network_in_other_units(x_scale, y_sca
 
 def test_gradient_descent_that_cannot_recover_stops_with_a_usable_model():
     X = hypercube(40, 3, seed=2)
-    reg = NeuronPursuitRegressor(**{**FAST, "gd_lr": 1e30, "gd_steps": 4000})
+    reg = NeuronPursuitRegressor(**fast_params(FAST, gd_lr=1e30, gd_steps=4000))
     with pytest.warns(ConvergenceWarning, match="gradient descent could not lower the loss"):
         reg.fit(X, X[:, 0] * X[:, 1] + X[:, 2])
     assert reg.stop_reason_ == "diverged" and reg.n_iter_ >= 1
@@ -141,7 +141,7 @@ def test_wide_one_hot_inputs_are_not_mistaken_for_a_zero_ncf():
         loss="squared_error",  # the paper's modadd-59, unpenalised
         alpha=0.0,
         max_iter=1,
-        ncf_steps=50,
+        options=PursuitOptions(ncf_steps=50),
         gd_steps=10,
         dtype="float32",
         random_state=0,
@@ -157,7 +157,7 @@ def test_interrupt_from_another_thread_leaves_a_consistent_model(monkeypatch):
     # A real SIGINT-like interrupt (interrupt_main from another thread), sent while
     # the third inner minimisation runs, so that it lands inside the fit whatever the
     # machine's speed (a fixed timer could fire before or after).
-    from skneuronpursuit._engine import pursuit as _pursuit
+    from skneuronpursuit._engine import steps as _pursuit
 
     X = hypercube(300, 8, seed=4)
     y = np.sin(X @ np.arange(1.0, 9.0))
@@ -196,9 +196,10 @@ import hashlib, sys
 import numpy as np
 sys.path.insert(0, "tests")
 from datasets import hypercube
-from skneuronpursuit import NeuronPursuitRegressor
+from skneuronpursuit import NeuronPursuitRegressor, PursuitOptions
 X = hypercube(120, 5, seed=5)
-reg = NeuronPursuitRegressor(n_restarts=4, ncf_steps=40, gd_steps=200, max_iter=3,
+reg = NeuronPursuitRegressor(n_restarts=4, options=PursuitOptions(ncf_steps=40),
+                             gd_steps=200, max_iter=3,
                              random_state=0).fit(X, X[:, 0] * X[:, 1] + X[:, 2])
 print(hashlib.sha256(b"".join(c.tobytes() for c in reg.coefs_)).hexdigest())
 """

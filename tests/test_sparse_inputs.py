@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
+from conftest import fast_params
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
@@ -106,7 +107,7 @@ def test_a_sparse_fit_grows_the_network_of_the_dense_fit(fit_intercept):
     params.update(dtype="float64")  # the same computation: compared to rounding
     # A loss check at every step: the windowed descent lets rounding differences grow
     # (docs/inner-descent.md, "Consequences"); the step-by-step test above covers windows.
-    params.update(gd_window=1)
+    params = fast_params(params, gd_window=1)
     dense = NeuronPursuitClassifier(**params).fit(X, y)
     for matrix in (scipy.sparse.csr_matrix(X), scipy.sparse.csc_array(X)):
         sparse = NeuronPursuitClassifier(**params).fit(matrix, y)
@@ -123,11 +124,13 @@ def test_sparse_regression_with_sample_weight_early_stopping_and_pruning():
     X = scipy.sparse.random(120, 30, density=0.2, random_state=rng, format="csr")
     y = np.maximum(X @ rng.standard_normal(30), 0)
     weight = rng.uniform(0.5, 2.0, size=120)
-    params = dict(max_iter=5, ncf_steps=50, gd_steps=300, random_state=0, early_stopping=True)
+    params = fast_params(
+        max_iter=5, ncf_steps=50, gd_steps=300, random_state=0, early_stopping=True
+    )
     params.update(dtype="float64")  # the same computation: compared to rounding
     # A loss check at every step: the windowed descent lets rounding differences grow
     # (docs/inner-descent.md, "Consequences"); the step-by-step test above covers windows.
-    params.update(gd_window=1)
+    params = fast_params(params, gd_window=1)
     sparse = NeuronPursuitRegressor(**params).fit(X, y, sample_weight=weight)
     dense = NeuronPursuitRegressor(**params).fit(X.toarray(), y, sample_weight=weight)
     assert sparse.hidden_layer_sizes_ == dense.hidden_layer_sizes_

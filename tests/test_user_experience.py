@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, fast_params
 from datasets import hypercube, sparse_relu_target
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -16,7 +16,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
-FAST = {**FAST, "ncf_steps": 100, "gd_steps": 300, "tol": 0}
+FAST = fast_params(FAST, ncf_steps=100, gd_steps=300, tol=0)
 X_CUBE = hypercube(200, 6, seed=0)
 Y_WAVE = np.sin(X_CUBE @ np.arange(1.0, 7.0))
 
@@ -306,13 +306,23 @@ def test_a_warm_start_from_a_perfect_validation_score_adds_one_iteration():
 
 
 def test_the_tracker_returns_its_score_and_leaves_the_engines_record_alone():
-    from skneuronpursuit._estimators.tracking import _IterationTracker
+    from skneuronpursuit._engine.problem import FitProblem
+    from skneuronpursuit._estimators.tracking import EarlyStopping
+    from skneuronpursuit._kernels.activation import HomogeneousActivation
 
-    reg = NeuronPursuitRegressor(early_stopping=True, negative_slope=0.0, **FAST)
     Y = Y_WAVE[:, None]
-    scales = (np.full(6, 2.0), 3.0)
+    problem = FitProblem(None, None, None, np.full(6, 2.0), 3.0, fit_intercept=True)
     validation = (X_CUBE, Y, np.ones(len(Y)))
-    tracker = _IterationTracker(reg, X_CUBE, Y, validation, scales, None, reg._activation, {})
+    tracker = EarlyStopping(
+        validation,
+        NeuronPursuitRegressor._validation_score,
+        NeuronPursuitRegressor._validation_terms,
+        problem,
+        HomogeneousActivation(1, 0.0),
+        tol=1e-3,
+        n_iter_no_change=10,
+        previous=None,
+    )
     generator = torch.Generator().manual_seed(0)
     weights = [
         torch.randn(*shape, generator=generator, dtype=torch.float64) for shape in [(2, 7), (1, 2)]

@@ -1,7 +1,8 @@
 """The inner minimisation after each added neuron: which solver runs, and running it.
 
 docs/inner-descent.md, "Which solver". ``solver="gd"`` is gradient descent
-(``_kernels/gradient_descent.py``), ``"lm"`` Levenberg-Marquardt (``_kernels/levenberg_marquardt.py``;
+(``_kernels/gradient_descent.py``), ``"lm"`` Levenberg-Marquardt
+(``_kernels/levenberg_marquardt.py``;
 for the log loss its generalised Gauss-Newton form). ``"auto"`` chooses per iteration:
 where the loss is squared and Levenberg-Marquardt's normal equations are formed
 explicitly (weights times outputs at most ``MAX_EXPLICIT``), one window of gradient
@@ -13,8 +14,9 @@ networks, the unpenalised log loss) gradient descent alone.
 
 from dataclasses import dataclass
 
+from .._kernels.gauss_newton import has_explicit_system
 from .._kernels.gradient_descent import gradient_descent, next_step_size
-from .._kernels.levenberg_marquardt import has_explicit_system, levenberg_marquardt
+from .._kernels.levenberg_marquardt import levenberg_marquardt
 
 
 @dataclass
@@ -67,7 +69,7 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
     InnerResult
     """
     s = settings
-    solver = solver_for(s.solver, s.objective, weights, Y.shape[1], s.alpha)
+    solver = solver_for(s.options.solver, s.objective, weights, Y.shape[1], s.alpha)
     gd = None
     if solver != "lm":
         gd = gradient_descent(
@@ -76,12 +78,12 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
             Y,
             sample_weight,
             s.activation,
-            step_size=next_step_size(step_size, s.gd_lr),
-            max_steps=s.gd_steps if solver == "gd" else min(s.gd_window, s.gd_steps),
+            step_size=next_step_size(step_size, s.options.gd_lr),
+            max_steps=s.gd_steps if solver == "gd" else min(s.options.gd_window, s.gd_steps),
             target_loss=target_loss,
-            momentum=s.gd_momentum,
-            window=s.gd_window,
-            rel_tol=s.gd_tol,
+            momentum=s.options.gd_momentum,
+            window=s.options.gd_window,
+            rel_tol=s.options.gd_tol,
             objective=s.objective,
             alpha=s.alpha,
         )
@@ -95,14 +97,14 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
         Y,
         sample_weight,
         s.activation,
-        max_steps=s.lm_steps,
+        max_steps=s.options.lm_steps,
         target_loss=target_loss,
-        rel_tol=s.gd_tol,
+        rel_tol=s.options.gd_tol,
         alpha=s.alpha,
         objective=s.objective,
     )
     if gd is None:
-        carried = s.gd_lr if step_size is None else step_size
+        carried = s.options.gd_lr if step_size is None else step_size
         return InnerResult(
             lm.weights,
             lm.loss,

@@ -12,6 +12,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from .base import BaseNeuronPursuit, with_callbacks
 from .docstrings import ATTRIBUTES_DOC, parameters_doc
 from .fit_safety import _restored_on_failure
+from .plumbing import estimator_init
 
 _ALPHA_NOTE = """ The classifier's default, 0.01 with the log loss, was chosen on
         scikit-learn's bundled datasets (benchmarks/README.md, "The classifier's
@@ -21,11 +22,6 @@ _DEPTH_NOTE = """
         it scored as two did on scikit-learn's bundled datasets, and better on
         digits in half the time (benchmarks/README.md, "The classifier's depth
         and momentum")."""
-_NEURONS_NOTE = """
-        The classifier's default, 3, scored as 1 did on scikit-learn's bundled
-        classification datasets (the same on every fold of breast cancer, wine
-        and iris, the same mean on digits) and fit digits in 0.4 of the time
-        (benchmarks/README.md, "Several neurons per iteration")."""
 
 
 def class_targets(encoded, n_classes, loss):
@@ -38,6 +34,13 @@ def class_targets(encoded, n_classes, loss):
         negative = 0.0 if loss == "log_loss" else -1.0
         return np.where(encoded == 1, 1.0, negative)[:, None]
     return np.eye(n_classes)[encoded]
+
+
+def _class_index(scores):
+    """Class indices of network outputs (one column: its sign) or of encoded targets."""
+    if scores.ndim == 1 or scores.shape[1] == 1:
+        return (scores.ravel() > 0).astype(int)
+    return np.argmax(scores, axis=1)
 
 
 class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
@@ -70,7 +73,6 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         parameters_doc(
             alpha=("0.01", _ALPHA_NOTE),
             depth=("2", _DEPTH_NOTE),
-            neurons_per_iteration=("3", _NEURONS_NOTE),
         )
     }
     class_weight : dict, "balanced" or None, default=None
@@ -82,7 +84,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     loss : {{"squared_error", "log_loss"}}, default="log_loss"
         The loss the network is fitted with. ``"squared_error"``: the paper's
         squared loss on the targets above; ``decision_function`` gives scores and
-        there is no ``predict_proba`` (the default before 2026-12-01).
+        there is no ``predict_proba``.
         ``"log_loss"``: the cross-entropy of
         ``softmax(H)`` against one-hot targets (two classes: of ``sigmoid(H)`` of
         one output against 0 and 1), so that ``decision_function`` gives logits
@@ -123,76 +125,11 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     True
     """
 
-    def __init__(
-        self,
-        *,
-        depth=2,
-        activation_power=1,
-        negative_slope=0.1,
-        delta=0.2,
-        n_restarts=16,
-        ncf_steps=200,
-        ncf_lr=1.0,
-        ncf_samples=4096,
-        layer_choice="auto",
-        neurons_per_iteration=3,
-        gd_steps=1000,
-        gd_lr=0.1,
-        gd_momentum="auto",
-        gd_window=250,
-        gd_tol=1e-4,
-        solver="auto",
-        lm_steps=20,
-        max_iter=31,
-        tol=1e-3,
-        alpha=0.01,
-        fit_intercept=True,
-        rebalance=False,
-        warm_start=False,
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        class_weight=None,
-        loss="log_loss",
-        dtype="float32",
-        device="auto",
-        random_state=None,
-        verbose=0,
-    ):
-        self.class_weight = class_weight
-        self.loss = loss
-        super().__init__(
-            depth=depth,
-            activation_power=activation_power,
-            negative_slope=negative_slope,
-            delta=delta,
-            n_restarts=n_restarts,
-            ncf_steps=ncf_steps,
-            ncf_lr=ncf_lr,
-            ncf_samples=ncf_samples,
-            layer_choice=layer_choice,
-            neurons_per_iteration=neurons_per_iteration,
-            gd_steps=gd_steps,
-            gd_lr=gd_lr,
-            gd_momentum=gd_momentum,
-            gd_window=gd_window,
-            gd_tol=gd_tol,
-            solver=solver,
-            lm_steps=lm_steps,
-            max_iter=max_iter,
-            tol=tol,
-            alpha=alpha,
-            fit_intercept=fit_intercept,
-            rebalance=rebalance,
-            warm_start=warm_start,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            dtype=dtype,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
+    __init__ = estimator_init(
+        BaseNeuronPursuit.__init__, depth=2, alpha=0.01, class_weight=None, loss="log_loss"
+    )
+    # PursuitOptions.neurons_per_iteration when left at None (docs/decisions.md).
+    _neurons_per_iteration = 3
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
@@ -281,21 +218,17 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         y : ndarray of shape (n_samples,)
         """
         scores = self.decision_function(X)
-        return self.classes_[self._class_index(scores)]
+        return self.classes_[_class_index(scores)]
 
     @staticmethod
-    def _class_index(scores):
-        if scores.ndim == 1 or scores.shape[1] == 1:
-            return (scores.ravel() > 0).astype(int)
-        return np.argmax(scores, axis=1)
-
-    def _validation_score(self, output, Y, sample_weight):
-        hits = self._class_index(output) == self._class_index(Y)
+    def _validation_score(output, Y, sample_weight):
+        hits = _class_index(output) == _class_index(Y)
         return float(np.average(hits, weights=sample_weight))
 
-    def _validation_terms(self, output, Y, sample_weight):
+    @staticmethod
+    def _validation_terms(output, Y, sample_weight):
         # Accuracy is the sum of these terms.
-        hits = self._class_index(output) == self._class_index(Y)
+        hits = _class_index(output) == _class_index(Y)
         return hits * (sample_weight / sample_weight.sum())
 
     def _loss_name(self):

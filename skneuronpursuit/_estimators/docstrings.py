@@ -26,102 +26,22 @@ _PARAMETERS_DOC = """depth : int, default=3
         for the dominant KKT point of the neural correlation function (NCF),
         run as one batch for all hidden layers.
 
-    ncf_steps : int, default=200
-        Steps of projected gradient ascent per search (paper: 2,500–6,000).
 
-    ncf_lr : float, default=1.0
-        Ascent step size. The ascent runs on inputs and residuals rescaled to
-        unit root-mean-square row norm, so the step is independent of the units
-        of the data (the paper's 0.2–2 were for its unscaled data).
 
-    ncf_samples : int or None, default=4096
-        On more training samples than this, each search runs the first 90% of
-        its ascent steps on this many samples drawn at random (afresh for every
-        search) and the rest on all of them; the candidates are compared on all
-        samples. The NCF is a sum over samples, which the subset estimates, so
-        a search costs about ``0.9 ncf_samples / n_samples + 0.1`` of a full one. None:
-        every step on all samples. Fits on at most ``ncf_samples`` samples (after
-        early stopping holds some out) are not affected (docs/algorithm.md §3.3).
 
-    layer_choice : {"auto", "decrease", "ncf"}, default="auto"
-        Which hidden layer receives the next neuron, each layer offering its best
-        candidate. ``"ncf"`` (the paper's rule): the largest NCF value ``N``.
-        ``"decrease"``: the largest loss decrease the candidate promises at its scale,
-        ``n N^2 / (2 Q)`` with ``Q`` the squared size of its change of the output
-        (docs/algorithm.md §3.2). ``"auto"``: ``"decrease"`` for the squared loss,
-        ``"ncf"`` for the classifier's log loss. With one hidden layer the rules agree.
 
-    neurons_per_iteration : int, default=1
-        At most this many neurons per iteration, all in the layer that grows: the
-        chosen KKT point and, in order of NCF value, other restarts' KKT points
-        whose value is above half of it, whose incoming direction is far from the
-        iteration's other neurons (``|cosine| <= 0.7``) and which each lower the
-        objective when added at their own scale (docs/algorithm.md §3.8). A fit
-        then needs fewer iterations, each one search and one inner descent. 1 is
-        the paper's; ``max_iter`` counts iterations, not neurons.
 
     gd_steps : int, default=1000
         Budget of full-batch gradient descent steps after each added neuron
         (paper: 70,000–500,000); steps that are rolled back do not count.
-        Descent stops earlier once converged (``gd_tol``).
+        Descent stops earlier once converged (``options.gd_tol``); the default
+        solver spends one window of them and finishes with Levenberg-Marquardt.
 
-    gd_lr : float, default=0.1
-        Gradient descent step size, on the internally rescaled problem (``X``
-        per feature and ``y`` as a whole divided by their root mean square),
-        and the largest step the descent uses. The loss is checked every
-        ``gd_window`` steps: if it rose over the window, the window is rolled
-        back and the step halved, at most 4 times per added neuron. The next
-        neuron's descent starts from twice the step the last one ended with (at
-        most ``gd_lr``), so a halved step grows back (docs/inner-descent.md).
 
-    gd_momentum : float or "auto", default="auto"
-        Nesterov momentum ``mu`` in ``[0, 1)`` of the inner descent
-        (``v <- mu v + g``, ``w <- w - gd_lr (g + mu v)``, as ``torch.optim.SGD``
-        with ``nesterov=True``); the velocity restarts from zero after every
-        roll-back, so the loss still never rises. 0 is plain gradient descent,
-        the paper's. "auto" is 0.9 with a penalty (``alpha > 0``) and 0 without:
-        the penalised loss has a minimum that momentum reaches sooner, while
-        without a penalty it let the classifier's fits race to overfit
-        (docs/inner-descent.md, "Momentum"). On the benchmark suite with n in the
-        thousands 0.9 gave lower test errors with fewer neurons and shorter
-        fits; with a few hundred samples the results were mixed
-        (benchmarks/README.md, "Inner solver").
 
-    gd_window : int, default=250
-        Gradient descent steps between two checks of the loss. A rise is judged
-        over a whole window, so the oscillations of a large stable step and
-        float32 rounding do not halve the step (the paper checks every 50,000
-        steps on pointer value retrieval, and not at all elsewhere).
 
-    gd_tol : float, default=1e-4
-        Stop the descent once a window lowered the loss by less than this
-        fraction of it. 0 runs the descent to ``gd_steps`` unless a window
-        leaves the loss unchanged (the paper's fixed step counts). For
-        Levenberg-Marquardt: stop once an accepted step lowered the loss by less
-        than this fraction of it and by no more than the step before.
 
-    solver : {"auto", "gd", "lm"}, default="auto"
-        The inner minimisation after each added neuron. ``"gd"``: full-batch
-        gradient descent (the paper's), controlled by ``gd_steps``, ``gd_lr``,
-        ``gd_momentum``, ``gd_window`` and ``gd_tol``. ``"lm"``:
-        Levenberg-Marquardt, which solves a damped Gauss-Newton system per step
-        (for the log loss the generalised one, with the cross-entropy's Hessian;
-        by Cholesky while weights times outputs is at most 1,500, by conjugate
-        gradients beyond), takes a step only if it lowers the loss, runs at most
-        ``lm_steps`` steps and stops on ``gd_tol`` as above. ``"auto"``: where
-        weights times outputs is at most 1,500 (the small networks Neuron
-        Pursuit grows, with few outputs), for the squared loss one window of
-        gradient descent (``gd_window`` steps) finished by ``"lm"``, for the log
-        loss with ``alpha > 0`` ``"lm"``; elsewhere (many outputs, large
-        networks, the unpenalised log loss) ``"gd"``. ``history_`` says which ran in
-        each iteration. On the benchmark suite ``"auto"`` fitted in less time
-        than ``"gd"`` with test errors as low or lower from a few hundred
-        samples on (benchmarks/README.md); docs/inner-descent.md says why.
 
-    lm_steps : int, default=20
-        Levenberg-Marquardt steps (accepted ones) after each added neuron at
-        most. Stopping short of the nearest minimum, as gradient descent's budget
-        does, leaves later neurons more to do (docs/levenberg-marquardt.md).
 
     max_iter : int, default=31
         Maximum number of iterations; each iteration after the first adds one
@@ -150,18 +70,7 @@ _PARAMETERS_DOC = """depth : int, default=3
         Append a constant feature equal to 1 to ``X``. The network itself has no
         biases, which keeps it homogeneous in its weights.
 
-    rebalance : bool, default=False
-        After each iteration, rescale every hidden neuron so that
-        ``||in||^2 = p ||out||^2`` without changing predictions (docs/algorithm.md §5;
-        the paper does so for pointer value retrieval).
 
-    warm_start : bool, default=False
-        When True and the estimator is already fitted, ``fit`` keeps growing the
-        fitted network (and its random stream) instead of starting afresh, up
-        to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
-        ``max_iter=10`` gives the same network as fitting to 10 at once. With
-        early stopping it grows from the kept network (``best_iteration_``),
-        which stays the fitted one unless a new network clearly scores higher.
 
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data (stratified for
@@ -187,6 +96,20 @@ _PARAMETERS_DOC = """depth : int, default=3
         Iterations without a validation score better by more than ``tol``
         before stopping.
 
+    warm_start : bool, default=False
+        When True and the estimator is already fitted, ``fit`` keeps growing the
+        fitted network (and its random stream) instead of starting afresh, up
+        to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
+        ``max_iter=10`` gives the same network as fitting to 10 at once. With
+        early stopping it grows from the kept network (``best_iteration_``),
+        which stays the fitted one unless a new network clearly scores higher.
+
+    options : PursuitOptions or None, default=None
+        Research knobs of the search, the inner minimisation and the growth rules
+        (:class:`PursuitOptions`: ascent steps and step size, the inner solver and
+        its descent window and tolerance, the layer rule, neurons per iteration,
+        rebalancing). None: the defaults of ``PursuitOptions()``. Its fields left at
+        None are chosen from the loss and ``alpha``; ``options_`` records what ran.
     dtype : {"float32", "float64"}, default="float32"
         Floating point type of the computation; fitted weights are stored as
         float64 either way. float32 is about twice as fast once the matrix
@@ -303,6 +226,9 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
 
     x_scale_ : ndarray of shape (n_features_in_,)
         Root mean square of each feature, by which ``X`` was divided for the fit.
+
+    options_ : PursuitOptions
+        The research knobs the fit ran with, every None of ``options`` resolved.
 
     y_scale_ : float
         Root mean square of the targets, by which they were divided for the fit

@@ -9,6 +9,7 @@ from sklearn.utils.validation import validate_data
 from .base import BaseNeuronPursuit, with_callbacks
 from .docstrings import ATTRIBUTES_DOC, parameters_doc
 from .fit_safety import _restored_on_failure
+from .plumbing import estimator_init
 
 
 def _numeric_targets(y):
@@ -78,72 +79,9 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
     True
     """
 
-    def __init__(
-        self,
-        *,
-        depth=3,
-        activation_power=1,
-        negative_slope=0.1,
-        delta=0.2,
-        n_restarts=16,
-        ncf_steps=200,
-        ncf_lr=1.0,
-        ncf_samples=4096,
-        layer_choice="auto",
-        neurons_per_iteration=1,
-        gd_steps=1000,
-        gd_lr=0.1,
-        gd_momentum="auto",
-        gd_window=250,
-        gd_tol=1e-4,
-        solver="auto",
-        lm_steps=20,
-        max_iter=31,
-        tol=1e-3,
-        alpha=0.0,
-        fit_intercept=True,
-        rebalance=False,
-        warm_start=False,
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        dtype="float32",
-        device="auto",
-        random_state=None,
-        verbose=0,
-    ):
-        super().__init__(
-            depth=depth,
-            activation_power=activation_power,
-            negative_slope=negative_slope,
-            delta=delta,
-            n_restarts=n_restarts,
-            ncf_steps=ncf_steps,
-            ncf_lr=ncf_lr,
-            ncf_samples=ncf_samples,
-            layer_choice=layer_choice,
-            neurons_per_iteration=neurons_per_iteration,
-            gd_steps=gd_steps,
-            gd_lr=gd_lr,
-            gd_momentum=gd_momentum,
-            gd_window=gd_window,
-            gd_tol=gd_tol,
-            solver=solver,
-            lm_steps=lm_steps,
-            max_iter=max_iter,
-            tol=tol,
-            alpha=alpha,
-            fit_intercept=fit_intercept,
-            rebalance=rebalance,
-            warm_start=warm_start,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            dtype=dtype,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
+    __init__ = estimator_init(
+        BaseNeuronPursuit.__init__,
+    )
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
@@ -205,10 +143,12 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
 
     _min_validation_samples = 2
 
-    def _validation_score(self, output, Y, sample_weight):
+    @staticmethod
+    def _validation_score(output, Y, sample_weight):
         return r2_score(Y, output, sample_weight=sample_weight)
 
-    def _validation_terms(self, output, Y, sample_weight):
+    @staticmethod
+    def _validation_terms(output, Y, sample_weight):
         # R^2 averaged over the outputs is 1 minus the sum of these terms (an output
         # whose held-out targets are constant is compared by its squared error).
         weight = sample_weight / sample_weight.sum()

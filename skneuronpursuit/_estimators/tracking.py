@@ -1,8 +1,8 @@
-"""After every iteration: validation score, the kept network, scikit-learn's callbacks."""
+"""Early stopping: after every iteration, the validation score and the kept network."""
 
 import numpy as np
 
-from .._engine.data import _network_output, user_units
+from .._engine.data import _network_output
 
 # The highest validation score there is: accuracy and R^2 are at most 1.
 PERFECT_VALIDATION_SCORE = 1.0
@@ -37,93 +37,83 @@ def clearly_better(terms, kept_terms):
     return bool(gain.sum() > KEEP_STANDARD_ERRORS * spread * (1 + 1e-9))
 
 
-class _IterationTracker:
-    """Called after every iteration: validation score, kept network, sklearn callbacks.
+class EarlyStopping:
+    """The validation score after every iteration, the kept network and the patience.
 
-    The engine's records are left as they are: what the tracker measures is kept
-    here, and :meth:`additions` returns it for the estimator to put in ``history_``.
+    docs/algorithm.md §3.7. Holds the held-out data and what it needs to score a
+    network on it; the estimator puts :meth:`additions` in ``history_``.
+
+    Parameters
+    ----------
+    validation : tuple of ndarray
+        The held-out ``(X, Y, sample_weight)``, in the data's units.
+    score, terms : callable
+        ``score(output, Y, sample_weight)``, the validation score, and ``terms(...)``,
+        its per-sample terms (the score is their sum up to a constant).
+    problem : FitProblem
+        The fit's units, to map a network to the data's units.
+    activation : HomogeneousActivation
+    tol : float
+        A score restarts the patience when it beats the best by more than ``tol``.
+    n_iter_no_change : int
+        Iterations without such a score before stopping.
+    previous : tuple or None
+        A warm start's ``(weights, iteration)``: the network kept so far.
     """
 
-    def __init__(self, estimator, X, Y, validation, scales, previous, activation, attributes):
-        self.estimator = estimator
-        self.activation = activation
-        self.attributes = attributes  # estimator-specific fitted attributes (classes_)
-        self.X, self.Y = X, Y
+    def __init__(
+        self, validation, score, terms, problem, activation, tol, n_iter_no_change, previous
+    ):
         self.validation = validation
-        self.x_scale, self.y_scale = scales
+        self.score_function, self.terms_function = score, terms
+        self.problem, self.activation = problem, activation
+        self.tol, self.n_iter_no_change = tol, n_iter_no_change
         self.best_score = None  # the highest score so far: the patience counts from it
         self.kept_score = self.kept_terms = self.kept_weights = self.kept_iteration = None
         self.scores = {}  # iteration -> validation score
         self.n_without_improvement = 0
-        if validation is not None and previous is not None and previous["history"]:
+        if previous is not None:
             # A warm start continues the growth path from the network early stopping
             # kept: that network stays kept until a new one clearly scores higher
             # (as MLPClassifier's warm start keeps its best_validation_score_).
-            self._keep(previous["weights"], previous["history"][-1]["iteration"])
+            self._keep(*previous)
             self.best_score = self.kept_score
-        self.context = None
-        if hasattr(estimator, "_init_callback_context"):
-            done = 0 if previous is None else len(previous["history"])
-            self.context = estimator._init_callback_context(
-                max_subtasks=max(int(estimator.max_iter) - done, 0)
-            )
-            self.context.call_on_fit_task_begin(estimator=estimator, X=X, y=Y)
 
     def __call__(self, weights, record):
         """Score the network of ``record``'s iteration; a reason to stop, or None."""
-        estimator = self.estimator
         stop = None
-        if self.validation is not None:
-            if self.kept_weights is None:
-                score = self._keep(weights, record["iteration"])
-            else:
-                score, terms = self._score_and_terms(weights)
-                if clearly_better(terms, self.kept_terms):
-                    self._keep(weights, record["iteration"], score, terms)
-            self.scores[record["iteration"]] = score
-            # As MLPClassifier's early stopping: patience runs out unless a score beats
-            # the best by more than ``tol`` (docs/algorithm.md §3.7).
-            if self.best_score is None or score > self.best_score + estimator.tol:
-                self.n_without_improvement = 0
-            else:
-                self.n_without_improvement += 1
-                if self.n_without_improvement >= estimator.n_iter_no_change:
-                    stop = "early_stopping"
-            self.best_score = score if self.best_score is None else max(score, self.best_score)
-            # Only a higher score replaces the kept network, and none is higher than a
-            # perfect kept one: the iterations of patience could not change the fitted
-            # model (docs/algorithm.md §3.7).
-            if self.kept_score >= PERFECT_VALIDATION_SCORE:
-                stop = "perfect_validation"
-        if self.context is not None:
-            task = self.context.subcontext(task_name="iteration")
-            task.call_on_fit_task_begin(estimator=estimator, X=self.X, y=self.Y)
-            if task.call_on_fit_task_end(
-                estimator=estimator,
-                X=self.X,
-                y=self.Y,
-                reconstruction_attributes=lambda: {
-                    **self.attributes,
-                    **self._attributes(weights),
-                    "n_outputs_": self.Y.shape[1],
-                    "x_scale_": self.x_scale,
-                    "y_scale_": self.y_scale,
-                    "_activation_": self.activation,
-                    "_fit_intercept_": bool(estimator.fit_intercept),
-                },
-            ):
-                stop = stop or "callback"
+        iteration = record["iteration"]
+        if self.kept_weights is None:
+            score = self._keep(weights, iteration)
+        else:
+            score, terms = self._score_and_terms(weights)
+            if clearly_better(terms, self.kept_terms):
+                self._keep(weights, iteration, score, terms)
+        self.scores[iteration] = score
+        # As MLPClassifier's early stopping: patience runs out unless a score beats
+        # the best by more than ``tol`` (docs/algorithm.md §3.7).
+        if self.best_score is None or score > self.best_score + self.tol:
+            self.n_without_improvement = 0
+        else:
+            self.n_without_improvement += 1
+            if self.n_without_improvement >= self.n_iter_no_change:
+                stop = "early_stopping"
+        self.best_score = score if self.best_score is None else max(score, self.best_score)
+        # Only a higher score replaces the kept network, and none is higher than a
+        # perfect kept one: the iterations of patience could not change the fitted
+        # model (docs/algorithm.md §3.7).
+        if self.kept_score >= PERFECT_VALIDATION_SCORE:
+            stop = "perfect_validation"
         return stop
 
     def _score_and_terms(self, weights):
         """The validation score of the network ``weights`` and its per-sample terms."""
         X_val, Y_val, weight_val = self.validation
-        fit_weights = self._attributes(weights)["_fit_weights_"]
-        coefs = user_units(fit_weights, self.x_scale, self.y_scale)
-        output = _network_output(coefs, X_val, self.activation, self.estimator.fit_intercept)
+        coefs = self.problem.user_units(weights)
+        output = _network_output(coefs, X_val, self.activation, self.problem.fit_intercept)
         return (
-            self.estimator._validation_score(output, Y_val, weight_val),
-            self.estimator._validation_terms(output, Y_val, weight_val),
+            self.score_function(output, Y_val, weight_val),
+            self.terms_function(output, Y_val, weight_val),
         )
 
     def _keep(self, weights, iteration, score=None, terms=None):
@@ -135,10 +125,7 @@ class _IterationTracker:
         return score
 
     def additions(self, record):
-        """What the tracker adds to the engine's ``record`` in ``history_`` (a dict)."""
+        """What early stopping adds to the engine's ``record`` in ``history_`` (a dict)."""
         if record["iteration"] in self.scores:
             return {"validation_score": self.scores[record["iteration"]]}
         return {}
-
-    def _attributes(self, weights):
-        return self.estimator._network_attributes(weights)

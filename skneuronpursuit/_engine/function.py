@@ -1,0 +1,132 @@
+"""Neuron Pursuit as a function: arrays and settings in, the grown network out.
+
+As :func:`sklearn.linear_model.orthogonal_mp` stands beside ``OrthogonalMatchingPursuit``:
+no early stopping, callbacks or class encoding, only the growth of docs/algorithm.md
+§3 on the fit problem the estimators build too (``problem.py``).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+from sklearn.utils.validation import check_array, check_consistent_length
+
+from .data import _network_output
+from .device import DTYPES, resolve_device
+from .problem import build_problem, random_state_from
+from .pursuit import grow
+from .settings import PursuitSettings
+
+
+@dataclass(frozen=True)
+class PursuitFit:
+    """A grown network and how it grew (:func:`neuron_pursuit`).
+
+    Attributes
+    ----------
+    coefs : list of ndarray
+        ``coefs[l]`` of shape ``(n_in, n_out)`` maps layer ``l`` to ``l + 1``, in the
+        units of ``X`` and ``Y``; with ``fit_intercept`` the last row of ``coefs[0]``
+        multiplies the constant feature.
+    history : list of dict
+        One record per iteration, as the estimators' ``history_``.
+    stop_reason : str
+        Why the growth stopped, as the estimators' ``stop_reason_``.
+    settings : PursuitSettings
+        The settings it ran with, options resolved.
+    fit_intercept : bool
+    """
+
+    coefs: list
+    history: list
+    stop_reason: str
+    settings: PursuitSettings
+    fit_intercept: bool
+
+    @property
+    def hidden_layer_sizes(self):
+        """Width of every hidden layer."""
+        return tuple(c.shape[1] for c in self.coefs[:-1])
+
+    def predict(self, X):
+        """The network's output on ``X``, an ndarray of shape (n_samples, n_outputs)."""
+        X = check_array(X, accept_sparse="csr", dtype=np.float64)
+        return _network_output(self.coefs, X, self.settings.activation, self.fit_intercept)
+
+
+def neuron_pursuit(
+    X,
+    Y,
+    settings=None,
+    *,
+    sample_weight=None,
+    fit_intercept=True,
+    dtype="float32",
+    device="cpu",
+    random_state=None,
+):
+    """Grow a homogeneous network on ``(X, Y)`` by Neuron Pursuit.
+
+    The growth the estimators run, without their early stopping or class encoding:
+    ``Y`` is fitted as given (one-hot rows for the paper's classifier). With
+    :func:`paper_settings` it runs the paper's protocol.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    Y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Targets; for the log loss, 0/1 (one column) or one-hot rows.
+    settings : PursuitSettings, default=None
+        None: ``PursuitSettings()``, the regressor's defaults.
+    sample_weight : array-like of shape (n_samples,), default=None
+    fit_intercept : bool, default=True
+        Append a constant feature equal to 1 to ``X``.
+    dtype : {"float32", "float64"}, default="float32"
+    device : str or torch.device, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    PursuitFit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skneuronpursuit import neuron_pursuit, paper_settings
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.choice([-1.0, 1.0], size=(200, 15))
+    >>> y = X[:, 0] * X[:, 1]
+    >>> fit = neuron_pursuit(X, y, paper_settings("cube-f2"), fit_intercept=False,
+    ...                      random_state=0)
+    >>> fit.stop_reason, fit.hidden_layer_sizes
+    ('tol', (4, 1))
+    """
+    settings = PursuitSettings() if settings is None else settings
+    X = check_array(X, accept_sparse="csr", dtype=np.float64)
+    Y = check_array(Y, ensure_2d=False, dtype=np.float64)
+    Y = Y.reshape(len(Y), -1)
+    check_consistent_length(X, Y)
+    if sample_weight is None:
+        sample_weight = np.ones(X.shape[0])
+    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=np.float64)
+    if scipy.sparse.issparse(X):
+        X = scipy.sparse.csr_matrix(X)
+    problem = build_problem(
+        X,
+        Y,
+        sample_weight,
+        settings,
+        fit_intercept=fit_intercept,
+        dtype=DTYPES[dtype],
+        device=resolve_device(device),
+    )
+    result = grow(
+        problem.X, problem.Y, problem.sample_weight, settings, random_state_from(random_state)
+    )
+    return PursuitFit(
+        coefs=problem.user_units(result.weights),
+        history=result.history,
+        stop_reason=result.stop_reason,
+        settings=settings,
+        fit_intercept=problem.fit_intercept,
+    )

@@ -1,0 +1,118 @@
+"""The fit problem: validated data turned into the tensors one growth runs on.
+
+Built once per fit by :func:`build_problem`, for the estimators and for
+:func:`neuron_pursuit` alike: zero weights dropped and equal samples merged (so
+weighted and repeated samples give one problem), inputs and targets divided by their
+scales (docs/algorithm.md §1, a change of units mapped back exactly), the intercept
+column, the tensors on the fit's device, and the memory check.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .data import (
+    _input_tensor,
+    _normalised_weights,
+    _root_mean_square,
+    fit_units,
+    merge_duplicates,
+    user_units,
+)
+from .memory import check_memory
+
+
+def random_state_from(seed):
+    """A RandomState from ``seed``; for None a new one seeded by the OS, not NumPy's."""
+    if seed is None:
+        return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    return np.random.RandomState(seed)
+
+
+@dataclass(frozen=True)
+class FitProblem:
+    """The tensors of one growth and the units they are in.
+
+    ``X`` holds the inputs divided by ``x_scale`` with, when ``fit_intercept``, a last
+    column of ones (a :class:`SparseInputs` for sparse data); ``Y`` the targets divided
+    by ``y_scale``; ``sample_weight`` the merged weights, of mean 1.
+    """
+
+    X: object
+    Y: torch.Tensor
+    sample_weight: torch.Tensor
+    x_scale: np.ndarray
+    y_scale: float
+    fit_intercept: bool
+
+    def tensor(self, array):
+        """``array`` as a tensor of the problem's dtype and device."""
+        return torch.as_tensor(
+            np.ascontiguousarray(array), dtype=self.Y.dtype, device=self.Y.device
+        )
+
+    def user_units(self, weights):
+        """``coefs_`` (float64 ``(n_in, n_out)`` arrays in the data's units) of ``weights``."""
+        fit_weights = [w.detach().to("cpu", torch.float64).numpy() for w in weights]
+        return user_units(fit_weights, self.x_scale, self.y_scale)
+
+    def fit_weights(self, coefs):
+        """Tensors of the weights in this problem's units for ``coefs`` in the data's."""
+        return [self.tensor(w) for w in fit_units(coefs, self.x_scale, self.y_scale)]
+
+
+def build_problem(X, Y, sample_weight, settings, *, fit_intercept, dtype, device):
+    """The :class:`FitProblem` of validated data.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        float64 inputs.
+    Y : ndarray of shape (n_samples, n_outputs)
+        float64 targets (for the classifier, its encoded classes).
+    sample_weight : ndarray of shape (n_samples,)
+        Non-negative, with a positive sum.
+    settings : PursuitSettings
+        The growth's settings: its loss says whether targets are rescaled (the log
+        loss's outputs are logits, whose units are not the user's), its sizes enter
+        the memory check.
+    fit_intercept : bool
+    dtype : torch.dtype
+    device : torch.device
+
+    Returns
+    -------
+    FitProblem
+    """
+    X, Y, sample_weight = merge_duplicates(X, Y, sample_weight)
+    sample_weight = _normalised_weights(sample_weight)
+    x_scale = _root_mean_square(X, sample_weight, axis=0)
+    rescale = settings.objective.rescales_targets
+    y_scale = float(_root_mean_square(Y, sample_weight)) if rescale else 1.0
+    X_fit = _input_tensor(X, fit_intercept, dtype, device, x_scale)
+    check_memory(
+        device,
+        n_samples=X_fit.shape[0],
+        n_inputs=X_fit.shape[1],
+        n_outputs=Y.shape[1],
+        depth=settings.depth,
+        n_restarts=settings.n_restarts,
+        max_iter=settings.max_iter,
+        dtype=dtype,
+        n_nonzero=getattr(X_fit, "nnz", None),
+    )
+
+    def tensor(array):
+        return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
+
+    return FitProblem(
+        X=X_fit,
+        Y=tensor(Y / y_scale),
+        sample_weight=tensor(sample_weight),
+        x_scale=x_scale,
+        y_scale=y_scale,
+        fit_intercept=bool(fit_intercept),
+    )

@@ -1,0 +1,175 @@
+"""The settings of one growth: what the estimators expose and the research knobs.
+
+:class:`PursuitSettings` is everything :func:`neuron_pursuit` needs, with one set of
+defaults (the regressor's). :class:`PursuitOptions` holds the knobs that are there for
+research and benchmarks rather than everyday tuning; the estimators take one as their
+``options`` parameter. A field left at None is chosen from the loss and the penalty in
+:meth:`PursuitOptions.resolved`, the one place where that happens; the estimators record
+the resolved options as ``options_``.
+"""
+
+from dataclasses import dataclass, field, fields, replace
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+
+from .._kernels.activation import HomogeneousActivation
+from .._kernels.losses import LOSSES
+
+
+class _Number(Interval):
+    """An :class:`Interval` that refuses booleans (``True`` is an ``int`` in Python)."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return super().__str__() + " (not a bool)"
+
+
+# Nesterov momentum of the inner descent with a penalty (docs/inner-descent.md, "Momentum").
+PENALISED_MOMENTUM = 0.9
+
+
+@dataclass(frozen=True)
+class PursuitOptions:
+    """Research knobs of Neuron Pursuit: the search, the inner descent, the growth rules.
+
+    Pass one as an estimator's ``options`` (``NeuronPursuitRegressor(options=
+    PursuitOptions(solver="gd"))``); fields left at their defaults keep them. The
+    estimators record what ran, with every None resolved, as ``options_``.
+
+    Parameters
+    ----------
+    ncf_steps : int, default=200
+        Steps of projected gradient ascent per search for the dominant KKT point of
+        the neural correlation function (NCF).
+    ncf_lr : float, default=1.0
+        Ascent step size, on inputs and residuals rescaled to unit root-mean-square
+        row norm, so the step does not depend on the units of the data.
+    ncf_samples : int or None, default=4096
+        On more training samples than this, each search runs the first 90% of its
+        ascent on this many samples drawn afresh and the rest on all of them; the
+        candidates are compared on all samples (docs/algorithm.md §3.3). None: every
+        step on all samples.
+    layer_choice : {"decrease", "ncf"} or None, default=None
+        Which hidden layer receives the next neuron. ``"ncf"`` (the paper's): the
+        largest NCF value. ``"decrease"``: the largest loss decrease the candidate
+        promises at its scale (docs/algorithm.md §3.2). None: ``"decrease"`` for the
+        squared loss, ``"ncf"`` for the log loss.
+    neurons_per_iteration : int or None, default=None
+        At most this many neurons per iteration, all in the layer that grows: the
+        chosen KKT point and other restarts' KKT points that are distinct from it and
+        lower the objective (docs/algorithm.md §3.8). None: the estimator's choice,
+        1 for the regressor (the paper's) and 3 for the classifier.
+    gd_lr : float, default=0.1
+        Largest gradient-descent step, on the rescaled problem; halved when a window
+        of steps raised the loss, and carried to the next neuron (docs/inner-descent.md).
+    gd_momentum : float in [0, 1) or None, default=None
+        Nesterov momentum of the inner descent. None: 0.9 with a penalty
+        (``alpha > 0``), 0 (plain gradient descent, the paper's) without.
+    gd_window : int, default=250
+        Gradient-descent steps between two checks of the loss.
+    gd_tol : float, default=1e-4
+        Stop the inner minimisation once a window (a Levenberg-Marquardt step) lowered
+        the loss by less than this fraction of it. 0: run to ``gd_steps``.
+    solver : {"auto", "gd", "lm"}, default="auto"
+        The inner minimisation: gradient descent, Levenberg-Marquardt, or per
+        iteration (docs/inner-descent.md, "Which solver") one window of gradient
+        descent finished by Levenberg-Marquardt where its system is small, for the
+        squared loss; ``history_`` records what ran.
+    lm_steps : int, default=20
+        Accepted Levenberg-Marquardt steps per added neuron, at most.
+    rebalance : bool, default=False
+        After each iteration, rescale every hidden neuron so that
+        ``||in||^2 = p ||out||^2`` without changing predictions (docs/algorithm.md §5).
+    """
+
+    ncf_steps: int = 200
+    ncf_lr: float = 1.0
+    ncf_samples: int | None = 4096
+    layer_choice: str | None = None
+    neurons_per_iteration: int | None = None
+    gd_lr: float = 0.1
+    gd_momentum: float | None = None
+    gd_window: int = 250
+    gd_tol: float = 1e-4
+    solver: str = "auto"
+    lm_steps: int = 20
+    rebalance: bool = False
+
+    _constraints = {
+        "ncf_steps": [_Number(Integral, 1, None, closed="left")],
+        "ncf_lr": [_Number(Real, 0, None, closed="neither")],
+        "ncf_samples": [_Number(Integral, 1, None, closed="left"), None],
+        "layer_choice": [StrOptions({"decrease", "ncf"}), None],
+        "neurons_per_iteration": [_Number(Integral, 1, None, closed="left"), None],
+        "gd_lr": [_Number(Real, 0, None, closed="neither")],
+        "gd_momentum": [_Number(Real, 0, 1, closed="left"), None],
+        "gd_window": [_Number(Integral, 1, None, closed="left")],
+        "gd_tol": [_Number(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"auto", "gd", "lm"})],
+        "lm_steps": [_Number(Integral, 0, None, closed="left")],
+        "rebalance": ["boolean"],
+    }
+
+    def validate(self, caller="PursuitOptions"):
+        """Raise ``InvalidParameterError`` naming the field and ``caller`` on a bad value."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        validate_parameter_constraints(self._constraints, values, caller_name=caller)
+
+    def resolved(self, objective_name, alpha, neurons_per_iteration=1):
+        """These options with every None chosen for the loss and ``alpha`` (plain numbers).
+
+        ``neurons_per_iteration`` is the caller's choice where the field is None.
+        """
+        layer_choice = self.layer_choice
+        if layer_choice is None:
+            layer_choice = "decrease" if objective_name == "squared_error" else "ncf"
+        momentum = self.gd_momentum
+        if momentum is None:
+            momentum = PENALISED_MOMENTUM if alpha > 0 else 0.0
+        neurons = self.neurons_per_iteration
+        return replace(
+            self,
+            ncf_steps=int(self.ncf_steps),
+            ncf_lr=float(self.ncf_lr),
+            ncf_samples=None if self.ncf_samples is None else int(self.ncf_samples),
+            layer_choice=str(layer_choice),
+            neurons_per_iteration=int(neurons_per_iteration if neurons is None else neurons),
+            gd_lr=float(self.gd_lr),
+            gd_momentum=float(momentum),
+            gd_window=int(self.gd_window),
+            gd_tol=float(self.gd_tol),
+            solver=str(self.solver),
+            lm_steps=int(self.lm_steps),
+            rebalance=bool(self.rebalance),
+        )
+
+
+@dataclass(frozen=True)
+class PursuitSettings:
+    """Everything one growth needs (:func:`neuron_pursuit`).
+
+    The fields are the estimators' hyperparameters of the same names (see
+    :class:`NeuronPursuitRegressor`), with ``activation`` for ``activation_power`` and
+    ``negative_slope``, ``objective`` for the loss and ``options`` for the research
+    knobs; its None fields are resolved on construction.
+    """
+
+    depth: int = 3
+    activation: HomogeneousActivation = HomogeneousActivation(1, 0.1)
+    delta: float = 0.2
+    n_restarts: int = 16
+    gd_steps: int = 1000
+    max_iter: int = 31
+    tol: float = 1e-3
+    alpha: float = 0.0
+    objective: object = LOSSES["squared_error"]  # a loss of _kernels/losses.py
+    options: PursuitOptions = field(default_factory=PursuitOptions)
+    verbose: int = 0
+
+    def __post_init__(self):
+        resolved = self.options.resolved(self.objective.name, self.alpha)
+        object.__setattr__(self, "options", resolved)

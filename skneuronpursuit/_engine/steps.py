@@ -1,0 +1,399 @@
+"""The steps of one Neuron Pursuit iteration (docs/algorithm.md §3): the candidate
+search over the hidden layers, the scale of the new neuron, its companions and the
+inner minimisation. :func:`~._engine.pursuit.grow` runs them in a loop.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from .._kernels.ncf import search_candidates, search_network
+from .._kernels.network import backward, forward, push_forward
+from .._kernels.network import loss as network_loss
+from .._kernels.neuron_scale import (
+    lowest_descending_scale,
+    optimal_scale,
+    promised_decrease,
+    ray,
+    scale_until_descent,
+)
+from .._kernels.neurons import insert_neuron
+from .inner_solver import minimise
+from .records import STALL_FRACTION, IterationRecord
+
+FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
+LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
+# A KKT point whose NCF terms cancel to within this fraction of their absolute sum is
+# zero up to rounding and to how far GD is from stationary (docs/algorithm.md §7) (choice).
+# float64: sqrt(eps). float32: between the ratios float32 GD leaves at the least-squares
+# point of a linear network (4.1e-6 to 1.01e-5 on six problems, must stop) and those of
+# the neuron escaping the 3-blob saddle of scikit-learn's classifier check (1.7e-5 to
+# 3.2e-4 on four seeds, must go on); sqrt(eps) = 3.5e-4 stopped that fit at chance level
+# (docs/engineering.md). The margin is thin: float32 barely resolves such saddles.
+NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 1.3e-5}
+# With the L2 penalty, a candidate promising less than this fraction of the objective is
+# declined (docs/algorithm.md §10.2): the stall rule's fraction, for one neuron (choice).
+NEGLIGIBLE_PROMISE = STALL_FRACTION
+# With neurons_per_iteration > 1, another restart's KKT point joins the iteration's neuron
+# when its NCF value is above this fraction of the best and its incoming direction's
+# |cosine| with every neuron added in the iteration is at most COMPANION_COSINE
+# (docs/algorithm.md §3.8) (choice).
+COMPANION_VALUE = 0.5
+COMPANION_COSINE = 0.7
+
+
+def _as_tensor(array, like):
+    return torch.as_tensor(array, dtype=like.dtype, device=like.device)
+
+
+class _Pursuit:
+    """State of one run; each method is one step of docs/algorithm.md §3."""
+
+    def __init__(self, X, Y, sample_weight, settings, random_state):
+        self.X, self.Y, self.settings = X, Y, settings
+        self.sample_weight = sample_weight / sample_weight.mean()
+        self.activation = settings.activation
+        self.random_state = random_state
+        self.n_samples = X.shape[0]
+        self.objective = settings.objective
+        self.loss_zero = self.objective.zero_value(Y, self.sample_weight)
+        self.ncf_tol = NCF_TOL[X.dtype]
+        self.step_size = None  # the inner descent's step at the end of the last iteration
+        # Why the last candidate was not added: no descent at all, or none with the penalty.
+        self.declined = "no_positive_kkt"
+        # Set by the loop: the last iteration lowered the objective negligibly.
+        self.converged = False
+        # An exact fit in this dtype: relative error of the order of eps squared (choice).
+        self.exact_fit_loss = 100 * torch.finfo(Y.dtype).eps ** 2 * self.loss_zero
+
+    def _no_descent(self, residual, change):
+        """Whether the KKT point is zero, from its NCF terms ``s_i <r_i, change_i>``.
+
+        (choice of measure) ``N* = sum(terms) / n`` is compared with
+        ``sum(|terms|) / n``, the size it would have if no term cancelled: the ratio
+        is scale-free and, unlike an NCF on rescaled data, does not shrink with the
+        input dimension (one-hot inputs, modular addition) or with how unevenly the
+        neuron's output is spread over the samples.
+        """
+        terms = self.sample_weight * (residual * change).sum(dim=1)
+        total = float(terms.sum())
+        return not total > self.ncf_tol * float(terms.abs().sum())
+
+    def search_rows(self):
+        """The samples the first steps of this iteration's ascent run on, or None: all.
+
+        Drawn afresh for every search, after its starting points (docs/algorithm.md §3.3).
+        """
+        size = self.settings.options.ncf_samples
+        if size is None or self.n_samples <= size:
+            return None
+        rows = np.sort(self.random_state.choice(self.n_samples, size, replace=False))
+        return torch.as_tensor(rows, device=self.Y.device)
+
+    def loss(self, weights):
+        """The objective: the loss plus the L2 penalty, if any (docs/algorithm.md §10)."""
+        return float(
+            network_loss(
+                weights,
+                self.X,
+                self.Y,
+                self.sample_weight,
+                self.activation,
+                self.objective,
+                self.settings.alpha,
+            )
+        )
+
+    def _scale(self, ncf_value, output, change, signal, degree, point, make_weights):
+        """``t_opt`` of docs/algorithm.md §3.4 (§9.3 for the log loss, §10 with the penalty).
+
+        ``output``: ``H`` before the change; ``change``: the change of ``H`` at unit scale;
+        ``point``: the weights that the neuron adds at unit scale. Returns ``t_opt`` and the
+        smallest scale at which the penalised model descends (0 but for a penalty and a
+        degree above 2), or ``(None, None)``: no descent.
+        """
+        quadratic = self.objective.curvature(output, change, self.sample_weight)
+        # quadratic == 0 with a non-zero change: its squares underflowed; no usable scale.
+        if quadratic == 0 or self._no_descent(signal, change):
+            return None, None
+        penalty = self._penalty(point)
+        t_opt = optimal_scale(ncf_value, quadratic, self.n_samples, degree, penalty)
+        if t_opt is None or self._negligible(ncf_value, quadratic, degree, penalty, make_weights):
+            self.declined = "penalty"
+            return None, None
+        lowest = lowest_descending_scale(
+            ncf_value, quadratic, self.n_samples, degree, penalty, t_opt
+        )
+        t_opt = self.objective.refine_scale(t_opt, degree, lambda t: self.loss(make_weights(t)))
+        return t_opt, lowest
+
+    def _negligible(self, ncf_value, quadratic, degree, penalty, make_weights):
+        """With the penalty, whether the candidate promises to lower the objective by at
+        most ``NEGLIGIBLE_PROMISE`` of it (docs/algorithm.md §10.2).
+
+        At a stationary point of the penalised objective the network's own neurons are
+        KKT points with ``N* = alpha/2``: the search finds their copies a little above it,
+        by how far the descent stopped short, and the penalty shrinks such a neuron back.
+        """
+        if not penalty or not self.converged:
+            return False
+        promise = promised_decrease(ncf_value, quadratic, self.n_samples, degree, penalty)
+        return promise <= NEGLIGIBLE_PROMISE * self.loss(make_weights(0.0))
+
+    def _penalty(self, point):
+        """``alpha ||point||^2``: twice the L2 penalty of the weights a neuron adds at unit
+        scale, the ``penalty`` of the scale's model (docs/algorithm.md §10)."""
+        return self.settings.alpha * sum(float(w.square().sum()) for w in point)
+
+    def _initial_scale(self, t_opt, lowest):
+        """``delta t_opt``, or where the penalty would undo a neuron that small, a scale
+        between the lowest that descends and ``t_opt`` (docs/algorithm.md §10)."""
+        start = self.settings.delta * t_opt
+        return start if start > lowest else (lowest * t_opt) ** 0.5
+
+    def first_candidate(self):
+        """The dominant KKT point ``w*`` of ``NCF_Y`` for one neuron per layer, ``t_opt``
+        and the lowest scale that descends (``_scale``).
+
+        ``t_opt`` is None when ``w*`` does not lower the loss (§3.6, §10).
+        """
+        s = self.settings
+        sizes = [self.X.shape[1]] + [1] * (s.depth - 1) + [self.Y.shape[1]]
+        shapes = [(s.n_restarts, sizes[i + 1], sizes[i]) for i in range(s.depth)]
+        initial = [
+            _as_tensor(self.random_state.standard_normal(shape), self.X) for shape in shapes
+        ]
+        # The signal is the negative gradient of the loss at H = 0 (Y for the squared loss).
+        zero = torch.zeros_like(self.Y)
+        signal = self.objective.negative_gradient(zero, self.Y)
+        found = search_network(
+            self.X,
+            signal,
+            self.sample_weight,
+            self.activation,
+            initial,
+            s.options.ncf_steps,
+            s.options.ncf_lr,
+            self.search_rows(),
+        )
+        # docs/algorithm.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
+        output = forward(found.weights, self.X, self.activation)[0][-1]
+        degree = self.activation.degree(s.depth)
+        t_opt, lowest = self._scale(
+            found.ncf_value,
+            zero,
+            output,
+            signal,
+            degree,
+            found.weights,
+            lambda t: ray(found.weights, t),
+        )
+        return found, t_opt, lowest
+
+    def first_neurons(self):
+        """Iteration 1: ``delta_1 w*`` from the dominant KKT point of ``NCF_Y``."""
+        found, t_opt, lowest = self.first_candidate()
+        if t_opt is None:
+            return None, found.ncf_value, {}
+        weights, scale, loss, halvings = scale_until_descent(
+            lambda t: ray(found.weights, t),
+            self._initial_scale(t_opt, lowest),
+            self.loss_zero,
+            FIRST_DELTA_HALVINGS,
+            self.loss,
+        )
+        record = IterationRecord(
+            layer=None,
+            delta=scale,
+            delta_halvings=halvings,
+            loss_before=self.loss_zero,
+            loss_after_add=loss,
+        )
+        return weights, found.ncf_value, record
+
+    def next_candidate(self, weights):
+        """The dominant candidate KKT point at ``weights``, its ``t_opt`` and the lowest
+        scale that descends (``_scale``).
+
+        ``t_opt`` is None when the candidate does not lower the loss (§3.6, §10).
+        """
+        s = self.settings
+        pre_activations, layer_inputs = forward(weights, self.X, self.activation)
+        # The negative gradient of the loss in H: the residual Y - H for the squared loss.
+        residual = self.objective.negative_gradient(pre_activations[-1], self.Y)
+        # g = J^T r for every layer in one backward pass (docs/algorithm.md §3).
+        signals, _ = backward(weights, pre_activations, layer_inputs, residual, self.activation)
+        # Hidden layer l (0-based) receives a row in weights[l] and a column in weights[l+1].
+        n_hidden = s.depth - 1
+        inputs = layer_inputs[:n_hidden]
+        outputs = signals[1:]
+        max_in = max(h.shape[1] for h in inputs)
+        max_out = max(g.shape[1] for g in outputs)
+        draw = self.random_state.standard_normal((n_hidden, s.n_restarts, max_in + max_out))
+        draw = _as_tensor(draw, self.X)
+        found = search_candidates(
+            inputs,
+            outputs,
+            self.sample_weight,
+            self.activation,
+            draw[..., :max_in],
+            draw[..., max_in:],
+            s.options.ncf_steps,
+            s.options.ncf_lr,
+            self.search_rows(),
+        )
+        layer, change = found.layer, None
+        if s.options.layer_choice == "decrease":
+            layer, change = self._layer_of_largest_decrease(
+                found, pre_activations, layer_inputs, weights
+            )
+            found = replace(
+                found,
+                layer=layer,
+                incoming=found.layer_points[layer][0],
+                outgoing=found.layer_points[layer][1],
+                ncf_value=found.layer_values[layer],
+            )
+        a, b = found.incoming, found.outgoing
+        # docs/algorithm.md §3.4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
+        if change is None:
+            change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
+        degree = self.activation.power + 1
+        t_opt, lowest = self._scale(
+            found.ncf_value,
+            pre_activations[-1],
+            change,
+            residual,
+            degree,
+            (a, b),
+            lambda t: insert_neuron(weights, layer, t * a, t * b),
+        )
+        return found, t_opt, lowest
+
+    def _change(self, weights, pre_activations, layer_inputs, layer, a, b):
+        """The linearised change of ``H`` made by the candidate ``(a, b)`` of ``layer``."""
+        activated = self.activation(layer_inputs[layer] @ a)
+        return push_forward(
+            weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
+        )
+
+    def _layer_of_largest_decrease(self, found, pre_activations, layer_inputs, weights):
+        """The hidden layer whose best candidate promises the largest loss decrease (§3.2).
+
+        Along the ray ``t (a, b)`` the loss's lowest-order model is
+        ``L - t^(p+1) N + t^(2(p+1)) Q / (2n)`` (§3.4), whose minimum lies ``n N^2 / (2 Q)``
+        below ``L``: the decrease of the neuron at its scale ``t_opt``; with the L2 penalty,
+        the penalised model's (§10). Layers whose best ``N`` is not positive, or whose
+        candidate cannot beat the penalty, are passed over; with none left, the NCF's
+        winner stays (and its change is None). Returns the layer and its candidate's
+        change of ``H``.
+        """
+        alpha, degree = self.settings.alpha, self.activation.power + 1
+        best, best_change, best_decrease = found.layer, None, -np.inf
+        for layer, (value, (a, b)) in enumerate(zip(found.layer_values, found.layer_points)):
+            if not value > 0:
+                continue
+            change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
+            quadratic = self.objective.curvature(pre_activations[-1], change, self.sample_weight)
+            if not quadratic > 0:
+                continue
+            if alpha:
+                penalty = self._penalty((a, b))
+                decrease = promised_decrease(value, quadratic, self.n_samples, degree, penalty)
+                if not decrease > 0:
+                    continue
+            else:
+                decrease = value**2 / quadratic  # n / 2 is common to every layer
+            if decrease > best_decrease:
+                best, best_change, best_decrease = layer, change, decrease
+        return best, best_change
+
+    def next_neuron(self, weights, loss_before):
+        """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""
+        found, t_opt, lowest = self.next_candidate(weights)
+        if t_opt is None:
+            return None, found.ncf_value, {}
+        a, b, layer = found.incoming, found.outgoing, found.layer
+        grown, scale, loss, halvings = scale_until_descent(
+            lambda t: insert_neuron(weights, layer, t * a, t * b),
+            self._initial_scale(t_opt, lowest),
+            loss_before,
+            LATER_DELTA_HALVINGS,
+            self.loss,
+        )
+        if self.settings.options.neurons_per_iteration > 1:
+            grown, loss = self._add_companions(grown, loss, found, layer)
+        record = IterationRecord(
+            layer=layer + 1,
+            delta=scale,
+            delta_halvings=halvings,
+            loss_before=loss_before,
+            loss_after_add=loss,
+        )
+        return grown, found.ncf_value, record
+
+    def _add_companions(self, weights, loss, found, layer):
+        """The network with up to ``neurons_per_iteration - 1`` more of the search's KKT
+        points in ``layer``, each distinct from the iteration's others and each lowering
+        the objective when added, at its own scale (docs/algorithm.md §3.8).
+
+        Returns the network and its objective.
+        """
+        values, incoming, outgoing = found.layer_restarts[layer]
+        order = torch.argsort(values, descending=True).tolist()
+        values = values.tolist()  # one read-back, not one per restart
+        added = [found.incoming / found.incoming.norm()]
+        declined = self.declined  # a companion declined is not why the fit stops
+        for index in order:
+            if len(added) == self.settings.options.neurons_per_iteration:
+                break
+            if not values[index] > COMPANION_VALUE * found.ncf_value:
+                break  # sorted: none of the rest is either
+            a, b = incoming[index], outgoing[index]
+            direction = a / a.norm()
+            if float((torch.stack(added) @ direction).abs().max()) > COMPANION_COSINE:
+                continue
+            grown = self._companion(weights, layer, a, b)
+            grown_loss = None if grown is None else self.loss(grown)
+            if grown_loss is not None and grown_loss < loss:
+                weights, loss = grown, grown_loss
+                added.append(direction)
+        self.declined = declined
+        return weights, loss
+
+    def _companion(self, weights, layer, a, b):
+        """``weights`` with ``(a, b)`` added at the scale of §3.4 for the current network,
+        or None where it does not lower the objective to first order."""
+        pre_activations, layer_inputs = forward(weights, self.X, self.activation)
+        residual = self.objective.negative_gradient(pre_activations[-1], self.Y)
+        change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
+        # Its NCF value against the current residual: the iteration's neurons changed it.
+        ncf_value = float((self.sample_weight * (residual * change).sum(dim=1)).mean())
+        t_opt, lowest = self._scale(
+            ncf_value,
+            pre_activations[-1],
+            change,
+            residual,
+            self.activation.power + 1,
+            (a, b),
+            lambda t: insert_neuron(weights, layer, t * a, t * b),
+        )
+        if t_opt is None:
+            return None
+        scale = self._initial_scale(t_opt, lowest)
+        return insert_neuron(weights, layer, scale * a, scale * b)
+
+    def minimise(self, weights):
+        """Inner minimisation (docs/inner-descent.md), from the step the last one ended with."""
+        descent = minimise(
+            weights,
+            self.X,
+            self.Y,
+            self.sample_weight,
+            self.settings,
+            step_size=self.step_size,
+            target_loss=self.settings.tol * self.loss_zero,
+        )
+        self.step_size = descent.step_size
+        return descent
