@@ -19,10 +19,12 @@ deviation by ``x_scale_j``: the ``x_scale_j`` cancel, and ``y_scale_`` is the sa
 every input and goes with the normalisation. So the importances do not depend on the
 units of ``X`` or ``y`` (only on the network the fit grows in them).
 
-The mean is taken over at most ``MAX_ROWS`` training rows, a subsample drawn with a copy
-of the fit's random state (so the fit's own draws, and a warm start's, are unchanged);
-the standard deviation over all training rows. Cost: one forward and ``m`` backward
-passes on those rows, and ``m`` products of ``(rows, k_1)`` by ``(k_1, d)``.
+The mean is taken over at most ``MAX_ROWS`` training rows (fewer for a wide ``X``, see
+``MAX_SLOPES``), a subsample drawn with a copy of the fit's random state (so the fit's own
+draws, and a warm start's, are unchanged); the standard deviation over all training rows.
+Cost: one forward and ``m`` backward passes on those rows, and ``m`` products of
+``(rows, k_1)`` by ``(k_1, d)``: ``rows * d * m`` slopes, each formed (``|.|`` is not
+linear), at most ``MAX_SLOPES`` unless that leaves fewer than ``MIN_ROWS`` rows.
 """
 
 import numpy as np
@@ -34,6 +36,12 @@ from ._sample_data import _input_tensor
 
 # The most training rows the mean slope is taken over (a seeded subsample beyond).
 MAX_ROWS = 4096
+
+# Fewer rows when X is wide: rows * n_features * n_outputs slopes cost about 1 s per
+# 2**27 on one core (measured: 4096 rows, 50000 features, 10 outputs took 17 s), so
+# the rows are cut to keep within this many, down to MIN_ROWS.
+MAX_SLOPES = 2**27
+MIN_ROWS = 256
 
 # Elements of the per-row slope matrix formed at once: rows are taken in chunks of
 # about this many entries (32 MB in float64), so a wide X does not need n * d memory.
@@ -113,8 +121,9 @@ def feature_importances(
     activation : HomogeneousActivation
     fit_intercept : bool
     random_state : RandomState or None
-        Chooses the rows when there are more than ``MAX_ROWS``; only a copy of it
-        draws. None (a model pickled without it): seed 0.
+        Chooses the rows when there are more than ``MAX_ROWS`` (or the fewer
+        ``MAX_SLOPES`` allows); only a copy of it draws. None (a model pickled
+        without it): seed 0.
 
     Returns
     -------
@@ -122,7 +131,8 @@ def feature_importances(
     """
     scaled = X @ scipy.sparse.diags(1 / x_scale) if scipy.sparse.issparse(X) else X / x_scale
     x_std = _weighted_std(scaled, sample_weight)
-    n_rows = MAX_ROWS
+    n_slopes = X.shape[1] * fit_weights[-1].shape[0]
+    n_rows = min(MAX_ROWS, max(MIN_ROWS, MAX_SLOPES // max(n_slopes, 1)))
     if X.shape[0] > n_rows:
         draws = np.random.RandomState(0)
         if random_state is not None:
