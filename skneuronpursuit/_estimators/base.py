@@ -264,6 +264,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             )
         for name, value in fitted.items():
             setattr(self, name, value)
+        self.feature_importances_ = self._importances(X, sample_weight, random_state)
         return self
 
     def _callback_report(self, X, Y, problem, settings, attributes, previous_history):

@@ -246,4 +246,15 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
 
     n_pruned_ : int
         Hidden neurons removed by :meth:`prune` since the network started
-        growing (0 after a fit that is not a warm start)."""
+        growing (0 after a fit that is not a warm start).
+
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        How much the network output moves with each input: the mean over the
+        training rows (weighted by ``sample_weight``; a seeded subsample of at most
+        4096 of them) of ``sum_k |dH_k/dx_j|``, summed over all outputs (the
+        classifier's scores or logits), times the weighted standard deviation of
+        ``x_j``; normalised to sum to 1, all zeros for a network with no neurons.
+        It does not depend on the units of ``X`` or ``y``. Set by ``fit``, and
+        recomputed by :meth:`prune` on the rows it is given. Usable by
+        :class:`~sklearn.feature_selection.SelectFromModel` and
+        :class:`~sklearn.feature_selection.RFE` (docs/algorithm.md §1)."""

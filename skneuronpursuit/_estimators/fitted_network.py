@@ -18,11 +18,16 @@ from .._kernels.neurons import keep_neurons
 from .._kernels.prune import prune_neurons
 from .export import HomogeneousNetwork
 from .fit_safety import _Number
-from .importance import path_importances
+from .importance import feature_importances
 
 
 class FittedNetworkMixin:
-    """Outputs, ``feature_importances_``, ``to_torch`` and ``prune`` of a fitted estimator."""
+    """Outputs, ``feature_importances_``, ``to_torch`` and ``prune`` of a fitted estimator.
+
+    ``feature_importances_`` is a plain attribute, set by ``fit`` on the training rows
+    and by ``prune`` on the rows it is given (it needs data: the slopes are averaged
+    over rows).
+    """
 
     @staticmethod
     def _network_attributes(weights):
@@ -57,24 +62,23 @@ class FittedNetworkMixin:
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
         return _network_output(self.coefs_, X, self._activation_, self._fit_intercept_)
 
-    @property
-    def feature_importances_(self):
-        """Importance of each input feature, from the grown weights; sums to 1.
+    def _importances(self, X, sample_weight, random_state):
+        """``feature_importances_`` of the fitted network on training rows ``X``.
 
-        The sum over every path from the input through the hidden neurons to the
-        outputs of the product of absolute weights, with the inputs in unit-RMS
-        scale (so it does not depend on the units of ``X``); the intercept feature
-        is left out. For ``activation_power=1`` it bounds how much the output can
-        change per RMS of the input, so a feature of importance 0 is not used.
-        All zeros for a network with no neurons. Usable by
-        :class:`~sklearn.feature_selection.SelectFromModel`.
-
-        Returns
-        -------
-        ndarray of shape (n_features_in_,)
+        Importance of each input feature, summing to 1: the mean over the rows
+        ``X`` (weighted by ``sample_weight``, at most ``MAX_ROWS`` of them, drawn
+        by a copy of ``random_state``) of ``sum_k |dH_k/dx_j|`` times the std of
+        ``x_j`` (docs/algorithm.md §1, ``_estimators/importance.py``).
         """
-        check_is_fitted(self)
-        return path_importances(self.coefs_, self.x_scale_)
+        return feature_importances(
+            self._fit_weights_,
+            X,
+            sample_weight,
+            self.x_scale_,
+            self._activation_,
+            self._fit_intercept_,
+            random_state,
+        )
 
     def to_torch(self, dtype=torch.float32, device="cpu"):
         """The fitted network as a ``torch.nn.Module`` in eval mode.
@@ -124,7 +128,8 @@ class FittedNetworkMixin:
         Returns
         -------
         self : object
-            The pruned estimator; ``n_pruned_`` counts the neurons removed.
+            The pruned estimator; ``n_pruned_`` counts the neurons removed, and
+            ``feature_importances_`` are recomputed on ``X`` (unweighted).
         """
         check_is_fitted(self)
         validate_parameter_constraints(
@@ -141,4 +146,8 @@ class FittedNetworkMixin:
         for name, value in self._network_attributes(keep_neurons(fit_weights, masks)).items():
             setattr(self, name, value)
         self.n_pruned_ += before - sum(self.hidden_layer_sizes_)
+        # The rows the predictions are kept on stand in for the training rows.
+        self.feature_importances_ = self._importances(
+            X, np.ones(X.shape[0]), getattr(self, "_random_state_", None)
+        )
         return self
