@@ -5,8 +5,15 @@ Networks by Neuron Pursuit" (2025), on a PyTorch backend.
 """
 
 from ._classifier import NeuronPursuitClassifier
+from ._cv import NeuronPursuitClassifierCV, NeuronPursuitRegressorCV
 from ._regressor import NeuronPursuitRegressor
 
-__all__ = ["NeuronPursuitClassifier", "NeuronPursuitRegressor", "__version__"]
+__all__ = [
+    "NeuronPursuitClassifier",
+    "NeuronPursuitClassifierCV",
+    "NeuronPursuitRegressor",
+    "NeuronPursuitRegressorCV",
+    "__version__",
+]
 
 __version__ = "0.1.0"
