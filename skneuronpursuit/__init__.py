@@ -5,19 +5,23 @@ Networks by Neuron Pursuit" (2025), on a PyTorch backend.
 
 The estimators, :class:`NeuronPursuitRegressor` and :class:`NeuronPursuitClassifier`,
 take the hyperparameters users tune; :class:`PursuitOptions` holds the research knobs.
-:func:`neuron_pursuit` runs the algorithm as a function, and :func:`paper_settings`
-gives the paper's protocol per task.
+:class:`NeuronPursuitRegressorCV` and :class:`NeuronPursuitClassifierCV` choose the number
+of neurons by cross-validation. :func:`neuron_pursuit` runs the algorithm as a function,
+and :func:`paper_settings` gives the paper's protocol per task.
 """
 
 from ._engine.function import PursuitFit, neuron_pursuit
 from ._engine.paper import paper_settings
 from ._engine.settings import PursuitOptions, PursuitSettings
 from ._estimators.classifier import NeuronPursuitClassifier
+from ._estimators.cv import NeuronPursuitClassifierCV, NeuronPursuitRegressorCV
 from ._estimators.regressor import NeuronPursuitRegressor
 
 __all__ = [
     "NeuronPursuitClassifier",
+    "NeuronPursuitClassifierCV",
     "NeuronPursuitRegressor",
+    "NeuronPursuitRegressorCV",
     "PursuitFit",
     "PursuitOptions",
     "PursuitSettings",

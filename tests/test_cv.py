@@ -1,0 +1,207 @@
+"""NeuronPursuitRegressorCV and NeuronPursuitClassifierCV: the network size by k-fold CV."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    LeaveOneOut,
+    StratifiedKFold,
+    cross_val_score,
+)
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skneuronpursuit import (
+    NeuronPursuitClassifier,
+    NeuronPursuitClassifierCV,
+    NeuronPursuitRegressor,
+    NeuronPursuitRegressorCV,
+)
+
+SETTINGS = dict(n_restarts=4, gd_steps=100, max_iter=5, random_state=0)
+# The estimator checks fit many times: fewer restarts, steps and iterations.
+CHECKS = dict(n_restarts=2, gd_steps=50, max_iter=3, random_state=0)
+
+rng = np.random.RandomState(0)
+X = rng.normal(size=(90, 3))
+y = np.maximum(X[:, 0] + X[:, 1], 0) - np.maximum(X[:, 2], 0) + 0.3 * rng.normal(size=90)
+labels = np.where(X[:, 0] * X[:, 1] + 0.3 * rng.normal(size=90) > 0, "same", "different")
+
+
+def regressor_cv(**params):
+    # early_stopping=True, which the folds and the refit must set aside.
+    network = NeuronPursuitRegressor(**SETTINGS, early_stopping=True)
+    return NeuronPursuitRegressorCV(network, cv=3, **params)
+
+
+def assert_same_network(a, b):
+    assert len(a.coefs_) == len(b.coefs_)
+    for coef_a, coef_b in zip(a.coefs_, b.coefs_):
+        np.testing.assert_array_equal(coef_a, coef_b)
+
+
+@parametrize_with_checks(
+    [
+        NeuronPursuitRegressorCV(NeuronPursuitRegressor(**CHECKS), cv=3),
+        NeuronPursuitClassifierCV(NeuronPursuitClassifier(**CHECKS), cv=3),
+    ]
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
+def test_a_growth_continued_one_iteration_at_a_time_is_the_growth_at_once(Estimator):
+    # What the folds rely on: growing to k in parts gives the network of max_iter=k.
+    target = labels if Estimator is NeuronPursuitClassifier else y
+    grower = Estimator(**SETTINGS, early_stopping=False, warm_start=True)
+    for k in range(1, SETTINGS["max_iter"] + 1):
+        grower.set_params(max_iter=k).fit(X, target)
+        at_once = Estimator(**{**SETTINGS, "max_iter": k}, early_stopping=False).fit(X, target)
+        assert grower.n_iter_ == at_once.n_iter_
+        assert_same_network(grower, at_once)
+
+
+def test_fold_scores_are_those_of_plain_fits_on_the_folds():
+    reg = regressor_cv().fit(X, y)
+    assert reg.cv_scores_.shape == (3, SETTINGS["max_iter"])
+    for fold, (train, test) in enumerate(KFold(3).split(X)):
+        for k in (1, 3, 5):
+            plain = NeuronPursuitRegressor(**{**SETTINGS, "max_iter": k}, early_stopping=False)
+            plain.fit(X[train], y[train])
+            assert reg.cv_scores_[fold, k - 1] == plain.score(X[test], y[test])
+
+
+def test_the_chosen_size_has_the_best_mean_fold_score():
+    reg = regressor_cv().fit(X, y)
+    mean = reg.mean_cv_scores_
+    np.testing.assert_array_equal(mean, reg.cv_scores_.mean(axis=0))
+    assert mean.shape == (SETTINGS["max_iter"],)
+    assert mean[reg.n_iter_ - 1] == mean.max()
+    # Here a smaller network than max_iter wins: the choice is not the last size.
+    assert reg.n_iter_ < SETTINGS["max_iter"]
+
+
+def test_folds_that_stop_growing_keep_their_score_and_ties_go_to_fewer_iterations():
+    # An exactly representable target: every fold reaches tol after a few iterations.
+    X_exact = np.random.RandomState(1).choice([-1.0, 1.0], size=(150, 8))
+    y_exact = np.maximum(X_exact[:, 0] + X_exact[:, 1], 0)
+    network = NeuronPursuitRegressor(depth=2, fit_intercept=False, **{**SETTINGS, "max_iter": 8})
+    reg = NeuronPursuitRegressorCV(network, cv=3).fit(X_exact, y_exact)
+    best = reg.n_iter_
+    assert best < 8
+    for row in reg.cv_scores_:
+        np.testing.assert_array_equal(row[best - 1 :], row[best - 1])
+    assert np.all(reg.mean_cv_scores_[: best - 1] < reg.mean_cv_scores_[best - 1])
+
+
+def test_the_refit_is_a_plain_fit_of_the_chosen_size():
+    reg = regressor_cv().fit(X, y)
+    plain = NeuronPursuitRegressor(**{**SETTINGS, "max_iter": reg.n_iter_}, early_stopping=False)
+    plain.fit(X, y)
+    assert_same_network(reg.estimator_, plain)
+    np.testing.assert_array_equal(reg.predict(X), plain.predict(X))
+    assert reg.score(X, y) == plain.score(X, y)
+
+
+def test_two_jobs_give_the_result_of_one():
+    serial = regressor_cv(n_jobs=1).fit(X, y)
+    parallel = regressor_cv(n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(serial.cv_scores_, parallel.cv_scores_)
+    assert serial.n_iter_ == parallel.n_iter_
+    assert_same_network(serial.estimator_, parallel.estimator_)
+
+
+def test_zero_weight_rows_are_as_if_dropped_from_the_fits_and_the_scores():
+    # Rows of weight 0 with wild targets, in every fold's training and test rows.
+    extra = 90 + np.arange(12)
+    X_all = np.vstack([X, rng.normal(size=(12, 3))])
+    y_all = np.r_[y, np.full(12, 100.0)]
+    weight = np.r_[np.ones(90), np.zeros(12)]
+    with_extra, dropped = [], list(KFold(3).split(X))
+    for fold, (train, test) in enumerate(dropped):
+        in_test = extra[4 * fold : 4 * fold + 4]
+        with_extra.append((np.r_[train, np.setdiff1d(extra, in_test)], np.r_[test, in_test]))
+    network = NeuronPursuitRegressor(**SETTINGS)
+    weighted = NeuronPursuitRegressorCV(network, cv=with_extra)
+    weighted.fit(X_all, y_all, sample_weight=weight)
+    plain = NeuronPursuitRegressorCV(network, cv=dropped).fit(X, y)
+    np.testing.assert_allclose(weighted.cv_scores_, plain.cv_scores_, rtol=1e-12)
+    assert weighted.n_iter_ == plain.n_iter_
+    assert_same_network(weighted.estimator_, plain.estimator_)
+
+
+def test_the_scoring_is_used_for_the_folds():
+    reg = regressor_cv(scoring="neg_mean_squared_error").fit(X, y)
+    train, test = next(KFold(3).split(X))
+    plain = NeuronPursuitRegressor(**{**SETTINGS, "max_iter": 2}, early_stopping=False)
+    plain.fit(X[train], y[train])
+    error = np.mean((plain.predict(X[test]) - y[test]) ** 2)
+    np.testing.assert_allclose(reg.cv_scores_[0, 1], -error, rtol=1e-12)
+
+
+def test_the_classifier_uses_stratified_folds_and_delegates_to_its_refit():
+    order = np.argsort(labels, kind="stable")  # sorted labels: plain KFold would differ
+    X_sorted, y_sorted = X[order], labels[order]
+    network = NeuronPursuitClassifier(**SETTINGS)
+    clf = NeuronPursuitClassifierCV(network, cv=3).fit(X_sorted, y_sorted)
+    stratified = NeuronPursuitClassifierCV(network, cv=StratifiedKFold(3))
+    stratified.fit(X_sorted, y_sorted)
+    np.testing.assert_array_equal(clf.cv_scores_, stratified.cv_scores_)
+    np.testing.assert_array_equal(clf.classes_, ["different", "same"])
+    refit = clf.estimator_
+    assert refit.max_iter == clf.n_iter_
+    np.testing.assert_array_equal(clf.predict_proba(X), refit.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict_log_proba(X), refit.predict_log_proba(X))
+    np.testing.assert_array_equal(clf.decision_function(X), refit.decision_function(X))
+    np.testing.assert_array_equal(clf.predict(X), refit.predict(X))
+
+
+def test_the_classifier_has_probabilities_only_with_the_log_loss():
+    network = NeuronPursuitClassifier(loss="squared_error", alpha=0.0, **SETTINGS)
+    clf = NeuronPursuitClassifierCV(network, cv=2)
+    assert not hasattr(clf, "predict_proba")
+    clf.fit(X, labels)
+    assert not hasattr(clf, "predict_proba")
+    assert hasattr(NeuronPursuitClassifierCV(), "predict_proba")  # the default: log loss
+
+
+def test_works_in_grid_search_and_cross_val_score():
+    search = GridSearchCV(
+        NeuronPursuitRegressorCV(NeuronPursuitRegressor(**SETTINGS), cv=2),
+        {"estimator__alpha": [0.0, 0.01]},
+        cv=2,
+    ).fit(X, y)
+    assert search.best_estimator_.estimator_.alpha == search.best_params_["estimator__alpha"]
+    assert search.best_score_ > 0.5
+    network = NeuronPursuitClassifier(**SETTINGS)
+    scores = cross_val_score(NeuronPursuitClassifierCV(network, cv=2), X, labels, cv=2)
+    assert scores.shape == (2,)
+    assert scores.min() > 0.6
+
+
+def test_the_default_estimators_bound_the_path_by_their_max_iter():
+    x = np.linspace(-1, 1, 12)[:, None]
+    reg = NeuronPursuitRegressorCV(cv=2).fit(x, 2 * x[:, 0])
+    assert isinstance(reg.estimator_, NeuronPursuitRegressor)
+    assert reg.cv_scores_.shape == (2, NeuronPursuitRegressor().max_iter)
+    clf = NeuronPursuitClassifierCV(cv=2).fit(x, x[:, 0] > 0)
+    assert isinstance(clf.estimator_, NeuronPursuitClassifier)
+    assert clf.cv_scores_.shape == (2, NeuronPursuitClassifier().max_iter)
+
+
+def test_folds_without_a_finite_score_are_refused():
+    # R^2 of a single test row is undefined (NaN): no size can be chosen.
+    reg = NeuronPursuitRegressorCV(NeuronPursuitRegressor(**SETTINGS), cv=LeaveOneOut())
+    with pytest.raises(ValueError, match="no finite mean cross-validation score"):
+        with pytest.warns(UndefinedMetricWarning):
+            reg.fit(X[:6], y[:6])
+
+
+def test_an_estimator_of_the_other_kind_is_refused():
+    with pytest.raises(InvalidParameterError, match="estimator"):
+        NeuronPursuitRegressorCV(NeuronPursuitClassifier()).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="estimator"):
+        NeuronPursuitClassifierCV(NeuronPursuitRegressor()).fit(X, labels)
