@@ -8,10 +8,12 @@ python -m benchmarks compare OLD_DIR NEW_DIR          # the same fits before and
 python -m benchmarks compare DIR DIR --methods np np-momentum  # two methods, same fits
 python -m benchmarks realdata                         # NP's defaults on real tabular data
 python -m benchmarks converge --datasets digits       # NP's network vs a minimiser near it
+python -m benchmarks corpus --out F.csv               # NP's defaults on 22 public datasets
 """
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +161,46 @@ def _converge(args):
         )
 
 
+def _corpus(args):
+    from .corpus import (
+        DATASETS,
+        SMALL,
+        evaluate,
+        missing_message,
+        summarize,
+        summary_text,
+        table,
+    )
+    from .realdata import parse_settings
+
+    apply_threads(args)
+    message = missing_message(args.datasets)
+    if message:
+        sys.exit(message)
+    np_params = parse_settings(args.np)
+    folds = args.folds or (2 if args.quick else 5)
+    max_rows = args.max_rows or (200 if args.quick else None)
+    repeats = 1 if args.quick else args.repeats
+    heading = (
+        f"NP settings: {np_params or 'defaults'}; {folds}-fold cross-validation, "
+        f"{repeats} repeats under {SMALL} rows, seed {args.seed}"
+        + (f", at most {max_rows} rows" if max_rows else "")
+    )
+    rows = []
+    started = time.perf_counter()
+    for name in args.datasets:
+        found = evaluate(name, args.learners, np_params, folds, repeats, args.seed, max_rows)
+        rows.extend(found)
+        seconds = sum(r["fit_seconds"] for r in found)
+        print(f"{name:>16}: {len(found)} fits, {seconds:.0f} s of fitting", flush=True)
+        if args.out:  # after every dataset, so that a stopped run keeps what it did
+            summary = summary_text(summarize(rows))
+            _write_rows(args.out, rows, heading, f"{table(rows, args.learners)}\n\n{summary}")
+    print(table(rows, args.learners))
+    print(summary_text(summarize(rows)))
+    print(f"{time.perf_counter() - started:.0f} s in all; {len(DATASETS)} datasets known")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -248,6 +290,35 @@ def main(argv=None):
     converge.add_argument("--out", type=Path, default=None, help="CSV of the folds (+ .md)")
     add_threads_option(converge, default=1)
     converge.set_defaults(handler=_converge)
+
+    from .corpus import DATASETS as CORPUS_DATASETS
+    from .corpus import LEARNERS as CORPUS_LEARNERS
+    from .corpus import SMALL as CORPUS_SMALL
+
+    corpus = commands.add_parser("corpus", help="NP's defaults on 22 packaged public datasets")
+    corpus.add_argument(
+        "--datasets", nargs="+", choices=list(CORPUS_DATASETS), default=list(CORPUS_DATASETS)
+    )
+    corpus.add_argument(
+        "--learners", nargs="+", choices=list(CORPUS_LEARNERS), default=list(CORPUS_LEARNERS)
+    )
+    corpus.add_argument(
+        "--np", nargs="*", default=[], metavar="NAME=VALUE", help="NP settings to change"
+    )
+    corpus.add_argument("--folds", type=int, default=None, help="default: 5 (quick: 2)")
+    corpus.add_argument(
+        "--repeats", type=int, default=3, help=f"cross-validations under {CORPUS_SMALL} rows"
+    )
+    corpus.add_argument("--seed", type=int, default=0, help="first shuffle and random_state")
+    corpus.add_argument(
+        "--max-rows", type=int, default=None, help="subsample larger datasets (quick: 200)"
+    )
+    corpus.add_argument(
+        "--quick", action="store_true", help="200 rows, 2 folds, no repeats: a smoke test"
+    )
+    corpus.add_argument("--out", type=Path, default=None, help="CSV of the folds (+ .md)")
+    add_threads_option(corpus, default=1)
+    corpus.set_defaults(handler=_corpus)
 
     args = parser.parse_args(argv)
     if getattr(args, "seeds", 0) is None:
