@@ -3,7 +3,7 @@
 python -m benchmarks run --task sphere-f1 --quick     # minutes
 python -m benchmarks run --all --seeds 5              # hours; resumes where it stopped
 python -m benchmarks omp --problems 10                # NP = OMP on diagonal linear nets
-python -m benchmarks report --readme README.md        # figures + README results table
+python -m benchmarks report --readme docs/results.md  # figures + results table
 python -m benchmarks compare OLD_DIR NEW_DIR          # the same fits before and after
 python -m benchmarks compare DIR DIR --methods np np-momentum  # two methods, same fits
 python -m benchmarks realdata                         # NP's defaults on real tabular data

@@ -200,12 +200,12 @@ def fit_neuron_pursuit_lm(task, X, y, seed, quick):
 def fit_neuron_pursuit_lm_short(task, X, y, seed, quick):
     """NP with Levenberg-Marquardt stopped after ``LM_SHORT_STEPS`` steps per neuron.
 
-    (benchmarks/README.md, "Levenberg-Marquardt against gradient descent").
+    (docs/decisions.md, "Levenberg-Marquardt against gradient descent").
     """
     return fit_neuron_pursuit(task, X, y, seed, quick, solver="lm", lm_steps=LM_SHORT_STEPS)
 
 
-# A shorter, steeper NCF ascent (benchmarks/README.md, "A shorter NCF search"): the same
+# A shorter, steeper NCF ascent (docs/decisions.md, "A shorter NCF search"): the same
 # or more ascent "time" (ncf_lr x ncf_steps) in 1/4 or 1/2 of the steps. Tried, not adopted.
 SHORT_SEARCHES = {
     "np-ncf8": dict(ncf_lr=8.0, ncf_steps=50),

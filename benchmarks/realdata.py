@@ -10,7 +10,7 @@ data are scikit-learn's bundled datasets and one made in code, so nothing is dow
     python -m benchmarks realdata                       # every dataset and method
     python -m benchmarks realdata --datasets diabetes --methods np ridge
     python -m benchmarks realdata --np early_stopping=False   # NP with other settings
-    python -m benchmarks realdata --readme README.md          # the README's table
+    python -m benchmarks realdata --readme docs/results.md    # the results table
     python -m benchmarks realdata --seed 1                    # other folds and seeds
     python -m benchmarks realdata --seed 0 1 2 3              # averaged over four splits
 """
@@ -40,7 +40,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
 
-TABLE_START = "<!-- realdata-table:start (python -m benchmarks realdata --readme README.md) -->"
+TABLE_START = "<!-- realdata-table:start (python -m benchmarks realdata --readme docs/results.md) -->"
 TABLE_END = "<!-- realdata-table:end -->"
 
 

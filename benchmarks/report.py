@@ -13,7 +13,7 @@ from .tasks import TASKS
 
 # n*: smallest n whose median relative test error is below this (docs/benchmarks.md)
 PASS_ERROR = 0.1
-TABLE_START = "<!-- results-table:start (python -m benchmarks report --readme README.md) -->"
+TABLE_START = "<!-- results-table:start (python -m benchmarks report --readme docs/results.md) -->"
 TABLE_END = "<!-- results-table:end -->"
 METHOD_NAMES = {
     "np": "NP",

@@ -44,7 +44,7 @@ def solver_for(solver, objective, weights, n_outputs, alpha=0.0):
         return "gd+lm"
     # The log loss (choice): without a penalty its minimum lies at infinity for separable
     # data, the Gauss-Newton steps race there and the fits overfit, so gradient descent;
-    # with one, Levenberg-Marquardt alone (benchmarks/README.md, "The classifier's
+    # with one, Levenberg-Marquardt alone (docs/decisions.md, "The classifier's
     # defaults").
     return "lm" if alpha > 0 else "gd"
 

@@ -15,12 +15,12 @@ from .fit_safety import _restored_on_failure
 from .plumbing import estimator_init
 
 _ALPHA_NOTE = """ The classifier's default, 0.01 with the log loss, was chosen on
-        scikit-learn's bundled datasets (benchmarks/README.md, "The classifier's
+        scikit-learn's bundled datasets (docs/decisions.md, "The classifier's
         defaults"); the paper's protocol is ``loss="squared_error", alpha=0``."""
 _DEPTH_NOTE = """
         The classifier's default is one hidden layer: with the penalised log loss
         it scored as two did on scikit-learn's bundled datasets, and better on
-        digits in half the time (benchmarks/README.md, "The classifier's depth
+        digits in half the time (docs/decisions.md, "The classifier's depth
         and momentum")."""
 
 
@@ -108,7 +108,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
 
     References
     ----------
-    .. [1] S. Kumar and J. Haupt, "Learning Neural Networks by Neuron Pursuit",
+    .. [1] A. Kumar and J. Haupt, "Learning Neural Networks by Neuron Pursuit",
        arXiv:2509.12154, 2025.
 
     Examples

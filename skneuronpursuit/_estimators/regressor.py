@@ -61,7 +61,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
 
     References
     ----------
-    .. [1] S. Kumar and J. Haupt, "Learning Neural Networks by Neuron Pursuit",
+    .. [1] A. Kumar and J. Haupt, "Learning Neural Networks by Neuron Pursuit",
        arXiv:2509.12154, 2025.
 
     Examples

@@ -21,7 +21,7 @@ caller carries the step from one call to the next and lets it grow back
 (:func:`next_step_size`), so a halving is not a ratchet.
 
 Dense data are laid out with samples in columns for the steps: the products of
-thin layers are faster that way round on the CPU (benchmarks/README.md).
+thin layers are faster that way round on the CPU (docs/engineering.md).
 
 Benchmark hook: :func:`lay_out` and :func:`run_window` are the engine's GD step as
 ``benchmarks/compiled_gd.py`` times it (docs/engineering.md, "What the benchmarks

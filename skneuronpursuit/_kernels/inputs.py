@@ -137,7 +137,7 @@ def transposed_product(values, X):
     For dense ``X`` the narrower operand goes first, computing ``(X.mT @ values).mT``
     when ``X`` has fewer columns: torch's CPU products of two transposed tall
     matrices are several times faster that way round when the widths differ a lot
-    (e.g. 16 and 1: 34 against 220 us; benchmarks/README.md).
+    (e.g. 16 and 1: 34 against 220 us; docs/engineering.md).
     """
     if isinstance(X, SparseInputs):
         return X.__rmatmul__(values.mT)

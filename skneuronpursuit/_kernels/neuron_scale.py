@@ -11,7 +11,7 @@ def scale_until_descent(make_weights, scale, loss_reference, max_halvings, loss_
     An unchanged loss is accepted **(choice)**: the decrease of a positive KKT point
     is then below the working precision, and halving (meant for a neuron so large that
     the loss rises) would only shrink it further. In float32 this is what happens at a
-    saddle, where the escaping neuron lowers the loss by ~1e-10 (benchmarks/README.md).
+    saddle, where the escaping neuron lowers the loss by ~1e-10 (docs/engineering.md).
     """
     for n_halvings in range(max_halvings + 1):
         weights = make_weights(scale)
