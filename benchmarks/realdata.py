@@ -40,7 +40,9 @@ from sklearn.preprocessing import StandardScaler
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
 
-TABLE_START = "<!-- realdata-table:start (python -m benchmarks realdata --readme docs/results.md) -->"
+TABLE_START = (
+    "<!-- realdata-table:start (python -m benchmarks realdata --readme docs/results.md) -->"
+)
 TABLE_END = "<!-- realdata-table:end -->"
 
 
