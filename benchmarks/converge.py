@@ -23,12 +23,8 @@ import torch
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
-from skneuronpursuit._engine.data import (
-    _input_tensor,
-    _normalised_weights,
-    merge_duplicates,
-)
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitSettings
+from skneuronpursuit._engine.problem import build_problem
 from skneuronpursuit._estimators.classifier import class_targets
 from skneuronpursuit._kernels.losses import LOSSES
 from skneuronpursuit._kernels.network import loss as network_loss
@@ -65,16 +61,32 @@ def training_problem(estimator, X, y):
         Y = class_targets(encoded, len(estimator.classes_), estimator._loss_)
     else:
         Y = np.asarray(y, dtype=np.float64).reshape(len(X), -1)
-    X, Y, weight = merge_duplicates(X, Y, np.ones(len(X)))
-    inputs = _input_tensor(X, estimator._fit_intercept_, x_scale=estimator.x_scale_)
-    targets = torch.as_tensor(Y / estimator.y_scale_)
-    weight = torch.as_tensor(_normalised_weights(weight))
-    objective = LOSSES[estimator._loss_]
-    alpha = float(estimator.alpha)
+    # The problem the fit built (the same data give the same scales and offset).
+    settings = PursuitSettings(
+        activation=estimator._activation_,
+        alpha=float(estimator.alpha),
+        objective=LOSSES[estimator._loss_],
+    )
+    problem = build_problem(
+        X,
+        Y,
+        np.ones(len(X)),
+        settings,
+        fit_intercept=estimator._fit_intercept_,
+        dtype=torch.float64,
+        device=torch.device("cpu"),
+        center=np.any(estimator.y_offset_ != 0),
+    )
 
     def value(weights):
         return network_loss(
-            weights, inputs, targets, weight, estimator._activation_, objective, alpha
+            weights,
+            problem.X,
+            problem.Y,
+            problem.sample_weight,
+            settings.activation,
+            settings.objective,
+            settings.alpha,
         )
 
     return value

@@ -74,13 +74,18 @@ def test_coefs_define_the_predictions(sparse_fit):
     np.testing.assert_allclose(hidden @ sparse_fit.coefs_[-1], sparse_fit.predict(X)[:, None])
 
 
-def test_coefs_include_the_intercept_feature_as_last_row():
+def test_coefs_and_the_offset_define_the_predictions():
+    # predict = y_offset_ + the network coefs_ (the intercept feature its first layer's
+    # last row); y_offset_ is the targets' weighted mean (docs/algorithm.md §1).
     X = np.random.RandomState(0).normal(size=(80, 3)) + 5.0
-    reg = NeuronPursuitRegressor(depth=2, negative_slope=0.2, **FAST).fit(X, X[:, 0] ** 2)
+    y = X[:, 0] ** 2
+    reg = NeuronPursuitRegressor(depth=2, negative_slope=0.2, **FAST).fit(X, y)
     assert reg.coefs_[0].shape[0] == 4
+    np.testing.assert_allclose(reg.y_offset_, [y.mean()])
     activation = HomogeneousActivation(1, 0.2)
     hidden = activation(torch.from_numpy(np.hstack([X, np.ones((80, 1))]) @ reg.coefs_[0]))
-    np.testing.assert_allclose(hidden.numpy() @ reg.coefs_[1], reg.predict(X)[:, None])
+    output = hidden.numpy() @ reg.coefs_[1] + reg.y_offset_
+    np.testing.assert_allclose(output, reg.predict(X)[:, None])
 
 
 def test_multi_output_regression():

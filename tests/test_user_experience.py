@@ -15,6 +15,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, train_test_split
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+from skneuronpursuit._engine.data import merge_duplicates
 
 FAST = fast_params(FAST, ncf_steps=100, gd_steps=300, tol=0)
 X_CUBE = hypercube(200, 6, seed=0)
@@ -241,11 +242,15 @@ def test_early_stopping_keeps_a_larger_network_only_when_clearly_better(monkeypa
 def test_early_stopping_classifier_scores_accuracy():
     y = np.digitize(Y_WAVE, [-0.3, 0.3])
     clf = NeuronPursuitClassifier(max_iter=6, early_stopping=True, **FAST).fit(X_CUBE, y)
+    # The split is drawn on the distinct rows, each weighted by its count.
+    X_rows, Y_rows, weight = merge_duplicates(X_CUBE, y[:, None], np.ones(len(y)), sort=False)
+    labels = Y_rows[:, 0]
     _, held_out = train_test_split(
-        np.arange(len(y)), test_size=0.1, random_state=clf._split_seed_, stratify=y
+        np.arange(len(labels)), test_size=0.1, random_state=clf._split_seed_, stratify=labels
     )
     kept = clf.validation_scores_[clf.best_iteration_ - 1]
-    assert kept == clf.best_validation_score_ == clf.score(X_CUBE[held_out], y[held_out])
+    score = clf.score(X_rows[held_out], labels[held_out], sample_weight=weight[held_out])
+    assert kept == clf.best_validation_score_ == pytest.approx(score, abs=1e-12)
     without = NeuronPursuitClassifier(max_iter=2, early_stopping=False, **FAST).fit(X_CUBE, y)
     assert without.validation_scores_ is None and without.best_iteration_ is None
 
@@ -285,10 +290,11 @@ def test_a_warm_start_keeps_the_best_network_of_the_whole_growth():
     before = reg.predict(X)
     reg.set_params(max_iter=40).fit(X, y)
     scores = reg.validation_scores_
-    assert reg.best_validation_score_ == max(scores) >= first_score
-    assert scores[reg.best_iteration_ - 1] == reg.best_validation_score_
-    # Here no new neuron scores higher: the warm start keeps the network it grew from.
-    assert reg.best_iteration_ == first_best and reg.n_iter_ == first_best + 3
+    assert scores[reg.best_iteration_ - 1] == reg.best_validation_score_ == first_score
+    # Here no new neuron scores clearly higher (one does by less than a standard error):
+    # the warm start keeps the network it grew from.
+    assert max(scores[first_best:]) > first_score
+    assert reg.best_iteration_ == first_best and reg.n_iter_ > first_best + 3
     np.testing.assert_array_equal(reg.predict(X), before)
 
 
@@ -311,14 +317,15 @@ def test_the_tracker_returns_its_score_and_leaves_the_engines_record_alone():
     from skneuronpursuit._kernels.activation import HomogeneousActivation
 
     Y = Y_WAVE[:, None]
-    problem = FitProblem(None, None, None, np.full(6, 2.0), 3.0, fit_intercept=True)
+    problem = FitProblem(
+        None, None, None, np.full(6, 2.0), 3.0, True, HomogeneousActivation(1, 0.0)
+    )
     validation = (X_CUBE, Y, np.ones(len(Y)))
     tracker = EarlyStopping(
         validation,
         NeuronPursuitRegressor._validation_score,
         NeuronPursuitRegressor._validation_terms,
         problem,
-        HomogeneousActivation(1, 0.0),
         tol=1e-3,
         n_iter_no_change=10,
         previous=None,
@@ -374,7 +381,7 @@ def test_to_torch_without_intercept_and_in_float64():
 
 
 def test_prune_removes_negligible_neurons_and_keeps_predictions():
-    X = hypercube(300, 8, seed=4)
+    X = hypercube(300, 12, seed=4)
     reg = NeuronPursuitRegressor(depth=3, fit_intercept=False, max_iter=6, **FAST)
     reg.fit(X, sparse_relu_target(X))
     before, sizes = reg.predict(X), sum(reg.hidden_layer_sizes_)
@@ -384,7 +391,7 @@ def test_prune_removes_negligible_neurons_and_keeps_predictions():
     assert [c.shape[1] for c in reg.coefs_[:-1]] == list(reg.hidden_layer_sizes_)
     change = np.linalg.norm(reg.predict(X) - before) / np.linalg.norm(before)
     assert change <= 1e-3
-    X_test = hypercube(500, 8, seed=5)
+    X_test = hypercube(500, 12, seed=5)
     error = np.sum((reg.predict(X_test) - sparse_relu_target(X_test)) ** 2)
     assert error / np.sum(sparse_relu_target(X_test) ** 2) < 1e-2
 
@@ -475,13 +482,13 @@ def test_distributed_search_example_runs_on_a_local_dask_cluster():
 
 
 def test_n_pruned_is_set_by_fit_and_counts_across_a_warm_start():
-    reg = NeuronPursuitRegressor(max_iter=4, warm_start=True, early_stopping=False, **FAST)
+    reg = NeuronPursuitRegressor(max_iter=6, warm_start=True, early_stopping=False, **FAST)
     reg.fit(X_CUBE, Y_WAVE)
     assert reg.n_pruned_ == 0
     reg.prune(X_CUBE, tol=0.5)
     pruned = reg.n_pruned_
     assert pruned > 0
-    reg.set_params(max_iter=5).fit(X_CUBE, Y_WAVE)  # keeps growing the pruned network
+    reg.set_params(max_iter=7).fit(X_CUBE, Y_WAVE)  # keeps growing the pruned network
     assert reg.n_pruned_ == pruned
     reg.set_params(warm_start=False).fit(X_CUBE, Y_WAVE)
     assert reg.n_pruned_ == 0

@@ -69,7 +69,7 @@ def _sparse_row_keys(X, Y):
     return keys
 
 
-def merge_duplicates(X, Y, sample_weight):
+def merge_duplicates(X, Y, sample_weight, sort=True):
     """The weighted samples in a canonical form, the same for any equivalent input.
 
     Samples of zero weight are dropped, equal samples (same ``x`` and ``y``) are
@@ -85,11 +85,15 @@ def merge_duplicates(X, Y, sample_weight):
     Y : ndarray of shape (n_samples, n_outputs)
     sample_weight : ndarray of shape (n_samples,)
         Non-negative, not all zero.
+    sort : bool, default=True
+        Sort the samples by the bytes of their rows (the canonical form); False keeps
+        them in the order of their first occurrence, so that what depends on the order
+        (the held-out split) does not depend on the units or layout of ``X``.
 
     Returns
     -------
     X, Y, sample_weight
-        The unique weighted samples, sorted by the bytes of their rows.
+        The unique weighted samples.
     """
     positive = sample_weight > 0
     X, Y, sample_weight = X[positive], Y[positive], sample_weight[positive]
@@ -106,6 +110,9 @@ def merge_duplicates(X, Y, sample_weight):
         keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     weights = np.bincount(inverse.ravel(), weights=sample_weight, minlength=len(first))
+    if not sort:
+        order = np.argsort(first, kind="stable")
+        first, weights = first[order], weights[order]
     return X[first], Y[first], weights
 
 

@@ -35,6 +35,9 @@ class PursuitFit:
     settings : PursuitSettings
         The settings it ran with, options resolved.
     fit_intercept : bool
+    y_offset : ndarray of shape (n_outputs,)
+        Added to the network's output: the targets' weighted mean where the fit has an
+        intercept and the squared loss (docs/algorithm.md §1), else zeros.
     """
 
     coefs: list
@@ -42,6 +45,7 @@ class PursuitFit:
     stop_reason: str
     settings: PursuitSettings
     fit_intercept: bool
+    y_offset: np.ndarray
 
     @property
     def hidden_layer_sizes(self):
@@ -51,7 +55,8 @@ class PursuitFit:
     def predict(self, X):
         """The network's output on ``X``, an ndarray of shape (n_samples, n_outputs)."""
         X = check_array(X, accept_sparse="csr", dtype=np.float64)
-        return _network_output(self.coefs, X, self.settings.activation, self.fit_intercept)
+        output = _network_output(self.coefs, X, self.settings.activation, self.fit_intercept)
+        return output + self.y_offset
 
 
 def neuron_pursuit(
@@ -80,7 +85,9 @@ def neuron_pursuit(
         None: ``PursuitSettings()``, the regressor's defaults.
     sample_weight : array-like of shape (n_samples,), default=None
     fit_intercept : bool, default=True
-        Append a constant feature equal to 1 to ``X``.
+        Append a constant feature equal to 1 to ``X``; with the squared loss the targets'
+        mean is then removed before the fit and added back (``y_offset``), as the
+        regressor does.
     dtype : {"float32", "float64"}, default="float32"
     device : str or torch.device, default="cpu"
     random_state : int, RandomState instance or None, default=None
@@ -119,6 +126,7 @@ def neuron_pursuit(
         fit_intercept=fit_intercept,
         dtype=DTYPES[dtype],
         device=resolve_device(device),
+        center=fit_intercept,
     )
     result = grow(
         problem.X, problem.Y, problem.sample_weight, settings, random_state_from(random_state)
@@ -129,4 +137,5 @@ def neuron_pursuit(
         stop_reason=result.stop_reason,
         settings=settings,
         fit_intercept=problem.fit_intercept,
+        y_offset=np.zeros(Y.shape[1]) if problem.y_offset is None else problem.y_offset,
     )

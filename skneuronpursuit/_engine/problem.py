@@ -2,9 +2,10 @@
 
 Built once per fit by :func:`build_problem`, for the estimators and for
 :func:`neuron_pursuit` alike: zero weights dropped and equal samples merged (so
-weighted and repeated samples give one problem), inputs and targets divided by their
-scales (docs/algorithm.md §1, a change of units mapped back exactly), the intercept
-column, the tensors on the fit's device, and the memory check.
+weighted and repeated samples give one problem), the targets' offset removed where
+there is an intercept, inputs and targets divided by their scales (docs/algorithm.md
+§1, a change of units mapped back exactly), the intercept column, the tensors on the
+fit's device, and the memory check.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._kernels.network import predict as network_predict
 from .data import (
     _input_tensor,
     _normalised_weights,
@@ -37,8 +39,9 @@ class FitProblem:
     """The tensors of one growth and the units they are in.
 
     ``X`` holds the inputs divided by ``x_scale`` with, when ``fit_intercept``, a last
-    column of ones (a :class:`SparseInputs` for sparse data); ``Y`` the targets divided
-    by ``y_scale``; ``sample_weight`` the merged weights, of mean 1.
+    column of ones (a :class:`SparseInputs` for sparse data); ``Y`` the targets less
+    ``y_offset``, divided by ``y_scale``; ``sample_weight`` the merged weights, of mean 1.
+    The model in the data's units is ``y_offset + y_scale * H(x / x_scale)``.
     """
 
     X: object
@@ -47,6 +50,20 @@ class FitProblem:
     x_scale: np.ndarray
     y_scale: float
     fit_intercept: bool
+    activation: object
+    y_offset: np.ndarray | None = None  # (n_outputs,); None: no offset
+
+    def scaled_targets(self, Y):
+        """``Y`` (in the data's units) in the units of the fit: ``(Y - y_offset) / y_scale``."""
+        offset = 0.0 if self.y_offset is None else self.y_offset
+        return (Y - offset) / self.y_scale
+
+    def scaled_output(self, weights, X):
+        """The network ``weights`` (tensors, fit's units) on ``X`` (data's units), float64,
+        in the fit's units: no scale of ``y`` can overflow or underflow it."""
+        inputs = _input_tensor(X, self.fit_intercept, x_scale=self.x_scale)
+        fit_weights = [w.detach().to("cpu", torch.float64) for w in weights]
+        return network_predict(fit_weights, inputs, self.activation).numpy()
 
     def tensor(self, array):
         """``array`` as a tensor of the problem's dtype and device."""
@@ -64,7 +81,16 @@ class FitProblem:
         return [self.tensor(w) for w in fit_units(coefs, self.x_scale, self.y_scale)]
 
 
-def build_problem(X, Y, sample_weight, settings, *, fit_intercept, dtype, device):
+def _weighted_mean(Y, sample_weight):
+    """Column means of ``Y``, divided by its largest magnitude first so none overflows."""
+    peak = np.abs(Y).max(axis=0)
+    peak = np.where(peak > 0, peak, 1.0)
+    return peak * np.average(Y / peak, axis=0, weights=sample_weight)
+
+
+def build_problem(
+    X, Y, sample_weight, settings, *, fit_intercept, dtype, device, center=False, y_offset=None
+):
     """The :class:`FitProblem` of validated data.
 
     Parameters
@@ -82,6 +108,13 @@ def build_problem(X, Y, sample_weight, settings, *, fit_intercept, dtype, device
     fit_intercept : bool
     dtype : torch.dtype
     device : torch.device
+    center : bool, default=False
+        Subtract the targets' weighted mean per output before scaling (the regressor
+        with an intercept: docs/algorithm.md §1), so that the fit, ``tol`` and every
+        relative error see the targets' spread, not their offset.
+    y_offset : ndarray of shape (n_outputs,), default=None
+        With ``center``, the offset to subtract instead of the mean (a warm start
+        keeps the offset of the fit it continues).
 
     Returns
     -------
@@ -91,6 +124,10 @@ def build_problem(X, Y, sample_weight, settings, *, fit_intercept, dtype, device
     sample_weight = _normalised_weights(sample_weight)
     x_scale = _root_mean_square(X, sample_weight, axis=0)
     rescale = settings.objective.rescales_targets
+    offset = None
+    if center and rescale:
+        offset = _weighted_mean(Y, sample_weight) if y_offset is None else y_offset
+        Y = Y - offset
     y_scale = float(_root_mean_square(Y, sample_weight)) if rescale else 1.0
     X_fit = _input_tensor(X, fit_intercept, dtype, device, x_scale)
     check_memory(
@@ -115,4 +152,6 @@ def build_problem(X, Y, sample_weight, settings, *, fit_intercept, dtype, device
         x_scale=x_scale,
         y_scale=y_scale,
         fit_intercept=bool(fit_intercept),
+        activation=settings.activation,
+        y_offset=offset,
     )

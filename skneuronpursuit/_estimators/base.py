@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
+from .._engine.data import merge_duplicates
 from .._engine.device import DTYPES, resolve_device
 from .._engine.problem import build_problem, random_state_from
 from .._engine.pursuit import grow
@@ -20,9 +21,13 @@ from .._kernels.activation import HomogeneousActivation
 from .._kernels.losses import LOSSES
 from .fit_safety import _Number
 from .fitted_network import FittedNetworkMixin
-from .held_out import validation_split
+from .held_out import HeldOutSplitError, validation_split
 from .plumbing import either
 from .tracking import EarlyStopping
+
+# A kept network whose training loss is at least this fraction of the zero network's
+# fits the training data no better than it: the growth is stuck (docs/algorithm.md §3.5).
+STUCK_ERROR = 1 - 1e-3
 
 try:  # scikit-learn's callback API (1.9+); without it, progress is shown by `verbose`
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -45,6 +50,9 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
     _auto_validation_samples = 10
     # PursuitOptions.neurons_per_iteration when left at None (docs/algorithm.md §3.8).
     _neurons_per_iteration = 1
+    # Whether the targets' offset is removed before the fit, with an intercept
+    # (docs/algorithm.md §1): the regressor's targets are values, the classifier's codes.
+    _centers_targets = False
 
     _parameter_constraints: dict = {
         "depth": [_Number(Integral, 2, None, closed="left")],
@@ -154,7 +162,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                     f"{largest:.4g}, the largest {self.dtype} number; got {value!r}."
                 )
 
-    def _fit_network(self, X, Y, sample_weight, stratify=None, attributes=None):
+    def _fit_network(self, X, Y, sample_weight, attributes=None):
         """Run Neuron Pursuit on validated ``X`` (n, d) and targets ``Y`` (n, m).
 
         Sets the fitted attributes only at the end, once the growth has run, with
@@ -172,6 +180,11 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         if warm:
             self._check_warm_start(X, Y)
         random_state = self._random_state_ if warm else random_state_from(self.random_state)
+        # Callbacks see the rows as given.
+        X_given, Y_given = X, Y
+        # Weighted and repeated samples are one data set from here on, held-out split
+        # included: integer weights give the fit on repeated rows bit for bit.
+        X, Y, sample_weight = merge_duplicates(X, Y, sample_weight, sort=False)
         validation, split_seed = None, None
         early_stopping = self._uses_early_stopping(X.shape[0], warm)
         if early_stopping:
@@ -179,17 +192,24 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             split_seed = getattr(self, "_split_seed_", None) if warm else None
             if split_seed is None:
                 split_seed = int(random_state.randint(np.iinfo(np.int32).max))
-            train, validation = validation_split(
-                X,
-                Y,
-                sample_weight,
-                stratify,
-                split_seed,
-                self.validation_fraction,
-                self._min_validation_samples,
-                type(self).__name__,
-            )
-            X, Y, sample_weight = X[train], Y[train], sample_weight[train]
+            try:
+                train, validation = validation_split(
+                    X,
+                    Y,
+                    sample_weight,
+                    self._strata(Y),
+                    split_seed,
+                    self.validation_fraction,
+                    self._min_validation_samples,
+                    type(self).__name__,
+                )
+            except HeldOutSplitError:
+                if self.early_stopping != "auto":
+                    raise
+                # "auto" fits on all samples where none can be held out (as MLPClassifier).
+                early_stopping, split_seed = False, None
+            else:
+                X, Y, sample_weight = X[train], Y[train], sample_weight[train]
         problem = build_problem(
             X,
             Y,
@@ -198,6 +218,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             fit_intercept=bool(self.fit_intercept),
             dtype=DTYPES[self.dtype],
             device=device,
+            center=self._centers_targets and bool(self.fit_intercept),
+            y_offset=self.y_offset_ if warm else None,
         )
         previous_weights, previous_history = None, []
         if warm:  # the fitted network in this fit's units; after early stopping the kept one
@@ -210,14 +232,15 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                 self._validation_score,
                 self._validation_terms,
                 problem,
-                settings.activation,
                 float(self.tol),
                 int(self.n_iter_no_change),
                 (previous_weights, previous_history[-1]["iteration"])
                 if previous_history
                 else None,
             )
-        report = self._callback_report(X, Y, problem, settings, attributes, previous_history)
+        report = self._callback_report(
+            X_given, Y_given, problem, settings, attributes, len(previous_history)
+        )
         result = grow(
             problem.X,
             problem.Y,
@@ -239,6 +262,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         fitted.update(
             x_scale_=problem.x_scale,
             y_scale_=problem.y_scale,
+            y_offset_=_offset(problem, Y.shape[1]),
             options_=settings.options,
             _random_state_=random_state,
             _split_seed_=split_seed,
@@ -267,13 +291,15 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         self.feature_importances_ = self._importances(X, sample_weight, random_state)
         return self
 
-    def _callback_report(self, X, Y, problem, settings, attributes, previous_history):
-        """scikit-learn's callbacks after every iteration (``sklearn.callback``), or None."""
+    def _callback_report(self, X, Y, problem, settings, attributes, n_done):
+        """scikit-learn's callbacks after every iteration (``sklearn.callback``), or None.
+
+        ``X`` and ``Y`` are the rows as given to ``fit``; ``n_done`` the iterations a warm
+        start continues from.
+        """
         if not hasattr(self, "_init_callback_context"):
             return None
-        context = self._init_callback_context(
-            max_subtasks=max(int(self.max_iter) - len(previous_history), 0)
-        )
+        context = self._init_callback_context(max_subtasks=max(int(self.max_iter) - n_done, 0))
         context.call_on_fit_task_begin(estimator=self, X=X, y=Y)
 
         def report(weights, record):
@@ -289,6 +315,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                     "n_outputs_": Y.shape[1],
                     "x_scale_": problem.x_scale,
                     "y_scale_": problem.y_scale,
+                    "y_offset_": _offset(problem, Y.shape[1]),
                     "_activation_": settings.activation,
                     "_fit_intercept_": problem.fit_intercept,
                 },
@@ -296,6 +323,10 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             return "callback" if stop else None
 
         return report
+
+    def _strata(self, Y):
+        """Labels to stratify the held-out split on (the classifier's classes), or None."""
+        return None
 
     def _uses_early_stopping(self, n_samples, warm):
         """Whether this fit holds out data: ``early_stopping`` with "auto" resolved.
@@ -312,16 +343,35 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         return bool(self.validation_fraction * n_samples >= self._auto_validation_samples)
 
     def _warn_about_stop(self):
-        """A ConvergenceWarning when the fit stopped for an unexpected reason."""
+        """A ConvergenceWarning where the user has something to fix, and only then.
+
+        A network that fits the training data no better than the zero network (the
+        targets' mean for the regressor, uniform probabilities for the log loss) warns
+        whatever stopped it; ``max_iter`` with early stopping warns only while the
+        validation score was still rising (docs/algorithm.md §3.5).
+        """
+        name = f"{type(self).__name__} stopped after {self.n_iter_} iterations"
+        kept = self.history_[(self.best_iteration_ or self.n_iter_) - 1] if self.history_ else None
+        error = 1.0 if kept is None else kept["train_error"]
+        if self.stop_reason_ != "tol" and error >= STUCK_ERROR:
+            warnings.warn(
+                f"{name} ({self.stop_reason_!r}) with a network that fits the training data "
+                f"no better than the zero network does (relative training error {error:.3g}"
+                f"{', no neuron' if kept is None else ''}): the growth is stuck. With "
+                "alpha > 0 try a smaller alpha; else another depth, negative_slope=0.1 "
+                "(with ReLU, neurons off on every sample give no signal) or more n_restarts.",
+                ConvergenceWarning,
+            )
+            return
         reason = STOP_REASONS[self.stop_reason_]
         if reason.quiet_with_penalty and self.alpha > 0:
             return
+        if self.stop_reason_ == "max_iter" and self.early_stopping_:
+            scores = self.validation_scores_
+            if scores[-1] < max(scores):  # it peaked earlier: max_iter is not the limit
+                return
         if reason.warns and (self.early_stopping_ or not reason.only_with_early_stopping):
-            warnings.warn(
-                f"{type(self).__name__} stopped after {self.n_iter_} iterations: "
-                f"{reason.message}.",
-                ConvergenceWarning,
-            )
+            warnings.warn(f"{name}: {reason.message}.", ConvergenceWarning)
 
     def _check_warm_start(self, X, Y):
         fitted = {
@@ -339,12 +389,13 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                     f"the network was grown with {name}={value!r}. "
                     "Set warm_start=False to fit afresh."
                 )
-        n_inputs = X.shape[1] + int(self._fit_intercept_)
-        if self.coefs_[0].shape[0] != n_inputs or self.coefs_[-1].shape[1] != Y.shape[1]:
+        n_features = self._fit_weights_[0].shape[1] - int(self._fit_intercept_)
+        n_outputs = self._fit_weights_[-1].shape[0]
+        if X.shape[1] != n_features or Y.shape[1] != n_outputs:
             raise ValueError(
                 "warm_start=True needs data of the shape the network was grown for: "
-                f"{self.coefs_[0].shape[0]} inputs and {self.coefs_[-1].shape[1]} outputs, "
-                f"got {n_inputs} inputs and {Y.shape[1]} outputs."
+                f"{n_features} features and {n_outputs} outputs, got {X.shape[1]} features "
+                f"and {Y.shape[1]} outputs. Set warm_start=False to fit afresh."
             )
 
     def _previous_weights(self, problem):
@@ -371,3 +422,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
     @abstractmethod
     def fit(self, X, y, sample_weight=None):
         """Fit the network by Neuron Pursuit."""
+
+
+def _offset(problem, n_outputs):
+    """``y_offset_``: the offset the fit removed from the targets (zeros: none)."""
+    return np.zeros(n_outputs) if problem.y_offset is None else problem.y_offset

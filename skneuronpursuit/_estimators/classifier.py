@@ -184,11 +184,15 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
                     f"positive sample_weight; got {n_weighted_classes} class."
                 )
             Y = class_targets(encoded, len(classes), self.loss)
-            self._fit_network(
-                X, Y, sample_weight, stratify=encoded, attributes={"classes_": classes}
-            )
+            self._fit_network(X, Y, sample_weight, attributes={"classes_": classes})
         self._warn_about_stop()
         return self
+
+    def _strata(self, Y):
+        return _class_index(Y)
+
+    def _squeezes_output(self):
+        return len(self.classes_) == 2
 
     def decision_function(self, X):
         """Network outputs: the confidence scores (with ``loss="log_loss"``, logits).

@@ -23,12 +23,28 @@ class HomogeneousNetwork(torch.nn.Module):
     """Bias-free feed-forward network: ``Linear -> activation -> ... -> Linear``.
 
     With ``fit_intercept`` a constant feature 1 is appended to the input, as the
-    estimator does; the output has one column per network output.
+    estimator does; ``output_offset`` (the estimator's ``y_offset_``) is added to the
+    output, which has one column per network output, or with ``squeeze`` and a single
+    output is a vector. Inputs of any floating dtype are cast to the module's.
     """
 
-    def __init__(self, coefs, power, slope, fit_intercept, dtype=torch.float32):
+    def __init__(
+        self,
+        coefs,
+        power,
+        slope,
+        fit_intercept,
+        output_offset=None,
+        squeeze=False,
+        dtype=torch.float32,
+    ):
         super().__init__()
         self.fit_intercept = fit_intercept
+        self.squeeze = squeeze
+        offset = torch.zeros(coefs[-1].shape[1], dtype=dtype)
+        if output_offset is not None:
+            offset = torch.as_tensor(output_offset, dtype=dtype)
+        self.register_buffer("output_offset", offset)
         layers = []
         for index, coef in enumerate(coefs):
             linear = torch.nn.Linear(coef.shape[0], coef.shape[1], bias=False, dtype=dtype)
@@ -40,6 +56,8 @@ class HomogeneousNetwork(torch.nn.Module):
         self.layers = torch.nn.Sequential(*layers)
 
     def forward(self, X):
+        X = X.to(self.output_offset.dtype)
         if self.fit_intercept:
             X = torch.cat([X, X.new_ones(X.shape[0], 1)], dim=1)
-        return self.layers(X)
+        output = self.layers(X) + self.output_offset
+        return output[:, 0] if self.squeeze and output.shape[1] == 1 else output

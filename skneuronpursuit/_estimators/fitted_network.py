@@ -60,24 +60,19 @@ class FittedNetworkMixin:
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
-        return _network_output(self.coefs_, X, self._activation_, self._fit_intercept_)
+        output = _network_output(self.coefs_, X, self._activation_, self._fit_intercept_)
+        return output + self.y_offset_
 
     def _importances(self, X, sample_weight, random_state):
         """``feature_importances_`` of the fitted network on training rows ``X``.
 
-        Importance of each input feature, summing to 1: the mean over the rows
-        ``X`` (weighted by ``sample_weight``, at most ``MAX_ROWS`` of them, drawn
-        by a copy of ``random_state``) of ``sum_k |dH_k/dx_j|`` times the std of
-        ``x_j`` (docs/algorithm.md §1, ``_estimators/importance.py``).
+        Importance of each input feature, summing to 1: the root mean square change
+        of the outputs on the rows ``X`` (weighted by ``sample_weight``, at most
+        ``MAX_ROWS`` of them, drawn by a copy of ``random_state``) when ``x_j`` alone
+        is replaced by another row's (docs/algorithm.md §1, ``_estimators/importance.py``).
         """
         return feature_importances(
-            self._fit_weights_,
-            X,
-            sample_weight,
-            self.x_scale_,
-            self._activation_,
-            self._fit_intercept_,
-            random_state,
+            self._fit_weights_, X, sample_weight, self.x_scale_, self._activation_, random_state
         )
 
     def to_torch(self, dtype=torch.float32, device="cpu"):
@@ -105,9 +100,16 @@ class FittedNetworkMixin:
             self._activation_.power,
             self._activation_.slope,
             self._fit_intercept_,
+            output_offset=self.y_offset_,
+            squeeze=self._squeezes_output(),
             dtype=dtype,
         )
         return module.to(device).eval()
+
+    def _squeezes_output(self):
+        """Whether ``to_torch``'s module returns one column as a vector (as ``predict`` or
+        ``decision_function`` does)."""
+        return False
 
     def prune(self, X, tol=1e-4):
         """Remove hidden neurons that do not change the predictions on ``X``.

@@ -4,13 +4,17 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 
+class HeldOutSplitError(ValueError):
+    """The held-out split cannot be made (too few samples, or classes too small)."""
+
+
 def validation_split(X, Y, sample_weight, stratify, seed, fraction, min_samples, estimator):
     """Training indices and the held-out ``(X, Y, sample_weight)``.
 
     Parameters
     ----------
     X, Y, sample_weight : ndarray
-        The training data, its targets and weights.
+        The training data (distinct rows, positive weights), its targets and weights.
     stratify : ndarray or None
         Class labels to stratify on (the classifier).
     seed : int
@@ -24,26 +28,30 @@ def validation_split(X, Y, sample_weight, stratify, seed, fraction, min_samples,
 
     Raises
     ------
-    ValueError
-        Too few samples held out, or a part whose samples all have zero weight.
+    HeldOutSplitError
+        The split cannot be made, or holds out fewer than ``min_samples`` samples; the
+        message names ``early_stopping`` and ``validation_fraction``.
     """
-    train, held_out = train_test_split(
-        np.arange(X.shape[0]), test_size=fraction, random_state=seed, stratify=stratify
+    n_samples = X.shape[0]
+    advice = (
+        "Use more samples, another validation_fraction, or early_stopping=False (the "
+        "number of neurons is then bounded by max_iter and tol)."
     )
-    if len(held_out) < min_samples:
-        raise ValueError(
-            f"early_stopping=True held out {len(held_out)} of the {X.shape[0]} samples "
-            f"(validation_fraction={fraction}); {estimator} needs at least {min_samples} "
-            "to score them. Use more samples, a larger validation_fraction, or "
-            "early_stopping=False."
+    try:
+        train, held_out = train_test_split(
+            np.arange(n_samples), test_size=fraction, random_state=seed, stratify=stratify
         )
-    for part, name in ((train, "training"), (held_out, "validation")):
-        if not sample_weight[part].sum() > 0:
-            raise ValueError(
-                f"early_stopping=True split the {X.shape[0]} samples into "
-                f"{len(train)} for training and {len(held_out)} for validation, and "
-                f"the {name} samples all have zero sample_weight. Give more samples "
-                "a positive weight, change validation_fraction, or set "
-                "early_stopping=False."
-            )
+    except ValueError as error:
+        what = "a stratified part of" if stratify is not None else "part of"
+        raise HeldOutSplitError(
+            f"early_stopping holds out {what} the {n_samples} distinct samples "
+            f"(validation_fraction={fraction}) and {estimator} cannot make that split: "
+            f"{error} {advice}"
+        ) from None
+    if len(held_out) < min_samples:
+        raise HeldOutSplitError(
+            f"early_stopping held out {len(held_out)} of the {n_samples} distinct samples "
+            f"(validation_fraction={fraction}); {estimator} needs at least {min_samples} "
+            f"to score them. {advice}"
+        )
     return train, (X[held_out], Y[held_out], sample_weight[held_out])

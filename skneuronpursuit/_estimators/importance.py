@@ -1,114 +1,87 @@
-"""Feature importances of a grown network: its mean slope in each input (docs/algorithm.md §1).
+"""Feature importances of a grown network: how much its output moves when an input is
+resampled (docs/algorithm.md §1, "Feature importances").
 
-The importance of input ``j`` is how much the network output moves when ``x_j`` moves by
-one standard deviation, averaged over the training rows::
+The importance of input ``j`` is the root mean square change of the network's outputs
+when ``x_j`` alone is replaced by its value in another training row, drawn with the
+sample weights::
 
-    importance_j  ∝  sum_i s_i sum_k |dH_k/dx_j (x_i)| / sum_i s_i  *  std_s(x_j)
+    importance_j  ∝  sqrt( sum_i s_i ||H(x_i) - H(x_i with x_ij := x_r(i)j)||^2 / sum_i s_i )
 
-with ``s_i`` the sample weights (the standard deviation is weighted by them too) and the
-sum over all outputs ``k`` (for the classifier its scores or logits, whatever the loss),
-normalised to sum to 1 (all 0 for a network with no neurons, or one that does not depend
-on its inputs). The intercept feature is left out. Unlike a sum of weight products it
-measures effects: a linear input gets the importance of its slope, an input the network
-passes through neurons that cancel gets little.
+normalised to sum to 1 (all 0 for a network whose output does not depend on its
+inputs). It is permutation importance measured on the model's own outputs rather than
+on a score: it needs no targets, is the same for the regressor's and the classifier's
+outputs, and measures effects, not weights: an input that enters linearly as
+``b x_j`` gets ``|b|`` times the spread of ``x_j``, an input the network does not use
+gets 0, and an input whose slope is large where it hardly varies gets little. The
+intercept feature is left out.
 
-It is computed in the fit's units, ``x / x_scale_`` and ``y / y_scale_``, with the
-network's own forward and backward pass (``_kernels/network.py``, no autograd). The map to the
-user's units multiplies ``dH_k/dx_j`` by ``y_scale_ / x_scale_j`` and the standard
-deviation by ``x_scale_j``: the ``x_scale_j`` cancel, and ``y_scale_`` is the same for
-every input and goes with the normalisation. So the importances do not depend on the
-units of ``X`` or ``y`` (only on the network the fit grows in them).
-
-The mean is taken over at most ``MAX_ROWS`` training rows (fewer for a wide ``X``, see
-``MAX_SLOPES``), a subsample drawn with a copy of the fit's random state (so the fit's own
-draws, and a warm start's, are unchanged); the standard deviation over all training rows.
-Cost: one forward and ``m`` backward passes on those rows, and ``m`` products of
-``(rows, k_1)`` by ``(k_1, d)``: ``rows * d * m`` slopes, each formed (``|.|`` is not
-linear), at most ``MAX_SLOPES`` unless that leaves fewer than ``MIN_ROWS`` rows.
+Computed in the fit's units (``x / x_scale_``, outputs divided by ``y_scale_``): a
+column's resampled values move with its scale, and ``y_scale_`` is common to every
+input and goes with the normalisation, so the importances do not depend on the units
+of ``X`` or ``y``. The mean runs over at most ``MAX_ROWS`` training rows (fewer for a
+wide ``X``: at most ``MAX_ENTRIES`` dense entries), a subsample and replacement rows
+drawn with a copy of the fit's random state, so the fit's own draws are unchanged.
+Cost: one pass of the network's hidden layers per input and row; the first layer's
+product is formed once and changed by one column per input.
 """
 
 import numpy as np
 import scipy.sparse
 import torch
 
-from .._engine.data import _input_tensor
-from .._kernels.network import backward, forward
+from .._kernels.network import predict
 
-# The most training rows the mean slope is taken over (a seeded subsample beyond).
 MAX_ROWS = 4096
-
-# Fewer rows when X is wide: rows * n_features * n_outputs slopes cost about 1 s per
-# 2**27 on one core (measured: 4096 rows, 50000 features, 10 outputs took 17 s), so
-# the rows are cut to keep within this many, down to MIN_ROWS.
-MAX_SLOPES = 2**27
-MIN_ROWS = 256
-
-# Elements of the per-row slope matrix formed at once: rows are taken in chunks of
-# about this many entries (32 MB in float64), so a wide X does not need n * d memory.
+# A wide X is densified over fewer rows: rows x features at most this (32 MB in float64).
+MAX_ENTRIES = 2**22
+MIN_ROWS = 64
+# Entries of the first layer's changed products formed at once (inputs x rows x width).
 CHUNK_ELEMENTS = 2**22
 
 
 @torch.inference_mode()
-def gradient_importances(weights, inputs, sample_weight, x_std, activation):
-    """Mean absolute slope of the network in each input, times its std; sums to 1.
-
-    Everything in the fit's units (module docstring: the importances are the same in
-    the user's).
+def resampling_importances(weights, rows, sample_weight, replacement, activation):
+    """The importances of the module docstring, in the fit's units; they sum to 1.
 
     Parameters
     ----------
     weights : list of Tensor
-        ``[W_1, ..., W_L]``, ``W_l`` of shape ``(k_l, k_{l-1})``.
-    inputs : Tensor or SparseInputs of shape (n_rows, n_inputs)
-        The rows the slopes are averaged over, as the network takes them (with the
-        intercept column last, when there is one).
+        ``[W_1, ..., W_L]``, ``W_l`` of shape ``(k_l, k_{l-1})``, float64.
+    rows : Tensor of shape (n_rows, n_features)
+        Dense training rows divided by ``x_scale_``, without the intercept column.
     sample_weight : Tensor of shape (n_rows,)
-        Non-negative weights of the rows, not all zero.
-    x_std : ndarray of shape (n_features,)
-        Weighted standard deviation of each feature, in the units of ``inputs``
-        (over all training rows); ``n_features`` is ``n_inputs`` or, with an
-        intercept column, ``n_inputs - 1``.
+        Non-negative, not all zero.
+    replacement : Tensor of shape (n_rows,)
+        For every row, the row whose values replace its ``x_j``.
     activation : HomogeneousActivation
 
     Returns
     -------
     ndarray of shape (n_features,)
-        Non-negative, summing to 1, or all 0 when every slope or std is 0.
     """
-    n_features = len(x_std)
-    first = weights[0][:, :n_features]
-    pre_activations, layer_inputs = forward(weights, inputs, activation, output=False)
-    n_rows, n_outputs = inputs.shape[0], weights[-1].shape[0]
-    chunk = max(1, CHUNK_ELEMENTS // max(n_features, 1))
-    slopes = torch.zeros(n_features, dtype=first.dtype, device=first.device)
-    for output in range(n_outputs):
-        signal = torch.zeros(n_rows, n_outputs, dtype=first.dtype, device=first.device)
-        signal[:, output] = 1
-        # signals[0][i] = dH_output/dz_1 at x_i; times W_1, dH_output/dx at x_i.
-        first_signal = backward(weights, pre_activations, layer_inputs, signal, activation)[0][0]
-        for start in range(0, n_rows, chunk):
-            rows = slice(start, start + chunk)
-            slopes += sample_weight[rows] @ (first_signal[rows] @ first).abs()
-    importances = slopes.cpu().numpy() / float(sample_weight.sum()) * x_std
+    n_rows, n_features = rows.shape
+    first = weights[0]  # (k_1, n_features [+ 1 for the intercept])
+    pre_activation = rows @ first[:, :n_features].T
+    if first.shape[1] > n_features:
+        pre_activation = pre_activation + first[:, n_features]
+    output = predict(weights[1:], activation(pre_activation), activation)
+    change = rows[replacement] - rows  # (n_rows, n_features)
+    weight = sample_weight / sample_weight.sum()
+    mean_square = torch.zeros(n_features, dtype=rows.dtype)
+    chunk = max(1, CHUNK_ELEMENTS // max(n_rows * first.shape[0], 1))
+    for start in range(0, n_features, chunk):
+        columns = slice(start, min(start + chunk, n_features))
+        # (inputs, rows, k_1): the first layer's product with x_j changed, input by input.
+        moved = pre_activation + change[:, columns].T[:, :, None] * first[:, columns].T[:, None]
+        moved_output = predict(weights[1:], activation(moved), activation)
+        mean_square[columns] = ((moved_output - output).square().sum(dim=2) @ weight).clamp(min=0)
+    importances = mean_square.sqrt().numpy()
     total = importances.sum()
     return importances / total if total > 0 else np.zeros(n_features)
 
 
-def _weighted_std(X, sample_weight):
-    """Standard deviation of each column of ``X`` (dense or sparse), weighted."""
-    weight = sample_weight / sample_weight.sum()
-    if scipy.sparse.issparse(X):
-        mean = np.asarray(X.T @ weight).ravel()
-        square = np.asarray(X.multiply(X).T @ weight).ravel()
-        return np.sqrt(np.maximum(square - mean**2, 0))
-    mean = weight @ X
-    return np.sqrt(weight @ (X - mean) ** 2)
-
-
-def feature_importances(
-    fit_weights, X, sample_weight, x_scale, activation, fit_intercept, random_state
-):
-    """:func:`gradient_importances` of a fitted network on the data ``X``.
+def feature_importances(fit_weights, X, sample_weight, x_scale, activation, random_state):
+    """:func:`resampling_importances` of a fitted network on the training rows ``X``.
 
     Parameters
     ----------
@@ -119,31 +92,28 @@ def feature_importances(
     sample_weight : ndarray of shape (n_samples,)
     x_scale : ndarray of shape (n_features,)
     activation : HomogeneousActivation
-    fit_intercept : bool
     random_state : RandomState or None
-        Chooses the rows when there are more than ``MAX_ROWS`` (or the fewer
-        ``MAX_SLOPES`` allows); only a copy of it draws. None (a model pickled
-        without it): seed 0.
+        A copy of it draws the rows and their replacements (None: seed 0).
 
     Returns
     -------
     ndarray of shape (n_features,)
     """
-    scaled = X @ scipy.sparse.diags(1 / x_scale) if scipy.sparse.issparse(X) else X / x_scale
-    x_std = _weighted_std(scaled, sample_weight)
-    n_slopes = X.shape[1] * fit_weights[-1].shape[0]
-    n_rows = min(MAX_ROWS, max(MIN_ROWS, MAX_SLOPES // max(n_slopes, 1)))
+    draws = np.random.RandomState(0)
+    if random_state is not None:
+        draws.set_state(random_state.get_state())
+    n_rows = min(MAX_ROWS, max(MIN_ROWS, MAX_ENTRIES // max(X.shape[1], 1)))
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
     if X.shape[0] > n_rows:
-        draws = np.random.RandomState(0)
-        if random_state is not None:
-            draws.set_state(random_state.get_state())
-        rows = np.sort(draws.choice(X.shape[0], n_rows, replace=False))
-        X, sample_weight = X[rows], sample_weight[rows]
-    weights = [torch.from_numpy(np.ascontiguousarray(w)) for w in fit_weights]
-    return gradient_importances(
-        weights,
-        _input_tensor(X, fit_intercept, x_scale=x_scale),
-        torch.from_numpy(np.asarray(sample_weight, dtype=np.float64)),
-        x_std,
+        chosen = np.sort(draws.choice(X.shape[0], n_rows, replace=False))
+        X, sample_weight = X[chosen], sample_weight[chosen]
+    rows = X.toarray() if scipy.sparse.issparse(X) else np.asarray(X)
+    probability = sample_weight / sample_weight.sum()
+    replacement = draws.choice(len(rows), len(rows), p=probability)
+    return resampling_importances(
+        [torch.from_numpy(np.ascontiguousarray(w)) for w in fit_weights],
+        torch.from_numpy(rows / x_scale),
+        torch.from_numpy(sample_weight),
+        torch.from_numpy(replacement),
         activation,
     )

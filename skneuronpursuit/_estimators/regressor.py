@@ -79,9 +79,8 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
     True
     """
 
-    __init__ = estimator_init(
-        BaseNeuronPursuit.__init__,
-    )
+    __init__ = estimator_init(BaseNeuronPursuit.__init__)
+    _centers_targets = True
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
@@ -142,6 +141,9 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         return output.ravel() if self.n_outputs_ == 1 else output
 
     _min_validation_samples = 2
+
+    def _squeezes_output(self):
+        return self.n_outputs_ == 1
 
     @staticmethod
     def _validation_score(output, Y, sample_weight):

@@ -2,8 +2,6 @@
 
 import numpy as np
 
-from .._engine.data import _network_output
-
 # The highest validation score there is: accuracy and R^2 are at most 1.
 PERFECT_VALIDATION_SCORE = 1.0
 
@@ -51,8 +49,8 @@ class EarlyStopping:
         ``score(output, Y, sample_weight)``, the validation score, and ``terms(...)``,
         its per-sample terms (the score is their sum up to a constant).
     problem : FitProblem
-        The fit's units, to map a network to the data's units.
-    activation : HomogeneousActivation
+        The fit's units: networks and held-out targets are scored in them (the scores
+        are invariant to the targets' units, and no scale of ``y`` overflows there).
     tol : float
         A score restarts the patience when it beats the best by more than ``tol``.
     n_iter_no_change : int
@@ -61,12 +59,11 @@ class EarlyStopping:
         A warm start's ``(weights, iteration)``: the network kept so far.
     """
 
-    def __init__(
-        self, validation, score, terms, problem, activation, tol, n_iter_no_change, previous
-    ):
-        self.validation = validation
+    def __init__(self, validation, score, terms, problem, tol, n_iter_no_change, previous):
+        X_val, Y_val, weight_val = validation
+        self.validation = (X_val, problem.scaled_targets(Y_val), weight_val)
         self.score_function, self.terms_function = score, terms
-        self.problem, self.activation = problem, activation
+        self.problem = problem
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
         self.best_score = None  # the highest score so far: the patience counts from it
         self.kept_score = self.kept_terms = self.kept_weights = self.kept_iteration = None
@@ -109,8 +106,7 @@ class EarlyStopping:
     def _score_and_terms(self, weights):
         """The validation score of the network ``weights`` and its per-sample terms."""
         X_val, Y_val, weight_val = self.validation
-        coefs = self.problem.user_units(weights)
-        output = _network_output(coefs, X_val, self.activation, self.problem.fit_intercept)
+        output = self.problem.scaled_output(weights, X_val)
         return (
             self.score_function(output, Y_val, weight_val),
             self.terms_function(output, Y_val, weight_val),

@@ -1,0 +1,138 @@
+"""Invariances of the fit: affine changes of the regressor's targets, weights as repeats."""
+
+import numpy as np
+import pytest
+from conftest import FAST, fast_params
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.datasets import make_friedman1
+
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+
+RNG = np.random.RandomState(0)
+X = RNG.normal(size=(150, 4))
+Y = np.maximum(X[:, 0] + X[:, 1], 0) - 0.5 * X[:, 2] + 0.1 * RNG.normal(size=150)
+SPREAD = Y.std()
+
+# Each a setting the regressor must be equivariant in: float64, so that only rounding
+# separates the two fits (docs/algorithm.md §1).
+SETTINGS = {
+    "defaults": {},
+    "penalty": dict(alpha=0.01, early_stopping=True),
+    "early stopping": dict(early_stopping=True, validation_fraction=0.2),
+    "gradient descent": dict(solver="gd", early_stopping=False),
+    "levenberg-marquardt": dict(solver="lm", early_stopping=False),
+    "warm start": dict(warm_start=True, early_stopping=True),
+    "two outputs": dict(early_stopping=False),
+    "no intercept": dict(fit_intercept=False, early_stopping=False),
+}
+
+
+def _fit(setting, y):
+    params = fast_params(FAST, dtype="float64", max_iter=5, **SETTINGS[setting])
+    reg = NeuronPursuitRegressor(**params)
+    if setting == "warm start":  # grown in two parts
+        reg.set_params(max_iter=3).fit(X, y)
+        reg.set_params(max_iter=5)
+    if setting == "two outputs":
+        y = np.column_stack([y, y[::-1]])
+    return reg.fit(X, y)
+
+
+@settings(max_examples=24, deadline=None, derandomize=True)
+@given(
+    setting=st.sampled_from(sorted(SETTINGS)),
+    log_scale=st.floats(-150, 150),
+    shift=st.floats(-1e3, 1e3),
+)
+def test_regressor_predictions_follow_affine_changes_of_the_targets(setting, log_scale, shift):
+    # fit(X, a y + c) predicts a predict(X) + c: the targets' offset and spread are
+    # removed before the fit (c only with an intercept), the validation scores are taken
+    # in the fit's units, so no scale overflows or underflows.
+    a = 10.0**log_scale
+    c = shift * a * SPREAD if SETTINGS[setting].get("fit_intercept", True) else 0.0
+    reference = _fit(setting, Y)
+    moved = _fit(setting, a * Y + c)
+    assert moved.hidden_layer_sizes_ == reference.hidden_layer_sizes_
+    assert moved.n_iter_ == reference.n_iter_
+    difference = moved.predict(X) - (a * reference.predict(X) + c)
+    assert np.max(np.abs(difference)) <= 1e-6 * a * SPREAD
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e-200])
+def test_extreme_target_units_keep_early_stopping_meaningful(scale):
+    # Validation scores were NaN at 1e160 and rounded to a perfect 1 at 1e-200.
+    reference = NeuronPursuitRegressor(**FAST, early_stopping=True).fit(X, Y)
+    extreme = NeuronPursuitRegressor(**FAST, early_stopping=True).fit(X, scale * Y)
+    assert np.all(np.isfinite(extreme.validation_scores_))
+    assert max(extreme.validation_scores_) < 1
+    assert extreme.hidden_layer_sizes_ == reference.hidden_layer_sizes_
+    np.testing.assert_allclose(extreme.validation_scores_, reference.validation_scores_)
+
+
+def test_an_offset_target_grows_the_network_its_spread_needs():
+    # friedman1 + 1000: the intercept alone met tol after one neuron (test R^2 0.445),
+    # and with a penalty the intercept's weight shrank too (-40.9).
+    X_train, y_train = make_friedman1(1000, noise=1.0, random_state=0)
+    X_test, y_test = make_friedman1(1000, noise=1.0, random_state=1)
+    for params in ({}, dict(alpha=0.03)):
+        plain = NeuronPursuitRegressor(random_state=0, **params).fit(X_train, y_train)
+        offset = NeuronPursuitRegressor(random_state=0, **params).fit(X_train, y_train + 1000)
+        assert offset.hidden_layer_sizes_ == plain.hidden_layer_sizes_
+        assert sum(offset.hidden_layer_sizes_) > 2
+        assert offset.score(X_test, y_test + 1000) == pytest.approx(
+            plain.score(X_test, y_test), abs=1e-3
+        )
+        np.testing.assert_allclose(offset.y_offset_, plain.y_offset_ + 1000)
+
+
+@pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
+def test_integer_weights_equal_repeated_rows_with_the_default_early_stopping(Estimator):
+    # The held-out split is drawn on the distinct rows, carrying their weights.
+    weights = RNG.randint(1, 4, size=150)
+    y = Y if Estimator is NeuronPursuitRegressor else (Y > np.median(Y)).astype(int)
+    params = dict(random_state=0, alpha=0.0)  # alpha=0: "auto" early stopping holds out
+    repeated = Estimator(**params).fit(np.repeat(X, weights, axis=0), np.repeat(y, weights))
+    weighted = Estimator(**params).fit(X, y, sample_weight=weights)
+    assert repeated.early_stopping_ and weighted.early_stopping_
+    assert weighted.best_iteration_ == repeated.best_iteration_
+    for mine, theirs in zip(weighted.coefs_, repeated.coefs_):
+        np.testing.assert_array_equal(mine, theirs)
+    np.testing.assert_array_equal(weighted.validation_scores_, repeated.validation_scores_)
+
+
+# ---------------------------------------------------------------- warnings
+
+
+def test_a_fit_stuck_at_the_zero_network_warns_whatever_the_penalty():
+    from sklearn.exceptions import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="no better than the zero network"):
+        stuck = NeuronPursuitRegressor(**FAST, alpha=1e3).fit(X, Y)
+    assert stuck.stop_reason_ == "penalty" and sum(stuck.hidden_layer_sizes_) == 0
+    np.testing.assert_allclose(stuck.predict(X), Y.mean())
+
+
+@pytest.mark.parametrize("max_iter", [2, 3, 4, 5, 6, 7, 8])
+def test_the_max_iter_warning_fires_only_while_the_validation_score_rises(max_iter):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    noisy = Y + 0.5 * np.random.RandomState(1).normal(size=len(Y))
+    params = fast_params(FAST, max_iter=max_iter, early_stopping=True, tol=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        reg = NeuronPursuitRegressor(**params).fit(X, noisy)
+    warned = any("max_iter" in str(w.message) for w in caught)
+    if reg.stop_reason_ == "max_iter":
+        scores = reg.validation_scores_
+        assert warned == (scores[-1] >= max(scores))
+    else:
+        assert not warned
+
+
+def test_the_warm_start_shape_error_counts_the_users_features():
+    reg = NeuronPursuitRegressor(**FAST, warm_start=True).fit(X[:, :3], Y)
+    with pytest.raises(ValueError, match="3 features and 1 outputs, got 4 features"):
+        reg.fit(X, Y)
