@@ -11,6 +11,9 @@ from benchmarks.report import TABLE_END, TABLE_START, compare_table, load, resul
 from benchmarks.tasks import TASKS
 from benchmarks.theory import diagonal_problem, np_selection, omp_selection
 
+# Tests of the benchmark tooling, not of the package: -m 'not benchmark' skips them.
+pytestmark = pytest.mark.benchmark
+
 
 def test_quick_mode_of_every_task_resumes_and_reports(tmp_path):
     argv = ["run", "--all", "--quick", "--seeds", "1", "--results", str(tmp_path)]
@@ -20,10 +23,10 @@ def test_quick_mode_of_every_task_resumes_and_reports(tmp_path):
         (task, method) for task in TASKS for method in ("np", "gd", "mlp")
     }
     for row in rows:
-        assert math.isfinite(row["test_error"]) and row["fit_seconds"] >= 0
+        assert math.isfinite(row["test_error"]) and row["fit_seconds"] > 0
         assert row["machine"]
         if row["method"] == "np":
-            assert row["np_iterations"] >= 1 and row["descent_violations"] >= 0
+            assert row["np_iterations"] >= 1
 
     # Resume: a second run finds every row done and fits nothing.
     assert main(argv) == 0

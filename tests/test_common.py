@@ -28,8 +28,8 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
     [
         NeuronPursuitRegressor(**FAST),
         NeuronPursuitClassifier(**FAST),
-        NeuronPursuitClassifier(loss="log_loss", **FAST),
-        NeuronPursuitClassifier(early_stopping=False, **FAST),
+        NeuronPursuitClassifier(loss="squared_error", alpha=0.0, **FAST),
+        NeuronPursuitClassifier(alpha=0.0, **FAST),
         NeuronPursuitRegressor(
             **fast_params(FAST, solver="gd"),
         ),
@@ -43,7 +43,6 @@ SAMPLE_WEIGHT_EQUIVALENCE = [
             **fast_params(FAST, solver="lm"),
         ),
         NeuronPursuitRegressor(**FAST, alpha=0.01),
-        NeuronPursuitClassifier(**FAST, loss="log_loss", alpha=0.01),
         NeuronPursuitRegressor(
             **fast_params(FAST, neurons_per_iteration=3),
         ),
@@ -62,7 +61,7 @@ def test_sklearn_compatible_estimator(estimator, check):
     [
         (NeuronPursuitRegressor, {}),
         (NeuronPursuitClassifier, {}),
-        (NeuronPursuitClassifier, {"loss": "log_loss"}),
+        (NeuronPursuitClassifier, {"loss": "squared_error", "alpha": 0.0}),
     ],
 )
 def test_sample_weight_equivalence_in_float64(Estimator, params, check):

@@ -13,6 +13,9 @@ from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
 SMALL = fast_params(n_restarts=2, ncf_steps=20, gd_steps=50, max_iter=3, random_state=0)
 
+# Tests of the benchmark tooling, not of the package: -m 'not benchmark' skips them.
+pytestmark = pytest.mark.benchmark
+
 
 def _data(load, n=120):
     X, y = load(return_X_y=True)

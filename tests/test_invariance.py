@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from conftest import FAST, fast_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -136,3 +137,34 @@ def test_the_warm_start_shape_error_counts_the_users_features():
     reg = NeuronPursuitRegressor(**FAST, warm_start=True).fit(X[:, :3], Y)
     with pytest.raises(ValueError, match="3 features and 1 outputs, got 4 features"):
         reg.fit(X, Y)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_an_input_that_is_zero_in_training_gets_no_weight(sparse):
+    # A one-hot category absent from the training rows: its column gets no gradient, so
+    # the search starts it at 0 and it stays 0; a new row with it meets no random weight.
+    import scipy.sparse
+
+    X_zero = np.column_stack([X, np.zeros(len(X))])
+    data = scipy.sparse.csr_matrix(X_zero) if sparse else X_zero
+    reg = NeuronPursuitRegressor(**FAST, early_stopping=False, max_iter=4).fit(data, Y)
+    assert sum(reg.hidden_layer_sizes_) > 0
+    np.testing.assert_array_equal(reg.coefs_[0][4], 0.0)
+    assert reg.feature_importances_[4] == 0.0
+
+
+# ---------------------------------------------------------------- export
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_to_torch_takes_any_float_input_and_returns_what_predict_does(dtype):
+    # float64 input failed ("double != float"); the binary classifier's module returned
+    # (n, 1) where decision_function returns (n,).
+    reg = NeuronPursuitRegressor(**FAST, max_iter=3).fit(X, Y)
+    clf = NeuronPursuitClassifier(**FAST, max_iter=3).fit(X, Y > np.median(Y))
+    inputs = torch.as_tensor(X, dtype=dtype)
+    for model, expected in ((reg, reg.predict(X)), (clf, clf.decision_function(X))):
+        output = model.to_torch(dtype=torch.float64)(inputs).detach().numpy()
+        assert output.shape == expected.shape == (len(X),)
+        tolerance = 1e-2 if dtype == torch.float16 else 1e-6
+        np.testing.assert_allclose(output, expected, rtol=tolerance, atol=tolerance)

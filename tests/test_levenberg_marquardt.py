@@ -8,7 +8,6 @@ from conftest import FAST, fast_params
 from datasets import hypercube, sparse_relu_target
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
-from skneuronpursuit._kernels import gauss_newton as lm_module
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.gauss_newton import (
     _diagonal,
@@ -86,7 +85,7 @@ def test_jacobian_products_match_autograd(depth, power, slope, weighted):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-def test_normal_equations_do_not_depend_on_the_chunks(monkeypatch, sparse):
+def test_normal_equations_do_not_depend_on_the_chunks(sparse):
     # J is built chunk by chunk in one reused buffer: 30 samples in chunks of 7 (the last
     # one of 2) must give the system of one chunk, and that of autograd's Jacobian.
     X, Y, weight, weights, activation = problem(3, 1, 0.1, True)
@@ -98,8 +97,9 @@ def test_normal_equations_do_not_depend_on_the_chunks(monkeypatch, sparse):
         X = SparseInputs.from_scipy(scipy.sparse.csr_matrix(X.numpy()), X.dtype, X.device)
     whole = _normal_equations(weights, X, Y, weight, activation)
     n_weights = sum(w.numel() for w in weights)
-    monkeypatch.setattr(lm_module, "CHUNK", 7 * Y.shape[1] * n_weights)
-    chunked = _normal_equations(weights, X, Y, weight, activation)
+    chunked = _normal_equations(
+        weights, X, Y, weight, activation, chunk=7 * Y.shape[1] * n_weights
+    )
     for mine, theirs in zip(chunked, whole):
         torch.testing.assert_close(mine, theirs, rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(chunked[0], J.T @ (S[:, None] * J), rtol=1e-12, atol=1e-14)
@@ -164,14 +164,13 @@ def test_the_dual_system_gives_the_step_of_the_normal_equations(depth, sparse):
         torch.testing.assert_close(dual.curvature(step), explicit.curvature(step))
 
 
-def test_the_dual_system_does_not_depend_on_the_chunks(monkeypatch):
+def test_the_dual_system_does_not_depend_on_the_chunks():
     # J is kept whole for the dual system: chunks of 3 samples (the last of 2) through the
     # one reused buffer must give the J, and so the step, of a single chunk.
     X, Y, weight, weights, activation = problem(3, 1, 0.1, True, n=8)
     whole = _Dual(weights, X, Y, weight, activation)
     n_weights = sum(w.numel() for w in weights)
-    monkeypatch.setattr(lm_module, "CHUNK", 3 * Y.shape[1] * n_weights)
-    chunked = _Dual(weights, X, Y, weight, activation)
+    chunked = _Dual(weights, X, Y, weight, activation, chunk=3 * Y.shape[1] * n_weights)
     torch.testing.assert_close(chunked.J, whole.J, rtol=0, atol=0)
     torch.testing.assert_close(chunked.solve(1e-3), whole.solve(1e-3), rtol=0, atol=0)
 

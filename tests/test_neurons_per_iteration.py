@@ -7,7 +7,7 @@ from conftest import FAST, fast_params
 from datasets import assert_every_iteration_descends, pursuit_settings
 from sklearn.datasets import load_iris
 
-import skneuronpursuit._engine.steps as pursuit
+import skneuronpursuit._engine.companions as companions
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
 from skneuronpursuit._engine.pursuit import grow
 from skneuronpursuit._engine.steps import _Pursuit
@@ -72,14 +72,14 @@ def test_the_neurons_of_an_iteration_are_distinct_and_each_lowers_the_objective(
         added = grown[0][weights[0].shape[0] :]
         directions = added / added.norm(dim=1, keepdim=True)
         cosines = (directions @ directions.T).abs() - torch.eye(len(added))
-        assert cosines.max() <= pursuit.COMPANION_COSINE
+        assert cosines.max() <= companions.COMPANION_COSINE
         # Each neuron lowers the objective of the network it joins.
         width = weights[0].shape[0]
         for k in range(1, len(added) + 1):
             fewer = [grown[0][: width + k - 1], grown[1][:, : width + k - 1]]
             more = [grown[0][: width + k], grown[1][:, : width + k]]
             assert run.loss(more) < run.loss(fewer)
-        assert record["loss_after_add"] == run.loss(grown)
+        assert record.loss_after_add == run.loss(grown)
         seen = max(seen, len(added))
         descent = run.minimise(grown)
         weights, loss = descent.weights, descent.loss
@@ -91,12 +91,12 @@ def test_one_neuron_per_iteration_is_the_paper_s_growth_to_the_bit():
     one = grow(X, Y, weight, _settings("squared_error", 3, 1), np.random.RandomState(0))
     # A value no companion can reach: the companions' code runs and adds none.
     many = _settings("squared_error", 3, 3)
-    original = pursuit.COMPANION_VALUE
+    original = companions.COMPANION_VALUE
     try:
-        pursuit.COMPANION_VALUE = 1.0
+        companions.COMPANION_VALUE = 1.0
         same = grow(X, Y, weight, many, np.random.RandomState(0))
     finally:
-        pursuit.COMPANION_VALUE = original
+        companions.COMPANION_VALUE = original
     for a, b in zip(one.weights, same.weights):
         assert torch.equal(a, b)
 

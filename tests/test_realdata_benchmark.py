@@ -3,9 +3,13 @@
 import csv
 
 import numpy as np
+import pytest
 from conftest import fast_params
 
 from benchmarks.realdata import DATASETS, evaluate, parse_settings, summary_table
+
+# Tests of the benchmark tooling, not of the package: -m 'not benchmark' skips them.
+pytestmark = pytest.mark.benchmark
 
 
 def test_settings_are_parsed_as_python_values():

@@ -22,6 +22,9 @@ from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.ncf import search_candidates, search_network
 from skneuronpursuit._kernels.network import backward, forward
 
+# Tests of the benchmark tooling, not of the package: -m 'not benchmark' skips them.
+pytestmark = pytest.mark.benchmark
+
 SLOPE = 0.1
 SETTINGS = ReferenceSettings(depth=3, negative_slope=SLOPE, n_restarts=1, ncf_steps=60)
 

@@ -74,7 +74,7 @@ def test_every_step_on_sparse_inputs_equals_the_step_on_dense_inputs(depth):
         first, first_value, _ = run.first_neurons()
         grown, value, record = run.next_neuron(weights, run.loss(weights))
         descent = run.minimise(grown)
-        results.append((first, first_value, grown, value, record["layer"], descent))
+        results.append((first, first_value, grown, value, record.layer, descent))
     (first, first_value, grown, value, layer, descent), other = results
     assert other[4] == layer and other[5].gd_steps == descent.gd_steps
     assert other[5].lm_steps == descent.lm_steps

@@ -1,6 +1,7 @@
 """Progress, callbacks, warm start, early stopping, export, pruning, plots, parallel search."""
 
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -161,7 +162,7 @@ def test_early_stopping_waits_only_for_gains_above_tol(monkeypatch):
     # tol=0.01 patience runs out there, while any higher score is still the one kept
     # when a network is kept for any gain (tested below for the default rule).
     monkeypatch.setattr(tracking, "KEEP_STANDARD_ERRORS", 0.0)
-    y = Y_WAVE + 0.2 * np.random.RandomState(2).normal(size=len(Y_WAVE))
+    y = Y_WAVE + 0.2 * np.random.RandomState(5).normal(size=len(Y_WAVE))
     params = dict(max_iter=20, early_stopping=True, n_iter_no_change=3, validation_fraction=0.3)
     strict = NeuronPursuitRegressor(**params, **FAST).fit(X_CUBE, y)
     tolerant = NeuronPursuitRegressor(**params, **{**FAST, "tol": 0.01}).fit(X_CUBE, y)
@@ -215,7 +216,7 @@ def test_validation_terms_sum_to_the_validation_score(n_outputs):
 def test_early_stopping_keeps_a_larger_network_only_when_clearly_better(monkeypatch):
     import skneuronpursuit._estimators.tracking as tracking
 
-    y = Y_WAVE + 0.2 * np.random.RandomState(2).normal(size=len(Y_WAVE))
+    y = Y_WAVE + 0.2 * np.random.RandomState(5).normal(size=len(Y_WAVE))
     params = dict(max_iter=20, early_stopping=True, n_iter_no_change=3, validation_fraction=0.3)
     verdicts = {}
 
@@ -290,11 +291,10 @@ def test_a_warm_start_keeps_the_best_network_of_the_whole_growth():
     before = reg.predict(X)
     reg.set_params(max_iter=40).fit(X, y)
     scores = reg.validation_scores_
-    assert scores[reg.best_iteration_ - 1] == reg.best_validation_score_ == first_score
-    # Here no new neuron scores clearly higher (one does by less than a standard error):
-    # the warm start keeps the network it grew from.
-    assert max(scores[first_best:]) > first_score
-    assert reg.best_iteration_ == first_best and reg.n_iter_ > first_best + 3
+    assert reg.best_validation_score_ == max(scores) >= first_score
+    assert scores[reg.best_iteration_ - 1] == reg.best_validation_score_
+    # Here no new neuron scores higher: the warm start keeps the network it grew from.
+    assert reg.best_iteration_ == first_best and reg.n_iter_ == first_best + 3
     np.testing.assert_array_equal(reg.predict(X), before)
 
 
@@ -334,14 +334,13 @@ def test_the_tracker_returns_its_score_and_leaves_the_engines_record_alone():
     weights = [
         torch.randn(*shape, generator=generator, dtype=torch.float64) for shape in [(2, 7), (1, 2)]
     ]
-    record = {"iteration": 1, "loss": 0.5}
+    record = types.SimpleNamespace(iteration=1, loss=0.5)
     assert tracker(weights, record) is None
-    assert record == {"iteration": 1, "loss": 0.5}
+    assert vars(record) == {"iteration": 1, "loss": 0.5}  # the engine's record is left alone
     hidden = np.maximum(X_CUBE / 2.0 @ weights[0][:, :6].numpy().T + weights[0][:, 6].numpy(), 0)
     output = 3.0 * hidden @ weights[1].numpy().T
     expected = r2_score(Y, output)
-    assert tracker.additions(record) == {"validation_score": pytest.approx(expected)}
-    assert tracker.additions({"iteration": 2}) == {}
+    assert tracker.scores == {1: pytest.approx(expected)}
 
 
 # ---------------------------------------------------------------- export
@@ -492,3 +491,17 @@ def test_n_pruned_is_set_by_fit_and_counts_across_a_warm_start():
     assert reg.n_pruned_ == pruned
     reg.set_params(warm_start=False).fit(X_CUBE, Y_WAVE)
     assert reg.n_pruned_ == 0
+
+
+def test_the_readmes_call_for_modular_arithmetic_generalises():
+    # Half of the pairs (a, b) of Z_23 for training, one-hot inputs: the README's call
+    # scored test accuracy 1.0 and 0.996 on two splits; the log loss memorises (0.14).
+    p = 23
+    a, b = np.divmod(np.arange(p * p), p)
+    X, y = np.hstack([np.eye(p)[a], np.eye(p)[b]]), (a + b) % p
+    order = np.random.RandomState(0).permutation(p * p)
+    train, test = order[: p * p // 2], order[p * p // 2 :]
+    clf = NeuronPursuitClassifier(
+        depth=2, activation_power=2, negative_slope=-1.0, loss="squared_error", random_state=0
+    ).fit(X[train], y[train])
+    assert clf.score(X[test], y[test]) >= 0.9

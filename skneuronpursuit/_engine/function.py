@@ -36,8 +36,8 @@ class PursuitFit:
         The settings it ran with, options resolved.
     fit_intercept : bool
     y_offset : ndarray of shape (n_outputs,)
-        Added to the network's output: the targets' weighted mean where the fit has an
-        intercept and the squared loss (docs/algorithm.md §1), else zeros.
+        Added to the network's output: where the fit has an intercept and the squared
+        loss, the offset the targets were shifted by (docs/algorithm.md §1), else zeros.
     """
 
     coefs: list
@@ -86,7 +86,7 @@ def neuron_pursuit(
     sample_weight : array-like of shape (n_samples,), default=None
     fit_intercept : bool, default=True
         Append a constant feature equal to 1 to ``X``; with the squared loss the targets'
-        mean is then removed before the fit and added back (``y_offset``), as the
+        offset is then removed before the fit and added back (``y_offset``), as the
         regressor does.
     dtype : {"float32", "float64"}, default="float32"
     device : str or torch.device, default="cpu"
@@ -129,7 +129,12 @@ def neuron_pursuit(
         center=fit_intercept,
     )
     result = grow(
-        problem.X, problem.Y, problem.sample_weight, settings, random_state_from(random_state)
+        problem.X,
+        problem.Y,
+        problem.sample_weight,
+        settings,
+        random_state_from(random_state),
+        loss_reference=problem.loss_reference,
     )
     return PursuitFit(
         coefs=problem.user_units(result.weights),
@@ -137,5 +142,5 @@ def neuron_pursuit(
         stop_reason=result.stop_reason,
         settings=settings,
         fit_intercept=problem.fit_intercept,
-        y_offset=np.zeros(Y.shape[1]) if problem.y_offset is None else problem.y_offset,
+        y_offset=problem.output_offset(result.weights),
     )

@@ -52,6 +52,18 @@ class FitProblem:
     fit_intercept: bool
     activation: object
     y_offset: np.ndarray | None = None  # (n_outputs,); None: no offset
+    loss_reference: float | None = None  # what tol refers to; None: the zero network's loss
+    y_mean: np.ndarray | None = None  # the targets' weighted mean, when centred
+
+    def output_offset(self, weights):
+        """What the model adds to the network ``weights``' output (``y_offset_``): the
+        shifted offset, or for a network with no neuron the targets' mean (zeros where
+        nothing was removed)."""
+        if self.y_offset is None:
+            return np.zeros(self.Y.shape[1])
+        if all(w.shape[0] == 0 for w in weights[:-1]):
+            return self.y_mean
+        return self.y_offset
 
     def scaled_targets(self, Y):
         """``Y`` (in the data's units) in the units of the fit: ``(Y - y_offset) / y_scale``."""
@@ -109,9 +121,10 @@ def build_problem(
     dtype : torch.dtype
     device : torch.device
     center : bool, default=False
-        Subtract the targets' weighted mean per output before scaling (the regressor
-        with an intercept: docs/algorithm.md §1), so that the fit, ``tol`` and every
-        relative error see the targets' spread, not their offset.
+        Remove the targets' offset (the regressor with an intercept: docs/algorithm.md
+        §1): subtract the smallest target and divide by the spread about the weighted
+        mean, so that the fit sees the same targets in any units and ``tol`` and every
+        relative error refer to the spread, not the offset.
     y_offset : ndarray of shape (n_outputs,), default=None
         With ``center``, the offset to subtract instead of the mean (a warm start
         keeps the offset of the fit it continues).
@@ -124,11 +137,17 @@ def build_problem(
     sample_weight = _normalised_weights(sample_weight)
     x_scale = _root_mean_square(X, sample_weight, axis=0)
     rescale = settings.objective.rescales_targets
-    offset = None
-    if center and rescale:
-        offset = _weighted_mean(Y, sample_weight) if y_offset is None else y_offset
-        Y = Y - offset
     y_scale = float(_root_mean_square(Y, sample_weight)) if rescale else 1.0
+    offset = centred = None
+    if center and rescale:
+        mean = _weighted_mean(Y, sample_weight)
+        centred = Y - mean
+        y_scale = float(_root_mean_square(centred, sample_weight))
+        if y_offset is not None:  # a warm start keeps the offset of the model it grows
+            offset = y_offset
+        else:  # docs/algorithm.md §1: the smallest target becomes 0
+            offset = Y.min(axis=0)
+        Y = Y - offset
     X_fit = _input_tensor(X, fit_intercept, dtype, device, x_scale)
     check_memory(
         device,
@@ -145,13 +164,20 @@ def build_problem(
     def tensor(array):
         return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
 
+    weights = tensor(sample_weight)
+    # With a shifted target, tol and train_error refer to the loss of its best constant.
+    reference = None
+    if centred is not None:
+        reference = settings.objective.zero_value(tensor(centred / y_scale), weights)
     return FitProblem(
         X=X_fit,
         Y=tensor(Y / y_scale),
-        sample_weight=tensor(sample_weight),
+        sample_weight=weights,
         x_scale=x_scale,
         y_scale=y_scale,
         fit_intercept=bool(fit_intercept),
         activation=settings.activation,
         y_offset=offset,
+        loss_reference=reference,
+        y_mean=None if centred is None else mean,
     )

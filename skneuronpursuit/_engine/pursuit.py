@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .._kernels.rebalance import rebalance as rebalance_weights
-from .records import print_record, settled, stalled
+from .records import IterationRecord, print_record, settled, stalled
 from .steps import _Pursuit
 
 
@@ -46,6 +46,7 @@ def grow(
     initial_weights=None,
     initial_history=None,
     on_iteration=None,
+    loss_reference=None,
 ):
     """Fit a homogeneous network to ``(X, Y)`` by Neuron Pursuit.
 
@@ -70,16 +71,20 @@ def grow(
     on_iteration : callable, optional
         ``on_iteration(weights, record)`` is called after every completed iteration;
         a string returned is a reason to stop, recorded as the stop reason.
+    loss_reference : float, optional
+        The loss ``tol`` and the relative training error refer to (a fit with a shifted
+        target passes the loss of its best constant: docs/algorithm.md §1). By default
+        that of the zero network.
 
     Returns
     -------
     PursuitResult
     """
-    run = _Pursuit(X, Y, sample_weight, settings, random_state)
+    run = _Pursuit(X, Y, sample_weight, settings, random_state, loss_reference)
     weights = initial_weights or _empty_network(X.shape[1], Y.shape[1], settings.depth, Y)
     history = []
     loss = run.loss(weights)
-    if run.loss_zero == 0 or loss <= settings.tol * run.loss_zero:
+    if run.loss_reference == 0 or loss <= settings.tol * run.loss_reference:
         return PursuitResult(weights, history, "tol")
     stop_reason = "max_iter"
     earlier = initial_history or []
@@ -93,13 +98,13 @@ def grow(
         for iteration in range(len(earlier) + 1, settings.max_iter + 1):
             started = time.perf_counter()
             if all(w.shape[0] == 0 for w in weights[:-1]):
-                grown, ncf_value, record = run.first_neurons()
+                grown, ncf_value, addition = run.first_neurons()
             else:
-                grown, ncf_value, record = run.next_neuron(weights, loss)
+                grown, ncf_value, addition = run.next_neuron(weights, loss)
             if grown is None:
                 stop_reason = run.declined
                 break
-            if not np.isfinite(record["loss_after_add"]):
+            if not np.isfinite(addition.loss_after_add):
                 stop_reason = "non_finite"
                 break
             searched = time.perf_counter()
@@ -108,7 +113,8 @@ def grow(
             grown = descent.weights
             if settings.options.rebalance:
                 grown, _ = rebalance_weights(grown, settings.activation.power)
-            record.update(
+            record = IterationRecord(
+                **vars(addition),
                 iteration=iteration,
                 ncf_value=ncf_value,
                 loss=descent.loss,
@@ -118,7 +124,7 @@ def grow(
                 gd_halvings=descent.gd_halvings,
                 lm_steps=descent.lm_steps,
                 lm_rejected=descent.lm_rejected,
-                train_error=descent.loss / run.loss_zero,
+                train_error=descent.loss / run.loss_reference,
                 hidden_layer_sizes=tuple(w.shape[0] for w in grown[:-1]),
                 seconds=time.perf_counter() - started,
                 # Both phases end by reading values back, so on a GPU these are
@@ -136,7 +142,7 @@ def grow(
             if descent.diverged:
                 stop_reason = "diverged"
                 break
-            if record["train_error"] <= settings.tol:
+            if record.train_error <= settings.tol:
                 stop_reason = "tol"
                 break
             if requested:

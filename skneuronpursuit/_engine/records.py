@@ -3,8 +3,7 @@
 docs/algorithm.md §3.5.
 """
 
-from dataclasses import dataclass
-from typing import TypedDict
+from dataclasses import dataclass, fields
 
 # Stuck (choice): the last STALL_ITERATIONS added neurons together lowered the loss by
 # less than STALL_FRACTION of it. On Gaussian inputs with ReLU (docs/benchmarks.md,
@@ -44,6 +43,11 @@ STOP_REASONS = {
         "no positive KKT point of the neural correlation function was found: no "
         "neuron can lower the loss to first order (docs/algorithm.md §7)"
     ),
+    "no_descent": StopReason(
+        "the best candidate neuron raised the loss at every scale tried (its decrease "
+        "is below the working precision); the network of the previous iteration is "
+        "kept. dtype='float64' resolves smaller decreases (docs/algorithm.md §3.4)"
+    ),
     "penalty": StopReason(
         "no neuron lowers the loss plus its L2 penalty by more than a negligible "
         "amount: alpha limits the size of the network (docs/algorithm.md §10)",
@@ -79,8 +83,23 @@ STOP_REASONS = {
 }
 
 
-class IterationRecord(TypedDict, total=False):
-    """One iteration of ``history_`` (a plain dict at run time); losses on the rescaled problem."""
+@dataclass(frozen=True)
+class Addition:
+    """How an iteration added its neuron(s), before the inner minimisation."""
+
+    layer: int | None  # 1-based hidden layer that grew; None in iteration 1
+    delta: float  # scale the new weights were added at
+    delta_halvings: int
+    loss_before: float
+    loss_after_add: float
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """One iteration of ``history_``; losses on the rescaled problem (docs/algorithm.md §1).
+
+    Read as attributes (``record.loss``) or by key (``record["loss"]``), as a mapping.
+    """
 
     iteration: int
     layer: int | None  # 1-based hidden layer that grew; None in iteration 1
@@ -89,7 +108,7 @@ class IterationRecord(TypedDict, total=False):
     delta_halvings: int
     loss_before: float
     loss_after_add: float
-    loss: float  # after gradient descent
+    loss: float  # after the inner minimisation
     solver: str  # the inner minimisation of this iteration: "gd", "lm" or "gd+lm"
     gd_steps: int  # accepted gradient-descent steps
     gd_step_size: float  # the gradient-descent step in force at the end
@@ -101,7 +120,22 @@ class IterationRecord(TypedDict, total=False):
     seconds: float
     search_seconds: float
     gd_seconds: float
-    validation_score: float  # in history_ with early stopping; not set by the engine
+    validation_score: float | None = None  # with early stopping; set by the estimator
+
+    def __getitem__(self, name):
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def keys(self):
+        return [f.name for f in fields(self)]
+
+    def items(self):
+        return [(name, getattr(self, name)) for name in self.keys()]
+
+    def get(self, name, default=None):
+        return getattr(self, name, default)
 
 
 def settled(losses):

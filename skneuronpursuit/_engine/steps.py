@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from .._kernels.inputs import used_columns
 from .._kernels.ncf import search_candidates, search_network
 from .._kernels.network import backward, forward, push_forward
 from .._kernels.network import loss as network_loss
@@ -19,9 +20,14 @@ from .._kernels.neuron_scale import (
     scale_until_descent,
 )
 from .._kernels.neurons import insert_neuron
+from .companions import CompanionsMixin
 from .inner_solver import minimise
-from .records import STALL_FRACTION, IterationRecord
+from .records import STALL_FRACTION, Addition
 
+# A neuron that still raises the loss by more than this fraction of the reference loss
+# after its halvings is declined, not added (choice: kinks and rounding raise it by 1e-8
+# of the loss at most in the tests).
+MATERIAL_RISE = 1e-6
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
 LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
 # A KKT point whose NCF terms cancel to within this fraction of their absolute sum is
@@ -35,22 +41,16 @@ NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 
 # With the L2 penalty, a candidate promising less than this fraction of the objective is
 # declined (docs/algorithm.md §10.2): the stall rule's fraction, for one neuron (choice).
 NEGLIGIBLE_PROMISE = STALL_FRACTION
-# With neurons_per_iteration > 1, another restart's KKT point joins the iteration's neuron
-# when its NCF value is above this fraction of the best and its incoming direction's
-# |cosine| with every neuron added in the iteration is at most COMPANION_COSINE
-# (docs/algorithm.md §3.8) (choice).
-COMPANION_VALUE = 0.5
-COMPANION_COSINE = 0.7
 
 
 def _as_tensor(array, like):
     return torch.as_tensor(array, dtype=like.dtype, device=like.device)
 
 
-class _Pursuit:
+class _Pursuit(CompanionsMixin):
     """State of one run; each method is one step of docs/algorithm.md §3."""
 
-    def __init__(self, X, Y, sample_weight, settings, random_state):
+    def __init__(self, X, Y, sample_weight, settings, random_state, loss_reference=None):
         self.X, self.Y, self.settings = X, Y, settings
         self.sample_weight = sample_weight / sample_weight.mean()
         self.activation = settings.activation
@@ -65,7 +65,12 @@ class _Pursuit:
         # Set by the loop: the last iteration lowered the objective negligibly.
         self.converged = False
         # An exact fit in this dtype: relative error of the order of eps squared (choice).
-        self.exact_fit_loss = 100 * torch.finfo(Y.dtype).eps ** 2 * self.loss_zero
+        self.loss_reference = self.loss_zero if loss_reference is None else loss_reference
+        self.exact_fit_loss = 100 * torch.finfo(Y.dtype).eps ** 2 * self.loss_reference
+        # (choice) An input column that is zero on every training sample gets no gradient
+        # and keeps its starting weight: the ascent starts it at 0, so that a new sample
+        # with a value there (an unseen category) meets no random weight (§3.3).
+        self.used_inputs = used_columns(X).to(Y.dtype)
 
     def _no_descent(self, residual, change):
         """Whether the KKT point is zero, from its NCF terms ``s_i <r_i, change_i>``.
@@ -79,6 +84,20 @@ class _Pursuit:
         terms = self.sample_weight * (residual * change).sum(dim=1)
         total = float(terms.sum())
         return not total > self.ncf_tol * float(terms.abs().sum())
+
+    def _rose(self, loss, loss_before):
+        """Whether the neuron, at the last scale tried, raised the loss materially.
+
+        The safeguard adds a neuron after its last halving anyway (docs/algorithm.md
+        §3.4): a kink, or rounding, may raise the loss by its last bits. A rise beyond
+        ``MATERIAL_RISE`` of the reference loss means the scale's model failed (a
+        decrease below the working precision, where float32 cannot see the neuron): it
+        is declined (choice).
+        """
+        if loss - loss_before <= MATERIAL_RISE * self.loss_reference:
+            return False
+        self.declined = "no_descent"
+        return True
 
     def search_rows(self):
         """The samples the first steps of this iteration's ascent run on, or None: all.
@@ -164,6 +183,7 @@ class _Pursuit:
         initial = [
             _as_tensor(self.random_state.standard_normal(shape), self.X) for shape in shapes
         ]
+        initial[0] = initial[0] * self.used_inputs
         # The signal is the negative gradient of the loss at H = 0 (Y for the squared loss).
         zero = torch.zeros_like(self.Y)
         signal = self.objective.negative_gradient(zero, self.Y)
@@ -195,7 +215,7 @@ class _Pursuit:
         """Iteration 1: ``delta_1 w*`` from the dominant KKT point of ``NCF_Y``."""
         found, t_opt, lowest = self.first_candidate()
         if t_opt is None:
-            return None, found.ncf_value, {}
+            return None, found.ncf_value, None
         weights, scale, loss, halvings = scale_until_descent(
             lambda t: ray(found.weights, t),
             self._initial_scale(t_opt, lowest),
@@ -203,7 +223,9 @@ class _Pursuit:
             FIRST_DELTA_HALVINGS,
             self.loss,
         )
-        record = IterationRecord(
+        if self._rose(loss, self.loss_zero):
+            return None, found.ncf_value, None
+        record = Addition(
             layer=None,
             delta=scale,
             delta_halvings=halvings,
@@ -232,6 +254,7 @@ class _Pursuit:
         max_out = max(g.shape[1] for g in outputs)
         draw = self.random_state.standard_normal((n_hidden, s.n_restarts, max_in + max_out))
         draw = _as_tensor(draw, self.X)
+        draw[0, :, : self.X.shape[1]] *= self.used_inputs
         found = search_candidates(
             inputs,
             outputs,
@@ -313,7 +336,7 @@ class _Pursuit:
         """Iteration k >= 2: add the neuron of the dominant candidate KKT point."""
         found, t_opt, lowest = self.next_candidate(weights)
         if t_opt is None:
-            return None, found.ncf_value, {}
+            return None, found.ncf_value, None
         a, b, layer = found.incoming, found.outgoing, found.layer
         grown, scale, loss, halvings = scale_until_descent(
             lambda t: insert_neuron(weights, layer, t * a, t * b),
@@ -322,9 +345,11 @@ class _Pursuit:
             LATER_DELTA_HALVINGS,
             self.loss,
         )
+        if self._rose(loss, loss_before):
+            return None, found.ncf_value, None
         if self.settings.options.neurons_per_iteration > 1:
             grown, loss = self._add_companions(grown, loss, found, layer)
-        record = IterationRecord(
+        record = Addition(
             layer=layer + 1,
             delta=scale,
             delta_halvings=halvings,
@@ -332,57 +357,6 @@ class _Pursuit:
             loss_after_add=loss,
         )
         return grown, found.ncf_value, record
-
-    def _add_companions(self, weights, loss, found, layer):
-        """The network with up to ``neurons_per_iteration - 1`` more of the search's KKT
-        points in ``layer``, each distinct from the iteration's others and each lowering
-        the objective when added, at its own scale (docs/algorithm.md §3.8).
-
-        Returns the network and its objective.
-        """
-        values, incoming, outgoing = found.layer_restarts[layer]
-        order = torch.argsort(values, descending=True).tolist()
-        values = values.tolist()  # one read-back, not one per restart
-        added = [found.incoming / found.incoming.norm()]
-        declined = self.declined  # a companion declined is not why the fit stops
-        for index in order:
-            if len(added) == self.settings.options.neurons_per_iteration:
-                break
-            if not values[index] > COMPANION_VALUE * found.ncf_value:
-                break  # sorted: none of the rest is either
-            a, b = incoming[index], outgoing[index]
-            direction = a / a.norm()
-            if float((torch.stack(added) @ direction).abs().max()) > COMPANION_COSINE:
-                continue
-            grown = self._companion(weights, layer, a, b)
-            grown_loss = None if grown is None else self.loss(grown)
-            if grown_loss is not None and grown_loss < loss:
-                weights, loss = grown, grown_loss
-                added.append(direction)
-        self.declined = declined
-        return weights, loss
-
-    def _companion(self, weights, layer, a, b):
-        """``weights`` with ``(a, b)`` added at the scale of §3.4 for the current network,
-        or None where it does not lower the objective to first order."""
-        pre_activations, layer_inputs = forward(weights, self.X, self.activation)
-        residual = self.objective.negative_gradient(pre_activations[-1], self.Y)
-        change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
-        # Its NCF value against the current residual: the iteration's neurons changed it.
-        ncf_value = float((self.sample_weight * (residual * change).sum(dim=1)).mean())
-        t_opt, lowest = self._scale(
-            ncf_value,
-            pre_activations[-1],
-            change,
-            residual,
-            self.activation.power + 1,
-            (a, b),
-            lambda t: insert_neuron(weights, layer, t * a, t * b),
-        )
-        if t_opt is None:
-            return None
-        scale = self._initial_scale(t_opt, lowest)
-        return insert_neuron(weights, layer, scale * a, scale * b)
 
     def minimise(self, weights):
         """Inner minimisation (docs/inner-descent.md), from the step the last one ended with."""
@@ -393,7 +367,7 @@ class _Pursuit:
             self.sample_weight,
             self.settings,
             step_size=self.step_size,
-            target_loss=self.settings.tol * self.loss_zero,
+            target_loss=self.settings.tol * self.loss_reference,
         )
         self.step_size = descent.step_size
         return descent

@@ -1,13 +1,12 @@
 """The estimator base shared by the regressor and the classifier (the sklearn façade)."""
 
-import warnings
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
@@ -15,7 +14,6 @@ from .._engine.data import merge_duplicates
 from .._engine.device import DTYPES, resolve_device
 from .._engine.problem import build_problem, random_state_from
 from .._engine.pursuit import grow
-from .._engine.records import STOP_REASONS
 from .._engine.settings import PursuitOptions, PursuitSettings
 from .._kernels.activation import HomogeneousActivation
 from .._kernels.losses import LOSSES
@@ -23,11 +21,8 @@ from .fit_safety import _Number
 from .fitted_network import FittedNetworkMixin
 from .held_out import HeldOutSplitError, validation_split
 from .plumbing import either
+from .stop_warnings import warn_about_stop
 from .tracking import EarlyStopping
-
-# A kept network whose training loss is at least this fraction of the zero network's
-# fits the training data no better than it: the growth is stuck (docs/algorithm.md §3.5).
-STUCK_ERROR = 1 - 1e-3
 
 try:  # scikit-learn's callback API (1.9+); without it, progress is shown by `verbose`
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -250,19 +245,22 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             initial_weights=previous_weights,
             initial_history=previous_history or None,
             on_iteration=either(tracker, report),
+            loss_reference=problem.loss_reference,
         )
         weights = result.weights
         if tracker is not None and tracker.kept_weights is not None:
             weights = tracker.kept_weights
         history = list(previous_history) + [
-            {**record, **(tracker.additions(record) if tracker else {})}
+            replace(record, validation_score=tracker.scores.get(record.iteration))
+            if tracker
+            else record
             for record in result.history
         ]
         fitted = {**attributes, **self._network_attributes(weights)}
         fitted.update(
             x_scale_=problem.x_scale,
             y_scale_=problem.y_scale,
-            y_offset_=_offset(problem, Y.shape[1]),
+            y_offset_=problem.output_offset(weights),
             options_=settings.options,
             _random_state_=random_state,
             _split_seed_=split_seed,
@@ -270,7 +268,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             _fit_intercept_=problem.fit_intercept,
             history_=history,
             n_iter_=len(history),
-            loss_curve_=[record["loss"] for record in history],
+            loss_curve_=[record.loss for record in history],
             stop_reason_=result.stop_reason,
             n_outputs_=Y.shape[1],
             # A warm start keeps growing the pruned network: its count stays.
@@ -282,7 +280,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         )
         if early_stopping:
             fitted.update(
-                validation_scores_=[r.get("validation_score") for r in history],
+                validation_scores_=[record.validation_score for record in history],
                 best_validation_score_=tracker.kept_score,
                 best_iteration_=tracker.kept_iteration,
             )
@@ -315,7 +313,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                     "n_outputs_": Y.shape[1],
                     "x_scale_": problem.x_scale,
                     "y_scale_": problem.y_scale,
-                    "y_offset_": _offset(problem, Y.shape[1]),
+                    "y_offset_": problem.output_offset(weights),
                     "_activation_": settings.activation,
                     "_fit_intercept_": problem.fit_intercept,
                 },
@@ -343,35 +341,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         return bool(self.validation_fraction * n_samples >= self._auto_validation_samples)
 
     def _warn_about_stop(self):
-        """A ConvergenceWarning where the user has something to fix, and only then.
-
-        A network that fits the training data no better than the zero network (the
-        targets' mean for the regressor, uniform probabilities for the log loss) warns
-        whatever stopped it; ``max_iter`` with early stopping warns only while the
-        validation score was still rising (docs/algorithm.md §3.5).
-        """
-        name = f"{type(self).__name__} stopped after {self.n_iter_} iterations"
-        kept = self.history_[(self.best_iteration_ or self.n_iter_) - 1] if self.history_ else None
-        error = 1.0 if kept is None else kept["train_error"]
-        if self.stop_reason_ != "tol" and error >= STUCK_ERROR:
-            warnings.warn(
-                f"{name} ({self.stop_reason_!r}) with a network that fits the training data "
-                f"no better than the zero network does (relative training error {error:.3g}"
-                f"{', no neuron' if kept is None else ''}): the growth is stuck. With "
-                "alpha > 0 try a smaller alpha; else another depth, negative_slope=0.1 "
-                "(with ReLU, neurons off on every sample give no signal) or more n_restarts.",
-                ConvergenceWarning,
-            )
-            return
-        reason = STOP_REASONS[self.stop_reason_]
-        if reason.quiet_with_penalty and self.alpha > 0:
-            return
-        if self.stop_reason_ == "max_iter" and self.early_stopping_:
-            scores = self.validation_scores_
-            if scores[-1] < max(scores):  # it peaked earlier: max_iter is not the limit
-                return
-        if reason.warns and (self.early_stopping_ or not reason.only_with_early_stopping):
-            warnings.warn(f"{name}: {reason.message}.", ConvergenceWarning)
+        warn_about_stop(self)
 
     def _check_warm_start(self, X, Y):
         fitted = {
@@ -422,8 +392,3 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
     @abstractmethod
     def fit(self, X, y, sample_weight=None):
         """Fit the network by Neuron Pursuit."""
-
-
-def _offset(problem, n_outputs):
-    """``y_offset_``: the offset the fit removed from the targets (zeros: none)."""
-    return np.zeros(n_outputs) if problem.y_offset is None else problem.y_offset

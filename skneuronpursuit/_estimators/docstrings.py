@@ -174,8 +174,9 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
     n_iter_ : int
         Number of iterations run (the length of ``history_``).
 
-    history_ : list of dict
-        One record per iteration: ``iteration``, ``layer`` (1-based hidden layer
+    history_ : list of IterationRecord
+        One record per iteration (a frozen dataclass, also read by key:
+        ``record["loss"]``): ``iteration``, ``layer`` (1-based hidden layer
         that grew, ``None`` in the first iteration), ``ncf_value`` (NCF at the
         chosen unit-norm KKT point), ``delta`` (scale given to the new weights;
         with ``neurons_per_iteration > 1`` both of the iteration's first neuron,
@@ -199,7 +200,9 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         Why the fit stopped: ``"tol"``, ``"max_iter"``, ``"no_positive_kkt"``,
         ``"penalty"`` (with ``alpha > 0``, no neuron lowers the loss plus its
         penalty, or once the fit has converged none by more than 0.1%: ``alpha``
-        sets the network's size), ``"diverged"``,
+        sets the network's size), ``"diverged"``, ``"no_descent"`` (the best
+        candidate raised the loss at every scale tried: its decrease is below the
+        working precision),
         ``"non_finite"``, ``"interrupted"``, ``"stalled"`` (the last five added
         neurons lowered the loss by less than 0.1%: the fit is stuck; with
         ``alpha > 0`` the penalised loss has converged, and no warning is raised),
@@ -227,12 +230,20 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
     x_scale_ : ndarray of shape (n_features_in_,)
         Root mean square of each feature, by which ``X`` was divided for the fit.
 
+    y_offset_ : ndarray of shape (n_outputs_,)
+        Added to the network's output. The regressor with an intercept fits its
+        targets less this offset, the smallest target, divided by ``y_scale_``
+        (docs/algorithm.md §1); for a network with no neuron it is the targets'
+        weighted mean; zeros otherwise.
+
     options_ : PursuitOptions
         The research knobs the fit ran with, every None of ``options`` resolved.
 
     y_scale_ : float
-        Root mean square of the targets, by which they were divided for the fit
-        (1 with the classifier's ``loss="log_loss"``: its outputs are logits).
+        The targets' spread, by which they were divided for the fit: for the regressor
+        with an intercept their root mean square about their weighted mean, else
+        their root mean square (1 with the classifier's ``loss="log_loss"``: its
+        outputs are logits).
 
     n_features_in_ : int
         Number of features seen during fit.

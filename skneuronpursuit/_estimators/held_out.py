@@ -46,7 +46,7 @@ def validation_split(X, Y, sample_weight, stratify, seed, fraction, min_samples,
         raise HeldOutSplitError(
             f"early_stopping holds out {what} the {n_samples} distinct samples "
             f"(validation_fraction={fraction}) and {estimator} cannot make that split: "
-            f"{error} {advice}"
+            f"{str(error).rstrip('.')}. {advice}"
         ) from None
     if len(held_out) < min_samples:
         raise HeldOutSplitError(

@@ -39,7 +39,7 @@ class EarlyStopping:
     """The validation score after every iteration, the kept network and the patience.
 
     docs/algorithm.md §3.7. Holds the held-out data and what it needs to score a
-    network on it; the estimator puts :meth:`additions` in ``history_``.
+    network on it; the estimator puts ``scores`` (iteration -> score) in ``history_``.
 
     Parameters
     ----------
@@ -79,7 +79,7 @@ class EarlyStopping:
     def __call__(self, weights, record):
         """Score the network of ``record``'s iteration; a reason to stop, or None."""
         stop = None
-        iteration = record["iteration"]
+        iteration = record.iteration
         if self.kept_weights is None:
             score = self._keep(weights, iteration)
         else:
@@ -119,9 +119,3 @@ class EarlyStopping:
         self.kept_score, self.kept_terms, self.kept_iteration = score, terms, iteration
         self.kept_weights = [w.clone() for w in weights]
         return score
-
-    def additions(self, record):
-        """What early stopping adds to the engine's ``record`` in ``history_`` (a dict)."""
-        if record["iteration"] in self.scores:
-            return {"validation_score": self.scores[record["iteration"]]}
-        return {}

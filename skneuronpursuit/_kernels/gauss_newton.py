@@ -74,7 +74,9 @@ def _dense_rows(X, start, stop):
     return dense
 
 
-def _jacobian_chunks(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR):
+def _jacobian_chunks(
+    weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, chunk=CHUNK
+):
     """Rows of ``sqrt(S / n) J`` and of ``sqrt(S / n) r`` in float64, by chunks of samples.
 
     Yields ``(jacobian, residual)`` of shapes ``(c m, P)`` and ``(c m,)`` for chunks of
@@ -91,7 +93,7 @@ def _jacobian_chunks(weights, X, Y, sample_weight, activation, objective=SQUARED
     signals = _output_signals(weights, pre_activations, layer_inputs, activation, m)
     P = sum(w.numel() for w in weights)
     root = (sample_weight.to(SOLVE_DTYPE) / n).sqrt()
-    size = max(1, CHUNK // (m * P))
+    size = max(1, chunk // (m * P))
     # One buffer for every chunk's rows of J, written in place: building each chunk
     # from concatenated pieces cost as much as the product J^T J (16,000 samples).
     buffer = torch.empty(min(size, n), m, P, dtype=SOLVE_DTYPE, device=Y.device)
@@ -127,7 +129,9 @@ def _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, obje
     return _flat(_transposed_product(weights, pre_activations, layer_inputs, signal, activation))
 
 
-def _normal_equations(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR):
+def _normal_equations(
+    weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, chunk=CHUNK
+):
     """``A = J^T S J / n`` and ``g = J^T S r / n`` in float64, built by chunks of samples.
 
     For the log loss ``A = J^T S D J / n`` with ``D`` the loss's Hessian in ``H`` (the
@@ -136,7 +140,7 @@ def _normal_equations(weights, X, Y, sample_weight, activation, objective=SQUARE
     P = sum(w.numel() for w in weights)
     A = torch.zeros(P, P, dtype=SOLVE_DTYPE, device=Y.device)
     g = torch.zeros(P, dtype=SOLVE_DTYPE, device=Y.device)
-    chunks = _jacobian_chunks(weights, X, Y, sample_weight, activation, objective)
+    chunks = _jacobian_chunks(weights, X, Y, sample_weight, activation, objective, chunk)
     for jacobian, residual in chunks:
         A.addmm_(jacobian.mT, jacobian)
         if residual is not None:
@@ -285,14 +289,20 @@ class _Dual:
     """
 
     def __init__(
-        self, weights, X, Y, sample_weight, activation, alpha=0.0, objective=SQUARED_ERROR
+        self,
+        weights,
+        X,
+        Y,
+        sample_weight,
+        activation,
+        alpha=0.0,
+        objective=SQUARED_ERROR,
+        chunk=CHUNK,
     ):
         # The squared loss only (_system_type): r must pair with J's rows.
         # Each chunk is copied as it comes: the next one overwrites the shared buffer.
-        chunks = [
-            (jacobian.clone(), residual)
-            for jacobian, residual in _jacobian_chunks(weights, X, Y, sample_weight, activation)
-        ]
+        parts = _jacobian_chunks(weights, X, Y, sample_weight, activation, chunk=chunk)
+        chunks = [(jacobian.clone(), residual) for jacobian, residual in parts]
         self.J = torch.cat([jacobian for jacobian, _ in chunks])
         self.r = torch.cat([residual for _, residual in chunks])
         self.alpha, self.w = alpha, _flat(weights) if alpha else None

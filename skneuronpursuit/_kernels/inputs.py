@@ -123,6 +123,11 @@ class SparseInputs:
             _with_values(self.transposed, self.transposed.values() * factor),
         )
 
+    def used_columns(self):
+        """Whether each column has a non-zero entry, a bool tensor of shape (d,)."""
+        squares = _with_values(self.transposed, self.transposed.values().square())
+        return _product(squares, self.matrix.values().new_ones(self.shape[0])) > 0
+
     def squared_row_norms(self):
         """``||x_i||^2`` for every row, shape (n,)."""
         squares = _with_values(self.matrix, self.matrix.values().square())
@@ -179,3 +184,10 @@ def dense_product(a, b):
         if a.shape[-2] > 1 and b.shape[-1] > 1:
             return torch.bmm(a, b)
     return a @ b
+
+
+def used_columns(X):
+    """Whether each column of ``X`` (dense or :class:`SparseInputs`) has a non-zero entry."""
+    if isinstance(X, SparseInputs):
+        return X.used_columns()
+    return X.square().sum(dim=0) > 0

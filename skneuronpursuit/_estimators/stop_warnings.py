@@ -1,0 +1,48 @@
+"""The warning a finished fit gives: only where the user has something to fix, and true."""
+
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+
+from .._engine.records import STOP_REASONS
+
+# A kept network whose training loss is at least this fraction of the zero network's
+# fits the training data no better than it: the growth is stuck (docs/algorithm.md §3.5).
+STUCK_ERROR = 1 - 1e-3
+
+
+def warn_about_stop(estimator):
+    """A ConvergenceWarning for the fitted ``estimator``, where it has something to fix.
+
+    A network that fits the training data no better than the zero network (the
+    targets' mean for the regressor, uniform probabilities for the log loss) warns
+    whatever stopped it; ``max_iter`` with early stopping warns only while the
+    validation score was still rising (docs/algorithm.md §3.5).
+    """
+    name = f"{type(estimator).__name__} stopped after {estimator.n_iter_} iterations"
+    kept = (
+        estimator.history_[(estimator.best_iteration_ or estimator.n_iter_) - 1]
+        if estimator.history_
+        else None
+    )
+    error = 1.0 if kept is None else kept["train_error"]
+    reason = STOP_REASONS[estimator.stop_reason_]
+    if estimator.stop_reason_ != "tol" and error >= STUCK_ERROR:
+        said = f": {reason.message}" if reason.warns else f" ({estimator.stop_reason_!r})"
+        warnings.warn(
+            f"{name}{said}. Its network fits the training data no better than the zero "
+            f"network does (relative training error {error:.3g}"
+            f"{', no neuron' if kept is None else ''}): the growth is stuck. With "
+            "alpha > 0 try a smaller alpha; else another depth, negative_slope=0.1 "
+            "(with ReLU, neurons off on every sample give no signal) or more n_restarts.",
+            ConvergenceWarning,
+        )
+        return
+    if reason.quiet_with_penalty and estimator.alpha > 0:
+        return
+    if estimator.stop_reason_ == "max_iter" and estimator.early_stopping_:
+        scores = estimator.validation_scores_
+        if scores[-1] < max(scores):  # it peaked earlier: max_iter is not the limit
+            return
+    if reason.warns and (estimator.early_stopping_ or not reason.only_with_early_stopping):
+        warnings.warn(f"{name}: {reason.message}.", ConvergenceWarning)
