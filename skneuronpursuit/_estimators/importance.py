@@ -80,7 +80,9 @@ def resampling_importances(weights, rows, sample_weight, replacement, activation
     return importances / total if total > 0 else np.zeros(n_features)
 
 
-def feature_importances(fit_weights, X, sample_weight, x_scale, activation, random_state):
+def feature_importances(
+    fit_weights, X, sample_weight, x_scale, activation, random_state, max_rows=MAX_ROWS
+):
     """:func:`resampling_importances` of a fitted network on the training rows ``X``.
 
     Parameters
@@ -94,6 +96,8 @@ def feature_importances(fit_weights, X, sample_weight, x_scale, activation, rand
     activation : HomogeneousActivation
     random_state : RandomState or None
         A copy of it draws the rows and their replacements (None: seed 0).
+    max_rows : int, default=MAX_ROWS
+        The most rows the mean runs over.
 
     Returns
     -------
@@ -102,7 +106,7 @@ def feature_importances(fit_weights, X, sample_weight, x_scale, activation, rand
     draws = np.random.RandomState(0)
     if random_state is not None:
         draws.set_state(random_state.get_state())
-    n_rows = min(MAX_ROWS, max(MIN_ROWS, MAX_ENTRIES // max(X.shape[1], 1)))
+    n_rows = min(max_rows, max(MIN_ROWS, MAX_ENTRIES // max(X.shape[1], 1)))
     sample_weight = np.asarray(sample_weight, dtype=np.float64)
     if X.shape[0] > n_rows:
         chosen = np.sort(draws.choice(X.shape[0], n_rows, replace=False))
