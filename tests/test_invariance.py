@@ -168,3 +168,24 @@ def test_to_torch_takes_any_float_input_and_returns_what_predict_does(dtype):
         assert output.shape == expected.shape == (len(X),)
         tolerance = 1e-2 if dtype == torch.float16 else 1e-6
         np.testing.assert_allclose(output, expected, rtol=tolerance, atol=tolerance)
+
+
+def test_a_stall_at_the_noise_floor_under_early_stopping_does_not_warn():
+    # A log-price target with noise: the training loss stalls at the noise floor after
+    # the validation score chose the network; the user has nothing to fix.
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.RandomState(42)
+    size, age = rng.lognormal(3, 0.5, 640), rng.uniform(0, 50, 640)
+    price = np.log(50 + 3 * size - 0.5 * age) + 10 + 0.05 * rng.normal(size=640)
+    X_price = np.column_stack([(size - size.mean()) / size.std(), (age - 25) / 14])
+    stalls = 0
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            reg = NeuronPursuitRegressor(random_state=seed).fit(X_price, price)
+        stalls += reg.stop_reason_ == "stalled"
+        assert reg.early_stopping_ and reg.score(X_price, price) > 0.8
+    assert stalls == 3  # measured: every seed stalls here

@@ -25,6 +25,9 @@ class StopReason:
     # Quiet when the fit is penalised (alpha > 0): the penalised loss has converged, and
     # later neurons only duplicate earlier ones (docs/algorithm.md §10).
     quiet_with_penalty: bool = False
+    # Quiet when early stopping chose the network on held-out data: the growth ended
+    # where the validation score had stopped improving too (docs/algorithm.md §3.5).
+    quiet_with_early_stopping: bool = False
 
 
 # Every value of ``stop_reason_``; the engine returns the first eight, the estimators'
@@ -70,6 +73,7 @@ STOP_REASONS = {
         "network can be trapped where no neuron helps (e.g. a last hidden layer that "
         "cannot output negative values); try a negative_slope such as 0.1",
         quiet_with_penalty=True,
+        quiet_with_early_stopping=True,
     ),
     "early_stopping": StopReason(
         "the validation score did not improve for n_iter_no_change iterations", warns=False

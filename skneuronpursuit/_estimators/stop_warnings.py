@@ -40,6 +40,8 @@ def warn_about_stop(estimator):
         return
     if reason.quiet_with_penalty and estimator.alpha > 0:
         return
+    if reason.quiet_with_early_stopping and estimator.early_stopping_:
+        return
     if estimator.stop_reason_ == "max_iter" and estimator.early_stopping_:
         scores = estimator.validation_scores_
         if scores[-1] < max(scores):  # it peaked earlier: max_iter is not the limit
