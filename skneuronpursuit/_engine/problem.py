@@ -70,10 +70,14 @@ class FitProblem:
         offset = 0.0 if self.y_offset is None else self.y_offset
         return (Y - offset) / self.y_scale
 
-    def scaled_output(self, weights, X):
-        """The network ``weights`` (tensors, fit's units) on ``X`` (data's units), float64,
-        in the fit's units: no scale of ``y`` can overflow or underflow it."""
-        inputs = _input_tensor(X, self.fit_intercept, x_scale=self.x_scale)
+    def inputs(self, X):
+        """``X`` (data's units) as the network takes it in the fit's units, float64 on
+        the CPU: computed once for rows the network is evaluated on repeatedly."""
+        return _input_tensor(X, self.fit_intercept, x_scale=self.x_scale)
+
+    def scaled_output(self, weights, inputs):
+        """The network ``weights`` (tensors, fit's units) on ``inputs`` (:meth:`inputs`),
+        float64, in the fit's units: no scale of ``y`` can overflow or underflow it."""
         fit_weights = [w.detach().to("cpu", torch.float64) for w in weights]
         return network_predict(fit_weights, inputs, self.activation).numpy()
 

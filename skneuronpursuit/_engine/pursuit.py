@@ -89,9 +89,9 @@ def grow(
     stop_reason = "max_iter"
     earlier = initial_history or []
     # The loss before the first iteration and after each one, for the stall test.
-    losses = [earlier[0]["loss_before"]] + [r["loss"] for r in earlier] if earlier else [loss]
+    losses = [earlier[0].loss_before] + [r.loss for r in earlier] if earlier else [loss]
     if earlier:
-        run.step_size = earlier[-1]["gd_step_size"]
+        run.step_size = earlier[-1].gd_step_size
     run.converged = settled(losses)
     completed = (weights, loss, history)
     try:

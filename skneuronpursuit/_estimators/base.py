@@ -229,9 +229,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                 problem,
                 float(self.tol),
                 int(self.n_iter_no_change),
-                (previous_weights, previous_history[-1]["iteration"])
-                if previous_history
-                else None,
+                (previous_weights, previous_history[-1].iteration) if previous_history else None,
             )
         report = self._callback_report(
             X_given, Y_given, problem, settings, attributes, len(previous_history)

@@ -61,7 +61,8 @@ class EarlyStopping:
 
     def __init__(self, validation, score, terms, problem, tol, n_iter_no_change, previous):
         X_val, Y_val, weight_val = validation
-        self.validation = (X_val, problem.scaled_targets(Y_val), weight_val)
+        # The held-out rows in the fit's units, once: every iteration scores on them.
+        self.validation = (problem.inputs(X_val), problem.scaled_targets(Y_val), weight_val)
         self.score_function, self.terms_function = score, terms
         self.problem = problem
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
@@ -105,8 +106,8 @@ class EarlyStopping:
 
     def _score_and_terms(self, weights):
         """The validation score of the network ``weights`` and its per-sample terms."""
-        X_val, Y_val, weight_val = self.validation
-        output = self.problem.scaled_output(weights, X_val)
+        inputs, Y_val, weight_val = self.validation
+        output = self.problem.scaled_output(weights, inputs)
         return (
             self.score_function(output, Y_val, weight_val),
             self.terms_function(output, Y_val, weight_val),
