@@ -12,7 +12,7 @@ and :func:`paper_settings` gives the paper's protocol per task.
 
 from ._engine.function import PursuitFit, neuron_pursuit
 from ._engine.paper import paper_settings
-from ._engine.settings import PursuitOptions, PursuitSettings
+from ._engine.settings import PaperSchedule, PursuitOptions, PursuitSettings
 from ._estimators.classifier import NeuronPursuitClassifier
 from ._estimators.cv import NeuronPursuitClassifierCV, NeuronPursuitRegressorCV
 from ._estimators.regressor import NeuronPursuitRegressor
@@ -23,6 +23,7 @@ __all__ = [
     "NeuronPursuitRegressor",
     "NeuronPursuitRegressorCV",
     "PursuitFit",
+    "PaperSchedule",
     "PursuitOptions",
     "PursuitSettings",
     "neuron_pursuit",

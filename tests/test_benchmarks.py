@@ -267,8 +267,9 @@ def test_the_paper_method_fits_with_the_papers_schedule(monkeypatch):
     pvr, quick_cube, gauss = seen
     assert (pvr.options.gd_lr, pvr.gd_steps, pvr.options.gd_window) == (0.005, 500_000, 50_000)
     assert quick_cube.gd_steps == methods.QUICK_NP["gd_steps"]
-    assert (quick_cube.options.gd_tol, quick_cube.options.ncf_lr) == (0.0, 0.2)
-    assert gauss.gd_steps == 100_000
+    assert (quick_cube.schedule.gd_rule, quick_cube.options.ncf_lr) == ("fixed", 0.2)
+    assert pvr.schedule.gd_rule == "halve"
+    assert (gauss.gd_steps, gauss.schedule.long_gd_steps) == (100_000, 300_000)
 
 
 def test_sizes_restrict_every_task_run(tmp_path):

@@ -106,7 +106,7 @@ def neuron_pursuit(
     >>> fit = neuron_pursuit(X, y, paper_settings("cube-f2"), fit_intercept=False,
     ...                      random_state=0)
     >>> fit.stop_reason, fit.hidden_layer_sizes
-    ('tol', (4, 1))
+    ('tol', (4, 2))
     """
     settings = PursuitSettings() if settings is None else settings
     X = check_array(X, accept_sparse="csr", dtype=np.float64)

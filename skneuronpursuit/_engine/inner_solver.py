@@ -10,12 +10,13 @@ descent (the new neuron starts to grow along the gradient flow, as the theory ha
 finished by Levenberg-Marquardt ("gd+lm"); for the log loss with a penalty
 (``alpha > 0``) there, Levenberg-Marquardt alone; elsewhere (many outputs, large
 networks, the unpenalised log loss) gradient descent alone.
+With the paper's schedule (:class:`PaperSchedule`), :func:`minimise_on_schedule`.
 """
 
 from dataclasses import dataclass
 
 from .._kernels.gauss_newton import has_explicit_system
-from .._kernels.gradient_descent import gradient_descent, next_step_size
+from .._kernels.gradient_descent import gradient_descent, next_step_size, scheduled_descent
 from .._kernels.levenberg_marquardt import levenberg_marquardt
 
 
@@ -126,4 +127,26 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
         gd.n_halvings,
         lm.n_steps,
         lm.n_halvings,
+    )
+
+
+def minimise_on_schedule(weights, X, Y, sample_weight, settings, max_steps):
+    """The paper's descent (docs/paper.md): ``max_steps`` steps from ``gd_lr``, by the
+    schedule's rule (``"fixed"`` or ``"halve"``)."""
+    s = settings
+    halvings = s.schedule.gd_halvings if s.schedule.gd_rule == "halve" else 0
+    gd = scheduled_descent(
+        weights,
+        X,
+        Y,
+        sample_weight,
+        s.activation,
+        step_size=s.options.gd_lr,
+        max_steps=max_steps,
+        window=s.options.gd_window,
+        max_halvings=halvings,
+        objective=s.objective,
+    )
+    return InnerResult(
+        gd.weights, gd.loss, gd.step_size, gd.diverged, "gd", gd.n_steps, gd.n_halvings
     )

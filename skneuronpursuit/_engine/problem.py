@@ -120,7 +120,8 @@ def build_problem(
     settings : PursuitSettings
         The growth's settings: its loss says whether targets are rescaled (the log
         loss's outputs are logits, whose units are not the user's), its sizes enter
-        the memory check.
+        the memory check; with a ``schedule`` (the paper's) nothing is rescaled or
+        centred.
     fit_intercept : bool
     dtype : torch.dtype
     device : torch.device
@@ -139,8 +140,10 @@ def build_problem(
     """
     X, Y, sample_weight = merge_duplicates(X, Y, sample_weight)
     sample_weight = _normalised_weights(sample_weight)
-    x_scale = _root_mean_square(X, sample_weight, axis=0)
-    rescale = settings.objective.rescales_targets
+    # The paper's schedule (PaperSchedule) runs on the data's own units.
+    raw = settings.schedule is not None
+    x_scale = np.ones(X.shape[1]) if raw else _root_mean_square(X, sample_weight, axis=0)
+    rescale = settings.objective.rescales_targets and not raw
     y_scale = float(_root_mean_square(Y, sample_weight)) if rescale else 1.0
     offset = centred = None
     if center and rescale:

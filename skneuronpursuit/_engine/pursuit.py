@@ -108,7 +108,7 @@ def grow(
                 stop_reason = "non_finite"
                 break
             searched = time.perf_counter()
-            descent = run.minimise(grown)
+            descent = run.minimise(grown, addition.loss_after_add)
             descended = time.perf_counter()
             grown = descent.weights
             if settings.options.rebalance:
@@ -124,6 +124,9 @@ def grow(
                 gd_halvings=descent.gd_halvings,
                 lm_steps=descent.lm_steps,
                 lm_rejected=descent.lm_rejected,
+                ncf_steps=run.ascent[0],
+                ncf_lr=run.ascent[1],
+                gd_budget=run.gd_budget if settings.schedule is not None else None,
                 train_error=descent.loss / run.loss_reference,
                 hidden_layer_sizes=tuple(w.shape[0] for w in grown[:-1]),
                 seconds=time.perf_counter() - started,
@@ -145,12 +148,17 @@ def grow(
             if record.train_error <= settings.tol:
                 stop_reason = "tol"
                 break
+            if settings.schedule is not None and settings.schedule.stop_when_classified:
+                if run.classified(weights):
+                    stop_reason = "classified"
+                    break
             if requested:
                 stop_reason = requested
                 break
             losses.append(loss)
             run.converged = settled(losses)
-            if stalled(losses, floor=run.exact_fit_loss):
+            # The paper's schedule has no stall rule: it runs to tol or max_iter.
+            if settings.schedule is None and stalled(losses, floor=run.exact_fit_loss):
                 stop_reason = "stalled"
                 break
     except KeyboardInterrupt:

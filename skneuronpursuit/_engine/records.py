@@ -30,7 +30,7 @@ class StopReason:
     quiet_with_early_stopping: bool = False
 
 
-# Every value of ``stop_reason_``; the engine returns the first eight, the estimators'
+# Every value of ``stop_reason_``; the engine returns the first nine, the estimators'
 # per-iteration tracker the last three (docs/algorithm.md §3.5).
 STOP_REASONS = {
     "tol": StopReason("the relative training error reached tol", warns=False),
@@ -74,6 +74,11 @@ STOP_REASONS = {
         "cannot output negative values); try a negative_slope such as 0.1",
         quiet_with_penalty=True,
         quiet_with_early_stopping=True,
+    ),
+    "classified": StopReason(
+        "every training sample is classified correctly (the paper's stop for modular "
+        "addition, PaperSchedule.stop_when_classified)",
+        warns=False,
     ),
     "early_stopping": StopReason(
         "the validation score did not improve for n_iter_no_change iterations", warns=False
@@ -124,6 +129,9 @@ class IterationRecord:
     seconds: float
     search_seconds: float
     gd_seconds: float
+    ncf_steps: int | None = None  # the ascent's steps and step size in this iteration
+    ncf_lr: float | None = None
+    gd_budget: int | None = None  # the paper's schedule: the descent's step count
     validation_score: float | None = None  # with early stopping; set by the estimator
 
     def __getitem__(self, name):

@@ -149,13 +149,82 @@ class PursuitOptions:
 
 
 @dataclass(frozen=True)
+class PaperSchedule:
+    """The rules of the paper's App. C that replace the package's own (docs/paper.md).
+
+    Set as :class:`PursuitSettings`'s ``schedule`` (:func:`paper_settings` does), it
+    makes a growth run as the paper wrote it: on the data's own units (no rescaling of
+    inputs or targets, for the ascent or the descent), new neurons at absolute scales,
+    gradient descent with a fixed step for a fixed count, and the paper's stops only
+    (no ``"stalled"``; a neuron is added after its halvings whatever the loss). The
+    options' ``ncf_steps``, ``ncf_lr``, ``gd_lr`` and ``gd_window`` and the settings'
+    ``gd_steps``, ``tol`` and ``max_iter`` keep their meaning.
+
+    Parameters
+    ----------
+    first_delta : float, default=0.25
+        Iteration 1 adds ``first_delta * w*`` (``w*`` of unit norm), halved while the
+        loss exceeds the loss at the origin, at most 4 times.
+    later_delta : float, default=0.1
+        Later iterations add the unit-norm candidate at scale ``later_delta ||w||``,
+        ``||w||`` the norm of the weights after the previous iteration, halved while
+        the loss exceeds the loss before, at most 10 times. (The paper's constant was
+        lost in extraction; 0.1 is ours.)
+    first_ncf_steps, first_ncf_lr : int or float, default=None
+        The ascent of iteration 1, where it differs from the later ones (PVR: 6,000
+        steps of 0.25); None: ``ncf_steps``, ``ncf_lr``.
+    gd_rule : {"fixed", "halve"}, default="fixed"
+        ``"fixed"``: ``gd_steps`` steps of size ``gd_lr``, the loss read every
+        ``gd_window`` steps only to stop early when a window changed it by less than
+        rounding (or it is not finite). ``"halve"`` (PVR): as ``"fixed"``, but a window
+        whose loss rose is undone and the step halved, at most ``gd_halvings`` times.
+        Every descent starts again at ``gd_lr``.
+    gd_halvings : int, default=4
+    long_gd_steps : int, default=None
+        The descent's count once the relative training error is below
+        ``long_gd_below`` (Gaussian inputs: 300,000); None: always ``gd_steps``.
+    long_gd_below : float, default=0.01
+        (The paper's threshold was lost in extraction; 0.01 is ours.)
+    stop_when_classified : bool, default=False
+        Stop once every training sample's largest output is its target's (the sign,
+        for one output): the paper's modular-addition rule, with ``tol`` 0.
+    """
+
+    first_delta: float = 0.25
+    later_delta: float = 0.1
+    first_ncf_steps: int | None = None
+    first_ncf_lr: float | None = None
+    gd_rule: str = "fixed"
+    gd_halvings: int = 4
+    long_gd_steps: int | None = None
+    long_gd_below: float = 0.01
+    stop_when_classified: bool = False
+
+    def ascent(self, options, first):
+        """``(steps, step size)`` of an iteration's ascent (``first``: iteration 1)."""
+        steps, lr = options.ncf_steps, options.ncf_lr
+        if first and self.first_ncf_steps is not None:
+            steps = self.first_ncf_steps
+        if first and self.first_ncf_lr is not None:
+            lr = self.first_ncf_lr
+        return steps, lr
+
+    def descent_budget(self, gd_steps, relative_error):
+        """The steps of a descent that starts at ``relative_error``."""
+        if self.long_gd_steps is not None and relative_error < self.long_gd_below:
+            return self.long_gd_steps
+        return gd_steps
+
+
+@dataclass(frozen=True)
 class PursuitSettings:
     """Everything one growth needs (:func:`neuron_pursuit`).
 
     The fields are the estimators' hyperparameters of the same names (see
     :class:`NeuronPursuitRegressor`), with ``activation`` for ``activation_power`` and
     ``negative_slope``, ``objective`` for the loss and ``options`` for the research
-    knobs; its None fields are resolved on construction.
+    knobs; its None fields are resolved on construction. ``schedule``, a
+    :class:`PaperSchedule`, runs the paper's rules instead of the package's.
     """
 
     depth: int = 3
@@ -169,6 +238,7 @@ class PursuitSettings:
     objective: object = LOSSES["squared_error"]  # a loss of _kernels/losses.py
     options: PursuitOptions = field(default_factory=PursuitOptions)
     verbose: int = 0
+    schedule: PaperSchedule | None = None
 
     def __post_init__(self):
         resolved = self.options.resolved(self.objective.name, self.alpha)

@@ -21,7 +21,7 @@ from .._kernels.neuron_scale import (
 )
 from .._kernels.neurons import insert_neuron
 from .companions import CompanionsMixin
-from .inner_solver import minimise
+from .inner_solver import minimise, minimise_on_schedule
 from .records import STALL_FRACTION, Addition
 
 # A neuron that still raises the loss by more than this fraction of the reference loss
@@ -71,6 +71,9 @@ class _Pursuit(CompanionsMixin):
         # and keeps its starting weight: the ascent starts it at 0, so that a new sample
         # with a value there (an unseen category) meets no random weight (§3.3).
         self.used_inputs = used_columns(X).to(Y.dtype)
+        self.schedule = settings.schedule  # the paper's rules (PaperSchedule), or None
+        self.ascent = (settings.options.ncf_steps, settings.options.ncf_lr)  # the last one run
+        self.gd_budget = settings.gd_steps  # of the last descent
 
     def _no_descent(self, residual, change):
         """Whether the KKT point is zero, from its NCF terms ``s_i <r_i, change_i>``.
@@ -92,12 +95,21 @@ class _Pursuit(CompanionsMixin):
         §3.4): a kink, or rounding, may raise the loss by its last bits. A rise beyond
         ``MATERIAL_RISE`` of the reference loss means the scale's model failed (a
         decrease below the working precision, where float32 cannot see the neuron): it
-        is declined (choice).
+        is declined (choice). The paper's schedule adds it anyway, as the paper does.
         """
-        if loss - loss_before <= MATERIAL_RISE * self.loss_reference:
+        if self.schedule is not None or loss - loss_before <= MATERIAL_RISE * self.loss_reference:
             return False
         self.declined = "no_descent"
         return True
+
+    def _ascent(self, first):
+        """``(steps, step size)`` of this iteration's ascent, recorded as ``self.ascent``."""
+        options = self.settings.options
+        if self.schedule is None:
+            self.ascent = (options.ncf_steps, options.ncf_lr)
+        else:
+            self.ascent = self.schedule.ascent(options, first)
+        return self.ascent
 
     def search_rows(self):
         """The samples the first steps of this iteration's ascent run on, or None: all.
@@ -187,15 +199,17 @@ class _Pursuit(CompanionsMixin):
         # The signal is the negative gradient of the loss at H = 0 (Y for the squared loss).
         zero = torch.zeros_like(self.Y)
         signal = self.objective.negative_gradient(zero, self.Y)
+        n_steps, step_size = self._ascent(first=True)
         found = search_network(
             self.X,
             signal,
             self.sample_weight,
             self.activation,
             initial,
-            s.options.ncf_steps,
-            s.options.ncf_lr,
+            n_steps,
+            step_size,
             self.search_rows(),
+            normalise=self.schedule is None,
         )
         # docs/algorithm.md §3: loss(t w*) = loss(0) - t^D N* + t^2D Q/(2n), minimised at t_opt.
         output = forward(found.weights, self.X, self.activation)[0][-1]
@@ -216,9 +230,13 @@ class _Pursuit(CompanionsMixin):
         found, t_opt, lowest = self.first_candidate()
         if t_opt is None:
             return None, found.ncf_value, None
+        if self.schedule is None:
+            start = self._initial_scale(t_opt, lowest)
+        else:  # the paper's absolute delta_1 (docs/paper.md)
+            start = self.schedule.first_delta
         weights, scale, loss, halvings = scale_until_descent(
             lambda t: ray(found.weights, t),
-            self._initial_scale(t_opt, lowest),
+            start,
             self.loss_zero,
             FIRST_DELTA_HALVINGS,
             self.loss,
@@ -255,6 +273,7 @@ class _Pursuit(CompanionsMixin):
         draw = self.random_state.standard_normal((n_hidden, s.n_restarts, max_in + max_out))
         draw = _as_tensor(draw, self.X)
         draw[0, :, : self.X.shape[1]] *= self.used_inputs
+        n_steps, step_size = self._ascent(first=False)
         found = search_candidates(
             inputs,
             outputs,
@@ -262,9 +281,10 @@ class _Pursuit(CompanionsMixin):
             self.activation,
             draw[..., :max_in],
             draw[..., max_in:],
-            s.options.ncf_steps,
-            s.options.ncf_lr,
+            n_steps,
+            step_size,
             self.search_rows(),
+            normalise=self.schedule is None,
         )
         layer, change = found.layer, None
         if s.options.layer_choice == "decrease":
@@ -338,9 +358,14 @@ class _Pursuit(CompanionsMixin):
         if t_opt is None:
             return None, found.ncf_value, None
         a, b, layer = found.incoming, found.outgoing, found.layer
+        if self.schedule is None:
+            start = self._initial_scale(t_opt, lowest)
+        else:  # the paper's delta_k, proportional to the weights' norm (docs/paper.md)
+            norm = sum(float(w.square().sum()) for w in weights) ** 0.5
+            start = self.schedule.later_delta * norm
         grown, scale, loss, halvings = scale_until_descent(
             lambda t: insert_neuron(weights, layer, t * a, t * b),
-            self._initial_scale(t_opt, lowest),
+            start,
             loss_before,
             LATER_DELTA_HALVINGS,
             self.loss,
@@ -358,8 +383,23 @@ class _Pursuit(CompanionsMixin):
         )
         return grown, found.ncf_value, record
 
-    def minimise(self, weights):
-        """Inner minimisation (docs/inner-descent.md), from the step the last one ended with."""
+    def classified(self, weights):
+        """Whether every training sample's largest output is its target's (the sign, for
+        one output): the paper's stop for modular addition."""
+        output = forward(weights, self.X, self.activation)[0][-1]
+        if output.shape[1] == 1:
+            return bool(((output > 0) == (self.Y > 0)).all())
+        return bool((output.argmax(dim=1) == self.Y.argmax(dim=1)).all())
+
+    def minimise(self, weights, loss):
+        """Inner minimisation (docs/inner-descent.md), from the step the last one ended
+        with; ``loss``: that of ``weights``. The paper's schedule: its descent."""
+        if self.schedule is not None:
+            relative_error = loss / self.loss_reference
+            self.gd_budget = self.schedule.descent_budget(self.settings.gd_steps, relative_error)
+            return minimise_on_schedule(
+                weights, self.X, self.Y, self.sample_weight, self.settings, self.gd_budget
+            )
         descent = minimise(
             weights,
             self.X,

@@ -45,6 +45,8 @@ MAX_HALVINGS = 4  # halvings per call, as the paper's PVR rule allows (choice)
 # Halvings after which a descent that has not lowered the loss once is declared
 # diverged: a step 2^30 times too large (absurd units of gd_lr) still recovers.
 DIVERGED_AFTER = 30
+# A loss that changed by at most this many units in the last place changed on rounding.
+ROUNDING = 4
 GROWTH = 2.0  # the next call starts at GROWTH times the step this call ended with (choice)
 
 
@@ -281,3 +283,65 @@ def gradient_descent(
     if not final_loss <= initial_loss:
         checkpoint, final_loss, n_accepted = [w.clone() for w in weights], initial_loss, 0
     return DescentResult(checkpoint, final_loss, n_accepted, step_size, n_halvings, diverged)
+
+
+def scheduled_descent(
+    weights,
+    X,
+    Y,
+    sample_weight,
+    activation,
+    *,
+    step_size,
+    max_steps,
+    window,
+    max_halvings=0,
+    objective=SQUARED_ERROR,
+):
+    """Gradient descent with the paper's fixed schedule (docs/paper.md, App. C).
+
+    ``max_steps`` steps of size ``step_size``; the loss is read every ``window`` steps.
+    With ``max_halvings=0`` it is read only to stop early, where two windows in a row
+    changed the loss by no more than rounding (``ROUNDING`` units in the last place:
+    the paper's counts are not needed there), and to stop on a non-finite loss (at the
+    last finite checkpoint, ``diverged``). With
+    ``max_halvings > 0`` (the paper's PVR rule) a window whose loss rose is undone
+    and the step halved, at most that many times; the undone steps count towards
+    ``max_steps``, as in a loop of ``max_steps`` iterations with a check every
+    ``window``.
+
+    Returns
+    -------
+    DescentResult
+        ``n_steps`` counts the steps run, undone ones included.
+    """
+    noise = ROUNDING * torch.finfo(X.dtype).eps
+    data = lay_out(X, Y, sample_weight, objective)
+    current = [w.clone() for w in weights]
+    checkpoint = [w.clone() for w in weights]
+    checkpoint_loss = _current_loss(current, data, activation)
+    n_run = n_halvings = still = 0
+    diverged = False
+    while n_run < max_steps:
+        n_window = min(window, max_steps - n_run)
+        loss = float(run_window(current, data, activation, step_size, n_window))
+        n_run += n_window
+        finite = loss == loss and abs(loss) != float("inf")
+        rose = loss > checkpoint_loss
+        if not finite or (rose and n_halvings < max_halvings):
+            for target, source in zip(current, checkpoint):
+                target.copy_(source)
+            if not finite and n_halvings >= max_halvings:
+                diverged = True
+                break
+            step_size /= 2
+            n_halvings += 1
+            continue
+        for target, source in zip(checkpoint, current):
+            target.copy_(source)
+        before, checkpoint_loss = checkpoint_loss, loss
+        still = still + 1 if abs(before - loss) <= noise * before else 0
+        if still == 2:
+            break
+    final_loss = float(network_loss(checkpoint, X, Y, sample_weight, activation, objective))
+    return DescentResult(checkpoint, final_loss, n_run, step_size, n_halvings, diverged)

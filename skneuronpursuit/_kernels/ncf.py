@@ -10,7 +10,8 @@ batch: the first hidden layer's candidates then form a batch of their own.
 The ascent runs on rescaled data: the inputs and the signal are divided by their
 (sample-weighted) root-mean-square row norms. This multiplies the NCF by a positive constant, so
 the maximisers are unchanged while ``eta`` becomes independent of the units of
-the data **(choice)**. Values are reported in the original scale.
+the data **(choice)**. Values are reported in the original scale. ``normalise=False``
+climbs the NCF of the data as given, as the paper does (its step sizes are for that).
 
 On many samples the first steps of an ascent can run on a random subset of the
 rows, ``rows`` (docs/algorithm.md §3.3, ``ncf_samples``): the NCF is a sum over
@@ -110,7 +111,7 @@ class NetworkSearchResult:
 
 
 def search_network(
-    X, Y, sample_weight, activation, initial_weights, n_steps, step_size, rows=None
+    X, Y, sample_weight, activation, initial_weights, n_steps, step_size, rows=None, normalise=True
 ):
     """Iteration 1 (docs/algorithm.md §3): maximise ``NCF_Y`` over ``||w|| = 1``.
 
@@ -125,11 +126,15 @@ def search_network(
     rows : Tensor of int, optional
         A subset of the samples for the first steps of the ascent (docs/algorithm.md
         §3.3); ignored for sparse ``X``.
+    normalise : bool, default=True
+        Climb on inputs and signal divided by their RMS row norms; False: as given.
     """
     weight = sample_weight[:, None] / X.shape[0]
     signal = weight * Y
-    X_hat = _safe_divide(X, _weighted_rms_row_norm(X, sample_weight))
-    signal_hat = _safe_divide(signal, _weighted_rms_row_norm(Y, sample_weight))
+    X_hat, signal_hat = X, signal
+    if normalise:
+        X_hat = _safe_divide(X, _weighted_rms_row_norm(X, sample_weight))
+        signal_hat = _safe_divide(signal, _weighted_rms_row_norm(Y, sample_weight))
     weights = [w.clone() for w in initial_weights]
     # (choice) Start every restart where it is alive and ascending: a negative
     # hidden-to-hidden weight in a chain of single ReLU neurons silences the chain
@@ -244,21 +249,26 @@ def _stack_layers(layer_inputs, signals, initial_incoming, initial_outgoing, lay
     return H, G, points
 
 
-def _ascend(H, G, points, sample_weight, activation, n_steps, step_size, rows=None):
+def _ascend(
+    H, G, points, sample_weight, activation, n_steps, step_size, rows=None, normalise=True
+):
     """Projected gradient ascent of ``N_l`` for a batch of layers, in place on ``points``.
 
     Each row of ``points`` is one candidate ``(a, b)``, ``a`` its first ``H.shape[-1]``
     entries: one tensor, so that a step is one operation. The projection works on the
     views ``A, B``: ``||a||^2`` and ``||b||^2`` summed apart, as when they were separate
     tensors, so a search whose candidates do not fold is the search it was, bit for bit.
-    ``rows``: a subset of the samples for the first steps (ignored for sparse ``H``).
-    Returns the NCF values of the final points, shape (layers, R), in the units of
-    the data.
+    ``rows``: a subset of the samples for the first steps (ignored for sparse ``H``);
+    ``normalise=False``: climb on ``H`` and ``G`` as given. Returns the NCF values of
+    the final points, shape (layers, R), in the units of the data.
     """
     A, B = points[..., : H.shape[-1]], points[..., H.shape[-1] :]  # views
     n_samples = len(sample_weight)
-    input_scale = _weighted_rms_row_norm(H, sample_weight).reshape(-1)
-    signal_scale = _weighted_rms_row_norm(G, sample_weight)
+    if normalise:
+        input_scale = _weighted_rms_row_norm(H, sample_weight).reshape(-1)
+        signal_scale = _weighted_rms_row_norm(G, sample_weight)
+    else:
+        input_scale = signal_scale = G.new_ones(G.shape[0])
     G = G * (sample_weight[:, None] / n_samples)
     H_hat, G_hat = _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
     _project_to_sphere([A, B], batch_ndim=2)
@@ -291,6 +301,7 @@ def search_candidates(
     n_steps,
     step_size,
     rows=None,
+    normalise=True,
 ):
     """Iterations k >= 2: maximise every ``N_l`` on the sphere, all layers at once.
 
@@ -310,6 +321,8 @@ def search_candidates(
     rows : Tensor of int, optional
         A subset of the samples for the first steps of the ascent (docs/algorithm.md
         §3.3); a sparse first layer ignores it.
+    normalise : bool, default=True
+        Climb on inputs and signals divided by their RMS row norms; False: as given.
     """
     n_hidden = len(layer_inputs)
     if isinstance(layer_inputs[0], SparseInputs):
@@ -328,7 +341,9 @@ def search_candidates(
             H, G, starts = _stack_layers(
                 layer_inputs, signals, initial_incoming, initial_outgoing, layers
             )
-        values.append(_ascend(H, G, starts, sample_weight, activation, n_steps, step_size, rows))
+        values.append(
+            _ascend(H, G, starts, sample_weight, activation, n_steps, step_size, rows, normalise)
+        )
         k_in = H.shape[-1]
         points += [
             (starts[index, :, :k_in], starts[index, :, k_in:]) for index in range(len(layers))
