@@ -47,6 +47,8 @@ MAX_HALVINGS = 4  # halvings per call, as the paper's PVR rule allows (choice)
 DIVERGED_AFTER = 30
 # A loss that changed by at most this many units in the last place changed on rounding.
 ROUNDING = 4
+# The paper's descent stops early only once it lowered the loss by this fraction (choice).
+PROGRESS = 1e-3
 GROWTH = 2.0  # the next call starts at GROWTH times the step this call ended with (choice)
 
 
@@ -302,9 +304,11 @@ def scheduled_descent(
 
     ``max_steps`` steps of size ``step_size``; the loss is read every ``window`` steps.
     With ``max_halvings=0`` it is read only to stop early, where two windows in a row
-    changed the loss by no more than rounding (``ROUNDING`` units in the last place:
-    the paper's counts are not needed there), and to stop on a non-finite loss (at the
-    last finite checkpoint, ``diverged``). With
+    changed the loss by no more than rounding (``ROUNDING`` units in the last place)
+    after the descent lowered it by ``PROGRESS`` of its start: the paper's counts are
+    not needed at a minimum, but a new neuron escaping its saddle changes the loss by
+    less than rounding at first; and to stop on a non-finite loss (at the last finite
+    checkpoint, ``diverged``). With
     ``max_halvings > 0`` (the paper's PVR rule) a window whose loss rose is undone
     and the step halved, at most that many times; the undone steps count towards
     ``max_steps``, as in a loop of ``max_steps`` iterations with a check every
@@ -319,7 +323,7 @@ def scheduled_descent(
     data = lay_out(X, Y, sample_weight, objective)
     current = [w.clone() for w in weights]
     checkpoint = [w.clone() for w in weights]
-    checkpoint_loss = _current_loss(current, data, activation)
+    checkpoint_loss = start_loss = _current_loss(current, data, activation)
     n_run = n_halvings = still = 0
     diverged = False
     while n_run < max_steps:
@@ -341,7 +345,7 @@ def scheduled_descent(
             target.copy_(source)
         before, checkpoint_loss = checkpoint_loss, loss
         still = still + 1 if abs(before - loss) <= noise * before else 0
-        if still == 2:
+        if still >= 2 and loss <= (1 - PROGRESS) * start_loss:
             break
     final_loss = float(network_loss(checkpoint, X, Y, sample_weight, activation, objective))
     return DescentResult(checkpoint, final_loss, n_run, step_size, n_halvings, diverged)
