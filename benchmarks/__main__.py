@@ -64,8 +64,22 @@ def _omp(args):
 
 
 def _report(args):
-    from .report import load, results_table, save_figures, update_readme
+    from .report import (
+        PAPER_TABLE_END,
+        PAPER_TABLE_START,
+        load,
+        paper_table,
+        results_table,
+        save_figures,
+        update_readme,
+    )
 
+    if args.paper:  # the paper's protocol: rows of np-paper, straight in the folder
+        table = paper_table(load(args.results))
+        print(table)
+        if args.readme:
+            update_readme(args.readme, table, PAPER_TABLE_START, PAPER_TABLE_END)
+        return
     frame = load(args.results / args.mode)
     table = results_table(frame, args.results / "models")
     print(table)
@@ -237,6 +251,11 @@ def main(argv=None):
     report.add_argument("--results", type=Path, default=RESULTS)
     report.add_argument("--figures", type=Path, default=HERE / "figures")
     report.add_argument("--readme", type=Path, default=None)
+    report.add_argument(
+        "--paper",
+        action="store_true",
+        help="the np-paper table (means ± standard deviations) of the CSVs in --results",
+    )
     report.set_defaults(handler=_report)
 
     compare = commands.add_parser("compare", help="the same fits in two result folders")

@@ -260,6 +260,56 @@ def results_table(rows, models=None):
     return "\n".join(lines)
 
 
+PAPER_TABLE_START = "<!-- paper-table:start (python -m benchmarks report --paper) -->"
+PAPER_TABLE_END = "<!-- paper-table:end -->"
+
+
+def _mean_sd_median(values):
+    values = np.asarray(values, float)
+    sd = values.std(ddof=1) if len(values) > 1 else 0.0
+    return f"{values.mean():.3g} ± {sd:.2g} ({np.median(values):.3g})"
+
+
+def paper_table(rows):
+    """Markdown: per task and n, the paper's protocol (``np-paper``) as the paper reports
+    it, means ± standard deviations over the seeds, medians in brackets."""
+    points = by_point([r for r in rows if r["method"] == "np-paper"])
+    header = [
+        "task", "n", "seeds", "train error", "test error", "criterion met", "iterations",
+        "neurons", "stops", "s (median)", "commit",
+    ]  # fmt: skip
+    lines = []
+    for task in TASKS:
+        for n, found in sorted(points.get((task, "np-paper"), {}).items()):
+            label, passes = PASS_CRITERIA.get(task, ("", lambda error: error < 1e-3))
+            stops = defaultdict(int)
+            for row in found:
+                stops[row["detail"].split()[0].removeprefix("stop=")] += 1
+            lines.append(
+                [
+                    task,
+                    str(n),
+                    str(len(found)),
+                    _mean_sd_median([r["train_error"] for r in found]),
+                    _mean_sd_median([r["test_error"] for r in found]),
+                    f"{sum(passes(r['train_error']) for r in found)} of {len(found)}",
+                    f"{_median(found, 'np_iterations'):.0f}",
+                    f"{_median(found, 'neurons'):.0f}",
+                    ", ".join(f"{k} {v}" for k, v in sorted(stops.items())),
+                    f"{_median(found, 'fit_seconds'):.0f}",
+                    ", ".join(sorted({r["commit"] for r in found})),
+                ]
+            )
+    machines = sorted({r["machine"] for r in rows if r["method"] == "np-paper"})
+    note = (
+        "Errors: mean ± standard deviation over the seeds (median); relative errors, "
+        "classification error for modadd-59. criterion met: training error below 1e-3 "
+        "(the sparse tasks), 0 (modadd-59), below 0.005 (pvr). "
+        f"Machine: {', '.join(machines)}."
+    )
+    return "\n".join(_markdown(header, lines) + ["", note])
+
+
 def update_readme(path, table, start=TABLE_START, end=TABLE_END):
     """Replace the text between the markers ``start`` and ``end`` of ``path`` with ``table``."""
     text = Path(path).read_text()
