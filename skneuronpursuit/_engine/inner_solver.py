@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .._kernels.gauss_newton import has_explicit_system
 from .._kernels.gradient_descent import gradient_descent, next_step_size, scheduled_descent
 from .._kernels.levenberg_marquardt import levenberg_marquardt
+from .._kernels.network import loss as network_loss
 
 
 @dataclass
@@ -50,7 +51,7 @@ def solver_for(solver, objective, weights, n_outputs, alpha=0.0):
     return "lm" if alpha > 0 else "gd"
 
 
-def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
+def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss, rows=None):
     """Minimise the loss from ``weights`` with the solver of ``settings``.
 
     Parameters
@@ -64,6 +65,11 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
         network, or a warm start with ``"gd"``) resumes it.
     target_loss : float
         Stop once the loss is at or below this value.
+    rows : Tensor of int, optional
+        Samples (dense ``X``) for the window of gradient descent before
+        Levenberg-Marquardt and for Levenberg-Marquardt's curvature; its gradient and
+        loss stay on all samples (docs/inner-descent.md, "Many samples"). Gradient
+        descent alone runs on all samples.
 
     Returns
     -------
@@ -71,13 +77,16 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
     """
     s = settings
     solver = solver_for(s.options.solver, s.objective, weights, Y.shape[1], s.alpha)
+    if solver == "gd":
+        rows = None
+    subset = (X, Y, sample_weight)
+    if rows is not None:
+        subset = (X[rows], Y[rows], sample_weight[rows] / sample_weight[rows].mean())
     gd = None
     if solver != "lm":
         gd = gradient_descent(
             weights,
-            X,
-            Y,
-            sample_weight,
+            *subset,
             s.activation,
             step_size=next_step_size(step_size, s.options.gd_lr),
             max_steps=s.gd_steps if solver == "gd" else min(s.options.gd_window, s.gd_steps),
@@ -88,7 +97,8 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
             objective=s.objective,
             alpha=s.alpha,
         )
-        if solver == "gd" or gd.diverged or gd.loss <= target_loss:
+        # On a subset its loss is not the fit's: Levenberg-Marquardt judges from there.
+        if solver == "gd" or (rows is None and (gd.diverged or gd.loss <= target_loss)):
             return InnerResult(
                 gd.weights, gd.loss, gd.step_size, gd.diverged, solver, gd.n_steps, gd.n_halvings
             )
@@ -103,6 +113,7 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
         rel_tol=s.options.gd_tol,
         alpha=s.alpha,
         objective=s.objective,
+        curvature_rows=rows,
     )
     if gd is None:
         carried = s.options.gd_lr if step_size is None else step_size
@@ -117,11 +128,19 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss):
         )
     # After a gradient-descent window that lowered the loss, a Levenberg-Marquardt that
     # cannot lower it further has found a minimum, not diverged.
+    diverged = False
+    result = lm.weights, lm.loss
+    if rows is not None:
+        # The window lowered the subset's loss; on all samples it may have raised it.
+        diverged = gd.diverged and lm.diverged
+        start = network_loss(weights, X, Y, sample_weight, s.activation, s.objective, s.alpha)
+        start = float(start)
+        if not lm.loss <= start:
+            result = [w.clone() for w in weights], start
     return InnerResult(
-        lm.weights,
-        lm.loss,
+        *result,
         gd.step_size,
-        False,
+        diverged,
         solver,
         gd.n_steps,
         gd.n_halvings,

@@ -53,6 +53,12 @@ class PursuitOptions:
         ascent on this many samples drawn afresh and the rest on all of them; the
         candidates are compared on all samples (docs/algorithm.md §3.3). None: every
         step on all samples.
+    descent_samples : int or None, default=8192
+        On more training samples than this, the gradient-descent window before
+        Levenberg-Marquardt runs on this many samples drawn afresh for each neuron, and
+        Levenberg-Marquardt forms its curvature ``J^T J`` on them; its gradient and the
+        loss that accepts each step use all samples (docs/inner-descent.md, "Many
+        samples"). None: all samples throughout.
     layer_choice : {"decrease", "ncf"} or None, default=None
         Which hidden layer receives the next neuron. ``"ncf"`` (the paper's): the
         largest NCF value. ``"decrease"``: the largest loss decrease the candidate
@@ -89,6 +95,7 @@ class PursuitOptions:
     ncf_steps: int = 200
     ncf_lr: float = 1.0
     ncf_samples: int | None = 4096
+    descent_samples: int | None = 8192
     layer_choice: str | None = None
     neurons_per_iteration: int | None = None
     gd_lr: float = 0.1
@@ -103,6 +110,7 @@ class PursuitOptions:
         "ncf_steps": [_Number(Integral, 1, None, closed="left")],
         "ncf_lr": [_Number(Real, 0, None, closed="neither")],
         "ncf_samples": [_Number(Integral, 1, None, closed="left"), None],
+        "descent_samples": [_Number(Integral, 1, None, closed="left"), None],
         "layer_choice": [StrOptions({"decrease", "ncf"}), None],
         "neurons_per_iteration": [_Number(Integral, 1, None, closed="left"), None],
         "gd_lr": [_Number(Real, 0, None, closed="neither")],
@@ -136,6 +144,7 @@ class PursuitOptions:
             ncf_steps=int(self.ncf_steps),
             ncf_lr=float(self.ncf_lr),
             ncf_samples=None if self.ncf_samples is None else int(self.ncf_samples),
+            descent_samples=None if self.descent_samples is None else int(self.descent_samples),
             layer_choice=str(layer_choice),
             neurons_per_iteration=int(neurons_per_iteration if neurons is None else neurons),
             gd_lr=float(self.gd_lr),

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .._kernels.inputs import used_columns
+from .._kernels.inputs import SparseInputs, used_columns
 from .._kernels.ncf import search_candidates, search_network
 from .._kernels.network import backward, forward, push_forward
 from .._kernels.network import loss as network_loss
@@ -111,12 +111,13 @@ class _Pursuit(CompanionsMixin):
             self.ascent = self.schedule.ascent(options, first)
         return self.ascent
 
-    def search_rows(self):
+    def search_rows(self, size=None):
         """The samples the first steps of this iteration's ascent run on, or None: all.
 
-        Drawn afresh for every search, after its starting points (docs/algorithm.md §3.3).
+        Drawn afresh for every search, after its starting points (docs/algorithm.md §3.3);
+        with ``size``, that many for the inner descent (docs/inner-descent.md).
         """
-        size = self.settings.options.ncf_samples
+        size = self.settings.options.ncf_samples if size is None else size
         if size is None or self.n_samples <= size:
             return None
         rows = np.sort(self.random_state.choice(self.n_samples, size, replace=False))
@@ -400,6 +401,10 @@ class _Pursuit(CompanionsMixin):
             return minimise_on_schedule(
                 weights, self.X, self.Y, self.sample_weight, self.settings, self.gd_budget
             )
+        size = self.settings.options.descent_samples
+        rows = None
+        if size is not None and not isinstance(self.X, SparseInputs):
+            rows = self.search_rows(size)
         descent = minimise(
             weights,
             self.X,
@@ -408,6 +413,7 @@ class _Pursuit(CompanionsMixin):
             self.settings,
             step_size=self.step_size,
             target_loss=self.settings.tol * self.loss_reference,
+            rows=rows,
         )
         self.step_size = descent.step_size
         return descent

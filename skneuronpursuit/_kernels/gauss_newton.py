@@ -152,6 +152,19 @@ def _normal_equations(
     return A, g
 
 
+def _full_gradient(weights, X, Y, sample_weight, activation, objective):
+    """``g``, minus the loss's gradient, on all samples: one forward and one backward pass."""
+    pre_activations, layer_inputs = forward(weights, X, activation)
+    scale = (sample_weight / X.shape[0])[:, None]
+    return _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective)
+
+
+def _rows_of(rows, X, Y, sample_weight):
+    """The samples ``rows`` of dense ``X``, ``Y`` and the weights: with ``/ len(rows)``
+    in place of ``/ n``, their ``A`` estimates all samples' (docs/inner-descent.md)."""
+    return X[rows], Y[rows], sample_weight[rows]
+
+
 def jacobian_product(weights, pre_activations, layer_inputs, directions, activation):
     """``J v``: the change of ``H`` along weight directions ``v = [V_1, ..., V_L]``.
 
@@ -211,17 +224,28 @@ class _MatrixFree:
     """The damped system by conjugate gradients, ``A v`` from a forward and a backward pass."""
 
     def __init__(
-        self, weights, X, Y, sample_weight, activation, alpha=0.0, objective=SQUARED_ERROR
+        self,
+        weights,
+        X,
+        Y,
+        sample_weight,
+        activation,
+        alpha=0.0,
+        objective=SQUARED_ERROR,
+        rows=None,
     ):
         self.weights, self.activation, self.alpha = weights, activation, alpha
         self.objective = objective
+        full = X, Y, sample_weight
+        if rows is not None:  # A on the rows, g on all samples
+            X, Y, sample_weight = _rows_of(rows, X, Y, sample_weight)
         self.pre, self.inputs = forward(weights, X, activation)
         self.scale = (sample_weight / X.shape[0])[:, None]
-        self.g = _penalised(
-            _gradient(weights, self.pre, self.inputs, Y, self.scale, activation, objective),
-            weights,
-            alpha,
-        )
+        if rows is None:
+            g = _gradient(weights, self.pre, self.inputs, Y, self.scale, activation, objective)
+        else:
+            g = _full_gradient(weights, *full, activation, objective)
+        self.g = _penalised(g, weights, alpha)
         self.diagonal = _diagonal(
             weights, X, Y, sample_weight, activation, self.pre, self.inputs, objective
         )
@@ -298,8 +322,12 @@ class _Dual:
         alpha=0.0,
         objective=SQUARED_ERROR,
         chunk=CHUNK,
+        rows=None,
     ):
-        # The squared loss only (_system_type): r must pair with J's rows.
+        # The squared loss only (_system_type): r must pair with J's rows. Chosen for
+        # fewer residuals than weights, never on a subset of many samples.
+        if rows is not None:
+            raise ValueError("the dual system pairs J with all residuals: no rows")
         # Each chunk is copied as it comes: the next one overwrites the shared buffer.
         parts = _jacobian_chunks(weights, X, Y, sample_weight, activation, chunk=chunk)
         chunks = [(jacobian.clone(), residual) for jacobian, residual in parts]
@@ -335,9 +363,22 @@ class _Explicit:
     """The damped system by a Cholesky factorisation of the formed ``A + damping I``."""
 
     def __init__(
-        self, weights, X, Y, sample_weight, activation, alpha=0.0, objective=SQUARED_ERROR
+        self,
+        weights,
+        X,
+        Y,
+        sample_weight,
+        activation,
+        alpha=0.0,
+        objective=SQUARED_ERROR,
+        rows=None,
     ):
-        self.A, g = _normal_equations(weights, X, Y, sample_weight, activation, objective)
+        if rows is None:
+            self.A, g = _normal_equations(weights, X, Y, sample_weight, activation, objective)
+        else:  # A on the rows, g on all samples
+            subset = _rows_of(rows, X, Y, sample_weight)
+            self.A, _ = _normal_equations(weights, *subset, activation, objective)
+            g = _full_gradient(weights, X, Y, sample_weight, activation, objective)
         self.alpha, self.g = alpha, _penalised(g, weights, alpha)
         self.diagonal = self.A.diagonal()
 

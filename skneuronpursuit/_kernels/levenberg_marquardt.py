@@ -57,6 +57,7 @@ def levenberg_marquardt(
     max_explicit=None,
     alpha=0.0,
     objective=SQUARED_ERROR,
+    curvature_rows=None,
 ):
     """Minimise ``1/(2n) sum_i s_i ||y_i - H(x_i)||^2`` from ``weights`` by Levenberg-Marquardt.
 
@@ -84,6 +85,10 @@ def levenberg_marquardt(
     alpha : float
         Strength of the L2 penalty; 0 for none.
     objective : loss of ``_kernels/losses.py``, default=SQUARED_ERROR
+    curvature_rows : Tensor of int, optional
+        Samples of dense ``X`` that ``A`` is formed on (scaled to estimate all samples'
+        ``A``); ``g`` and the loss that accepts a step stay on all samples
+        (docs/inner-descent.md, "Many samples").
 
     Returns
     -------
@@ -102,7 +107,9 @@ def levenberg_marquardt(
     trial_loss = loss
     while n_accepted < max_steps and loss > target_loss:
         if system is None:
-            system = system_type(current, X, Y, sample_weight, activation, alpha, objective)
+            system = system_type(
+                current, X, Y, sample_weight, activation, alpha, objective, rows=curvature_rows
+            )
             largest = float(system.diagonal.max())
             if not largest > 0:  # the outputs do not depend on the weights: nothing to do
                 break
