@@ -28,6 +28,9 @@ class StopReason:
     # Quiet when early stopping chose the network on held-out data: the growth ended
     # where the validation score had stopped improving too (docs/algorithm.md §3.5).
     quiet_with_early_stopping: bool = False
+    # Only the paper's protocol stops so (neuron_pursuit with a PaperSchedule), never an
+    # estimator.
+    paper_only: bool = False
 
 
 # Every value of ``stop_reason_``; the engine returns the first nine, the estimators'
@@ -79,6 +82,7 @@ STOP_REASONS = {
         "every training sample is classified correctly (the paper's stop for modular "
         "addition, PaperSchedule.stop_when_classified)",
         warns=False,
+        paper_only=True,
     ),
     "early_stopping": StopReason(
         "the validation score did not improve for n_iter_no_change iterations", warns=False

@@ -41,6 +41,9 @@ NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 
 # With the L2 penalty, a candidate promising less than this fraction of the objective is
 # declined (docs/algorithm.md §10.2): the stall rule's fraction, for one neuron (choice).
 NEGLIGIBLE_PROMISE = STALL_FRACTION
+# On more than this many times ncf_samples, the last steps of an ascent run on that many
+# samples rather than all (docs/algorithm.md §3.3) (choice).
+LAST_ROWS_FACTOR = 8
 
 
 def _as_tensor(array, like):
@@ -111,17 +114,26 @@ class _Pursuit(CompanionsMixin):
             self.ascent = self.schedule.ascent(options, first)
         return self.ascent
 
-    def search_rows(self, size=None):
-        """The samples the first steps of this iteration's ascent run on, or None: all.
-
-        Drawn afresh for every search, after its starting points (docs/algorithm.md §3.3);
-        with ``size``, that many for the inner descent (docs/inner-descent.md).
-        """
-        size = self.settings.options.ncf_samples if size is None else size
+    def _draw(self, size):
+        """``size`` distinct samples, sorted, drawn from the fit's random state; None
+        (all) when there are not more samples than that."""
         if size is None or self.n_samples <= size:
             return None
         rows = np.sort(self.random_state.choice(self.n_samples, size, replace=False))
         return torch.as_tensor(rows, device=self.Y.device)
+
+    def search_rows(self):
+        """The samples this iteration's ascent runs on (docs/algorithm.md §3.3): None (all),
+        the rows of its first steps, or those and the rows of its last steps.
+
+        Drawn afresh for every search, after its starting points.
+        """
+        size = self.settings.options.ncf_samples
+        first = self._draw(size)
+        if first is None:
+            return None
+        last = self._draw(LAST_ROWS_FACTOR * size)
+        return first if last is None else (first, last)
 
     def loss(self, weights):
         """The objective: the loss plus the L2 penalty, if any (docs/algorithm.md §10)."""
@@ -392,10 +404,11 @@ class _Pursuit(CompanionsMixin):
             return bool(((output > 0) == (self.Y > 0)).all())
         return bool((output.argmax(dim=1) == self.Y.argmax(dim=1)).all())
 
-    def minimise(self, weights, loss):
+    def minimise(self, weights, loss=None):
         """Inner minimisation (docs/inner-descent.md), from the step the last one ended
-        with; ``loss``: that of ``weights``. The paper's schedule: its descent."""
+        with; ``loss``: that of ``weights``, if known. The paper's schedule: its descent."""
         if self.schedule is not None:
+            loss = self.loss(weights) if loss is None else loss
             relative_error = loss / self.loss_reference
             self.gd_budget = self.schedule.descent_budget(self.settings.gd_steps, relative_error)
             return minimise_on_schedule(
@@ -404,7 +417,7 @@ class _Pursuit(CompanionsMixin):
         size = self.settings.options.descent_samples
         rows = None
         if size is not None and not isinstance(self.X, SparseInputs):
-            rows = self.search_rows(size)
+            rows = self._draw(size)
         descent = minimise(
             weights,
             self.X,
