@@ -16,7 +16,8 @@ climbs the NCF of the data as given, as the paper does (its step sizes are for t
 On many samples the first steps of an ascent can run on a random subset of the
 rows, ``rows`` (docs/algorithm.md §3.3, ``ncf_samples``): the NCF is a sum over
 samples, which the subset estimates; the last ``FULL_DATA_STEPS_FRACTION`` of
-the steps, and every value that is compared or reported, use all rows.
+the steps use all rows, or on very many samples a larger subset, and every value
+that is compared or reported uses all rows.
 """
 
 from dataclasses import dataclass
@@ -37,15 +38,21 @@ def _data_per_step(inputs, signal, rows, n_steps):
     Without ``rows`` (or with sparse ``inputs``), all samples at every step. With
     ``rows``, the subset first, its signal scaled by ``n / len(rows)`` so that its NCF
     estimates that of all ``n`` samples, then all samples for the last
-    ``FULL_DATA_STEPS_FRACTION`` of the steps. Samples run along dim -2.
+    ``FULL_DATA_STEPS_FRACTION`` of the steps; ``rows`` a pair ``(first, last)``: the
+    subset ``last`` for those. Samples run along dim -2.
     """
     everything = (inputs, signal)
     if rows is None or isinstance(inputs, SparseInputs):
         return [everything] * n_steps
+    first, last = rows if isinstance(rows, tuple) else (rows, None)
     n_on_rows = n_steps - max(1, round(FULL_DATA_STEPS_FRACTION * n_steps))
-    factor = inputs.shape[-2] / len(rows)
-    subset = (inputs.index_select(-2, rows), signal.index_select(-2, rows).mul_(factor))
-    return [subset] * n_on_rows + [everything] * (n_steps - n_on_rows)
+
+    def subset(chosen):
+        factor = inputs.shape[-2] / len(chosen)
+        return inputs.index_select(-2, chosen), signal.index_select(-2, chosen).mul_(factor)
+
+    final = everything if last is None else subset(last)
+    return [subset(first)] * n_on_rows + [final] * (n_steps - n_on_rows)
 
 
 def _weighted_rms_row_norm(values, sample_weight):
