@@ -58,6 +58,10 @@ class _Pursuit(CompanionsMixin):
         self.sample_weight = sample_weight / sample_weight.mean()
         self.activation = settings.activation
         self.random_state = random_state
+        # (choice) The rows of the descent on many samples and of the ascent's last steps
+        # come from a stream of their own, seeded by the fit's state without drawing from
+        # it: the restarts are those of a fit on all rows (docs/inner-descent.md).
+        self.subsample_rng = np.random.default_rng(random_state.get_state()[1])
         self.n_samples = X.shape[0]
         self.objective = settings.objective
         self.loss_zero = self.objective.zero_value(Y, self.sample_weight)
@@ -114,12 +118,13 @@ class _Pursuit(CompanionsMixin):
             self.ascent = self.schedule.ascent(options, first)
         return self.ascent
 
-    def _draw(self, size):
-        """``size`` distinct samples, sorted, drawn from the fit's random state; None
-        (all) when there are not more samples than that."""
+    def _draw(self, size, rng=None):
+        """``size`` distinct samples, sorted, drawn from ``rng`` (the fit's random state by
+        default); None (all) when there are not more samples than that."""
         if size is None or self.n_samples <= size:
             return None
-        rows = np.sort(self.random_state.choice(self.n_samples, size, replace=False))
+        rng = self.random_state if rng is None else rng
+        rows = np.sort(rng.choice(self.n_samples, size, replace=False))
         return torch.as_tensor(rows, device=self.Y.device)
 
     def search_rows(self):
@@ -132,7 +137,7 @@ class _Pursuit(CompanionsMixin):
         first = self._draw(size)
         if first is None:
             return None
-        last = self._draw(LAST_ROWS_FACTOR * size)
+        last = self._draw(LAST_ROWS_FACTOR * size, self.subsample_rng)
         return first if last is None else (first, last)
 
     def loss(self, weights):
@@ -417,7 +422,7 @@ class _Pursuit(CompanionsMixin):
         size = self.settings.options.descent_samples
         rows = None
         if size is not None and not isinstance(self.X, SparseInputs):
-            rows = self._draw(size)
+            rows = self._draw(size, self.subsample_rng)
         descent = minimise(
             weights,
             self.X,
