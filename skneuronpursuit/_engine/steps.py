@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from .._kernels import reduction
 from .._kernels.inputs import used_columns
 from .._kernels.ncf import search_candidates, search_network
 from .._kernels.network import backward, forward, push_forward
@@ -52,10 +53,10 @@ class _Pursuit(CompanionsMixin):
 
     def __init__(self, X, Y, sample_weight, settings, random_state, loss_reference=None):
         self.X, self.Y, self.settings = X, Y, settings
-        self.sample_weight = sample_weight / sample_weight.mean()
+        self.sample_weight = sample_weight / reduction.mean(sample_weight)
         self.activation = settings.activation
         self.random_state = random_state
-        self.n_samples = X.shape[0]
+        self.n_samples = reduction.count(X.shape[0])  # every process's rows
         self.objective = settings.objective
         self.loss_zero = self.objective.zero_value(Y, self.sample_weight)
         self.ncf_tol = NCF_TOL[X.dtype]
@@ -70,7 +71,7 @@ class _Pursuit(CompanionsMixin):
         # (choice) An input column that is zero on every training sample gets no gradient
         # and keeps its starting weight: the ascent starts it at 0, so that a new sample
         # with a value there (an unseen category) meets no random weight (§3.3).
-        self.used_inputs = used_columns(X).to(Y.dtype)
+        self.used_inputs = reduction.any_columns(used_columns(X)).to(Y.dtype)
 
     def _no_descent(self, residual, change):
         """Whether the KKT point is zero, from its NCF terms ``s_i <r_i, change_i>``.
@@ -82,8 +83,8 @@ class _Pursuit(CompanionsMixin):
         neuron's output is spread over the samples.
         """
         terms = self.sample_weight * (residual * change).sum(dim=1)
-        total = float(terms.sum())
-        return not total > self.ncf_tol * float(terms.abs().sum())
+        total, absolute = reduction.all_sum_list([terms.sum(), terms.abs().sum()])
+        return not float(total) > self.ncf_tol * float(absolute)
 
     def _rose(self, loss, loss_before):
         """Whether the neuron, at the last scale tried, raised the loss materially.
@@ -108,7 +109,8 @@ class _Pursuit(CompanionsMixin):
         if size is None or self.n_samples <= size:
             return None
         rows = np.sort(self.random_state.choice(self.n_samples, size, replace=False))
-        return torch.as_tensor(rows, device=self.Y.device)
+        # Every process draws the same global rows and keeps its own (_kernels/reduction.py).
+        return torch.as_tensor(reduction.local_rows(rows), device=self.Y.device)
 
     def loss(self, weights):
         """The objective: the loss plus the L2 penalty, if any (docs/algorithm.md §10)."""

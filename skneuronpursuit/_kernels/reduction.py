@@ -1,0 +1,182 @@
+"""Sums over samples across processes: the one place the engine talks to torch.distributed.
+
+Every quantity the growth needs from the data is a sum over samples (docs/big-data.md):
+loss values, gradients, NCF values and gradients, the RMS scales, the curvature ``Q``,
+the Gauss-Newton products ``J^T J`` and ``J^T r``, and the number of samples ``n``. A
+data-parallel fit holds a block of the rows in each process, and the kernels pass each
+such sum through :func:`all_sum` as it leaves them: the identity in a single process
+(the fit is bit for bit the one it was), ``torch.distributed.all_reduce`` while a
+:func:`distributed` context is active. Every process then holds the same numbers, takes
+the same decisions and grows the same network.
+
+The state is per thread, so a thread of a process that is in a distributed fit does not
+reduce the sums of another fit in another thread.
+"""
+
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+_state = threading.local()
+
+
+class _Group:
+    """The process group of an active data-parallel fit and what went through it."""
+
+    def __init__(self, group, offset, n_local):
+        self.group = group
+        self.offset = offset  # global index of this process's first row
+        self.n_local = n_local
+        self.bytes = 0  # bytes all-reduced by this process (each call's payload once)
+        self.calls = 0
+
+
+def _active():
+    return getattr(_state, "group", None)
+
+
+def active():
+    """Whether a data-parallel fit is running in this thread."""
+    return _active() is not None
+
+
+@contextmanager
+def distributed(group=None, n_local=None):
+    """Reduce every sum over samples over ``group`` (None: the default group) meanwhile.
+
+    Parameters
+    ----------
+    group : ProcessGroup or None
+        A ``torch.distributed`` group, initialised; None for the default one.
+    n_local : int, optional
+        The rows this process holds, for :func:`local_rows` (their global offset is
+        the number of rows of the lower ranks).
+
+    Yields
+    ------
+    _Group
+        Its ``bytes`` and ``calls`` count what this process all-reduced.
+    """
+    previous = _active()
+    state = _Group(group, 0, n_local)
+    _state.group = state
+    try:
+        if n_local is not None:
+            sizes = all_gather_int(n_local)
+            state.offset = int(sum(sizes[: torch.distributed.get_rank(group)]))
+        yield state
+    finally:
+        _state.group = previous
+
+
+def _reduce(tensor, op):
+    state = _active()
+    if state is None:
+        return tensor
+    flat = tensor.contiguous()
+    if flat is tensor:
+        flat = tensor.clone()
+    op = torch.distributed.ReduceOp.SUM if op == "sum" else torch.distributed.ReduceOp.MAX
+    torch.distributed.all_reduce(flat, op=op, group=state.group)
+    state.bytes += flat.numel() * flat.element_size()
+    state.calls += 1
+    return flat
+
+
+def all_sum(tensor):
+    """``tensor`` summed over the processes (a new tensor); ``tensor`` itself in one."""
+    return _reduce(tensor, "sum")
+
+
+def all_sum_list(tensors):
+    """Each of ``tensors`` summed over the processes, in one all-reduce; the list itself
+    in a single process."""
+    if not active():
+        return tensors
+    flat = all_sum(torch.cat([t.reshape(-1) for t in tensors]))
+    parts, start = [], 0
+    for t in tensors:
+        parts.append(flat[start : start + t.numel()].view(t.shape))
+        start += t.numel()
+    return parts
+
+
+def all_max(tensor):
+    """The elementwise maximum over the processes; ``tensor`` itself in one."""
+    return _reduce(tensor, "max")
+
+
+def count(n):
+    """The number of samples of all processes, for ``n`` here (an int)."""
+    if not active():
+        return n
+    return int(all_sum(torch.tensor([n], dtype=torch.int64, device=_device()))[0])
+
+
+def mean(values):
+    """``values.mean()`` over the samples of all processes (dim 0 of a 1-D tensor)."""
+    if not active():
+        return values.mean()
+    return all_sum(values.sum()) / count(values.shape[0])
+
+
+def any_columns(used):
+    """Columns used (a bool tensor) by any process."""
+    if not active():
+        return used
+    return all_sum(used.to(torch.int64)) > 0
+
+
+def local_rows(rows):
+    """Of sorted global row indices (ndarray), those of this process, as local indices."""
+    state = _active()
+    if state is None:
+        return rows
+    start = np.searchsorted(rows, state.offset)
+    stop = np.searchsorted(rows, state.offset + state.n_local)
+    return rows[start:stop] - state.offset
+
+
+def _device():
+    state = _active()
+    backend = torch.distributed.get_backend(state.group)
+    return torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else "cpu"
+
+
+def all_gather_int(value):
+    """``value`` (an int) of every process, in rank order."""
+    state = _active()
+    if state is None:
+        return [value]
+    size = torch.distributed.get_world_size(state.group)
+    parts = [torch.zeros(1, dtype=torch.int64, device=_device()) for _ in range(size)]
+    torch.distributed.all_gather(
+        parts, torch.tensor([value], dtype=torch.int64, device=_device()), group=state.group
+    )
+    return [int(p[0]) for p in parts]
+
+
+def sum_array(array):
+    """A float64 NumPy array summed over the processes (itself in a single one)."""
+    return _numpy_reduce(array, "sum")
+
+
+def max_array(array):
+    """The elementwise maximum of a float64 NumPy array over the processes."""
+    return _numpy_reduce(array, "max")
+
+
+def _numpy_reduce(array, how):
+    if not active():
+        return array
+    tensor = torch.as_tensor(np.asarray(array, dtype=np.float64)).to(_device())
+    reduced = all_sum(tensor) if how == "sum" else all_max(tensor)
+    return reduced.cpu().numpy()
+
+
+def bytes_communicated():
+    """Bytes all-reduced so far by this process in the active fit (0 outside one)."""
+    state = _active()
+    return 0 if state is None else state.bytes
