@@ -25,12 +25,19 @@ _state = threading.local()
 class _Group:
     """The process group of an active data-parallel fit and what went through it."""
 
-    def __init__(self, group, offset, n_local):
+    def __init__(self, group):
         self.group = group
-        self.offset = offset  # global index of this process's first row
-        self.n_local = n_local
+        self.offset = 0  # global index of this process's first row
+        self.n_local = None
         self.bytes = 0  # bytes all-reduced by this process (each call's payload once)
         self.calls = 0
+
+    def set_rows(self, n_local):
+        """This process holds ``n_local`` rows, after those of the lower ranks."""
+        sizes = all_gather_int(n_local)
+        self.n_local = n_local
+        self.offset = int(sum(sizes[: torch.distributed.get_rank(self.group)]))
+        return sizes
 
 
 def _active():
@@ -43,29 +50,24 @@ def active():
 
 
 @contextmanager
-def distributed(group=None, n_local=None):
+def distributed(group=None):
     """Reduce every sum over samples over ``group`` (None: the default group) meanwhile.
 
     Parameters
     ----------
     group : ProcessGroup or None
         A ``torch.distributed`` group, initialised; None for the default one.
-    n_local : int, optional
-        The rows this process holds, for :func:`local_rows` (their global offset is
-        the number of rows of the lower ranks).
 
     Yields
     ------
     _Group
-        Its ``bytes`` and ``calls`` count what this process all-reduced.
+        Its ``set_rows(n_local)`` tells :func:`local_rows` which global rows are this
+        process's; its ``bytes`` and ``calls`` count what this process all-reduced.
     """
     previous = _active()
-    state = _Group(group, 0, n_local)
+    state = _Group(group)
     _state.group = state
     try:
-        if n_local is not None:
-            sizes = all_gather_int(n_local)
-            state.offset = int(sum(sizes[: torch.distributed.get_rank(group)]))
         yield state
     finally:
         _state.group = previous
