@@ -21,6 +21,7 @@ import dask
 import dask.array as da
 import numpy as np
 from distributed import default_client, wait
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimators.classifier import NeuronPursuitClassifier
@@ -209,8 +210,9 @@ class _DaskNeuronPursuit:
         """
         local = self._validate_before_launch()
         client = self.client if self.client is not None else default_client()
+        parts = _parts(X, y, sample_weight)  # checks the types first
         classes = self._classes(y)
-        futures = client.compute(_parts(X, y, sample_weight))
+        futures = client.compute(parts)
         wait(futures)
         placed = _place(client, futures)
         workers = sorted(placed)
@@ -281,6 +283,11 @@ class _DaskNeuronPursuit:
         tags.input_tags.sparse = False
         return tags
 
+    def __sklearn_clone__(self):
+        """A clone sharing the client (a connection, not a parameter to copy)."""
+        params = {name: clone(value, safe=False) for name, value in self._local_params().items()}
+        return type(self)(**params, client=self.client)
+
     def __getstate__(self):
         state = dict(super().__getstate__())
         state["client"] = None  # a client cannot be pickled
@@ -343,6 +350,7 @@ class DaskNeuronPursuitRegressor(_DaskNeuronPursuit, NeuronPursuitRegressor):
         y : dask.array.Array
             Of shape (n_samples,) or (n_samples, n_outputs).
         """
+        check_is_fitted(self)
         return self._map(X, "predict", None if self.n_outputs_ == 1 else self.n_outputs_)
 
 
@@ -391,6 +399,7 @@ class DaskNeuronPursuitClassifier(_DaskNeuronPursuit, NeuronPursuitClassifier):
         -------
         scores : dask.array.Array of shape (n_samples,) or (n_samples, n_classes)
         """
+        check_is_fitted(self)
         n_classes = len(self.classes_)
         return self._map(X, "decision_function", None if n_classes == 2 else n_classes)
 
@@ -405,6 +414,7 @@ class DaskNeuronPursuitClassifier(_DaskNeuronPursuit, NeuronPursuitClassifier):
         -------
         proba : dask.array.Array of shape (n_samples, n_classes)
         """
+        check_is_fitted(self)
         self.to_local()._has_probabilities()
         return self._map(X, "predict_proba", len(self.classes_))
 
@@ -419,5 +429,6 @@ class DaskNeuronPursuitClassifier(_DaskNeuronPursuit, NeuronPursuitClassifier):
         -------
         log_proba : dask.array.Array of shape (n_samples, n_classes)
         """
+        check_is_fitted(self)
         self.to_local()._has_probabilities()
         return self._map(X, "predict_log_proba", len(self.classes_))
