@@ -205,6 +205,51 @@ def test_fit_partition_without_a_process_group_is_a_fit_in_one_process():
     assert _relative(fitted.predict(X), local.predict(X)) < 1e-8
 
 
+def _torchrun_rank(rank, address, path, X, y, weight, params):
+    """One process of a fit launched as torchrun would: its half of the rows."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=address, rank=rank, world_size=2)
+    try:
+        half = slice(0, 70) if rank == 0 else slice(70, None)
+        fitted = fit_partition(NeuronPursuitRegressor(**params), X[half], y[half], weight[half])
+        with open(f"{path}.{rank}", "wb") as file:
+            pickle.dump((fitted, reduction.bytes_communicated()), file)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_fit_partition_over_a_process_group(tmp_path):
+    # The torchrun path, without Dask: two processes, each with its own rows.
+    import multiprocessing
+
+    X, y, weight = _data(8, n=130)
+    params = {**QUICK, "dtype": "float64", "max_iter": 3}
+    local = NeuronPursuitRegressor(**params).fit(X, y, sample_weight=weight)
+    address = f"tcp://127.0.0.1:{sk_dask._free_port()}"
+    context = multiprocessing.get_context("spawn")
+    path = str(tmp_path / "fit")
+    processes = [
+        context.Process(target=_torchrun_rank, args=(rank, address, path, X, y, weight, params))
+        for rank in range(2)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    results = []
+    for rank in range(2):
+        with open(f"{path}.{rank}", "rb") as file:
+            results.append(pickle.load(file))
+    fits = [fitted for fitted, _ in results]
+    assert all(communicated > 0 for _, communicated in results)
+    for fitted in fits:
+        assert fitted.hidden_layer_sizes_ == local.hidden_layer_sizes_
+        assert _relative(fitted.predict(X), local.predict(X)) < 1e-8
+    np.testing.assert_array_equal(fits[0].coefs_[0], fits[1].coefs_[0])
+
+
 def test_reduction_is_the_identity_in_one_process():
     import torch
 

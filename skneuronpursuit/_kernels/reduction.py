@@ -71,6 +71,7 @@ def distributed(group=None):
         yield state
     finally:
         _state.group = previous
+        _state.last = state
 
 
 def _reduce(tensor, op):
@@ -179,6 +180,7 @@ def _numpy_reduce(array, how):
 
 
 def bytes_communicated():
-    """Bytes all-reduced so far by this process in the active fit (0 outside one)."""
-    state = _active()
+    """Bytes this process all-reduced in the active data-parallel fit, or else in the last
+    one of this thread (0 before any)."""
+    state = _active() or getattr(_state, "last", None)
     return 0 if state is None else state.bytes
