@@ -184,6 +184,19 @@ def test_early_stopping_holds_out_the_same_rows_as_one_process(client):
     assert _relative(again.to_local().predict(X), fitted.to_local().predict(X)) < 1e-10
 
 
+def test_ascents_on_a_subset_draw_the_same_rows_as_one_process(client):
+    # ncf_samples below the number of rows: every process draws the same global rows
+    # (the partitions in the order of their indices) and keeps its own.
+    X, y, weight = _data(9)
+    params = fast_params(QUICK, dtype="float64", ncf_samples=100)
+    reference = fit_blocks(
+        NeuronPursuitRegressor(**params), _blocks(X, y, weight), distributed=False
+    )
+    fitted = DaskNeuronPursuitRegressor(**params).fit(*_dask(X, y, weight))
+    assert fitted.hidden_layer_sizes_ == reference.hidden_layer_sizes_
+    assert _relative(fitted.to_local().predict(X), reference.predict(X)) < 1e-8
+
+
 def test_held_out_rows_are_a_function_of_the_partition():
     train, held = held_out_rows(60, 3, split_seed=7, fraction=0.1)
     assert len(held) == 6 and len(np.union1d(train, held)) == 60

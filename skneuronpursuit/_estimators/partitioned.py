@@ -145,18 +145,21 @@ def _root_mean_square(values, sample_weight, axis=None):
     return np.where(scale >= SMALLEST_SCALE, scale, 1.0)
 
 
-def build_partition_problem(
-    X, Y, sample_weight, settings, *, fit_intercept, dtype, device, center
-):
-    """``_engine/problem.py``'s ``build_problem`` for this process's rows of a
+def build_partition_problem(blocks, settings, *, fit_intercept, dtype, device, center):
+    """``_engine/problem.py``'s ``build_problem`` for this process's blocks of rows in a
     data-parallel fit: every scale, offset and weight normalisation over all rows.
 
-    Equal samples are merged within this process's rows only.
+    ``blocks`` is a list of ``(index, X, Y, sample_weight)``. Equal samples are merged,
+    and sorted, within a block only: the rows of the fit are the blocks in the order of
+    their indices, on any placement of the blocks on the processes. Returns the problem
+    and this process's rows and weights (normalised) in that order.
     """
-    X, Y, sample_weight = merge_duplicates(X, Y, sample_weight)
+    blocks = sorted(blocks, key=lambda block: block[0])
+    merged = [(index, *merge_duplicates(X, Y, w)) for index, X, Y, w in blocks]
     state = reduction._active()
     if state is not None:
-        state.set_rows(X.shape[0])
+        state.set_blocks([(index, X.shape[0]) for index, X, _, _ in merged])
+    X, Y, sample_weight = _stack([(X, Y, w) for _, X, Y, w in merged], merged, 0)
     n_total = reduction.count(X.shape[0])
     largest = reduction.max_array(np.array([sample_weight.max(initial=0.0)]))[0]
     sample_weight = sample_weight / largest
@@ -442,13 +445,10 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
                 early_stopping, split_seed = False, None
         if not early_stopping:
             train_parts = [(X, Y, w) for _, X, Y, w in merged]
-        X, Y, sample_weight = _stack(train_parts, merged, n_outputs)
         error = problem = None
         try:
             problem, X_train, w_train = build_partition_problem(
-                X,
-                Y,
-                sample_weight,
+                [(block[0], *part) for block, part in zip(merged, train_parts)],
                 settings,
                 fit_intercept=bool(est.fit_intercept),
                 dtype=DTYPES[est.dtype],

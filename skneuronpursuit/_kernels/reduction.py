@@ -27,17 +27,27 @@ class _Group:
 
     def __init__(self, group):
         self.group = group
-        self.offset = 0  # global index of this process's first row
-        self.n_local = None
+        self.spans = []  # (global start, local start, rows) of each block held here
         self.bytes = 0  # bytes all-reduced by this process (each call's payload once)
         self.calls = 0
 
-    def set_rows(self, n_local):
-        """This process holds ``n_local`` rows, after those of the lower ranks."""
-        sizes = all_gather_int(n_local)
-        self.n_local = n_local
-        self.offset = int(sum(sizes[: torch.distributed.get_rank(self.group)]))
-        return sizes
+    def set_blocks(self, blocks):
+        """This process holds the blocks ``[(index, n_rows), ...]``, one after the other.
+
+        The global rows are the blocks of all processes in the order of their indices,
+        whichever process holds them: a random draw of global rows (``ncf_samples``) then
+        picks the same rows on any placement of the blocks.
+        """
+        gathered = [None] * torch.distributed.get_world_size(self.group)
+        torch.distributed.all_gather_object(gathered, list(blocks), group=self.group)
+        sizes = dict(pair for part in gathered for pair in part)
+        starts, start = {}, 0
+        for index in sorted(sizes):
+            starts[index], start = start, start + sizes[index]
+        self.spans, local = [], 0
+        for index, size in blocks:
+            self.spans.append((starts[index], local, size))
+            local += size
 
 
 def _active():
@@ -61,7 +71,7 @@ def distributed(group=None):
     Yields
     ------
     _Group
-        Its ``set_rows(n_local)`` tells :func:`local_rows` which global rows are this
+        Its ``set_blocks(blocks)`` tells :func:`local_rows` which global rows are this
         process's; its ``bytes`` and ``calls`` count what this process all-reduced.
     """
     previous = _active()
@@ -137,9 +147,11 @@ def local_rows(rows):
     state = _active()
     if state is None:
         return rows
-    start = np.searchsorted(rows, state.offset)
-    stop = np.searchsorted(rows, state.offset + state.n_local)
-    return rows[start:stop] - state.offset
+    parts = [rows[:0]]
+    for start, local, size in state.spans:
+        first, last = np.searchsorted(rows, [start, start + size])
+        parts.append(rows[first:last] - start + local)
+    return np.concatenate(parts)
 
 
 def _device():
