@@ -168,6 +168,8 @@ class _DaskNeuronPursuit:
     """``fit``, ``to_local`` and the mapped outputs shared by the Dask estimators."""
 
     _local_class = None
+    # The task each worker runs (benchmarks/scale.py wraps it to measure the processes).
+    _rank_task = staticmethod(_run_rank)
 
     def _local_params(self):
         params = self.get_params(deep=False)
@@ -221,7 +223,7 @@ class _DaskNeuronPursuit:
         address = f"tcp://{host}:{port}"
         tasks = [
             client.submit(
-                _run_rank,
+                self._rank_task,
                 local,
                 [(index, future) for index, future in placed[worker]],
                 rank,

@@ -39,7 +39,7 @@ N_ROWS, CHUNK = 240, 60  # four partitions over two workers
 
 @pytest.fixture(scope="module")
 def client():
-    sk_dask.TIMEOUT_SECONDS = 120  # a stuck collective fails the test, it does not hang
+    previous, sk_dask.TIMEOUT_SECONDS = sk_dask.TIMEOUT_SECONDS, 120  # fail, do not hang
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -49,6 +49,7 @@ def client():
     )
     with cluster, distributed.Client(cluster, timeout=60) as client:
         yield client
+    sk_dask.TIMEOUT_SECONDS = previous
 
 
 def _data(seed=0, n=N_ROWS):
@@ -220,9 +221,13 @@ def test_fit_partition_without_a_process_group_is_a_fit_in_one_process():
 
 def _torchrun_rank(rank, address, path, X, y, weight, params):
     """One process of a fit launched as torchrun would: its half of the rows."""
+    from datetime import timedelta
+
     import torch.distributed as dist
 
-    dist.init_process_group("gloo", init_method=address, rank=rank, world_size=2)
+    dist.init_process_group(
+        "gloo", init_method=address, rank=rank, world_size=2, timeout=timedelta(seconds=120)
+    )
     try:
         half = slice(0, 70) if rank == 0 else slice(70, None)
         fitted = fit_partition(NeuronPursuitRegressor(**params), X[half], y[half], weight[half])
@@ -249,7 +254,10 @@ def test_fit_partition_over_a_process_group(tmp_path):
     for process in processes:
         process.start()
     for process in processes:
-        process.join(timeout=120)
+        process.join(timeout=180)
+    for process in processes:
+        if process.is_alive():  # a stuck collective fails the test, it does not hang
+            process.kill()
         assert process.exitcode == 0
     results = []
     for rank in range(2):
