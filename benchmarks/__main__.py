@@ -9,6 +9,7 @@ python -m benchmarks compare DIR DIR --methods np np-momentum  # two methods, sa
 python -m benchmarks realdata                         # NP's defaults on real tabular data
 python -m benchmarks converge --datasets digits       # NP's network vs a minimiser near it
 python -m benchmarks corpus --out F.csv               # NP's defaults on 22 public datasets
+python -m benchmarks scale --sizes 10000 100000       # one process vs a 2-worker Dask fit
 """
 
 import argparse
@@ -175,6 +176,14 @@ def _converge(args):
         )
 
 
+def _scale(args):
+    from .scale import measure, write
+
+    ncf_samples = None if args.ncf_samples == 0 else args.ncf_samples
+    rows = measure(args.sizes, args.workers, args.dtype, args.threads or 1, ncf_samples)
+    write(rows, args.out)
+
+
 def _corpus(args):
     from .corpus import (
         DATASETS,
@@ -338,6 +347,19 @@ def main(argv=None):
     corpus.add_argument("--out", type=Path, default=None, help="CSV of the folds (+ .md)")
     add_threads_option(corpus, default=1)
     corpus.set_defaults(handler=_corpus)
+
+    scale = commands.add_parser("scale", help="one process against a Dask cluster, by rows")
+    scale.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    scale.add_argument("--workers", type=int, default=2, help="Dask worker processes")
+    scale.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    scale.add_argument(
+        "--ncf-samples", type=int, default=4096, help="the searches' subset; 0: all rows"
+    )
+    scale.add_argument(
+        "--out", type=Path, default=RESULTS / "scale" / "scale.csv", help="CSV (+ .md)"
+    )
+    add_threads_option(scale, default=1)
+    scale.set_defaults(handler=_scale)
 
     args = parser.parse_args(argv)
     if getattr(args, "seeds", 0) is None:

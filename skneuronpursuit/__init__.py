@@ -7,7 +7,9 @@ The estimators, :class:`NeuronPursuitRegressor` and :class:`NeuronPursuitClassif
 take the hyperparameters users tune; :class:`PursuitOptions` holds the research knobs.
 :class:`NeuronPursuitRegressorCV` and :class:`NeuronPursuitClassifierCV` choose the number
 of neurons by cross-validation. :func:`neuron_pursuit` runs the algorithm as a function,
-and :func:`paper_settings` gives the paper's protocol per task.
+and :func:`paper_settings` gives the paper's protocol per task. :func:`fit_partition` is one
+process's part of a data-parallel fit over ``torch.distributed``; ``skneuronpursuit.dask``
+holds the estimators for data partitioned across a Dask cluster.
 """
 
 from ._engine.function import PursuitFit, neuron_pursuit
@@ -15,6 +17,7 @@ from ._engine.paper import paper_settings
 from ._engine.settings import PaperSchedule, PursuitOptions, PursuitSettings
 from ._estimators.classifier import NeuronPursuitClassifier
 from ._estimators.cv import NeuronPursuitClassifierCV, NeuronPursuitRegressorCV
+from ._estimators.partitioned import fit_partition
 from ._estimators.regressor import NeuronPursuitRegressor
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
     "PaperSchedule",
     "PursuitOptions",
     "PursuitSettings",
+    "fit_partition",
     "neuron_pursuit",
     "paper_settings",
     "__version__",

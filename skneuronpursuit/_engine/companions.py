@@ -3,6 +3,7 @@ iteration's neuron, other restarts' KKT points of the same search."""
 
 import torch
 
+from .._kernels import reduction
 from .._kernels.network import forward
 from .._kernels.neurons import insert_neuron
 
@@ -53,7 +54,7 @@ class CompanionsMixin:
         residual = self.objective.negative_gradient(pre_activations[-1], self.Y)
         change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
         # Its NCF value against the current residual: the iteration's neurons changed it.
-        ncf_value = float((self.sample_weight * (residual * change).sum(dim=1)).mean())
+        ncf_value = float(reduction.mean(self.sample_weight * (residual * change).sum(dim=1)))
         t_opt, lowest = self._scale(
             ncf_value,
             pre_activations[-1],

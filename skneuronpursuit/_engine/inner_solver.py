@@ -15,6 +15,7 @@ With the paper's schedule (:class:`PaperSchedule`), :func:`minimise_on_schedule`
 
 from dataclasses import dataclass
 
+from .._kernels import reduction
 from .._kernels.gauss_newton import has_explicit_system
 from .._kernels.gradient_descent import gradient_descent, next_step_size, scheduled_descent
 from .._kernels.levenberg_marquardt import levenberg_marquardt
@@ -81,7 +82,8 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss, 
         rows = None
     subset = (X, Y, sample_weight)
     if rows is not None:
-        subset = (X[rows], Y[rows], sample_weight[rows] / sample_weight[rows].mean())
+        chosen = sample_weight[rows]  # of mean 1 over every process's rows
+        subset = (X[rows], Y[rows], chosen / reduction.mean(chosen))
     gd = None
     if solver != "lm":
         gd = gradient_descent(

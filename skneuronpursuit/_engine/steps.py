@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from .._kernels import reduction
 from .._kernels.inputs import SparseInputs, used_columns
 from .._kernels.ncf import search_candidates, search_network
 from .._kernels.network import backward, forward, push_forward
@@ -55,14 +56,14 @@ class _Pursuit(CompanionsMixin):
 
     def __init__(self, X, Y, sample_weight, settings, random_state, loss_reference=None):
         self.X, self.Y, self.settings = X, Y, settings
-        self.sample_weight = sample_weight / sample_weight.mean()
+        self.sample_weight = sample_weight / reduction.mean(sample_weight)
         self.activation = settings.activation
         self.random_state = random_state
         # (choice) The rows of the descent on many samples and of the ascent's last steps
         # come from a stream of their own, seeded by the fit's state without drawing from
         # it: the restarts are those of a fit on all rows (docs/inner-descent.md).
         self.subsample_rng = np.random.default_rng(random_state.get_state()[1])
-        self.n_samples = X.shape[0]
+        self.n_samples = reduction.count(X.shape[0])  # every process's rows
         self.objective = settings.objective
         self.loss_zero = self.objective.zero_value(Y, self.sample_weight)
         self.ncf_tol = NCF_TOL[X.dtype]
@@ -77,7 +78,7 @@ class _Pursuit(CompanionsMixin):
         # (choice) An input column that is zero on every training sample gets no gradient
         # and keeps its starting weight: the ascent starts it at 0, so that a new sample
         # with a value there (an unseen category) meets no random weight (§3.3).
-        self.used_inputs = used_columns(X).to(Y.dtype)
+        self.used_inputs = reduction.any_columns(used_columns(X)).to(Y.dtype)
         self.schedule = settings.schedule  # the paper's rules (PaperSchedule), or None
         self.ascent = (settings.options.ncf_steps, settings.options.ncf_lr)  # the last one run
         self.gd_budget = settings.gd_steps  # of the last descent
@@ -92,8 +93,8 @@ class _Pursuit(CompanionsMixin):
         neuron's output is spread over the samples.
         """
         terms = self.sample_weight * (residual * change).sum(dim=1)
-        total = float(terms.sum())
-        return not total > self.ncf_tol * float(terms.abs().sum())
+        total, absolute = reduction.all_sum_list([terms.sum(), terms.abs().sum()])
+        return not float(total) > self.ncf_tol * float(absolute)
 
     def _rose(self, loss, loss_before):
         """Whether the neuron, at the last scale tried, raised the loss materially.
@@ -125,7 +126,8 @@ class _Pursuit(CompanionsMixin):
             return None
         rng = self.random_state if rng is None else rng
         rows = np.sort(rng.choice(self.n_samples, size, replace=False))
-        return torch.as_tensor(rows, device=self.Y.device)
+        # Every process draws the same global rows and keeps its own (_kernels/reduction.py).
+        return torch.as_tensor(reduction.local_rows(rows), device=self.Y.device)
 
     def search_rows(self):
         """The samples this iteration's ascent runs on (docs/algorithm.md §3.3): None (all),

@@ -85,7 +85,7 @@ class EarlyStopping:
             score = self._keep(weights, iteration)
         else:
             score, terms = self._score_and_terms(weights)
-            if clearly_better(terms, self.kept_terms):
+            if self._clearly_better(terms, self.kept_terms):
                 self._keep(weights, iteration, score, terms)
         self.scores[iteration] = score
         # As MLPClassifier's early stopping: patience runs out unless a score beats
@@ -103,6 +103,10 @@ class EarlyStopping:
         if self.kept_score >= PERFECT_VALIDATION_SCORE:
             stop = "perfect_validation"
         return stop
+
+    def _clearly_better(self, terms, kept_terms):
+        """:func:`clearly_better`; a data-parallel fit's reduces its sums (partitioned.py)."""
+        return clearly_better(terms, kept_terms)
 
     def _score_and_terms(self, weights):
         """The validation score of the network ``weights`` and its per-sample terms."""

@@ -13,6 +13,7 @@ import torch
 
 from .inputs import SparseInputs, _with_values, transposed_product
 from .network import SQUARED_ERROR, backward, forward
+from .reduction import active, all_sum, all_sum_list, count
 
 # A is formed and factorised while weights x outputs (J's columns times its rows per
 # sample: forming A costs n m P^2) is at most this; conjugate gradients beyond (choice).
@@ -92,7 +93,7 @@ def _jacobian_chunks(
         residual = (Y - pre_activations[-1]).to(SOLVE_DTYPE)
     signals = _output_signals(weights, pre_activations, layer_inputs, activation, m)
     P = sum(w.numel() for w in weights)
-    root = (sample_weight.to(SOLVE_DTYPE) / n).sqrt()
+    root = (sample_weight.to(SOLVE_DTYPE) / count(n)).sqrt()
     size = max(1, chunk // (m * P))
     # One buffer for every chunk's rows of J, written in place: building each chunk
     # from concatenated pieces cost as much as the product J^T J (16,000 samples).
@@ -145,9 +146,10 @@ def _normal_equations(
         A.addmm_(jacobian.mT, jacobian)
         if residual is not None:
             g.addmv_(jacobian.mT, residual)
+    A, g = all_sum(A), all_sum(g)  # over all processes' rows (_kernels/reduction.py)
     if objective.name != "squared_error":
         pre_activations, layer_inputs = forward(weights, X, activation)
-        scale = (sample_weight / X.shape[0])[:, None]
+        scale = (sample_weight / count(X.shape[0]))[:, None]
         g = _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective)
     return A, g
 
@@ -155,7 +157,7 @@ def _normal_equations(
 def _full_gradient(weights, X, Y, sample_weight, activation, objective):
     """``g``, minus the loss's gradient, on all samples: one forward and one backward pass."""
     pre_activations, layer_inputs = forward(weights, X, activation)
-    scale = (sample_weight / X.shape[0])[:, None]
+    scale = (sample_weight / count(X.shape[0]))[:, None]
     return _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective)
 
 
@@ -199,7 +201,7 @@ def _diagonal(
     """
     n, m = Y.shape
     signals = _output_signals(weights, pre_activations, layer_inputs, activation, m)
-    scale = (sample_weight / n)[:, None]
+    scale = (sample_weight / count(n))[:, None]
     squares = [[signal.square() for signal in per_output] for per_output in signals]
     bound = objective.hessian_bound(pre_activations[-1])
     if bound is not None:
@@ -217,7 +219,7 @@ def _diagonal(
     for layer in range(len(weights)):
         total = sum(squares[o][layer] for o in range(m)) * scale
         parts.append(transposed_product(total, squares_in[layer]))
-    return _flat(parts)
+    return _flat(all_sum_list(parts))
 
 
 class _MatrixFree:
@@ -240,7 +242,7 @@ class _MatrixFree:
         if rows is not None:  # A on the rows, g on all samples
             X, Y, sample_weight = _rows_of(rows, X, Y, sample_weight)
         self.pre, self.inputs = forward(weights, X, activation)
-        self.scale = (sample_weight / X.shape[0])[:, None]
+        self.scale = (sample_weight / count(X.shape[0]))[:, None]
         if rows is None:
             g = _gradient(weights, self.pre, self.inputs, Y, self.scale, activation, objective)
         else:
@@ -397,7 +399,7 @@ def _system_type(weights, shape, max_explicit=None, objective=SQUARED_ERROR):
     """How the damped system is solved: ``_Explicit``, ``_Dual`` or ``_MatrixFree``."""
     if not has_explicit_system(weights, shape[1], max_explicit):
         return _MatrixFree
-    if objective.name != "squared_error":  # g does not pair with the whitened rows
-        return _Explicit
+    if objective.name != "squared_error" or active():  # g does not pair with the whitened
+        return _Explicit  # rows; J J^T needs every process's rows
     # Fewer residuals than weights: factorise n m x n m instead of P x P.
     return _Dual if shape[0] * shape[1] < sum(w.numel() for w in weights) else _Explicit

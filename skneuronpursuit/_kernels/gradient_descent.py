@@ -39,6 +39,7 @@ import torch
 from .inputs import SparseInputs
 from .network import SQUARED_ERROR, backward, forward, weight_penalty
 from .network import loss as network_loss
+from .reduction import count
 
 WINDOW = 250  # steps between checkpoints (the paper's PVR rule checks every 50,000) (choice)
 MAX_HALVINGS = 4  # halvings per call, as the paper's PVR rule allows (choice)
@@ -106,7 +107,7 @@ def lay_out(X, Y, sample_weight, objective=SQUARED_ERROR):
     -------
     LaidOutData
     """
-    n_samples = X.shape[0]
+    n_samples = count(X.shape[0])  # of all processes' rows (_kernels/reduction.py)
     uniform = bool((sample_weight == 1).all())
     columns = not isinstance(X, SparseInputs)  # sparse products are by rows
     if columns:

@@ -26,10 +26,12 @@ import math
 
 import torch
 
+from .reduction import all_sum, count
+
 
 def weighted_squared_norm(values, sample_weight):
     """``sum_i s_i * ||values_i||^2`` over the sample dimension (-2)."""
-    return (sample_weight[:, None] * values.square()).sum(dim=(-2, -1))
+    return all_sum((sample_weight[:, None] * values.square()).sum(dim=(-2, -1)))
 
 
 class SquaredError:
@@ -39,10 +41,10 @@ class SquaredError:
     rescales_targets = True  # Y is divided by its RMS (docs/algorithm.md §1)
 
     def value(self, output, Y, sample_weight):
-        return weighted_squared_norm(Y - output, sample_weight) / (2 * Y.shape[-2])
+        return weighted_squared_norm(Y - output, sample_weight) / (2 * count(Y.shape[-2]))
 
     def zero_value(self, Y, sample_weight):
-        return float(weighted_squared_norm(Y, sample_weight)) / (2 * Y.shape[-2])
+        return float(weighted_squared_norm(Y, sample_weight)) / (2 * count(Y.shape[-2]))
 
     def negative_gradient(self, output, Y):
         return Y - output
@@ -54,7 +56,7 @@ class SquaredError:
         squares = output.sub_(Y).square()
         if weight is not None:
             squares = weight * squares
-        return squares.sum(dim=(-2, -1)) / (2 * n_samples)
+        return all_sum(squares.sum(dim=(-2, -1))) / (2 * n_samples)
 
     def curvature(self, output, change, sample_weight):
         return float(weighted_squared_norm(change, sample_weight))
@@ -109,10 +111,10 @@ class LogLoss:
         per_sample = self._per_sample(output, Y, axis)
         if weight is not None:
             per_sample = weight * per_sample
-        return per_sample.sum(dim=(-2, -1)) / n_samples
+        return all_sum(per_sample.sum(dim=(-2, -1))) / n_samples
 
     def value(self, output, Y, sample_weight):
-        return self.window_value_(output, Y, sample_weight[:, None], Y.shape[-2])
+        return self.window_value_(output, Y, sample_weight[:, None], count(Y.shape[-2]))
 
     def zero_value(self, Y, sample_weight):
         return float(self.value(torch.zeros_like(Y), Y, sample_weight))
@@ -130,7 +132,7 @@ class LogLoss:
             per_sample = p * (1 - p) * change.square()
         else:
             per_sample = (p * change.square()).sum(-1) - (p * change).sum(-1).square()
-        return float((sample_weight * per_sample.reshape(len(sample_weight))).sum())
+        return float(all_sum((sample_weight * per_sample.reshape(len(sample_weight))).sum()))
 
     def whiten_(self, jacobian, output):
         """``B_i^T J_i`` in place for each sample, ``B_i B_i^T`` the Hessian of its loss.

@@ -26,6 +26,7 @@ import torch
 
 from .inputs import SparseInputs, dense_product, transposed_product
 from .network import backward, forward, matmul
+from .reduction import all_sum, all_sum_list, count
 
 # (choice) With ``rows``, this fraction of an ascent's steps (the last ones) runs on
 # all samples, so that the point returned has climbed the NCF of all samples last.
@@ -48,7 +49,7 @@ def _data_per_step(inputs, signal, rows, n_steps):
     n_on_rows = n_steps - max(1, round(FULL_DATA_STEPS_FRACTION * n_steps))
 
     def subset(chosen):
-        factor = inputs.shape[-2] / len(chosen)
+        factor = count(inputs.shape[-2]) / count(len(chosen))
         return inputs.index_select(-2, chosen), signal.index_select(-2, chosen).mul_(factor)
 
     final = everything if last is None else subset(last)
@@ -61,7 +62,7 @@ def _weighted_rms_row_norm(values, sample_weight):
         total = (sample_weight * values.squared_row_norms()).sum()
     else:
         total = (sample_weight[:, None] * values.square()).sum(dim=(-2, -1))
-    return total.div(len(sample_weight)).sqrt()
+    return all_sum(total).div(count(len(sample_weight))).sqrt()
 
 
 def _safe_divide(values, scale):
@@ -104,7 +105,7 @@ def network_ncf(weights, X, signal, activation, with_value=True):
     and the network output it needs (the ascent steps use only the gradient).
     """
     pre_activations, layer_inputs = forward(weights, X, activation, output=with_value)
-    value = (pre_activations[-1] * signal).sum(dim=(-2, -1)) if with_value else None
+    value = all_sum((pre_activations[-1] * signal).sum(dim=(-2, -1))) if with_value else None
     _, grads = backward(weights, pre_activations, layer_inputs, signal, activation)
     return value, grads
 
@@ -136,7 +137,7 @@ def search_network(
     normalise : bool, default=True
         Climb on inputs and signal divided by their RMS row norms; False: as given.
     """
-    weight = sample_weight[:, None] / X.shape[0]
+    weight = sample_weight[:, None] / count(X.shape[0])
     signal = weight * Y
     X_hat, signal_hat = X, signal
     if normalise:
@@ -191,11 +192,12 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
     z = dense_product(layer_input, incoming.mT)
     activated = activation(z)
     correlation = matmul(signal, outgoing.mT)
-    value = (activated * correlation).sum(-2) if with_value else None
+    value = all_sum((activated * correlation).sum(-2)) if with_value else None
     grad_incoming = transposed_product(
         activation.backpropagate(correlation, z, activated), layer_input
     )
     grad_outgoing = transposed_product(activated, signal)
+    grad_incoming, grad_outgoing = all_sum_list([grad_incoming, grad_outgoing])
     return value, grad_incoming, grad_outgoing
 
 
@@ -214,7 +216,7 @@ def _folded_gradient(inputs, folded, incoming, outgoing, activation):
     where :func:`candidate_ncf` needs four passes and a third product.
     """
     slopes = activation.derivative(dense_product(inputs, incoming.mT))
-    total = transposed_product(slopes, folded)  # T, shape (..., R, k_in)
+    total = all_sum(transposed_product(slopes, folded))  # T, shape (..., R, k_in)
     grad_incoming = total * outgoing
     grad_outgoing = (total * incoming).sum(-1, keepdim=True).div_(activation.power)
     return grad_incoming, grad_outgoing
@@ -270,7 +272,7 @@ def _ascend(
     the final points, shape (layers, R), in the units of the data.
     """
     A, B = points[..., : H.shape[-1]], points[..., H.shape[-1] :]  # views
-    n_samples = len(sample_weight)
+    n_samples = count(len(sample_weight))
     if normalise:
         input_scale = _weighted_rms_row_norm(H, sample_weight).reshape(-1)
         signal_scale = _weighted_rms_row_norm(G, sample_weight)

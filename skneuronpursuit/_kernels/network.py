@@ -15,6 +15,7 @@ import torch
 
 from .inputs import dense_product, transposed_product
 from .losses import LOSSES, weighted_squared_norm  # noqa: F401 (weighted_squared_norm: re-export)
+from .reduction import all_sum_list
 
 SQUARED_ERROR = LOSSES["squared_error"]
 
@@ -108,7 +109,7 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation, 
         grads = [signal @ inputs.mT for signal, inputs in zip(signals, layer_inputs)]
     else:
         grads = [transposed_product(s, inputs) for s, inputs in zip(signals, layer_inputs)]
-    return signals, grads
+    return signals, all_sum_list(grads)  # sums over samples: over all processes' rows
 
 
 def push_forward(weights, pre_activations, layer, perturbation, activation):

@@ -1,0 +1,597 @@
+"""A data-parallel fit: every process holds blocks of the rows (docs/big-data.md).
+
+:func:`fit_partition` is one process's part of a fit over a ``torch.distributed`` group
+(``torchrun``, or the Dask estimators of :mod:`skneuronpursuit.dask`, which run one
+process per Dask worker). Every process validates and prepares its own rows; every sum
+over samples is all-reduced by the kernels (``_kernels/reduction.py``); every process
+draws the same random numbers, takes the same decisions and grows the same network; and
+every process ends with the same fitted estimator, an ordinary
+:class:`~skneuronpursuit.NeuronPursuitRegressor` or
+:class:`~skneuronpursuit.NeuronPursuitClassifier`.
+
+What differs from a fit in one process on the same rows (docs/big-data.md):
+
+- equal samples are merged within a block only;
+- the held-out rows of early stopping are drawn per block (:func:`held_out_rows`);
+- ``feature_importances_`` are computed on the rows of the process of rank 0;
+- sums are taken in another order: the same network up to rounding;
+- ``warm_start`` and scikit-learn's callbacks are not supported.
+"""
+
+from contextlib import nullcontext
+from dataclasses import replace
+
+import numpy as np
+import scipy.sparse
+import torch
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_array
+
+from .._engine.data import (
+    SMALLEST_SCALE,
+    _input_tensor,
+    merge_duplicates,
+)
+from .._engine.device import DTYPES, resolve_device
+from .._engine.memory import check_memory
+from .._engine.problem import FitProblem, random_state_from
+from .._engine.pursuit import grow
+from .._kernels import reduction
+from .classifier import class_targets
+from .held_out import HeldOutSplitError
+from .regressor import _numeric_targets
+from .stop_warnings import warn_about_stop
+from .tracking import KEEP_STANDARD_ERRORS, EarlyStopping
+
+
+def block_seed(split_seed, block):
+    """The seed of the held-out split of block ``block``, from the fit's ``split_seed``."""
+    state = np.random.SeedSequence([int(split_seed), int(block)]).generate_state(1)[0]
+    return int(state % np.iinfo(np.int32).max)
+
+
+def held_out_rows(n_rows, block, split_seed, fraction, stratify=None):
+    """The rows of one block that early stopping holds out, and those it trains on.
+
+    Each block (a Dask partition, or the rows of one process in :func:`fit_partition`)
+    holds out its own part: ``sklearn.model_selection.train_test_split`` of its
+    ``n_rows`` distinct samples (equal samples merged, in order of first occurrence) with
+    ``test_size=fraction`` and the seed :func:`block_seed` ``(split_seed, block)``,
+    stratified by the classes where the block allows it and not stratified where it does
+    not (a class with one sample in the block). ``split_seed`` is drawn from the
+    estimator's ``random_state`` as in a fit in one process. A block of fewer than two
+    samples holds out none.
+
+    Parameters
+    ----------
+    n_rows : int
+    block : int
+        The block's index: the partition's index in the Dask collection.
+    split_seed : int
+    fraction : float
+        ``validation_fraction``.
+    stratify : ndarray of shape (n_rows,), default=None
+        Class indices to stratify on (the classifier).
+
+    Returns
+    -------
+    train, held_out : ndarray of int
+    """
+    rows = np.arange(n_rows)
+    if n_rows < 2:
+        return rows, rows[:0]
+    seed = block_seed(split_seed, block)
+    try:
+        train, held_out = train_test_split(
+            rows, test_size=fraction, random_state=seed, stratify=stratify
+        )
+    except ValueError:
+        if stratify is None:
+            return rows, rows[:0]
+        train, held_out = train_test_split(rows, test_size=fraction, random_state=seed)
+    return train, held_out
+
+
+def _agree(error):
+    """Raise in every process if any failed its local step, so none waits in a collective."""
+    failed = reduction.sum_array(np.array([0.0 if error is None else 1.0]))
+    if error is not None:
+        raise error
+    if failed[0] > 0:
+        raise RuntimeError(
+            "another process of the data-parallel fit failed; its error is raised there"
+        )
+
+
+# ---------------------------------------------------------------- the problem
+
+
+def _column_max(values):
+    """Largest magnitude per column, zeros for no rows."""
+    if values.shape[0] == 0:
+        return np.zeros(values.shape[1])
+    peak = abs(values).max(axis=0)
+    return np.asarray(peak.todense() if scipy.sparse.issparse(peak) else peak).ravel()
+
+
+def _mean_square(values, sample_weight):
+    """Weighted mean of the squares per column over every process's rows."""
+    with np.errstate(over="ignore", under="ignore"):
+        if scipy.sparse.issparse(values):
+            squares = np.asarray(values.multiply(values).T @ sample_weight).ravel()
+        else:
+            squares = (values**2).T @ sample_weight
+        total = reduction.sum_array(np.append(squares, sample_weight.sum()))
+    return total[:-1] / total[-1]
+
+
+def _root_mean_square(values, sample_weight, axis=None):
+    """``_engine/data.py``'s ``_root_mean_square`` over every process's rows."""
+    mean = _mean_square(values, sample_weight)
+    scale = np.sqrt(mean if axis is not None else np.mean(mean))
+    peak = reduction.max_array(_column_max(values))
+    if axis is None:
+        peak = peak.max()
+    if np.any((peak > 0) & ~((scale > 0) & np.isfinite(scale))):
+        peak = np.where(peak > 0, peak, 1.0)
+        if scipy.sparse.issparse(values):
+            scaled = values @ scipy.sparse.diags(1 / np.broadcast_to(peak, values.shape[1]))
+        else:
+            scaled = values / peak
+        mean = _mean_square(scaled, sample_weight)
+        scale = peak * np.sqrt(mean if axis is not None else np.mean(mean))
+    return np.where(scale >= SMALLEST_SCALE, scale, 1.0)
+
+
+def build_partition_problem(blocks, settings, *, fit_intercept, dtype, device, center):
+    """``_engine/problem.py``'s ``build_problem`` for this process's blocks of rows in a
+    data-parallel fit: every scale, offset and weight normalisation over all rows.
+
+    ``blocks`` is a list of ``(index, X, Y, sample_weight)``. Equal samples are merged,
+    and sorted, within a block only: the rows of the fit are the blocks in the order of
+    their indices, on any placement of the blocks on the processes. Returns the problem
+    and this process's rows and weights (normalised) in that order.
+    """
+    blocks = sorted(blocks, key=lambda block: block[0])
+    merged = [(index, *merge_duplicates(X, Y, w)) for index, X, Y, w in blocks]
+    state = reduction._active()
+    if state is not None:
+        state.set_blocks([(index, X.shape[0]) for index, X, _, _ in merged])
+    X, Y, sample_weight = _stack([(X, Y, w) for _, X, Y, w in merged], merged, 0)
+    n_total = reduction.count(X.shape[0])
+    largest = reduction.max_array(np.array([sample_weight.max(initial=0.0)]))[0]
+    sample_weight = sample_weight / largest
+    total = reduction.sum_array(np.array([sample_weight.sum()]))[0]
+    sample_weight = sample_weight / (total / n_total)
+    x_scale = _root_mean_square(X, sample_weight, axis=0)
+    rescale = settings.objective.rescales_targets
+    y_scale = float(_root_mean_square(Y, sample_weight)) if rescale else 1.0
+    offset = centred = mean = None
+    if center and rescale:
+        peak = reduction.max_array(_column_max(Y))
+        peak = np.where(peak > 0, peak, 1.0)
+        sums = reduction.sum_array(np.append((Y / peak).T @ sample_weight, sample_weight.sum()))
+        mean = peak * (sums[:-1] / sums[-1])
+        centred = Y - mean
+        y_scale = float(_root_mean_square(centred, sample_weight))
+        smallest = Y.min(axis=0) if Y.shape[0] else np.full(Y.shape[1], np.inf)
+        offset = -reduction.max_array(-smallest)
+        Y = Y - offset
+    X_fit = _input_tensor(X, fit_intercept, dtype, device, x_scale)
+    check_memory(
+        device,
+        n_samples=X_fit.shape[0],
+        n_inputs=X_fit.shape[1],
+        n_outputs=Y.shape[1],
+        depth=settings.depth,
+        n_restarts=settings.n_restarts,
+        max_iter=settings.max_iter,
+        dtype=dtype,
+        n_nonzero=getattr(X_fit, "nnz", None),
+    )
+
+    def tensor(array):
+        return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
+
+    weights = tensor(sample_weight)
+    reference = None
+    if centred is not None:
+        reference = settings.objective.zero_value(tensor(centred / y_scale), weights)
+    problem = FitProblem(
+        X=X_fit,
+        Y=tensor(Y / y_scale),
+        sample_weight=weights,
+        x_scale=x_scale,
+        y_scale=y_scale,
+        fit_intercept=bool(fit_intercept),
+        activation=settings.activation,
+        y_offset=offset,
+        loss_reference=reference,
+        y_mean=mean,
+    )
+    return problem, X, sample_weight
+
+
+# ---------------------------------------------------------------- early stopping
+
+
+def _clearly_better(terms, kept_terms):
+    """``tracking.clearly_better`` over every process's held-out rows."""
+    gain = terms - kept_terms
+    m = reduction.count(gain.size)
+    total = reduction.sum_array(np.array([gain.sum()]))[0]
+    squares = reduction.sum_array(np.array([np.sum((gain - total / m) ** 2)]))[0]
+    spread = np.sqrt(m / (m - 1) * squares) if m > 1 else 0.0
+    return bool(total > KEEP_STANDARD_ERRORS * spread * (1 + 1e-9))
+
+
+class _PartitionedEarlyStopping(EarlyStopping):
+    """Early stopping on held-out rows spread over the processes: R^2 or accuracy, and
+    their per-sample terms, from sums over every process's held-out rows."""
+
+    _clearly_better = staticmethod(_clearly_better)
+
+    def __init__(self, classifier, *args):
+        self.classifier = classifier
+        super().__init__(*args)
+
+    def _score_and_terms(self, weights):
+        inputs, Y, weight = self.validation
+        output = self.problem.scaled_output(weights, inputs)
+        if self.classifier:
+            hits = _class_index(output) == _class_index(Y)
+            sums = reduction.sum_array(np.array([weight @ hits, weight.sum()]))
+            return float(sums[0] / sums[1]), hits * (weight / sums[1])
+        m = Y.shape[1]
+        first = reduction.sum_array(
+            np.concatenate([[weight.sum()], weight @ Y, weight @ (Y - output) ** 2])
+        )
+        total, mean, errors = first[0], first[1 : m + 1] / first[0], first[m + 1 :]
+        spread = reduction.sum_array(weight @ (Y - mean) ** 2)
+        # r2_score with sample weights, one score per output averaged (force_finite).
+        perfect = np.where(errors == 0, 1.0, 0.0)
+        positive = spread > 0
+        scores = np.where(positive, 1 - errors / np.where(positive, spread, 1.0), perfect)
+        relative = weight / total
+        per_output = np.where(spread > 0, spread / total, 1.0) * m
+        terms = -relative * (((Y - output) ** 2) / per_output).sum(axis=1)
+        return float(scores.mean()), terms
+
+
+def _class_index(scores):
+    if scores.ndim == 1 or scores.shape[1] == 1:
+        return (scores.ravel() > 0).astype(int)
+    return np.argmax(scores, axis=1)
+
+
+# ---------------------------------------------------------------- the fit
+
+
+def _labels(y):
+    y = check_array(y, ensure_2d=False, dtype=None, ensure_min_samples=0)
+    check_classification_targets(y) if len(y) else None
+    return y
+
+
+def _local_blocks(estimator, blocks):
+    """Validated blocks ``(index, X, y, sample_weight)`` and the local label set."""
+    checked = []
+    for index, X, y, sample_weight in blocks:
+        X = check_array(X, accept_sparse="csr", dtype=np.float64, ensure_min_samples=0)
+        if is_classifier(estimator):
+            y = _labels(y)
+        else:
+            y = check_array(y, ensure_2d=False, dtype=None, ensure_min_samples=0)
+            y = _numeric_targets(y).reshape(len(y), -1)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"block {index}: X has {X.shape[0]} rows and y {y.shape[0]}")
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if checked and X.shape[1] != checked[0][1].shape[1]:
+            raise ValueError("the blocks have different numbers of features")
+        checked.append((int(index), X, y, sample_weight))
+    if not checked:
+        raise ValueError("every process of a data-parallel fit needs a block of rows")
+    return checked
+
+
+def _all_labels(labels, classes):
+    """The sorted classes of every process (``classes`` when given)."""
+    if classes is not None:
+        return np.asarray(classes)
+    if not reduction.active():
+        return np.unique(labels)
+    gathered = [None] * torch.distributed.get_world_size(reduction._active().group)
+    torch.distributed.all_gather_object(
+        gathered, np.unique(labels), group=reduction._active().group
+    )
+    return np.unique(np.concatenate(gathered))
+
+
+def _encode(estimator, checked, classes):
+    """``(index, X, Y, sample_weight)`` with the network's targets; the classifier's class
+    weights multiply ``sample_weight`` (``"balanced"`` from the counts of all rows)."""
+    if not is_classifier(estimator):
+        return checked
+    encoded = [np.searchsorted(classes, y) for _, _, y, _ in checked]
+    for code, (_, _, y, _) in zip(encoded, checked):
+        if np.any(classes[np.minimum(code, len(classes) - 1)] != y):
+            raise ValueError(f"y has labels outside classes {classes}")
+    class_weight = estimator.class_weight
+    per_class = np.ones(len(classes))
+    if class_weight == "balanced":
+        counts = reduction.sum_array(
+            np.sum([np.bincount(c, minlength=len(classes)) for c in encoded], axis=0)
+        )
+        per_class = counts.sum() / (len(classes) * np.where(counts > 0, counts, 1))
+    elif isinstance(class_weight, dict):
+        per_class = np.array([class_weight.get(c, 1.0) for c in classes], dtype=np.float64)
+    weighted = reduction.sum_array(
+        np.sum(
+            [
+                np.bincount(c, weights=w * per_class[c], minlength=len(classes))
+                for c, (_, _, _, w) in zip(encoded, checked)
+            ],
+            axis=0,
+        )
+    )
+    if np.count_nonzero(weighted) < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} needs samples of at least 2 classes with "
+            f"positive sample_weight; got {np.count_nonzero(weighted)} class."
+        )
+    return [
+        (index, X, class_targets(code, len(classes), estimator.loss), w * per_class[code])
+        for code, (index, X, _, w) in zip(encoded, checked)
+    ]
+
+
+def _seed(estimator):
+    """The fit's RandomState, the same in every process: for ``random_state=None`` the
+    seed of rank 0 (a RandomState instance is every process's own copy)."""
+    if estimator.random_state is not None or not reduction.active():
+        return random_state_from(estimator.random_state)
+    seed = int(np.random.SeedSequence().generate_state(1)[0])
+    rank = torch.distributed.get_rank(reduction._active().group)
+    seed = int(reduction.sum_array(np.array([seed if rank == 0 else 0.0]))[0])
+    return np.random.RandomState(seed)
+
+
+def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True):
+    """Fit a clone of ``estimator`` on the rows of ``blocks`` of this process.
+
+    Parameters
+    ----------
+    estimator : NeuronPursuitRegressor or NeuronPursuitClassifier
+        Unfitted; the same parameters in every process.
+    blocks : list of tuple
+        ``(index, X, y, sample_weight)`` per block of rows this process holds; ``index``
+        numbers the blocks of all processes (it seeds their held-out rows).
+    group : ProcessGroup, default=None
+        The ``torch.distributed`` group of the fit (None: the default group).
+    classes : array-like, default=None
+        The classifier's classes; None: gathered from every process's labels.
+    distributed : bool, default=True
+        False: a fit in this process alone, on its blocks (what the fit over several
+        processes is compared with).
+
+    Returns
+    -------
+    estimator
+        The fitted clone, the same in every process.
+    """
+    est = clone(estimator)
+    context = reduction.distributed(group) if distributed else nullcontext()
+    with context:
+        rank = torch.distributed.get_rank(group) if distributed else 0
+        error = checked = None
+        try:
+            est._validate_params()
+            if est.warm_start:
+                raise ValueError(
+                    f"warm_start=True is not supported by a data-parallel fit of "
+                    f"{type(est).__name__}; fit afresh."
+                )
+            settings = est._settings()
+            checked = _local_blocks(est, blocks)
+        except Exception as caught:  # every process raises, none waits in a collective
+            error = caught
+        _agree(error)
+        width = checked[0][1].shape[1]
+        widths = reduction.max_array(np.array([width, -width], dtype=np.float64))
+        if widths[0] != -widths[1]:
+            raise ValueError("the processes' rows have different numbers of features")
+        attributes = {"_loss_": settings.objective.name}
+        if is_classifier(est):
+            labels = np.concatenate([y for _, _, y, _ in checked] or [np.array([])])
+            classes = _all_labels(labels, classes)
+            attributes["classes_"] = classes
+        error = None
+        try:
+            encoded = _encode(est, checked, classes)
+        except Exception as caught:
+            error = caught
+        _agree(error)
+        random_state = _seed(est)
+        merged = [(index, *merge_duplicates(X, Y, w, sort=False)) for index, X, Y, w in encoded]
+        n_total = reduction.count(sum(X.shape[0] for _, X, _, _ in merged))
+        widest = max(Y.shape[1] for _, _, Y, _ in merged)
+        n_outputs = int(reduction.max_array(np.array([widest], dtype=np.float64))[0])
+        if n_total < 2:
+            raise ValueError(f"{type(est).__name__} needs at least 2 samples; got {n_total}.")
+        early_stopping = est._uses_early_stopping(n_total, False)
+        split_seed = None
+        train_parts, held_parts = [], []
+        if early_stopping:
+            split_seed = int(random_state.randint(np.iinfo(np.int32).max))
+            for index, X, Y, w in merged:
+                strata = _class_index(Y) if is_classifier(est) else None
+                train, held = held_out_rows(
+                    X.shape[0], index, split_seed, est.validation_fraction, strata
+                )
+                train_parts.append((X[train], Y[train], w[train]))
+                held_parts.append((X[held], Y[held], w[held]))
+            n_held = reduction.count(sum(len(part[0]) for part in held_parts))
+            if n_held < est._min_validation_samples:
+                if est.early_stopping != "auto":
+                    raise HeldOutSplitError(
+                        f"early_stopping held out {n_held} of the {n_total} distinct "
+                        f"samples (validation_fraction={est.validation_fraction}); "
+                        f"{type(est).__name__} needs at least {est._min_validation_samples}."
+                    )
+                early_stopping, split_seed = False, None
+        if not early_stopping:
+            train_parts = [(X, Y, w) for _, X, Y, w in merged]
+        error = problem = None
+        try:
+            problem, X_train, w_train = build_partition_problem(
+                [(block[0], *part) for block, part in zip(merged, train_parts)],
+                settings,
+                fit_intercept=bool(est.fit_intercept),
+                dtype=DTYPES[est.dtype],
+                device=resolve_device(est.device),
+                center=est._centers_targets and bool(est.fit_intercept),
+            )
+        except Exception as caught:
+            error = caught
+        _agree(error)
+        tracker = None
+        if early_stopping:
+            tracker = _PartitionedEarlyStopping(
+                is_classifier(est),
+                _stack(held_parts, merged, n_outputs),
+                None,
+                None,
+                problem,
+                float(est.tol),
+                int(est.n_iter_no_change),
+                None,
+            )
+        if rank != 0:
+            settings = replace(settings, verbose=0)
+        result = grow(
+            problem.X,
+            problem.Y,
+            problem.sample_weight,
+            settings,
+            random_state,
+            on_iteration=tracker,
+            loss_reference=problem.loss_reference,
+        )
+    weights = result.weights
+    if tracker is not None and tracker.kept_weights is not None:
+        weights = tracker.kept_weights
+    history = [
+        replace(record, validation_score=tracker.scores.get(record.iteration))
+        if tracker
+        else record
+        for record in result.history
+    ]
+    fitted = {**attributes, **est._network_attributes(weights)}
+    fitted.update(
+        n_features_in_=int(widths[0]),
+        x_scale_=problem.x_scale,
+        y_scale_=problem.y_scale,
+        y_offset_=problem.output_offset(weights),
+        options_=settings.options,
+        _random_state_=random_state,
+        _split_seed_=split_seed,
+        _activation_=settings.activation,
+        _fit_intercept_=problem.fit_intercept,
+        history_=history,
+        n_iter_=len(history),
+        loss_curve_=[record.loss for record in history],
+        stop_reason_=result.stop_reason,
+        n_outputs_=n_outputs,
+        n_pruned_=0,
+        early_stopping_=early_stopping,
+        validation_scores_=None,
+        best_validation_score_=None,
+        best_iteration_=None,
+    )
+    if early_stopping:
+        fitted.update(
+            validation_scores_=[record.validation_score for record in history],
+            best_validation_score_=tracker.kept_score,
+            best_iteration_=tracker.kept_iteration,
+        )
+    for name, value in fitted.items():
+        setattr(est, name, value)
+    # On this process's training rows (docs/big-data.md): rank 0's are what it returns.
+    if X_train.shape[0] > 0:
+        est.feature_importances_ = est._importances(X_train, w_train, random_state)
+    else:
+        est.feature_importances_ = np.full(est.n_features_in_, 1 / est.n_features_in_)
+    return est
+
+
+def _stack(parts, merged, n_outputs):
+    """The rows of ``parts`` (``(X, Y, w)`` each) as one ``(X, Y, w)``."""
+    if not parts:
+        width = merged[0][1].shape[1] if merged else 0
+        return np.empty((0, width)), np.empty((0, n_outputs)), np.empty(0)
+    Xs = [X for X, _, _ in parts]
+    X = scipy.sparse.vstack(Xs, format="csr") if scipy.sparse.issparse(Xs[0]) else np.vstack(Xs)
+    Y = np.vstack([Y for _, Y, _ in parts])
+    return X, Y, np.concatenate([w for _, _, w in parts])
+
+
+def fit_partition(estimator, X, y, sample_weight=None, *, group=None, classes=None):
+    """Run one process's part of a data-parallel fit over a ``torch.distributed`` group.
+
+    Every process of the group calls it with its own rows and the same ``estimator``;
+    every sum over samples is all-reduced over the group, every process grows the same
+    network and returns the same fitted estimator. No process sees another's rows.
+    Without an initialised process group it is an ordinary fit of ``estimator`` on
+    ``(X, y)`` in this process (up to the differences listed in docs/big-data.md).
+
+    Parameters
+    ----------
+    estimator : NeuronPursuitRegressor or NeuronPursuitClassifier
+        Unfitted, with the same parameters in every process. With ``random_state=None``
+        every process uses the seed of rank 0. ``warm_start`` is not supported.
+    X : {array-like, sparse matrix} of shape (n_local_samples, n_features)
+        This process's rows; each process must hold at least one.
+    y : array-like of shape (n_local_samples,) or (n_local_samples, n_outputs)
+    sample_weight : array-like of shape (n_local_samples,), default=None
+        Normalised to mean 1 over the rows of all processes.
+    group : torch.distributed.ProcessGroup, default=None
+        The group of the processes that share the fit; None: the default group.
+        Its backend must handle the fit's device: gloo on the CPU, NCCL on CUDA.
+    classes : array-like, default=None
+        The classifier's classes; None: gathered from every process's labels.
+
+    Returns
+    -------
+    estimator
+        A fitted clone of ``estimator`` (the same in every process): an ordinary
+        scikit-learn estimator. The held-out rows of early stopping are this process's
+        block ``rank`` (:func:`held_out_rows`).
+
+    Examples
+    --------
+    Launched with ``torchrun --nproc-per-node 2 script.py``::
+
+        import torch.distributed as dist
+        from skneuronpursuit import NeuronPursuitRegressor, fit_partition
+
+        dist.init_process_group("gloo")
+        X_local, y_local = load_my_rows(dist.get_rank())  # this process's rows
+        reg = fit_partition(NeuronPursuitRegressor(random_state=0), X_local, y_local)
+        dist.destroy_process_group()
+    """
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    rank = torch.distributed.get_rank(group) if distributed else 0
+    fitted = fit_blocks(
+        estimator,
+        [(rank, X, y, sample_weight)],
+        group=group,
+        classes=classes,
+        distributed=distributed,
+    )
+    if rank == 0:
+        warn_about_stop(fitted)
+    return fitted
