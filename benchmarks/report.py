@@ -217,7 +217,8 @@ def dominant_frequency_share(model, modulus=59, min_norm=0.1):
     the energy at the strongest frequency ``k`` and its mirror ``modulus - k``,
     over all non-constant frequencies (paper Fig. 10: one frequency per neuron).
     """
-    weights = model.coefs_[0][: 2 * modulus].T
+    coefs = model.coefs_ if hasattr(model, "coefs_") else model.coefs  # estimator or PursuitFit
+    weights = coefs[0][: 2 * modulus].T
     norms = np.linalg.norm(weights, axis=1)
     strong = weights[norms >= min_norm * norms.max()]
     shares = []
