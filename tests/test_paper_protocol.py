@@ -144,4 +144,8 @@ def test_the_halving_rule_halves_at_most_its_count():
 def test_the_schedule_is_validated_as_the_presets_are():
     with pytest.raises(ValueError, match="paper_settings has no task"):
         paper_settings("cube-f3")
+    with pytest.raises(ValueError, match="gd_rule"):
+        PaperSchedule(gd_rule="adaptive")
+    with pytest.raises(ValueError, match="first_delta"):
+        PaperSchedule(first_delta=0.0)
     assert paper_settings("sphere-f1").schedule == PaperSchedule(first_delta=0.25)

@@ -209,6 +209,22 @@ class PaperSchedule:
     long_gd_below: float = 0.01
     stop_when_classified: bool = False
 
+    _constraints = {
+        "first_delta": [_Number(Real, 0, None, closed="neither")],
+        "later_delta": [_Number(Real, 0, None, closed="neither")],
+        "first_ncf_steps": [_Number(Integral, 1, None, closed="left"), None],
+        "first_ncf_lr": [_Number(Real, 0, None, closed="neither"), None],
+        "gd_rule": [StrOptions({"fixed", "halve"})],
+        "gd_halvings": [_Number(Integral, 0, None, closed="left")],
+        "long_gd_steps": [_Number(Integral, 1, None, closed="left"), None],
+        "long_gd_below": [_Number(Real, 0, None, closed="neither")],
+        "stop_when_classified": ["boolean"],
+    }
+
+    def __post_init__(self):
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        validate_parameter_constraints(self._constraints, values, caller_name="PaperSchedule")
+
     def ascent(self, options, first):
         """``(steps, step size)`` of an iteration's ascent (``first``: iteration 1)."""
         steps, lr = options.ncf_steps, options.ncf_lr
