@@ -50,9 +50,9 @@ class PursuitOptions:
         row norm, so the step does not depend on the units of the data.
     ncf_samples : int or None, default=4096
         On more training samples than this, each search runs the first 90% of its
-        ascent on this many samples drawn afresh and the rest on all of them; the
-        candidates are compared on all samples (docs/algorithm.md §3.3). None: every
-        step on all samples.
+        ascent on this many samples drawn afresh and the rest on all of them (on more
+        than 8 times this many, on 8 times this many); the candidates are compared on
+        all samples (docs/algorithm.md §3.3). None: every step on all samples.
     descent_samples : int or None, default=8192
         On more training samples than this, the gradient-descent window before
         Levenberg-Marquardt runs on this many samples drawn afresh for each neuron, and
