@@ -189,7 +189,9 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         (Levenberg-Marquardt's accepted and rejected steps),
         ``train_error`` (relative), ``hidden_layer_sizes``, ``seconds`` and the
         part of it spent in the search and the addition of the neuron
-        (``search_seconds``) and in the inner minimisation (``gd_seconds``).
+        (``search_seconds``) and in the inner minimisation (``gd_seconds``),
+        ``ncf_steps`` and ``ncf_lr`` (the ascent that ran) and ``gd_budget``
+        (None here; the paper's schedule's step count, :func:`neuron_pursuit`).
         Losses and NCF values refer to the internally rescaled problem (``y``
         divided by ``y_scale_``); ``train_error`` is scale-free.
 
