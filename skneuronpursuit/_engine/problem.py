@@ -145,7 +145,7 @@ def build_problem(
     x_scale = np.ones(X.shape[1]) if raw else _root_mean_square(X, sample_weight, axis=0)
     rescale = settings.objective.rescales_targets and not raw
     y_scale = float(_root_mean_square(Y, sample_weight)) if rescale else 1.0
-    offset = centred = None
+    offset = centred = mean = None
     if center and rescale:
         mean = _weighted_mean(Y, sample_weight)
         centred = Y - mean
@@ -155,6 +155,33 @@ def build_problem(
         else:  # docs/algorithm.md §1: the smallest target becomes 0
             offset = Y.min(axis=0)
         Y = Y - offset
+    return assemble_problem(
+        X,
+        Y,
+        sample_weight,
+        settings,
+        x_scale=x_scale,
+        y_scale=y_scale,
+        offset=offset,
+        centred=centred,
+        mean=mean,
+        fit_intercept=fit_intercept,
+        dtype=dtype,
+        device=device,
+    )
+
+
+def assemble_problem(
+    X, Y, sample_weight, settings, *, x_scale, y_scale, offset, centred, mean, fit_intercept,
+    dtype, device,
+):  # fmt: skip
+    """The :class:`FitProblem` of data whose scales and offset are known: the tensors on
+    the fit's device, the memory check, the loss ``tol`` refers to.
+
+    ``Y`` is already less ``offset``; ``centred`` is ``Y`` less its mean (``mean``), or
+    None where nothing was removed. :func:`build_problem` and the data-parallel fit
+    (``_estimators/partitioned.py``, its scales over every process's rows) share it.
+    """
     X_fit = _input_tensor(X, fit_intercept, dtype, device, x_scale)
     check_memory(
         device,

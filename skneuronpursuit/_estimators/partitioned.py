@@ -31,12 +31,10 @@ from sklearn.utils.validation import _check_sample_weight, check_array
 
 from .._engine.data import (
     SMALLEST_SCALE,
-    _input_tensor,
     merge_duplicates,
 )
 from .._engine.device import DTYPES, resolve_device
-from .._engine.memory import check_memory
-from .._engine.problem import FitProblem, random_state_from
+from .._engine.problem import assemble_problem, random_state_from
 from .._engine.pursuit import grow
 from .._kernels import reduction
 from .classifier import class_targets
@@ -179,37 +177,19 @@ def build_partition_problem(blocks, settings, *, fit_intercept, dtype, device, c
         smallest = Y.min(axis=0) if Y.shape[0] else np.full(Y.shape[1], np.inf)
         offset = -reduction.max_array(-smallest)
         Y = Y - offset
-    X_fit = _input_tensor(X, fit_intercept, dtype, device, x_scale)
-    check_memory(
-        device,
-        n_samples=X_fit.shape[0],
-        n_inputs=X_fit.shape[1],
-        n_outputs=Y.shape[1],
-        depth=settings.depth,
-        n_restarts=settings.n_restarts,
-        max_iter=settings.max_iter,
-        dtype=dtype,
-        n_nonzero=getattr(X_fit, "nnz", None),
-    )
-
-    def tensor(array):
-        return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
-
-    weights = tensor(sample_weight)
-    reference = None
-    if centred is not None:
-        reference = settings.objective.zero_value(tensor(centred / y_scale), weights)
-    problem = FitProblem(
-        X=X_fit,
-        Y=tensor(Y / y_scale),
-        sample_weight=weights,
+    problem = assemble_problem(
+        X,
+        Y,
+        sample_weight,
+        settings,
         x_scale=x_scale,
         y_scale=y_scale,
-        fit_intercept=bool(fit_intercept),
-        activation=settings.activation,
-        y_offset=offset,
-        loss_reference=reference,
-        y_mean=mean,
+        offset=offset,
+        centred=centred,
+        mean=mean,
+        fit_intercept=fit_intercept,
+        dtype=dtype,
+        device=device,
     )
     return problem, X, sample_weight
 
