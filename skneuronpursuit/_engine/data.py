@@ -25,12 +25,23 @@ def _mean_square(values, sample_weight):
         return np.average(values**2, axis=0, weights=sample_weight)
 
 
-def _root_mean_square(values, sample_weight, axis=None):
-    """Weighted RMS per column (``axis=0``) or of all values; 1 where it is (nearly) 0."""
-    mean = _mean_square(values, sample_weight)
-    scale = np.sqrt(mean if axis is not None else np.mean(mean))
+def _column_peak(values):
+    """Largest magnitude per column."""
     peak = abs(values).max(axis=0)
-    peak = np.asarray(peak.todense() if scipy.sparse.issparse(peak) else peak).ravel()
+    return np.asarray(peak.todense() if scipy.sparse.issparse(peak) else peak).ravel()
+
+
+def _root_mean_square(
+    values, sample_weight, axis=None, mean_square=_mean_square, column_peak=_column_peak
+):
+    """Weighted RMS per column (``axis=0``) or of all values; 1 where it is (nearly) 0.
+
+    ``mean_square`` and ``column_peak`` compute the column statistics; a data-parallel
+    fit passes versions over every process's rows (``_estimators/partitioned.py``).
+    """
+    mean = mean_square(values, sample_weight)
+    scale = np.sqrt(mean if axis is not None else np.mean(mean))
+    peak = column_peak(values)
     if axis is None:
         peak = peak.max()
     # Squares of values below ~1e-154 underflow (above ~1e154 overflow): then
@@ -41,7 +52,7 @@ def _root_mean_square(values, sample_weight, axis=None):
             scaled = values @ scipy.sparse.diags(1 / np.broadcast_to(peak, values.shape[1]))
         else:
             scaled = values / peak
-        mean = _mean_square(scaled, sample_weight)
+        mean = mean_square(scaled, sample_weight)
         scale = peak * np.sqrt(mean if axis is not None else np.mean(mean))
     return np.where(scale >= SMALLEST_SCALE, scale, 1.0)
 

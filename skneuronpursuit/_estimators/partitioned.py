@@ -29,8 +29,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_array
 
+from .._engine import data
 from .._engine.data import (
-    SMALLEST_SCALE,
     merge_duplicates,
 )
 from .._engine.device import DTYPES, resolve_device
@@ -127,20 +127,13 @@ def _mean_square(values, sample_weight):
 
 def _root_mean_square(values, sample_weight, axis=None):
     """``_engine/data.py``'s ``_root_mean_square`` over every process's rows."""
-    mean = _mean_square(values, sample_weight)
-    scale = np.sqrt(mean if axis is not None else np.mean(mean))
-    peak = reduction.max_array(_column_max(values))
-    if axis is None:
-        peak = peak.max()
-    if np.any((peak > 0) & ~((scale > 0) & np.isfinite(scale))):
-        peak = np.where(peak > 0, peak, 1.0)
-        if scipy.sparse.issparse(values):
-            scaled = values @ scipy.sparse.diags(1 / np.broadcast_to(peak, values.shape[1]))
-        else:
-            scaled = values / peak
-        mean = _mean_square(scaled, sample_weight)
-        scale = peak * np.sqrt(mean if axis is not None else np.mean(mean))
-    return np.where(scale >= SMALLEST_SCALE, scale, 1.0)
+    return data._root_mean_square(
+        values,
+        sample_weight,
+        axis,
+        mean_square=_mean_square,
+        column_peak=lambda values: reduction.max_array(_column_max(values)),
+    )
 
 
 def build_partition_problem(blocks, settings, *, fit_intercept, dtype, device, center):
