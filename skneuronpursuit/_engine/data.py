@@ -15,6 +15,8 @@ from .._kernels.network import predict as network_predict
 # reciprocal of a smaller scale, times the weights, would overflow in ``coefs_``
 # (tiny / eps ~ 1e-292 leaves a factor 1/eps of headroom).
 SMALLEST_SCALE = np.finfo(np.float64).tiny / np.finfo(np.float64).eps
+# Rows converted to the network's inputs at a time (choice: 8 MiB of float64 at d = 16).
+INPUT_BLOCK_ROWS = 1 << 16
 
 
 def _mean_square(values, sample_weight):
@@ -22,7 +24,10 @@ def _mean_square(values, sample_weight):
         if scipy.sparse.issparse(values):
             squares = values.multiply(values).T @ sample_weight
             return np.asarray(squares).ravel() / sample_weight.sum()
-        return np.average(values**2, axis=0, weights=sample_weight)
+        # np.average(values**2, axis=0, weights=sample_weight), its product made in place
+        squares = np.square(values)
+        np.multiply(squares, sample_weight[:, None], out=squares)
+        return squares.sum(axis=0) / sample_weight[:, None].sum(axis=0)
 
 
 def _column_peak(values):
@@ -80,6 +85,21 @@ def _sparse_row_keys(X, Y):
     return keys
 
 
+def _unique_keys(keys):
+    """``np.unique(keys, return_index=True, return_inverse=True)[1:]`` for a 1-D array,
+    without its copies of the keys: a stable sort's order, then neighbours compared block
+    by block (the same unique keys, in the same order, with the same first occurrences)."""
+    order = np.argsort(keys, kind="stable")
+    starts = np.empty(len(keys), dtype=bool)
+    starts[:1] = True
+    for start in range(1, len(keys), INPUT_BLOCK_ROWS):
+        end = min(start + INPUT_BLOCK_ROWS, len(keys))
+        starts[start:end] = keys[order[start:end]] != keys[order[start - 1 : end - 1]]
+    inverse = np.empty(len(keys), dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    return order[starts], inverse
+
+
 def merge_duplicates(X, Y, sample_weight, sort=True):
     """The weighted samples in a canonical form, the same for any equivalent input.
 
@@ -107,7 +127,8 @@ def merge_duplicates(X, Y, sample_weight, sort=True):
         The unique weighted samples.
     """
     positive = sample_weight > 0
-    X, Y, sample_weight = X[positive], Y[positive], sample_weight[positive]
+    if not positive.all():
+        X, Y, sample_weight = X[positive], Y[positive], sample_weight[positive]
     if scipy.sparse.issparse(X):
         X = scipy.sparse.csr_matrix(X, copy=True)
         X.sum_duplicates()
@@ -119,11 +140,14 @@ def merge_duplicates(X, Y, sample_weight, sort=True):
         rows = np.ascontiguousarray(np.hstack([X, Y]))
         # Each row as one opaque value: sorting bytes is ~7x faster than np.unique(axis=0).
         keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        first, inverse = _unique_keys(keys)
+        del rows, keys
     weights = np.bincount(inverse.ravel(), weights=sample_weight, minlength=len(first))
     if not sort:
         order = np.argsort(first, kind="stable")
         first, weights = first[order], weights[order]
+        if len(first) == X.shape[0]:  # no two samples equal: the rows as they are, uncopied
+            return X, Y, weights
     return X[first], Y[first], weights
 
 
@@ -160,11 +184,21 @@ def _input_tensor(X, fit_intercept, dtype=torch.float64, device="cpu", x_scale=N
         if fit_intercept:
             X = scipy.sparse.hstack([X, np.ones((X.shape[0], 1))])
         return SparseInputs.from_scipy(X, dtype, device)
-    if x_scale is not None:
-        X = X / x_scale
+    if x_scale is None and not fit_intercept:
+        return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+    # Block by block into the tensor: no float64 copy of all rows on the way (the same
+    # numbers: each block is divided in float64, then rounded to dtype).
+    n_rows, n_columns = X.shape
+    inputs = torch.empty((n_rows, n_columns + bool(fit_intercept)), dtype=dtype, device=device)
+    for start in range(0, n_rows, INPUT_BLOCK_ROWS):
+        block = X[start : start + INPUT_BLOCK_ROWS]
+        if x_scale is not None:
+            block = block / x_scale
+        block = torch.as_tensor(np.ascontiguousarray(block))
+        inputs[start : start + len(block), :n_columns] = block
     if fit_intercept:
-        X = np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
-    return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+        inputs[:, n_columns] = 1
+    return inputs
 
 
 def _network_output(coefs, X, activation, fit_intercept):

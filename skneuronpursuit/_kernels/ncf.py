@@ -17,9 +17,14 @@ On many samples the first steps of an ascent can run on a random subset of the
 rows, ``rows`` (docs/algorithm.md §3.3, ``ncf_samples``): the NCF is a sum over
 samples, which the subset estimates; the last ``FULL_DATA_STEPS_FRACTION`` of
 the steps use all rows, or on very many samples a larger subset, and every value
-that is compared or reported uses all rows.
+that is compared or reported uses all rows. On very many rows those values are summed
+block by block and the ascent's data is built only for the rows it climbs
+(``BLOCK_ROWS``): a search never holds the rescaled data, or one number per sample and
+restart, for all rows at once.
 """
 
+import functools
+import operator
 from dataclasses import dataclass
 
 import torch
@@ -31,38 +36,104 @@ from .reduction import all_sum, all_sum_list, count
 # (choice) With ``rows``, this fraction of an ascent's steps (the last ones) runs on
 # all samples, so that the point returned has climbed the NCF of all samples last.
 FULL_DATA_STEPS_FRACTION = 0.1
+# (choice) Values on all samples are summed over blocks of at most this many rows, so
+# that on many samples a search holds one block's (layers x rows x restarts) numbers at
+# a time (docs/big-data.md, "Memory"). Fewer rows are one block: the sums of one product.
+BLOCK_ROWS = 1 << 17
 
 
-def _data_per_step(inputs, signal, rows, n_steps):
-    """The ``(inputs, signal)`` each of ``n_steps`` ascent steps climbs (docs/algorithm.md §3.3).
+class _RowBlocks:
+    """The data an ascent climbs, ``make(index) -> (inputs, signal)`` for any rows.
 
-    Without ``rows`` (or with sparse ``inputs``), all samples at every step. With
-    ``rows``, the subset first, its signal scaled by ``n / len(rows)`` so that its NCF
-    estimates that of all ``n`` samples, then all samples for the last
-    ``FULL_DATA_STEPS_FRACTION`` of the steps; ``rows`` a pair ``(first, last)``: the
-    subset ``last`` for those. Samples run along dim -2.
+    With at most ``BLOCK_ROWS`` rows (or sparse inputs, which are not split) the data of
+    all rows is built once and reused; beyond, it is built per block of rows when a
+    value on all rows is needed, and per subset for the ascent's steps.
     """
-    everything = (inputs, signal)
-    if rows is None or isinstance(inputs, SparseInputs):
-        return [everything] * n_steps
-    first, last = rows if isinstance(rows, tuple) else (rows, None)
-    n_on_rows = n_steps - max(1, round(FULL_DATA_STEPS_FRACTION * n_steps))
 
-    def subset(chosen):
-        factor = count(inputs.shape[-2]) / count(len(chosen))
-        return inputs.index_select(-2, chosen), signal.index_select(-2, chosen).mul_(factor)
+    def __init__(self, make, n_rows, sparse=False):
+        self.make, self.n_rows, self.sparse = make, n_rows, sparse
+        self.blocks = _blocks(n_rows, sparse)
+        self.whole = make(slice(None)) if len(self.blocks) == 1 else None
 
-    final = everything if last is None else subset(last)
-    return [subset(first)] * n_on_rows + [final] * (n_steps - n_on_rows)
+    def each_block(self):
+        """``(inputs, signal)`` of each block of rows in turn."""
+        if self.whole is not None:
+            yield self.whole
+            return
+        for block in self.blocks:
+            yield self.make(block)
+
+    def per_step(self, rows, n_steps):
+        """The ``(inputs, signal)`` each of ``n_steps`` ascent steps climbs (docs/algorithm.md
+        §3.3).
+
+        Without ``rows`` (or with sparse inputs), all samples at every step. With
+        ``rows``, the subset first, its signal scaled by ``n / len(rows)`` so that its NCF
+        estimates that of all ``n`` samples, then all samples for the last
+        ``FULL_DATA_STEPS_FRACTION`` of the steps; ``rows`` a pair ``(first, last)``: the
+        subset ``last`` for those. Samples run along dim -2.
+        """
+        if rows is None or self.sparse:
+            return [self._all_rows()] * n_steps
+        first, last = rows if isinstance(rows, tuple) else (rows, None)
+        n_on_rows = n_steps - max(1, round(FULL_DATA_STEPS_FRACTION * n_steps))
+
+        def subset(chosen):
+            factor = count(self.n_rows) / count(len(chosen))
+            inputs, signal = self.make(chosen)
+            return inputs, signal.mul_(factor)
+
+        final = self._all_rows() if last is None else subset(last)
+        return [subset(first)] * n_on_rows + [final] * (n_steps - n_on_rows)
+
+    def _all_rows(self):
+        return self.whole if self.whole is not None else self.make(slice(None))
+
+
+def _blocks(n_rows, sparse=False):
+    """Slices of at most ``BLOCK_ROWS`` rows covering ``n_rows`` rows; all of them in one
+    for fewer rows or sparse inputs."""
+    if sparse or n_rows <= BLOCK_ROWS:
+        return [slice(None)]
+    return [slice(start, start + BLOCK_ROWS) for start in range(0, n_rows, BLOCK_ROWS)]
+
+
+def _value_on_all_rows(data, value):
+    """``value(inputs, signal)`` (a sum over the rows given) summed over every block of
+    ``data`` and over every process's rows."""
+    return all_sum(_sum_of([value(*part) for part in data.each_block()]))
+
+
+def _sum_of(parts):
+    """The sum of ``parts`` in their order; the first part itself when it is the only one."""
+    return functools.reduce(operator.add, parts)
+
+
+def _weighted_squares(values, sample_weight):
+    """``sum_i s_i ||values_i||^2`` over the sample dimension (-2) of these rows."""
+    if isinstance(values, SparseInputs):
+        return (sample_weight * values.squared_row_norms()).sum()
+    return (sample_weight[:, None] * values.square()).sum(dim=(-2, -1))
 
 
 def _weighted_rms_row_norm(values, sample_weight):
     """``sqrt(mean_i s_i ||values_i||^2)`` over the sample dimension (-2); ``s`` has mean 1."""
-    if isinstance(values, SparseInputs):
-        total = (sample_weight * values.squared_row_norms()).sum()
-    else:
-        total = (sample_weight[:, None] * values.square()).sum(dim=(-2, -1))
+    return _root_mean(_weighted_squares(values, sample_weight), sample_weight)
+
+
+def _root_mean(total, sample_weight):
+    """``sqrt(total / n)`` with ``total`` summed over every process's rows."""
     return all_sum(total).div(count(len(sample_weight))).sqrt()
+
+
+def _block_rms_row_norms(blocks, raw, sample_weight):
+    """:func:`_weighted_rms_row_norm` of each part of ``raw(index)`` (a tuple of tensors),
+    summed block by block."""
+    totals = []
+    for block in blocks:
+        parts = raw(block)
+        totals.append([_weighted_squares(part, sample_weight[block]) for part in parts])
+    return [_root_mean(_sum_of(column), sample_weight) for column in zip(*totals)]
 
 
 def _safe_divide(values, scale):
@@ -110,6 +181,13 @@ def network_ncf(weights, X, signal, activation, with_value=True):
     return value, grads
 
 
+def network_value(weights, X, signal, activation):
+    """``sum_i <signal_i, H(x_i; w)>`` over these rows, without the gradient: the value of
+    :func:`network_ncf` before its sum over processes."""
+    output = forward(weights, X, activation)[0][-1]
+    return (output * signal).sum(dim=(-2, -1))
+
+
 @dataclass
 class NetworkSearchResult:
     """Dominant KKT point of ``NCF_Y`` for the network with one neuron per layer."""
@@ -137,12 +215,20 @@ def search_network(
     normalise : bool, default=True
         Climb on inputs and signal divided by their RMS row norms; False: as given.
     """
-    weight = sample_weight[:, None] / count(X.shape[0])
+    n_rows, sparse = X.shape[0], isinstance(X, SparseInputs)
+    weight = sample_weight[:, None] / count(n_rows)
     signal = weight * Y
-    X_hat, signal_hat = X, signal
+    signal_hat, x_scale = signal, None
     if normalise:
-        X_hat = _safe_divide(X, _weighted_rms_row_norm(X, sample_weight))
+        raw = _blocks(n_rows, sparse), lambda rows: (X if sparse else X[rows],)
+        (x_scale,) = _block_rms_row_norms(*raw, sample_weight)
         signal_hat = _safe_divide(signal, _weighted_rms_row_norm(Y, sample_weight))
+
+    def climbed(rows):  # the inputs and signal the ascent climbs, on these rows
+        inputs = X if sparse else X[rows]
+        return inputs if x_scale is None else _safe_divide(inputs, x_scale), signal_hat[rows]
+
+    data = _RowBlocks(climbed, n_rows, sparse)
     weights = [w.clone() for w in initial_weights]
     # (choice) Start every restart where it is alive and ascending: a negative
     # hidden-to-hidden weight in a chain of single ReLU neurons silences the chain
@@ -150,17 +236,19 @@ def search_network(
     for weight in weights[1:-1]:
         weight.abs_()
     _project_to_sphere(weights, batch_ndim=1)
-    start, _ = network_ncf(weights, X_hat, signal_hat, activation)
-    weights[-1].mul_(_sign_to_flip(start)[:, None, None])
-    for inputs, target in _data_per_step(X_hat, signal_hat, rows, n_steps):
+    value = functools.partial(network_value, weights, activation=activation)  # in place
+    weights[-1].mul_(_sign_to_flip(_value_on_all_rows(data, value))[:, None, None])
+    for inputs, target in data.per_step(rows, n_steps):
         _, grads = network_ncf(weights, inputs, target, activation, with_value=False)
         for weight, grad in zip(weights, grads):
             weight.add_(grad, alpha=step_size)
         _project_to_sphere(weights, batch_ndim=1)
-    normalised, _ = network_ncf(weights, X_hat, signal_hat, activation)
+    normalised = _value_on_all_rows(data, value)
     best = int(torch.argmax(torch.nan_to_num(normalised, nan=-torch.inf)))
     point = [w[best] for w in weights]
-    value, _ = network_ncf(point, X, signal, activation)
+    given = _RowBlocks(lambda rows: (X if sparse else X[rows], signal[rows]), n_rows, sparse)
+    value = functools.partial(network_value, point, activation=activation)
+    value = _value_on_all_rows(given, value)
     return NetworkSearchResult(point, float(value))
 
 
@@ -201,6 +289,13 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
     return value, grad_incoming, grad_outgoing
 
 
+def candidate_value(layer_input, signal, incoming, outgoing, activation):
+    """``N(a, b)`` of many candidates over these rows, without its gradient: the value of
+    :func:`candidate_ncf` before its sum over processes."""
+    activated = activation(dense_product(layer_input, incoming.mT))
+    return (activated * matmul(signal, outgoing.mT)).sum(-2)
+
+
 def _folds(inputs, signal):
     """Whether the candidates' gradient folds into one product: one outgoing weight each."""
     return not isinstance(inputs, SparseInputs) and signal.shape[-1] == 1
@@ -236,56 +331,80 @@ class CandidateSearchResult:
     layer_restarts: list
 
 
-def _stack_layers(layer_inputs, signals, initial_incoming, initial_outgoing, layers):
-    """Dense hidden layers zero-padded to common widths, one batch entry per layer.
+class _Layers:
+    """A batch of hidden layers as one ascent climbs them: ``self(rows)`` is ``(H, G)``,
+    their inputs and signals on those rows, zero-padded to common widths, one batch entry
+    per layer. Padded input columns get zero gradient, so padded weights stay zero. A
+    sparse first layer is a batch of its own, on all rows."""
 
-    Returns ``H, G`` and the starting points, every candidate ``(a, b)`` one row of
-    ``points``, ``a`` its first ``H.shape[-1]`` entries. Padded input columns get zero
-    gradient, so padded weights stay zero.
-    """
-    in_size = max(layer_inputs[i].shape[1] for i in layers)
-    out_size = max(signals[i].shape[1] for i in layers)
-    n_samples, n_restarts = signals[0].shape[0], initial_incoming.shape[1]
-    H = signals[0].new_zeros(len(layers), n_samples, in_size)
-    G = signals[0].new_zeros(len(layers), n_samples, out_size)
-    points = H.new_zeros(len(layers), n_restarts, in_size + out_size)
-    for index, layer in enumerate(layers):
-        k_in, k_out = layer_inputs[layer].shape[1], signals[layer].shape[1]
-        H[index, :, :k_in] = layer_inputs[layer]
-        G[index, :, :k_out] = signals[layer]
-        points[index, :, :k_in] = initial_incoming[layer, :, :k_in]
-        points[index, :, in_size : in_size + k_out] = initial_outgoing[layer, :, :k_out]
-    return H, G, points
+    def __init__(self, layer_inputs, signals, layers):
+        self.inputs = [layer_inputs[i] for i in layers]
+        self.signals = [signals[i] for i in layers]
+        self.sparse = isinstance(self.inputs[0], SparseInputs)
+        self.in_size = max(h.shape[1] for h in self.inputs)
+        self.out_size = max(g.shape[1] for g in self.signals)
+
+    def __call__(self, rows):
+        if self.sparse:
+            return self.inputs[0], self.signals[0][None]
+        inputs = [h[rows] for h in self.inputs]
+        signals = [g[rows] for g in self.signals]
+        n_rows = signals[0].shape[0]
+        H = signals[0].new_zeros(len(inputs), n_rows, self.in_size)
+        G = signals[0].new_zeros(len(inputs), n_rows, self.out_size)
+        for index, (h, g) in enumerate(zip(inputs, signals)):
+            H[index, :, : h.shape[1]] = h
+            G[index, :, : g.shape[1]] = g
+        return H, G
+
+    def starting_points(self, initial_incoming, initial_outgoing, layers):
+        """Every candidate ``(a, b)`` one row, ``a`` its first ``in_size`` entries."""
+        n_restarts = initial_incoming.shape[1]
+        points = self.signals[0].new_zeros(len(layers), n_restarts, self.in_size + self.out_size)
+        for index, (layer, h, g) in enumerate(zip(layers, self.inputs, self.signals)):
+            k_in, k_out = h.shape[1], g.shape[1]
+            points[index, :, :k_in] = initial_incoming[layer, :, :k_in]
+            outgoing = slice(self.in_size, self.in_size + k_out)
+            points[index, :, outgoing] = initial_outgoing[layer, :, :k_out]
+        return points
 
 
 def _ascend(
-    H, G, points, sample_weight, activation, n_steps, step_size, rows=None, normalise=True
+    layers, points, sample_weight, activation, n_steps, step_size, rows=None, normalise=True
 ):
     """Projected gradient ascent of ``N_l`` for a batch of layers, in place on ``points``.
 
-    Each row of ``points`` is one candidate ``(a, b)``, ``a`` its first ``H.shape[-1]``
-    entries: one tensor, so that a step is one operation. The projection works on the
-    views ``A, B``: ``||a||^2`` and ``||b||^2`` summed apart, as when they were separate
-    tensors, so a search whose candidates do not fold is the search it was, bit for bit.
-    ``rows``: a subset of the samples for the first steps (ignored for sparse ``H``);
-    ``normalise=False``: climb on ``H`` and ``G`` as given. Returns the NCF values of
-    the final points, shape (layers, R), in the units of the data.
+    ``layers``: a :class:`_Layers`. Each row of ``points`` is one candidate ``(a, b)``,
+    ``a`` its first ``layers.in_size`` entries: one tensor, so that a step is one
+    operation. The projection works on the views ``A, B``: ``||a||^2`` and ``||b||^2``
+    summed apart, as when they were separate tensors, so a search whose candidates do
+    not fold is the search it was, bit for bit. ``rows``: a subset of the samples for
+    the first steps (ignored for sparse inputs); ``normalise=False``: climb on the
+    inputs and signals as given. Returns the NCF values of the final points, shape
+    (layers, R), in the units of the data.
     """
-    A, B = points[..., : H.shape[-1]], points[..., H.shape[-1] :]  # views
-    n_samples = count(len(sample_weight))
+    A, B = points[..., : layers.in_size], points[..., layers.in_size :]  # views
+    n_rows = len(sample_weight)
+    n_samples = count(n_rows)
     if normalise:
-        input_scale = _weighted_rms_row_norm(H, sample_weight).reshape(-1)
-        signal_scale = _weighted_rms_row_norm(G, sample_weight)
+        blocks = _blocks(n_rows, layers.sparse)
+        input_scale, signal_scale = _block_rms_row_norms(blocks, layers, sample_weight)
+        input_scale = input_scale.reshape(-1)
     else:
-        input_scale = signal_scale = G.new_ones(G.shape[0])
-    G = G * (sample_weight[:, None] / n_samples)
-    H_hat, G_hat = _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
+        input_scale = signal_scale = points.new_ones(points.shape[0])
+
+    def climbed(rows):  # the rescaled inputs and weighted signals, on these rows
+        H, G = layers(rows)
+        G = G * (sample_weight[rows][:, None] / n_samples)
+        return _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
+
+    data = _RowBlocks(climbed, n_rows, layers.sparse)
+    value = functools.partial(candidate_value, incoming=A, outgoing=B, activation=activation)
     _project_to_sphere([A, B], batch_ndim=2)
     # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
-    start, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
-    B.mul_(_sign_to_flip(start)[..., None])
+    B.mul_(_sign_to_flip(_value_on_all_rows(data, value))[..., None])
     folded = {}  # the products g_i h_i of each (inputs, signal), when they fold
-    for inputs, signal in _data_per_step(H_hat, G_hat, rows, n_steps):
+    for inputs, signal in data.per_step(rows, n_steps):
         if _folds(inputs, signal):
             if id(inputs) not in folded:
                 folded[id(inputs)] = inputs * signal
@@ -294,8 +413,7 @@ def _ascend(
             _, grad_a, grad_b = candidate_ncf(inputs, signal, A, B, activation, with_value=False)
         points.add_(torch.cat([grad_a, grad_b], dim=-1), alpha=step_size)
         _project_to_sphere([A, B], batch_ndim=2)
-    normalised, _, _ = candidate_ncf(H_hat, G_hat, A, B, activation)
-    normalised = torch.nan_to_num(normalised, nan=-torch.inf)
+    normalised = torch.nan_to_num(_value_on_all_rows(data, value), nan=-torch.inf)
     # N = N_hat * signal_scale * input_scale**p: compare layers in true units.
     return normalised * (signal_scale * input_scale**activation.power)[:, None]
 
@@ -340,20 +458,12 @@ def search_candidates(
         groups = [list(range(n_hidden))]
     values, points = [], []
     for layers in groups:
-        if isinstance(layer_inputs[layers[0]], SparseInputs):
-            k_in, k_out = layer_inputs[0].shape[1], signals[0].shape[1]
-            H, G = layer_inputs[0], signals[0][None]
-            starts = torch.cat(
-                [initial_incoming[:1, :, :k_in], initial_outgoing[:1, :, :k_out]], dim=-1
-            )
-        else:
-            H, G, starts = _stack_layers(
-                layer_inputs, signals, initial_incoming, initial_outgoing, layers
-            )
+        data = _Layers(layer_inputs, signals, layers)
+        starts = data.starting_points(initial_incoming, initial_outgoing, layers)
         values.append(
-            _ascend(H, G, starts, sample_weight, activation, n_steps, step_size, rows, normalise)
+            _ascend(data, starts, sample_weight, activation, n_steps, step_size, rows, normalise)
         )
-        k_in = H.shape[-1]
+        k_in = data.in_size
         points += [
             (starts[index, :, :k_in], starts[index, :, k_in:]) for index in range(len(layers))
         ]

@@ -1,0 +1,155 @@
+"""Fits on many rows hold blocks of rows, not copies of all of them (docs/big-data.md,
+"Memory"): every blocked computation gives the numbers of the computation it replaces,
+bit for bit where it is exact and to rounding where its sums are split."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import FAST, fast_params
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sklearn.datasets import make_friedman1
+
+from skneuronpursuit import NeuronPursuitRegressor
+from skneuronpursuit._engine import data as _data
+from skneuronpursuit._kernels import ncf as _ncf
+from skneuronpursuit._kernels.activation import HomogeneousActivation
+
+ROWS = hnp.arrays(
+    np.float64,
+    st.tuples(st.integers(1, 60), st.integers(1, 3)),
+    elements=st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, 1e-300, np.inf]),
+)
+
+
+@given(ROWS)
+@settings(max_examples=60, deadline=None)
+def test_unique_keys_are_numpys_unique(rows):
+    # Equal bytes, equal keys (0.0 and -0.0 differ, as in np.unique of the row bytes).
+    keys = np.ascontiguousarray(rows).view(np.dtype((np.void, 8 * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    mine_first, mine_inverse = _data._unique_keys(keys)
+    np.testing.assert_array_equal(mine_first, first)
+    np.testing.assert_array_equal(mine_inverse, inverse.ravel())
+
+
+def test_unique_keys_compare_neighbours_across_blocks(monkeypatch):
+    monkeypatch.setattr(_data, "INPUT_BLOCK_ROWS", 3)
+    rows = np.random.default_rng(0).integers(0, 4, size=(50, 2)).astype(float)
+    keys = rows.view(np.dtype((np.void, 16))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    mine_first, mine_inverse = _data._unique_keys(keys)
+    np.testing.assert_array_equal(mine_first, first)
+    np.testing.assert_array_equal(mine_inverse, inverse.ravel())
+
+
+def test_distinct_rows_in_their_order_are_not_copied():
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    Y = X[:, :1] ** 2
+    merged_X, merged_Y, weight = _data.merge_duplicates(X, Y, np.full(30, 2.0), sort=False)
+    assert merged_X is X and merged_Y is Y
+    np.testing.assert_array_equal(weight, np.full(30, 2.0))
+    # With a zero weight or a repeated row the rows are new arrays, the user's untouched.
+    weights = np.ones(30)
+    weights[4] = 0
+    merged_X, _, weight = _data.merge_duplicates(X, Y, weights, sort=False)
+    assert merged_X.shape == (29, 3) and merged_X is not X
+    np.testing.assert_array_equal(merged_X, np.delete(X, 4, axis=0))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_input_tensor_block_by_block_is_the_conversion_of_all_rows(
+    dtype, fit_intercept, order, monkeypatch
+):
+    monkeypatch.setattr(_data, "INPUT_BLOCK_ROWS", 7)
+    X = np.asarray(np.random.default_rng(2).normal(size=(40, 5)) * 1e3, order=order)
+    x_scale = np.array([1.0, 3.0, 1e-3, 7.0, 0.1])
+    whole = X / x_scale
+    if fit_intercept:
+        whole = np.hstack([whole, np.ones((40, 1))])
+    expected = torch.as_tensor(np.ascontiguousarray(whole), dtype=dtype)
+    built = _data._input_tensor(X, fit_intercept, dtype, "cpu", x_scale)
+    assert built.dtype == dtype and torch.equal(built, expected)
+
+
+def test_weighted_mean_square_is_numpys_weighted_average():
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(500, 6)) * 10.0 ** rng.uniform(-5, 5, size=6)
+    weight = rng.random(500)
+    expected = np.average(values**2, axis=0, weights=weight)
+    np.testing.assert_array_equal(_data._mean_square(values, weight), expected)
+
+
+def _layers(seed=0, n=240):
+    generator = torch.Generator().manual_seed(seed)
+    inputs = [torch.randn(n, 5, generator=generator, dtype=torch.float64)]
+    inputs.append(torch.relu(torch.randn(n, 3, generator=generator, dtype=torch.float64)))
+    signals = [torch.randn(n, k, generator=generator, dtype=torch.float64) for k in (3, 1)]
+    weight = torch.rand(n, generator=generator, dtype=torch.float64) + 0.5
+    starts = torch.randn(2, 6, 8, generator=generator, dtype=torch.float64)
+    return inputs, signals, weight / weight.mean(), starts
+
+
+@pytest.mark.parametrize("rows", [None, "first", "first and last"])
+def test_candidate_search_in_blocks_is_the_search_of_one_block(rows, monkeypatch):
+    inputs, signals, weight, starts = _layers()
+    activation = HomogeneousActivation(1, 0.1)
+    subsets = {
+        None: None,
+        "first": torch.arange(0, 240, 3),
+        "first and last": (torch.arange(0, 240, 3), torch.arange(0, 240, 2)),
+    }[rows]
+
+    def search():
+        return _ncf.search_candidates(
+            inputs, signals, weight, activation, starts[..., :5], starts[..., 5:], 30, 1.0, subsets
+        )
+
+    whole = search()
+    monkeypatch.setattr(_ncf, "BLOCK_ROWS", 50)  # five blocks, the last of 40 rows
+    blocked = search()
+    assert blocked.layer == whole.layer
+    assert blocked.ncf_value == pytest.approx(whole.ncf_value, rel=1e-12)
+    torch.testing.assert_close(blocked.incoming, whole.incoming, rtol=0, atol=1e-12)
+    torch.testing.assert_close(blocked.outgoing, whole.outgoing, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("normalise", [True, False])
+def test_first_search_in_blocks_is_the_search_of_one_block(normalise, monkeypatch):
+    generator = torch.Generator().manual_seed(4)
+    X = torch.randn(200, 4, generator=generator, dtype=torch.float64)
+    Y = X[:, :1].relu() + 0.1 * torch.randn(200, 1, generator=generator, dtype=torch.float64)
+    weight = torch.ones(200, dtype=torch.float64)
+    initial = [
+        torch.randn(8, *shape, generator=generator, dtype=torch.float64)
+        for shape in [(1, 4), (1, 1), (1, 1)]
+    ]
+    activation = HomogeneousActivation(1, 0.1)
+    rows = (torch.arange(0, 200, 4), torch.arange(0, 200, 2))
+
+    def search():
+        return _ncf.search_network(
+            X, Y, weight, activation, initial, 30, 0.5, rows, normalise=normalise
+        )
+
+    whole = search()
+    monkeypatch.setattr(_ncf, "BLOCK_ROWS", 64)
+    blocked = search()
+    for mine, theirs in zip(blocked.weights, whole.weights):
+        torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-12)
+    assert blocked.ncf_value == pytest.approx(whole.ncf_value, rel=1e-12)
+
+
+def test_a_fit_in_blocks_is_the_fit_of_one_block(monkeypatch):
+    # Searches on subsets of 64 rows whose values on all rows are summed over 100-row
+    # blocks: the same network up to rounding (float64).
+    X, y = make_friedman1(600, noise=0.5, random_state=0)
+    params = fast_params(FAST, max_iter=4, dtype="float64", ncf_samples=64, early_stopping=False)
+    whole = NeuronPursuitRegressor(**params).fit(X, y)
+    monkeypatch.setattr(_ncf, "BLOCK_ROWS", 100)
+    blocked = NeuronPursuitRegressor(**params).fit(X, y)
+    assert blocked.hidden_layer_sizes_ == whole.hidden_layer_sizes_
+    np.testing.assert_allclose(blocked.predict(X), whole.predict(X), rtol=0, atol=1e-8 * y.std())
