@@ -10,6 +10,7 @@ python -m benchmarks realdata                         # NP's defaults on real ta
 python -m benchmarks converge --datasets digits       # NP's network vs a minimiser near it
 python -m benchmarks corpus --out F.csv               # NP's defaults on 22 public datasets
 python -m benchmarks scale --sizes 10000 100000       # one process vs a 2-worker Dask fit
+python -m benchmarks rows --sizes 100000              # defaults vs MLP and HGB: time, memory
 """
 
 import argparse
@@ -181,6 +182,15 @@ def _scale(args):
 
     ncf_samples = None if args.ncf_samples == 0 else args.ncf_samples
     rows = measure(args.sizes, args.workers, args.dtype, args.threads or 1, ncf_samples)
+    write(rows, args.out)
+
+
+def _rows(args):
+    from .rows import METHODS, measure, write
+
+    rows = []
+    for seed in args.seeds:
+        rows += measure(args.sizes, args.methods or METHODS, seed, args.threads)
     write(rows, args.out)
 
 
@@ -360,6 +370,18 @@ def main(argv=None):
     )
     add_threads_option(scale, default=1)
     scale.set_defaults(handler=_scale)
+
+    by_rows = commands.add_parser(
+        "rows", help="default fits by rows against the MLP and HGB: time, R^2, memory"
+    )
+    by_rows.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    by_rows.add_argument("--methods", nargs="+", choices=["np", "mlp", "hgb"], default=None)
+    by_rows.add_argument("--seeds", type=int, nargs="+", default=[0])
+    by_rows.add_argument(
+        "--out", type=Path, default=RESULTS / "rows" / "rows.csv", help="CSV (+ .md)"
+    )
+    add_threads_option(by_rows, default=1)
+    by_rows.set_defaults(handler=_rows)
 
     args = parser.parse_args(argv)
     if getattr(args, "seeds", 0) is None:

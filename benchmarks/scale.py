@@ -5,15 +5,15 @@
 in one process and by :class:`~skneuronpursuit.dask.DaskNeuronPursuitRegressor` on a
 ``LocalCluster`` of ``--workers`` processes (one thread each), with the same settings.
 Records the fit's wall time, the peak resident memory of each process that fitted
-(``ru_maxrss``: the single process's is a fresh subprocess's, each worker's that of a
-fresh cluster per size, data partitions included), the bytes each process all-reduced
-(``_kernels/reduction.py`` counts them) per fit, per iteration and per inner step, and
-how far the two fits' predictions are apart. Writes CSV and Markdown (docs/big-data.md).
+(``VmHWM``, as ``benchmarks/rows.py``: the single process's is a fresh subprocess's,
+each worker's that of a fresh cluster per size, data partitions included), the bytes
+each process all-reduced (``_kernels/reduction.py`` counts them) per fit, per iteration
+and per inner step, and how far the two fits' predictions are apart. Writes CSV and
+Markdown (docs/big-data.md).
 """
 
 import csv
 import multiprocessing
-import resource
 import time
 from pathlib import Path
 
@@ -36,7 +36,9 @@ def _data(n_rows):
 
 
 def _peak_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    from benchmarks.rows import peak_mib
+
+    return peak_mib()
 
 
 def _single(n_rows, dtype, ncf_samples, threads, queue):

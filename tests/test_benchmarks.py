@@ -296,3 +296,17 @@ def test_the_short_search_methods_change_only_the_ascent(monkeypatch):
         dict(ncf_lr=4.0, ncf_steps=100),
         dict(ncf_lr=8.0),
     ]
+
+
+def test_rows_benchmark_fits_each_learner_in_its_own_process(tmp_path):
+    from benchmarks.rows import measure, write
+
+    rows = measure([1500], methods=("np", "hgb"), seed=0, threads=1)
+    assert [row["method"] for row in rows] == ["np", "hgb"]
+    for row in rows:
+        assert row["seconds"] > 0 and 0 < row["test_r2"] <= 1
+        assert row["peak_mib"] >= row["data_mib"] > 0
+    write(rows, tmp_path / "rows.csv")
+    table = (tmp_path / "rows.md").read_text()
+    ratio = rows[0]["peak_mib"] / rows[1]["peak_mib"]
+    assert "| 1,500 | 0 |" in table and f"| — | {ratio:.2f} |" in table
