@@ -20,7 +20,7 @@ import torch
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.gradient_descent import gradient_descent
 from skneuronpursuit._kernels.inputs import SparseInputs
-from skneuronpursuit._kernels.ncf import search_candidates
+from skneuronpursuit._kernels.ncf import HiddenRows, search_candidates
 
 from .tasks import TASKS
 from .threads import add_threads_option, apply_threads
@@ -66,7 +66,8 @@ def compare(widths=(10, 40, 100), repeats=5, seed=0):
             )
 
         def search(X):
-            search_candidates([X], [residual], weight, activation, incoming, outgoing, STEPS, 1.0)
+            hidden = HiddenRows([X], [residual])
+            search_candidates(hidden, weight, activation, incoming, outgoing, STEPS, 1.0)
 
         results[width] = {
             "gd": _best_milliseconds_per_step(descend, inputs, repeats),

@@ -20,7 +20,7 @@ import torch
 from sklearn.linear_model import OrthogonalMatchingPursuit
 
 from skneuronpursuit._kernels.activation import HomogeneousActivation
-from skneuronpursuit._kernels.ncf import search_candidates
+from skneuronpursuit._kernels.ncf import HiddenRows, search_candidates
 from skneuronpursuit._kernels.neuron_scale import optimal_scale
 
 LINEAR = HomogeneousActivation(1, 1.0)
@@ -50,7 +50,7 @@ def np_selection(X, y, n_select, delta=0.2, gd_steps=20_000, step_size=0.05, see
         signals = [residual[:, None]] * n_features
         start = torch.randn(n_features, 4, 2, generator=generator, dtype=torch.float64)
         found = search_candidates(
-            inputs, signals, weight, LINEAR, start[..., :1], start[..., 1:], 300, 1.0
+            HiddenRows(inputs, signals), weight, LINEAR, start[..., :1], start[..., 1:], 300, 1.0
         )
         j = found.layer
         chosen.append(j)

@@ -18,7 +18,7 @@ from skneuronpursuit import NeuronPursuitClassifier
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.gradient_descent import gradient_descent
 from skneuronpursuit._kernels.losses import LOSSES
-from skneuronpursuit._kernels.ncf import search_candidates, search_network
+from skneuronpursuit._kernels.ncf import HiddenRows, search_candidates, search_network
 from skneuronpursuit._kernels.network import backward, forward, loss
 from skneuronpursuit._kernels.neurons import insert_neuron
 
@@ -195,9 +195,8 @@ def test_candidate_ncf_is_the_first_order_loss_decrease(n_outputs):
     signals, _ = backward(weights, pre_activations, layer_inputs, residual, activation)
     generator = torch.Generator().manual_seed(1)
     draw = torch.randn(2, 8, 7, generator=generator, dtype=torch.float64)
-    found = search_candidates(
-        layer_inputs[:2], signals[1:], weight, activation, draw[..., :4], draw[..., 4:], 2000, 0.5
-    )
+    hidden = HiddenRows(layer_inputs[:2], signals[1:])
+    found = search_candidates(hidden, weight, activation, draw[..., :4], draw[..., 4:], 2000, 0.5)
     assert found.ncf_value > 0
     base = loss(weights, X, Y, weight, activation, LOG_LOSS)
     errors = []

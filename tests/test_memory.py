@@ -13,6 +13,7 @@ from sklearn.datasets import make_friedman1
 
 from skneuronpursuit import NeuronPursuitRegressor
 from skneuronpursuit._engine import data as _data
+from skneuronpursuit._kernels import blocks as _blocks
 from skneuronpursuit._kernels import ncf as _ncf
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 
@@ -105,11 +106,18 @@ def test_candidate_search_in_blocks_is_the_search_of_one_block(rows, monkeypatch
 
     def search():
         return _ncf.search_candidates(
-            inputs, signals, weight, activation, starts[..., :5], starts[..., 5:], 30, 1.0, subsets
+            _ncf.HiddenRows(inputs, signals),
+            weight,
+            activation,
+            starts[..., :5],
+            starts[..., 5:],
+            30,
+            1.0,
+            subsets,
         )
 
     whole = search()
-    monkeypatch.setattr(_ncf, "BLOCK_ROWS", 50)  # five blocks, the last of 40 rows
+    monkeypatch.setattr(_blocks, "BLOCK_ROWS", 50)  # five blocks, the last of 40 rows
     blocked = search()
     assert blocked.layer == whole.layer
     assert blocked.ncf_value == pytest.approx(whole.ncf_value, rel=1e-12)
@@ -136,7 +144,7 @@ def test_first_search_in_blocks_is_the_search_of_one_block(normalise, monkeypatc
         )
 
     whole = search()
-    monkeypatch.setattr(_ncf, "BLOCK_ROWS", 64)
+    monkeypatch.setattr(_blocks, "BLOCK_ROWS", 64)
     blocked = search()
     for mine, theirs in zip(blocked.weights, whole.weights):
         torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-12)
@@ -149,7 +157,67 @@ def test_a_fit_in_blocks_is_the_fit_of_one_block(monkeypatch):
     X, y = make_friedman1(600, noise=0.5, random_state=0)
     params = fast_params(FAST, max_iter=4, dtype="float64", ncf_samples=64, early_stopping=False)
     whole = NeuronPursuitRegressor(**params).fit(X, y)
-    monkeypatch.setattr(_ncf, "BLOCK_ROWS", 100)
+    monkeypatch.setattr(_blocks, "BLOCK_ROWS", 100)
     blocked = NeuronPursuitRegressor(**params).fit(X, y)
     assert blocked.hidden_layer_sizes_ == whole.hidden_layer_sizes_
     np.testing.assert_allclose(blocked.predict(X), whole.predict(X), rtol=0, atol=1e-8 * y.std())
+
+
+def _network(seed=0, n=240, outputs=1):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 4, generator=generator, dtype=torch.float64)
+    Y = torch.randn(n, outputs, generator=generator, dtype=torch.float64)
+    weights = [
+        torch.randn(5, 4, generator=generator, dtype=torch.float64),
+        torch.randn(3, 5, generator=generator, dtype=torch.float64),
+        torch.randn(outputs, 3, generator=generator, dtype=torch.float64),
+    ]
+    weight = torch.rand(n, generator=generator, dtype=torch.float64) + 0.5
+    return weights, X, Y, weight / weight.mean(), HomogeneousActivation(1, 0.1)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "log_loss"])
+def test_loss_and_gradient_in_blocks_are_those_of_one_block(loss, monkeypatch):
+    from skneuronpursuit._kernels.gauss_newton import _full_gradient
+    from skneuronpursuit._kernels.losses import LOSSES
+    from skneuronpursuit._kernels.network import loss as network_loss
+
+    weights, X, Y, weight, activation = _network(outputs=3)
+    objective = LOSSES[loss]
+    if loss == "log_loss":
+        Y = torch.nn.functional.one_hot(Y.argmax(1), 3).to(Y.dtype)
+    whole = network_loss(weights, X, Y, weight, activation, objective, alpha=0.1)
+    gradient = _full_gradient(weights, X, Y, weight, activation, objective)
+    monkeypatch.setattr(_blocks, "BLOCK_ROWS", 70)  # four blocks, the last of 30 rows
+    blocked = network_loss(weights, X, Y, weight, activation, objective, alpha=0.1)
+    assert float(blocked) == pytest.approx(float(whole), rel=1e-13)
+    torch.testing.assert_close(
+        _full_gradient(weights, X, Y, weight, activation, objective), gradient, rtol=1e-12, atol=0
+    )
+
+
+def test_network_passes_in_blocks_are_the_pass_of_one_block(monkeypatch):
+    from skneuronpursuit._engine.passes import NetworkPasses
+    from skneuronpursuit._kernels.losses import LOSSES
+
+    weights, X, Y, _, activation = _network()
+    a = torch.tensor([0.3, -0.2, 0.5, 0.1, 0.7], dtype=torch.float64)
+    b = torch.tensor([0.4, -0.9, 0.2], dtype=torch.float64)
+    rows = torch.arange(0, 240, 7)
+
+    def passes():
+        found = NetworkPasses(weights, X, Y, LOSSES["squared_error"], activation)
+        return found, found(rows), found(slice(None)), found.change(1, a, b[:1])
+
+    whole, whole_rows, whole_all, whole_change = passes()
+    monkeypatch.setattr(_blocks, "BLOCK_ROWS", 50)
+    blocked, blocked_rows, blocked_all, blocked_change = passes()
+    assert len(blocked.blocks) == 5 and blocked.whole is None
+    torch.testing.assert_close(blocked.output, whole.output, rtol=1e-14, atol=0)
+    torch.testing.assert_close(blocked.residual, whole.residual, rtol=1e-14, atol=0)
+    torch.testing.assert_close(blocked_change, whole_change, rtol=1e-14, atol=0)
+    for mine, theirs in zip(blocked_rows[0] + blocked_rows[1], whole_rows[0] + whole_rows[1]):
+        torch.testing.assert_close(mine, theirs, rtol=1e-14, atol=0)
+    for mine, theirs in zip(blocked_all[0] + blocked_all[1], whole_all[0] + whole_all[1]):
+        torch.testing.assert_close(mine, theirs, rtol=1e-14, atol=0)
+    assert whole.change(0, a[:4], b).shape == blocked.change(0, a[:4], b).shape == (240, 1)

@@ -6,6 +6,7 @@ import torch
 from skneuronpursuit._kernels import ncf as _ncf
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.ncf import (
+    HiddenRows,
     candidate_ncf,
     network_ncf,
     projected_gradient,
@@ -48,8 +49,7 @@ def search(layer_inputs, signals, weight, activation, n_steps=4000, seed=0, rows
     generator = torch.Generator().manual_seed(seed)
     draw = torch.randn(2, 8, 5 + 3, generator=generator, dtype=torch.float64)
     return search_candidates(
-        layer_inputs,
-        signals,
+        HiddenRows(layer_inputs, signals),
         weight,
         activation,
         draw[..., :5],

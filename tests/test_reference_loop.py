@@ -19,7 +19,7 @@ from benchmarks.reference_loop import (
 from benchmarks.runner import error
 from benchmarks.tasks import TASKS
 from skneuronpursuit._kernels.activation import HomogeneousActivation
-from skneuronpursuit._kernels.ncf import search_candidates, search_network
+from skneuronpursuit._kernels.ncf import HiddenRows, search_candidates, search_network
 from skneuronpursuit._kernels.network import backward, forward
 
 # Tests of the benchmark tooling, not of the package: -m 'not benchmark' skips them.
@@ -80,8 +80,7 @@ def test_candidate_search_matches_the_package_on_the_same_start():
     incoming = torch.randn(2, 1, 6, generator=generator, dtype=torch.float64)
     outgoing = torch.randn(2, 1, 2, generator=generator, dtype=torch.float64)
     found = search_candidates(
-        inputs,
-        outputs,
+        HiddenRows(inputs, outputs),
         torch.ones(len(X), dtype=torch.float64),
         activation,
         incoming,

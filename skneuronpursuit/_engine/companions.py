@@ -4,8 +4,8 @@ iteration's neuron, other restarts' KKT points of the same search."""
 import torch
 
 from .._kernels import reduction
-from .._kernels.network import forward
 from .._kernels.neurons import insert_neuron
+from .passes import NetworkPasses
 
 # With neurons_per_iteration > 1, another restart's KKT point joins the iteration's neuron
 # when its NCF value is above this fraction of the best and its incoming direction's
@@ -50,16 +50,19 @@ class CompanionsMixin:
     def _companion(self, weights, layer, a, b):
         """``weights`` with ``(a, b)`` added at the scale of §3.4 for the current network,
         or None where it does not lower the objective to first order."""
-        pre_activations, layer_inputs = forward(weights, self.X, self.activation)
-        residual = self.objective.negative_gradient(pre_activations[-1], self.Y)
-        change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
+        passes = NetworkPasses(
+            weights, self.X, self.Y, self.objective, self.activation, signals=False
+        )
+        change = passes.change(layer, a, b)
         # Its NCF value against the current residual: the iteration's neurons changed it.
-        ncf_value = float(reduction.mean(self.sample_weight * (residual * change).sum(dim=1)))
+        ncf_value = float(
+            reduction.mean(self.sample_weight * (passes.residual * change).sum(dim=1))
+        )
         t_opt, lowest = self._scale(
             ncf_value,
-            pre_activations[-1],
+            passes.output,
             change,
-            residual,
+            passes.residual,
             self.activation.power + 1,
             (a, b),
             lambda t: insert_neuron(weights, layer, t * a, t * b),

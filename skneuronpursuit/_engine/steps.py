@@ -11,7 +11,7 @@ import torch
 from .._kernels import reduction
 from .._kernels.inputs import SparseInputs, used_columns
 from .._kernels.ncf import search_candidates, search_network
-from .._kernels.network import backward, forward, push_forward
+from .._kernels.network import forward
 from .._kernels.network import loss as network_loss
 from .._kernels.neuron_scale import (
     lowest_descending_scale,
@@ -23,6 +23,7 @@ from .._kernels.neuron_scale import (
 from .._kernels.neurons import insert_neuron
 from .companions import CompanionsMixin
 from .inner_solver import minimise, minimise_on_schedule
+from .passes import NetworkPasses
 from .records import STALL_FRACTION, Addition
 
 # A neuron that still raises the loss by more than this fraction of the reference loss
@@ -279,24 +280,16 @@ class _Pursuit(CompanionsMixin):
         ``t_opt`` is None when the candidate does not lower the loss (§3.6, §10).
         """
         s = self.settings
-        pre_activations, layer_inputs = forward(weights, self.X, self.activation)
-        # The negative gradient of the loss in H: the residual Y - H for the squared loss.
-        residual = self.objective.negative_gradient(pre_activations[-1], self.Y)
-        # g = J^T r for every layer in one backward pass (docs/algorithm.md §3).
-        signals, _ = backward(weights, pre_activations, layer_inputs, residual, self.activation)
+        passes = NetworkPasses(weights, self.X, self.Y, self.objective, self.activation)
         # Hidden layer l (0-based) receives a row in weights[l] and a column in weights[l+1].
         n_hidden = s.depth - 1
-        inputs = layer_inputs[:n_hidden]
-        outputs = signals[1:]
-        max_in = max(h.shape[1] for h in inputs)
-        max_out = max(g.shape[1] for g in outputs)
+        max_in, max_out = max(passes.in_sizes), max(passes.out_sizes)
         draw = self.random_state.standard_normal((n_hidden, s.n_restarts, max_in + max_out))
         draw = _as_tensor(draw, self.X)
         draw[0, :, : self.X.shape[1]] *= self.used_inputs
         n_steps, step_size = self._ascent(first=False)
         found = search_candidates(
-            inputs,
-            outputs,
+            passes,
             self.sample_weight,
             self.activation,
             draw[..., :max_in],
@@ -308,9 +301,7 @@ class _Pursuit(CompanionsMixin):
         )
         layer, change = found.layer, None
         if s.options.layer_choice == "decrease":
-            layer, change = self._layer_of_largest_decrease(
-                found, pre_activations, layer_inputs, weights
-            )
+            layer, change = self._layer_of_largest_decrease(found, passes)
             found = replace(
                 found,
                 layer=layer,
@@ -321,27 +312,20 @@ class _Pursuit(CompanionsMixin):
         a, b = found.incoming, found.outgoing
         # docs/algorithm.md §3.4: t_opt = (n N* / Q)^(1/(p+1)), Q from the linearised change of H.
         if change is None:
-            change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
+            change = passes.change(layer, a, b)
         degree = self.activation.power + 1
         t_opt, lowest = self._scale(
             found.ncf_value,
-            pre_activations[-1],
+            passes.output,
             change,
-            residual,
+            passes.residual,
             degree,
             (a, b),
             lambda t: insert_neuron(weights, layer, t * a, t * b),
         )
         return found, t_opt, lowest
 
-    def _change(self, weights, pre_activations, layer_inputs, layer, a, b):
-        """The linearised change of ``H`` made by the candidate ``(a, b)`` of ``layer``."""
-        activated = self.activation(layer_inputs[layer] @ a)
-        return push_forward(
-            weights, pre_activations, layer + 1, activated[:, None] * b[None, :], self.activation
-        )
-
-    def _layer_of_largest_decrease(self, found, pre_activations, layer_inputs, weights):
+    def _layer_of_largest_decrease(self, found, passes):
         """The hidden layer whose best candidate promises the largest loss decrease (§3.2).
 
         Along the ray ``t (a, b)`` the loss's lowest-order model is
@@ -357,8 +341,8 @@ class _Pursuit(CompanionsMixin):
         for layer, (value, (a, b)) in enumerate(zip(found.layer_values, found.layer_points)):
             if not value > 0:
                 continue
-            change = self._change(weights, pre_activations, layer_inputs, layer, a, b)
-            quadratic = self.objective.curvature(pre_activations[-1], change, self.sample_weight)
+            change = passes.change(layer, a, b)
+            quadratic = self.objective.curvature(passes.output, change, self.sample_weight)
             if not quadratic > 0:
                 continue
             if alpha:

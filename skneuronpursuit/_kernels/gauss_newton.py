@@ -11,6 +11,7 @@ step are float64 whatever the fit's dtype.
 
 import torch
 
+from .blocks import row_blocks, sum_lists
 from .inputs import SparseInputs, _with_values, transposed_product
 from .network import SQUARED_ERROR, backward, forward
 from .reduction import active, all_sum, all_sum_list, count
@@ -155,10 +156,21 @@ def _normal_equations(
 
 
 def _full_gradient(weights, X, Y, sample_weight, activation, objective):
-    """``g``, minus the loss's gradient, on all samples: one forward and one backward pass."""
-    pre_activations, layer_inputs = forward(weights, X, activation)
+    """``g``, minus the loss's gradient, on all samples: one forward and one backward pass
+    (on many rows one per block, their sums added: ``_kernels/blocks.py``)."""
     scale = (sample_weight / count(X.shape[0]))[:, None]
-    return _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective)
+    blocks = row_blocks(X.shape[0], isinstance(X, SparseInputs))
+    if len(blocks) == 1:
+        pre_activations, layer_inputs = forward(weights, X, activation)
+        return _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective)
+    sums = []
+    for rows in blocks:
+        pre_activations, layer_inputs = forward(weights, X[rows], activation)
+        signal = scale[rows] * objective.negative_gradient(pre_activations[-1], Y[rows])
+        sums.append(
+            backward(weights, pre_activations, layer_inputs, signal, activation, reduce=False)[1]
+        )
+    return _flat(all_sum_list(sum_lists(sums)))
 
 
 def _rows_of(rows, X, Y, sample_weight):

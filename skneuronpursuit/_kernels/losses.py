@@ -4,7 +4,8 @@ A loss is an object with the few operations the engine needs, on network outputs
 ``H`` of shape ``(..., n, m)`` (``axis=-1``: outputs in the last dimension) or
 ``(m, n)`` (``axis=-2``: samples in columns, as in gradient descent):
 
-- ``value``: ``1/n sum_i s_i loss(H_i, y_i)``, a 0-d tensor;
+- ``value``: ``1/n sum_i s_i loss(H_i, y_i)``, a 0-d tensor; ``row_sum`` and
+  ``value_of_sum`` the same in two steps, for sums over blocks of rows;
 - ``zero_value``: that value for ``H = 0``, a float (the reference of ``tol``);
 - ``negative_gradient``: ``r_i = -(n/s_i) dloss/dH_i``, the signal of the NCF (for
   the squared loss, the residual ``y_i - H_i``);
@@ -41,7 +42,16 @@ class SquaredError:
     rescales_targets = True  # Y is divided by its RMS (docs/algorithm.md §1)
 
     def value(self, output, Y, sample_weight):
-        return weighted_squared_norm(Y - output, sample_weight) / (2 * count(Y.shape[-2]))
+        total = all_sum(self.row_sum(output, Y, sample_weight))
+        return self.value_of_sum(total, count(Y.shape[-2]))
+
+    def row_sum(self, output, Y, sample_weight):
+        """``sum_i s_i ||y_i - H_i||^2`` over these rows (not over the processes)."""
+        return (sample_weight[:, None] * (Y - output).square()).sum(dim=(-2, -1))
+
+    def value_of_sum(self, total, n_samples):
+        """The value from :meth:`row_sum` over all ``n_samples`` rows."""
+        return total / (2 * n_samples)
 
     def zero_value(self, Y, sample_weight):
         return float(weighted_squared_norm(Y, sample_weight)) / (2 * count(Y.shape[-2]))
@@ -114,7 +124,16 @@ class LogLoss:
         return all_sum(per_sample.sum(dim=(-2, -1))) / n_samples
 
     def value(self, output, Y, sample_weight):
-        return self.window_value_(output, Y, sample_weight[:, None], count(Y.shape[-2]))
+        total = all_sum(self.row_sum(output, Y, sample_weight))
+        return self.value_of_sum(total, count(Y.shape[-2]))
+
+    def row_sum(self, output, Y, sample_weight):
+        """``sum_i s_i loss_i`` over these rows (not over the processes)."""
+        return (sample_weight[:, None] * self._per_sample(output, Y, -1)).sum(dim=(-2, -1))
+
+    def value_of_sum(self, total, n_samples):
+        """The value from :meth:`row_sum` over all ``n_samples`` rows."""
+        return total / n_samples
 
     def zero_value(self, Y, sample_weight):
         return float(self.value(torch.zeros_like(Y), Y, sample_weight))

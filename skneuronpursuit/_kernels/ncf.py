@@ -19,16 +19,16 @@ samples, which the subset estimates; the last ``FULL_DATA_STEPS_FRACTION`` of
 the steps use all rows, or on very many samples a larger subset, and every value
 that is compared or reported uses all rows. On very many rows those values are summed
 block by block and the ascent's data is built only for the rows it climbs
-(``BLOCK_ROWS``): a search never holds the rescaled data, or one number per sample and
+(``_kernels/blocks.py``): a search never holds the rescaled data, or one number per sample and
 restart, for all rows at once.
 """
 
 import functools
-import operator
 from dataclasses import dataclass
 
 import torch
 
+from .blocks import row_blocks, sum_of
 from .inputs import SparseInputs, dense_product, transposed_product
 from .network import backward, forward, matmul
 from .reduction import all_sum, all_sum_list, count
@@ -36,23 +36,19 @@ from .reduction import all_sum, all_sum_list, count
 # (choice) With ``rows``, this fraction of an ascent's steps (the last ones) runs on
 # all samples, so that the point returned has climbed the NCF of all samples last.
 FULL_DATA_STEPS_FRACTION = 0.1
-# (choice) Values on all samples are summed over blocks of at most this many rows, so
-# that on many samples a search holds one block's (layers x rows x restarts) numbers at
-# a time (docs/big-data.md, "Memory"). Fewer rows are one block: the sums of one product.
-BLOCK_ROWS = 1 << 17
 
 
 class _RowBlocks:
     """The data an ascent climbs, ``make(index) -> (inputs, signal)`` for any rows.
 
-    With at most ``BLOCK_ROWS`` rows (or sparse inputs, which are not split) the data of
-    all rows is built once and reused; beyond, it is built per block of rows when a
-    value on all rows is needed, and per subset for the ascent's steps.
+    With one block of rows (``_kernels/blocks.py``; or sparse inputs, which are not
+    split) the data of all rows is built once and reused; beyond, it is built per block
+    of rows when a value on all rows is needed, and per subset for the ascent's steps.
     """
 
     def __init__(self, make, n_rows, sparse=False):
         self.make, self.n_rows, self.sparse = make, n_rows, sparse
-        self.blocks = _blocks(n_rows, sparse)
+        self.blocks = row_blocks(n_rows, sparse)
         self.whole = make(slice(None)) if len(self.blocks) == 1 else None
 
     def each_block(self):
@@ -90,23 +86,10 @@ class _RowBlocks:
         return self.whole if self.whole is not None else self.make(slice(None))
 
 
-def _blocks(n_rows, sparse=False):
-    """Slices of at most ``BLOCK_ROWS`` rows covering ``n_rows`` rows; all of them in one
-    for fewer rows or sparse inputs."""
-    if sparse or n_rows <= BLOCK_ROWS:
-        return [slice(None)]
-    return [slice(start, start + BLOCK_ROWS) for start in range(0, n_rows, BLOCK_ROWS)]
-
-
 def _value_on_all_rows(data, value):
     """``value(inputs, signal)`` (a sum over the rows given) summed over every block of
     ``data`` and over every process's rows."""
-    return all_sum(_sum_of([value(*part) for part in data.each_block()]))
-
-
-def _sum_of(parts):
-    """The sum of ``parts`` in their order; the first part itself when it is the only one."""
-    return functools.reduce(operator.add, parts)
+    return all_sum(sum_of([value(*part) for part in data.each_block()]))
 
 
 def _weighted_squares(values, sample_weight):
@@ -133,7 +116,7 @@ def _block_rms_row_norms(blocks, raw, sample_weight):
     for block in blocks:
         parts = raw(block)
         totals.append([_weighted_squares(part, sample_weight[block]) for part in parts])
-    return [_root_mean(_sum_of(column), sample_weight) for column in zip(*totals)]
+    return [_root_mean(sum_of(column), sample_weight) for column in zip(*totals)]
 
 
 def _safe_divide(values, scale):
@@ -220,7 +203,7 @@ def search_network(
     signal = weight * Y
     signal_hat, x_scale = signal, None
     if normalise:
-        raw = _blocks(n_rows, sparse), lambda rows: (X if sparse else X[rows],)
+        raw = row_blocks(n_rows, sparse), lambda rows: (X if sparse else X[rows],)
         (x_scale,) = _block_rms_row_norms(*raw, sample_weight)
         signal_hat = _safe_divide(signal, _weighted_rms_row_norm(Y, sample_weight))
 
@@ -331,24 +314,45 @@ class CandidateSearchResult:
     layer_restarts: list
 
 
+class HiddenRows:
+    """The hidden layers' inputs ``h_{l-1}`` and signals ``g`` (at ``z_{l+1}``) on any rows,
+    from tensors on all rows; ``self(rows)`` gives both lists on those rows.
+
+    The engine passes an object with the same attributes that computes them per block
+    of rows instead (``_engine/passes.py``).
+    """
+
+    def __init__(self, layer_inputs, signals):
+        self.layer_inputs, self.signals = layer_inputs, signals
+        self.in_sizes = [h.shape[1] for h in layer_inputs]
+        self.out_sizes = [g.shape[1] for g in signals]
+        self.sparse = isinstance(layer_inputs[0], SparseInputs)
+        self.n_rows = signals[0].shape[0]
+
+    def __call__(self, rows):
+        # Sparse inputs are not split: their batch is only ever asked for all rows.
+        inputs = [h if isinstance(h, SparseInputs) else h[rows] for h in self.layer_inputs]
+        return inputs, [g[rows] for g in self.signals]
+
+
 class _Layers:
     """A batch of hidden layers as one ascent climbs them: ``self(rows)`` is ``(H, G)``,
     their inputs and signals on those rows, zero-padded to common widths, one batch entry
     per layer. Padded input columns get zero gradient, so padded weights stay zero. A
     sparse first layer is a batch of its own, on all rows."""
 
-    def __init__(self, layer_inputs, signals, layers):
-        self.inputs = [layer_inputs[i] for i in layers]
-        self.signals = [signals[i] for i in layers]
-        self.sparse = isinstance(self.inputs[0], SparseInputs)
-        self.in_size = max(h.shape[1] for h in self.inputs)
-        self.out_size = max(g.shape[1] for g in self.signals)
+    def __init__(self, hidden, layers):
+        self.hidden, self.layers = hidden, layers
+        self.sparse = hidden.sparse and layers == [0]
+        self.in_size = max(hidden.in_sizes[i] for i in layers)
+        self.out_size = max(hidden.out_sizes[i] for i in layers)
 
     def __call__(self, rows):
+        layer_inputs, signals = self.hidden(rows)
         if self.sparse:
-            return self.inputs[0], self.signals[0][None]
-        inputs = [h[rows] for h in self.inputs]
-        signals = [g[rows] for g in self.signals]
+            return layer_inputs[0], signals[0][None]
+        inputs = [layer_inputs[i] for i in self.layers]
+        signals = [signals[i] for i in self.layers]
         n_rows = signals[0].shape[0]
         H = signals[0].new_zeros(len(inputs), n_rows, self.in_size)
         G = signals[0].new_zeros(len(inputs), n_rows, self.out_size)
@@ -357,12 +361,14 @@ class _Layers:
             G[index, :, : g.shape[1]] = g
         return H, G
 
-    def starting_points(self, initial_incoming, initial_outgoing, layers):
+    def starting_points(self, initial_incoming, initial_outgoing):
         """Every candidate ``(a, b)`` one row, ``a`` its first ``in_size`` entries."""
         n_restarts = initial_incoming.shape[1]
-        points = self.signals[0].new_zeros(len(layers), n_restarts, self.in_size + self.out_size)
-        for index, (layer, h, g) in enumerate(zip(layers, self.inputs, self.signals)):
-            k_in, k_out = h.shape[1], g.shape[1]
+        points = initial_incoming.new_zeros(
+            len(self.layers), n_restarts, self.in_size + self.out_size
+        )
+        for index, layer in enumerate(self.layers):
+            k_in, k_out = self.hidden.in_sizes[layer], self.hidden.out_sizes[layer]
             points[index, :, :k_in] = initial_incoming[layer, :, :k_in]
             outgoing = slice(self.in_size, self.in_size + k_out)
             points[index, :, outgoing] = initial_outgoing[layer, :, :k_out]
@@ -387,7 +393,7 @@ def _ascend(
     n_rows = len(sample_weight)
     n_samples = count(n_rows)
     if normalise:
-        blocks = _blocks(n_rows, layers.sparse)
+        blocks = row_blocks(n_rows, layers.sparse)
         input_scale, signal_scale = _block_rms_row_norms(blocks, layers, sample_weight)
         input_scale = input_scale.reshape(-1)
     else:
@@ -419,8 +425,7 @@ def _ascend(
 
 
 def search_candidates(
-    layer_inputs,
-    signals,
+    hidden,
     sample_weight,
     activation,
     initial_incoming,
@@ -434,12 +439,11 @@ def search_candidates(
 
     Parameters
     ----------
-    layer_inputs : list of Tensor
-        ``h_{l-1}`` for each hidden layer ``l``, each of shape ``(n, k_{l-1})``;
-        the first may be :class:`SparseInputs`, searched in a batch of its own.
-    signals : list of Tensor
-        ``g = J_{l+1}^T r`` at ``z_{l+1}`` for each hidden layer, each of shape
-        ``(n, k_{l+1})``, without the sample weights.
+    hidden : HiddenRows
+        For each hidden layer ``l`` its input ``h_{l-1}`` (``n x k_{l-1}``; the first may
+        be :class:`SparseInputs`, searched in a batch of its own) and the signal
+        ``g = J_{l+1}^T r`` at ``z_{l+1}`` (``n x k_{l+1}``, without the sample
+        weights), on any rows.
     sample_weight : Tensor of shape (n,)
         Non-negative, mean 1.
     initial_incoming, initial_outgoing : Tensor
@@ -451,15 +455,15 @@ def search_candidates(
     normalise : bool, default=True
         Climb on inputs and signals divided by their RMS row norms; False: as given.
     """
-    n_hidden = len(layer_inputs)
-    if isinstance(layer_inputs[0], SparseInputs):
+    n_hidden = len(hidden.in_sizes)
+    if hidden.sparse:
         groups = [[0]] + ([list(range(1, n_hidden))] if n_hidden > 1 else [])
     else:
         groups = [list(range(n_hidden))]
     values, points = [], []
     for layers in groups:
-        data = _Layers(layer_inputs, signals, layers)
-        starts = data.starting_points(initial_incoming, initial_outgoing, layers)
+        data = _Layers(hidden, layers)
+        starts = data.starting_points(initial_incoming, initial_outgoing)
         values.append(
             _ascend(data, starts, sample_weight, activation, n_steps, step_size, rows, normalise)
         )
@@ -473,8 +477,8 @@ def search_candidates(
     restart = int(best_per_layer.indices[layer])
     layer_points = [
         (
-            incoming[best, : layer_inputs[index].shape[1]].clone(),
-            outgoing[best, : signals[index].shape[1]].clone(),
+            incoming[best, : hidden.in_sizes[index]].clone(),
+            outgoing[best, : hidden.out_sizes[index]].clone(),
         )
         for index, ((incoming, outgoing), best) in enumerate(
             zip(points, best_per_layer.indices.tolist())
@@ -483,8 +487,8 @@ def search_candidates(
     layer_restarts = [
         (
             values[index],
-            incoming[:, : layer_inputs[index].shape[1]],
-            outgoing[:, : signals[index].shape[1]],
+            incoming[:, : hidden.in_sizes[index]],
+            outgoing[:, : hidden.out_sizes[index]],
         )
         for index, (incoming, outgoing) in enumerate(points)
     ]

@@ -13,9 +13,10 @@ gradient descent and ``predict`` all call it.
 
 import torch
 
-from .inputs import dense_product, transposed_product
+from .blocks import row_blocks, sum_of
+from .inputs import SparseInputs, dense_product, transposed_product
 from .losses import LOSSES, weighted_squared_norm  # noqa: F401 (weighted_squared_norm: re-export)
-from .reduction import all_sum_list
+from .reduction import all_sum, all_sum_list, count
 
 SQUARED_ERROR = LOSSES["squared_error"]
 
@@ -77,7 +78,16 @@ def predict(weights, X, activation):
     return forward(weights, X, activation)[0][-1]
 
 
-def backward(weights, pre_activations, layer_inputs, output_signal, activation, columns=False):
+def backward(
+    weights,
+    pre_activations,
+    layer_inputs,
+    output_signal,
+    activation,
+    columns=False,
+    grads=True,
+    reduce=True,
+):
     """Back-propagate a signal from the output to every pre-activation.
 
     With ``output_signal = dloss/dH`` this is back-propagation: ``signals[l]`` is
@@ -85,13 +95,15 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation, 
     ``output_signal = s * r / n`` (weighted residual), ``signals[l]`` are the
     ``g_i = J_{l+1}(x_i)^T r_i`` of docs/algorithm.md §3 with the weights ``s_i / n``
     folded in, and ``grads`` is the gradient of ``NCF_r``. ``columns``: samples in
-    columns, as in :func:`forward`.
+    columns, as in :func:`forward`. ``grads=False`` skips the gradients (None);
+    ``reduce=False`` leaves them summed over these rows only, not over the processes
+    (a sum over blocks of rows adds them up first: ``_kernels/blocks.py``).
 
     Returns
     -------
     signals : list of Tensor
         One per weight layer, shaped like ``pre_activations``.
-    grads : list of Tensor
+    grads : list of Tensor, or None
         One per weight layer, shaped like ``weights``.
     """
     depth = len(weights)
@@ -105,11 +117,14 @@ def backward(weights, pre_activations, layer_inputs, output_signal, activation, 
         signals[index - 1] = activation.backpropagate(
             back, pre_activations[index - 1], layer_inputs[index]
         )
+    if not grads:
+        return signals, None
     if columns:
-        grads = [signal @ inputs.mT for signal, inputs in zip(signals, layer_inputs)]
+        sums = [signal @ inputs.mT for signal, inputs in zip(signals, layer_inputs)]
     else:
-        grads = [transposed_product(s, inputs) for s, inputs in zip(signals, layer_inputs)]
-    return signals, all_sum_list(grads)  # sums over samples: over all processes' rows
+        sums = [transposed_product(s, inputs) for s, inputs in zip(signals, layer_inputs)]
+    # Sums over samples: over all processes' rows.
+    return signals, all_sum_list(sums) if reduce else sums
 
 
 def push_forward(weights, pre_activations, layer, perturbation, activation):
@@ -133,9 +148,18 @@ def weight_penalty(weights, alpha):
 def loss(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, alpha=0.0):
     """The objective of the network (docs/algorithm.md §2); the squared loss by default.
 
-    With ``alpha > 0`` the L2 penalty :func:`weight_penalty` is added (§10).
+    With ``alpha > 0`` the L2 penalty :func:`weight_penalty` is added (§10). On many
+    rows the loss is summed block by block (``_kernels/blocks.py``).
     """
-    value = objective.value(predict(weights, X, activation), Y, sample_weight)
+    blocks = row_blocks(X.shape[0], isinstance(X, SparseInputs))
+    if len(blocks) == 1:
+        value = objective.value(predict(weights, X, activation), Y, sample_weight)
+    else:
+        sums = [
+            objective.row_sum(predict(weights, X[rows], activation), Y[rows], sample_weight[rows])
+            for rows in blocks
+        ]
+        value = objective.value_of_sum(all_sum(sum_of(sums)), count(X.shape[0]))
     if alpha:
         value = value + weight_penalty(weights, alpha)
     return value
