@@ -17,32 +17,43 @@ from skneuronpursuit._kernels import blocks as _blocks
 from skneuronpursuit._kernels import ncf as _ncf
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 
-ROWS = hnp.arrays(
-    np.float64,
-    st.tuples(st.integers(1, 60), st.integers(1, 3)),
-    elements=st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, 1e-300, np.inf]),
-)
+VALUES = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, 1e-300, np.inf])
 
 
-@given(ROWS)
-@settings(max_examples=60, deadline=None)
-def test_unique_keys_are_numpys_unique(rows):
-    # Equal bytes, equal keys (0.0 and -0.0 differ, as in np.unique of the row bytes).
-    keys = np.ascontiguousarray(rows).view(np.dtype((np.void, 8 * rows.shape[1]))).ravel()
+@st.composite
+def _samples(draw):
+    n, d, m = draw(st.integers(1, 60)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    X = draw(hnp.arrays(np.float64, (n, d), elements=VALUES))
+    Y = draw(hnp.arrays(np.float64, (n, m), elements=VALUES))
+    return (np.asfortranarray(X) if draw(st.booleans()) else X), Y
+
+
+def _numpys_unique(X, Y):
+    rows = np.ascontiguousarray(np.hstack([X, Y]))
+    keys = rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    mine_first, mine_inverse = _data._unique_keys(keys)
-    np.testing.assert_array_equal(mine_first, first)
-    np.testing.assert_array_equal(mine_inverse, inverse.ravel())
+    return first, inverse.ravel()
 
 
-def test_unique_keys_compare_neighbours_across_blocks(monkeypatch):
+@given(_samples())
+@settings(max_examples=80, deadline=None)
+def test_unique_rows_are_numpys_unique_of_the_rows_bytes(samples):
+    # Equal bytes, equal rows (0.0 and -0.0 differ, as in np.unique of the row bytes).
+    first, inverse = _data._unique_rows(*samples)
+    expected_first, expected_inverse = _numpys_unique(*samples)
+    np.testing.assert_array_equal(first, expected_first)
+    np.testing.assert_array_equal(inverse, expected_inverse)
+
+
+def test_unique_rows_compare_neighbours_across_blocks(monkeypatch):
     monkeypatch.setattr(_data, "INPUT_BLOCK_ROWS", 3)
-    rows = np.random.default_rng(0).integers(0, 4, size=(50, 2)).astype(float)
-    keys = rows.view(np.dtype((np.void, 16))).ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    mine_first, mine_inverse = _data._unique_keys(keys)
-    np.testing.assert_array_equal(mine_first, first)
-    np.testing.assert_array_equal(mine_inverse, inverse.ravel())
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 3, size=(80, 2)).astype(float)
+    Y = rng.integers(0, 2, size=(80, 1)).astype(float)
+    first, inverse = _data._unique_rows(X, Y)
+    expected_first, expected_inverse = _numpys_unique(X, Y)
+    np.testing.assert_array_equal(first, expected_first)
+    np.testing.assert_array_equal(inverse, expected_inverse)
 
 
 def test_distinct_rows_in_their_order_are_not_copied():

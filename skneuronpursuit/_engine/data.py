@@ -85,17 +85,43 @@ def _sparse_row_keys(X, Y):
     return keys
 
 
-def _unique_keys(keys):
-    """``np.unique(keys, return_index=True, return_inverse=True)[1:]`` for a 1-D array,
-    without its copies of the keys: a stable sort's order, then neighbours compared block
-    by block (the same unique keys, in the same order, with the same first occurrences)."""
-    order = np.argsort(keys, kind="stable")
-    starts = np.empty(len(keys), dtype=bool)
-    starts[:1] = True
-    for start in range(1, len(keys), INPUT_BLOCK_ROWS):
-        end = min(start + INPUT_BLOCK_ROWS, len(keys))
-        starts[start:end] = keys[order[start:end]] != keys[order[start - 1 : end - 1]]
-    inverse = np.empty(len(keys), dtype=np.intp)
+def _row_keys(values):
+    """Each row of a 2-D array as one opaque value: a view of rows already contiguous."""
+    values = np.ascontiguousarray(values)
+    return values.view(np.dtype((np.void, values.dtype.itemsize * values.shape[1]))).ravel()
+
+
+def _neighbours_differ(keys, order):
+    """Whether each key, in ``order``, differs from the one before it (True for the first),
+    compared block by block."""
+    differ = np.empty(len(order), dtype=bool)
+    differ[:1] = True
+    for start in range(1, len(order), INPUT_BLOCK_ROWS):
+        end = min(start + INPUT_BLOCK_ROWS, len(order))
+        differ[start:end] = keys[order[start:end]] != keys[order[start - 1 : end - 1]]
+    return differ
+
+
+def _unique_rows(X, Y):
+    """``np.unique(keys, return_index=True, return_inverse=True)[1:]`` for ``keys`` the
+    bytes of the rows of ``[X, Y]``, without forming them or copying them: the bytes of
+    ``x`` sort first (a stable sort), those of ``y`` break ties, and neighbours are
+    compared block by block. The same unique rows, in the same order (that of the
+    concatenated bytes), with the same first occurrences; sorting bytes is ~7x faster
+    than ``np.unique(axis=0)``."""
+    x_keys, y_keys = _row_keys(X), _row_keys(Y)
+    order = np.argsort(x_keys, kind="stable")
+    new_x = _neighbours_differ(x_keys, order)
+    if not new_x.all():  # equal inputs: their targets' bytes decide, stably
+        by_y = np.argsort(y_keys, kind="stable")
+        y_rank = np.empty(len(y_keys), dtype=np.intp)
+        y_rank[by_y] = np.cumsum(_neighbours_differ(y_keys, by_y))
+        order = order[np.lexsort((y_rank[order], np.cumsum(new_x)))]
+        new_x = _neighbours_differ(x_keys, order)
+        starts = new_x | _neighbours_differ(y_keys, order)
+    else:
+        starts = new_x
+    inverse = np.empty(len(order), dtype=np.intp)
     inverse[order] = np.cumsum(starts) - 1
     return order[starts], inverse
 
@@ -137,11 +163,7 @@ def merge_duplicates(X, Y, sample_weight, sort=True):
             _sparse_row_keys(X, Y), return_index=True, return_inverse=True
         )
     else:
-        rows = np.ascontiguousarray(np.hstack([X, Y]))
-        # Each row as one opaque value: sorting bytes is ~7x faster than np.unique(axis=0).
-        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-        first, inverse = _unique_keys(keys)
-        del rows, keys
+        first, inverse = _unique_rows(X, Y)
     weights = np.bincount(inverse.ravel(), weights=sample_weight, minlength=len(first))
     if not sort:
         order = np.argsort(first, kind="stable")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._kernels.network import predict as network_predict
+from .._kernels.network import predict_by_blocks
 from .data import (
     _input_tensor,
     _normalised_weights,
@@ -79,7 +79,7 @@ class FitProblem:
         """The network ``weights`` (tensors, fit's units) on ``inputs`` (:meth:`inputs`),
         float64, in the fit's units: no scale of ``y`` can overflow or underflow it."""
         fit_weights = [w.detach().to("cpu", torch.float64) for w in weights]
-        return network_predict(fit_weights, inputs, self.activation).numpy()
+        return predict_by_blocks(fit_weights, inputs, self.activation).numpy()
 
     def tensor(self, array):
         """``array`` as a tensor of the problem's dtype and device."""
@@ -105,7 +105,17 @@ def _weighted_mean(Y, sample_weight):
 
 
 def build_problem(
-    X, Y, sample_weight, settings, *, fit_intercept, dtype, device, center=False, y_offset=None
+    X,
+    Y,
+    sample_weight,
+    settings,
+    *,
+    fit_intercept,
+    dtype,
+    device,
+    center=False,
+    y_offset=None,
+    rows=None,
 ):
     """The :class:`FitProblem` of validated data.
 
@@ -133,12 +143,16 @@ def build_problem(
     y_offset : ndarray of shape (n_outputs,), default=None
         With ``center``, the offset to subtract instead of the mean (a warm start
         keeps the offset of the fit it continues).
+    rows : ndarray of int, optional
+        The samples are ``X[rows]`` (``Y`` and ``sample_weight`` are theirs already):
+        taken here, so that their copy lives only while the problem is built
+        (docs/big-data.md, "Memory").
 
     Returns
     -------
     FitProblem
     """
-    X, Y, sample_weight = merge_duplicates(X, Y, sample_weight)
+    X, Y, sample_weight = merge_duplicates(X if rows is None else X[rows], Y, sample_weight)
     sample_weight = _normalised_weights(sample_weight)
     # The paper's schedule (PaperSchedule) runs on the data's own units.
     raw = settings.schedule is not None

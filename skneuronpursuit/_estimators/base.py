@@ -180,7 +180,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         # Weighted and repeated samples are one data set from here on, held-out split
         # included: integer weights give the fit on repeated rows bit for bit.
         X, Y, sample_weight = merge_duplicates(X, Y, sample_weight, sort=False)
-        validation, split_seed = None, None
+        # The training rows are X[train]: not copied for the whole fit (big-data.md, "Memory").
+        validation, split_seed, train = None, None, None
         early_stopping = self._uses_early_stopping(X.shape[0], warm)
         if early_stopping:
             # The split is drawn once and kept: a warm start holds out the same samples.
@@ -188,7 +189,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             if split_seed is None:
                 split_seed = int(random_state.randint(np.iinfo(np.int32).max))
             try:
-                train, validation = validation_split(
+                train_rows, validation = validation_split(
                     X,
                     Y,
                     sample_weight,
@@ -204,7 +205,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                 # "auto" fits on all samples where none can be held out (as MLPClassifier).
                 early_stopping, split_seed = False, None
             else:
-                X, Y, sample_weight = X[train], Y[train], sample_weight[train]
+                train, Y, sample_weight = train_rows, Y[train_rows], sample_weight[train_rows]
         problem = build_problem(
             X,
             Y,
@@ -215,6 +216,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             device=device,
             center=self._centers_targets and bool(self.fit_intercept),
             y_offset=self.y_offset_ if warm else None,
+            rows=train,
         )
         previous_weights, previous_history = None, []
         if warm:  # the fitted network in this fit's units; after early stopping the kept one
@@ -284,7 +286,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             )
         for name, value in fitted.items():
             setattr(self, name, value)
-        self.feature_importances_ = self._importances(X, sample_weight, random_state)
+        self.feature_importances_ = self._importances(X, sample_weight, random_state, train)
         return self
 
     def _callback_report(self, X, Y, problem, settings, attributes, n_done):

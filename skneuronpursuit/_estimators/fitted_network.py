@@ -63,16 +63,23 @@ class FittedNetworkMixin:
         output = _network_output(self.coefs_, X, self._activation_, self._fit_intercept_)
         return output + self.y_offset_
 
-    def _importances(self, X, sample_weight, random_state):
-        """``feature_importances_`` of the fitted network on training rows ``X``.
+    def _importances(self, X, sample_weight, random_state, rows=None):
+        """``feature_importances_`` of the fitted network on training rows ``X``
+        (``X[rows]`` with ``rows``).
 
         Importance of each input feature, summing to 1: the root mean square change
-        of the outputs on the rows ``X`` (weighted by ``sample_weight``, at most
+        of the outputs on the training rows (weighted by ``sample_weight``, at most
         ``MAX_ROWS`` of them, drawn by a copy of ``random_state``) when ``x_j`` alone
         is replaced by another row's (docs/algorithm.md §1, ``_estimators/importance.py``).
         """
         return feature_importances(
-            self._fit_weights_, X, sample_weight, self.x_scale_, self._activation_, random_state
+            self._fit_weights_,
+            X,
+            sample_weight,
+            self.x_scale_,
+            self._activation_,
+            random_state,
+            rows=rows,
         )
 
     def to_torch(self, dtype=torch.float32, device="cpu"):

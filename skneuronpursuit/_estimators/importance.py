@@ -81,7 +81,7 @@ def resampling_importances(weights, rows, sample_weight, replacement, activation
 
 
 def feature_importances(
-    fit_weights, X, sample_weight, x_scale, activation, random_state, max_rows=MAX_ROWS
+    fit_weights, X, sample_weight, x_scale, activation, random_state, max_rows=MAX_ROWS, rows=None
 ):
     """:func:`resampling_importances` of a fitted network on the training rows ``X``.
 
@@ -90,14 +90,17 @@ def feature_importances(
     fit_weights : list of ndarray
         The network in the fit's units (``_fit_weights_``).
     X : ndarray or CSR matrix of shape (n_samples, n_features)
-        The training rows, in the user's units.
+        The training rows, in the user's units (with ``rows``, ``X[rows]`` are).
     sample_weight : ndarray of shape (n_samples,)
+        Of the training rows.
     x_scale : ndarray of shape (n_features,)
     activation : HomogeneousActivation
     random_state : RandomState or None
         A copy of it draws the rows and their replacements (None: seed 0).
     max_rows : int, default=MAX_ROWS
         The most rows the mean runs over.
+    rows : ndarray of int, optional
+        The training rows' indices in ``X``: only the rows drawn are taken from it.
 
     Returns
     -------
@@ -108,9 +111,13 @@ def feature_importances(
         draws.set_state(random_state.get_state())
     n_rows = min(max_rows, max(MIN_ROWS, MAX_ENTRIES // max(X.shape[1], 1)))
     sample_weight = np.asarray(sample_weight, dtype=np.float64)
-    if X.shape[0] > n_rows:
-        chosen = np.sort(draws.choice(X.shape[0], n_rows, replace=False))
-        X, sample_weight = X[chosen], sample_weight[chosen]
+    n_training = X.shape[0] if rows is None else len(rows)
+    if n_training > n_rows:
+        chosen = np.sort(draws.choice(n_training, n_rows, replace=False))
+        X = X[chosen if rows is None else rows[chosen]]
+        sample_weight = sample_weight[chosen]
+    elif rows is not None:
+        X = X[rows]
     rows = X.toarray() if scipy.sparse.issparse(X) else np.asarray(X)
     probability = sample_weight / sample_weight.sum()
     replacement = draws.choice(len(rows), len(rows), p=probability)

@@ -10,11 +10,15 @@ answers ``@`` like the dense ``(n, d)`` tensor it stands for, so the network cod
 is the same for both.
 """
 
+import functools
+import operator
 import warnings
 
 import numpy as np
 import scipy.sparse
 import torch
+
+from .blocks import row_blocks
 
 
 def _csr(crow_indices, col_indices, values, shape):
@@ -190,4 +194,7 @@ def used_columns(X):
     """Whether each column of ``X`` (dense or :class:`SparseInputs`) has a non-zero entry."""
     if isinstance(X, SparseInputs):
         return X.used_columns()
-    return X.square().sum(dim=0) > 0
+    # By blocks of rows (_kernels/blocks.py): a sum of squares is positive where any
+    # block's is.
+    used = [X[rows].square().sum(dim=0) > 0 for rows in row_blocks(X.shape[0])]
+    return functools.reduce(operator.or_, used)

@@ -78,6 +78,15 @@ def predict(weights, X, activation):
     return forward(weights, X, activation)[0][-1]
 
 
+def predict_by_blocks(weights, X, activation):
+    """:func:`predict` on dense ``X`` of shape ``(n, d)``, one block of rows at a time
+    (``_kernels/blocks.py``): a pass over many rows holds one block's layers."""
+    blocks = row_blocks(X.shape[0], isinstance(X, SparseInputs))
+    if len(blocks) == 1:
+        return predict(weights, X, activation)
+    return torch.cat([predict(weights, X[rows], activation) for rows in blocks], dim=-2)
+
+
 def backward(
     weights,
     pre_activations,
