@@ -68,6 +68,31 @@ def _relative(a, b):
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
+def _set_block_rows(n_rows):
+    from skneuronpursuit._kernels import blocks
+
+    blocks.BLOCK_ROWS = n_rows
+
+
+def test_passes_by_blocks_grow_the_network_of_one_process(client, monkeypatch):
+    # Every process sums its blocks of rows first and all-reduces once (_kernels/blocks.py):
+    # 120 rows per worker in blocks of 16 and 240 rows in one process in blocks of 16.
+    from skneuronpursuit._kernels import blocks
+
+    default = blocks.BLOCK_ROWS
+    client.run(_set_block_rows, 16)
+    try:
+        monkeypatch.setattr(blocks, "BLOCK_ROWS", 16)
+        X, y, weight = _data()
+        params = {**QUICK, "dtype": "float64"}
+        local = NeuronPursuitRegressor(**params).fit(X, y, sample_weight=weight)
+        fitted = DaskNeuronPursuitRegressor(**params).fit(*_dask(X, y, weight))
+    finally:
+        client.run(_set_block_rows, default)
+    assert fitted.hidden_layer_sizes_ == local.hidden_layer_sizes_
+    assert _relative(fitted.to_local().predict(X), local.predict(X)) < 1e-8
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_regressor_grows_the_network_of_one_process_float64(client, weighted):
     X, y, weight = _data()
