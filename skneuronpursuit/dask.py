@@ -25,7 +25,8 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimators.classifier import NeuronPursuitClassifier
-from ._estimators.partitioned import block_seed, fit_blocks, fit_partition, held_out_rows
+from ._estimators.partition_problem import block_seed, held_out_rows
+from ._estimators.partitioned import fit_blocks, fit_partition
 from ._estimators.plumbing import estimator_init
 from ._estimators.regressor import NeuronPursuitRegressor
 from ._estimators.stop_warnings import warn_about_stop

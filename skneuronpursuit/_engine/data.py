@@ -42,7 +42,7 @@ def _root_mean_square(
     """Weighted RMS per column (``axis=0``) or of all values; 1 where it is (nearly) 0.
 
     ``mean_square`` and ``column_peak`` compute the column statistics; a data-parallel
-    fit passes versions over every process's rows (``_estimators/partitioned.py``).
+    fit passes versions over every process's rows (``_estimators/partition_problem.py``).
     """
     mean = mean_square(values, sample_weight)
     scale = np.sqrt(mean if axis is not None else np.mean(mean))

@@ -194,7 +194,7 @@ def assemble_problem(
 
     ``Y`` is already less ``offset``; ``centred`` is ``Y`` less its mean (``mean``), or
     None where nothing was removed. :func:`build_problem` and the data-parallel fit
-    (``_estimators/partitioned.py``, its scales over every process's rows) share it.
+    (``_estimators/partition_problem.py``, its scales over every process's rows) share it.
     """
     X_fit = _input_tensor(X, fit_intercept, dtype, device, x_scale)
     check_memory(

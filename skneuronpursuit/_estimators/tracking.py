@@ -105,7 +105,8 @@ class EarlyStopping:
         return stop
 
     def _clearly_better(self, terms, kept_terms):
-        """:func:`clearly_better`; a data-parallel fit's reduces its sums (partitioned.py)."""
+        """:func:`clearly_better`; a data-parallel fit's reduces its sums
+        (partition_problem.py)."""
         return clearly_better(terms, kept_terms)
 
     def _score_and_terms(self, weights):
