@@ -18,9 +18,10 @@ import scipy.sparse
 import torch
 
 from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.ascent_rows import HiddenRows
 from skneuronpursuit._kernels.gradient_descent import gradient_descent
 from skneuronpursuit._kernels.inputs import SparseInputs
-from skneuronpursuit._kernels.ncf import HiddenRows, search_candidates
+from skneuronpursuit._kernels.ncf import search_candidates
 
 from .tasks import TASKS
 from .threads import add_threads_option, apply_threads

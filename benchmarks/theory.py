@@ -20,7 +20,8 @@ import torch
 from sklearn.linear_model import OrthogonalMatchingPursuit
 
 from skneuronpursuit._kernels.activation import HomogeneousActivation
-from skneuronpursuit._kernels.ncf import HiddenRows, search_candidates
+from skneuronpursuit._kernels.ascent_rows import HiddenRows
+from skneuronpursuit._kernels.ncf import search_candidates
 from skneuronpursuit._kernels.neuron_scale import optimal_scale
 
 LINEAR = HomogeneousActivation(1, 1.0)

@@ -16,9 +16,10 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from skneuronpursuit import NeuronPursuitClassifier
 from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.ascent_rows import HiddenRows
 from skneuronpursuit._kernels.gradient_descent import gradient_descent
 from skneuronpursuit._kernels.losses import LOSSES
-from skneuronpursuit._kernels.ncf import HiddenRows, search_candidates, search_network
+from skneuronpursuit._kernels.ncf import search_candidates, search_network
 from skneuronpursuit._kernels.network import backward, forward, loss
 from skneuronpursuit._kernels.neurons import insert_neuron
 

@@ -16,6 +16,7 @@ from skneuronpursuit._engine import data as _data
 from skneuronpursuit._kernels import blocks as _blocks
 from skneuronpursuit._kernels import ncf as _ncf
 from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.ascent_rows import HiddenRows
 
 VALUES = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, 1e-300, np.inf])
 
@@ -117,7 +118,7 @@ def test_candidate_search_in_blocks_is_the_search_of_one_block(rows, monkeypatch
 
     def search():
         return _ncf.search_candidates(
-            _ncf.HiddenRows(inputs, signals),
+            HiddenRows(inputs, signals),
             weight,
             activation,
             starts[..., :5],

@@ -5,8 +5,8 @@ import torch
 
 from skneuronpursuit._kernels import ncf as _ncf
 from skneuronpursuit._kernels.activation import HomogeneousActivation
+from skneuronpursuit._kernels.ascent_rows import HiddenRows
 from skneuronpursuit._kernels.ncf import (
-    HiddenRows,
     candidate_ncf,
     network_ncf,
     projected_gradient,

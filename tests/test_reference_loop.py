@@ -19,7 +19,8 @@ from benchmarks.reference_loop import (
 from benchmarks.runner import error
 from benchmarks.tasks import TASKS
 from skneuronpursuit._kernels.activation import HomogeneousActivation
-from skneuronpursuit._kernels.ncf import HiddenRows, search_candidates, search_network
+from skneuronpursuit._kernels.ascent_rows import HiddenRows
+from skneuronpursuit._kernels.ncf import search_candidates, search_network
 from skneuronpursuit._kernels.network import backward, forward
 
 # Tests of the benchmark tooling, not of the package: -m 'not benchmark' skips them.

@@ -19,7 +19,7 @@ from .._kernels.network import backward, forward, push_forward
 class NetworkPasses:
     """The pass of the network ``weights`` over ``X``; the hidden layers' inputs and
     signals on any rows (``self(rows)``, the interface of
-    :class:`~skneuronpursuit._kernels.ncf.HiddenRows`).
+    :class:`~skneuronpursuit._kernels.ascent_rows.HiddenRows`).
 
     ``signals=False``: only ``output``, ``residual`` and :meth:`change` are needed.
     """

@@ -15,12 +15,9 @@ climbs the NCF of the data as given, as the paper does (its step sizes are for t
 
 On many samples the first steps of an ascent can run on a random subset of the
 rows, ``rows`` (docs/algorithm.md §3.3, ``ncf_samples``): the NCF is a sum over
-samples, which the subset estimates; the last ``FULL_DATA_STEPS_FRACTION`` of
-the steps use all rows, or on very many samples a larger subset, and every value
-that is compared or reported uses all rows. On very many rows those values are summed
-block by block and the ascent's data is built only for the rows it climbs
-(``_kernels/blocks.py``): a search never holds the rescaled data, or one number per sample and
-restart, for all rows at once.
+samples, which the subset estimates; the last steps use all rows, or on very many
+samples a larger subset, and every value that is compared or reported uses all rows,
+summed block by block on very many rows (``_kernels/ascent_rows.py``).
 """
 
 import functools
@@ -28,100 +25,18 @@ from dataclasses import dataclass
 
 import torch
 
-from .blocks import row_blocks, sum_of
+from .ascent_rows import (
+    RowBlocks,
+    StackedLayers,
+    block_rms_row_norms,
+    safe_divide,
+    value_on_all_rows,
+    weighted_rms_row_norm,
+)
+from .blocks import row_blocks
 from .inputs import SparseInputs, dense_product, transposed_product
 from .network import backward, forward, matmul
 from .reduction import all_sum, all_sum_list, count
-
-# (choice) With ``rows``, this fraction of an ascent's steps (the last ones) runs on
-# all samples, so that the point returned has climbed the NCF of all samples last.
-FULL_DATA_STEPS_FRACTION = 0.1
-
-
-class _RowBlocks:
-    """The data an ascent climbs, ``make(index) -> (inputs, signal)`` for any rows.
-
-    With one block of rows (``_kernels/blocks.py``; or sparse inputs, which are not
-    split) the data of all rows is built once and reused; beyond, it is built per block
-    of rows when a value on all rows is needed, and per subset for the ascent's steps.
-    """
-
-    def __init__(self, make, n_rows, sparse=False):
-        self.make, self.n_rows, self.sparse = make, n_rows, sparse
-        self.blocks = row_blocks(n_rows, sparse)
-        self.whole = make(slice(None)) if len(self.blocks) == 1 else None
-
-    def each_block(self):
-        """``(inputs, signal)`` of each block of rows in turn."""
-        if self.whole is not None:
-            yield self.whole
-            return
-        for block in self.blocks:
-            yield self.make(block)
-
-    def per_step(self, rows, n_steps):
-        """The ``(inputs, signal)`` each of ``n_steps`` ascent steps climbs (docs/algorithm.md
-        §3.3).
-
-        Without ``rows`` (or with sparse inputs), all samples at every step. With
-        ``rows``, the subset first, its signal scaled by ``n / len(rows)`` so that its NCF
-        estimates that of all ``n`` samples, then all samples for the last
-        ``FULL_DATA_STEPS_FRACTION`` of the steps; ``rows`` a pair ``(first, last)``: the
-        subset ``last`` for those. Samples run along dim -2.
-        """
-        if rows is None or self.sparse:
-            return [self._all_rows()] * n_steps
-        first, last = rows if isinstance(rows, tuple) else (rows, None)
-        n_on_rows = n_steps - max(1, round(FULL_DATA_STEPS_FRACTION * n_steps))
-
-        def subset(chosen):
-            factor = count(self.n_rows) / count(len(chosen))
-            inputs, signal = self.make(chosen)
-            return inputs, signal.mul_(factor)
-
-        final = self._all_rows() if last is None else subset(last)
-        return [subset(first)] * n_on_rows + [final] * (n_steps - n_on_rows)
-
-    def _all_rows(self):
-        return self.whole if self.whole is not None else self.make(slice(None))
-
-
-def _value_on_all_rows(data, value):
-    """``value(inputs, signal)`` (a sum over the rows given) summed over every block of
-    ``data`` and over every process's rows."""
-    return all_sum(sum_of([value(*part) for part in data.each_block()]))
-
-
-def _weighted_squares(values, sample_weight):
-    """``sum_i s_i ||values_i||^2`` over the sample dimension (-2) of these rows."""
-    if isinstance(values, SparseInputs):
-        return (sample_weight * values.squared_row_norms()).sum()
-    return (sample_weight[:, None] * values.square()).sum(dim=(-2, -1))
-
-
-def _weighted_rms_row_norm(values, sample_weight):
-    """``sqrt(mean_i s_i ||values_i||^2)`` over the sample dimension (-2); ``s`` has mean 1."""
-    return _root_mean(_weighted_squares(values, sample_weight), sample_weight)
-
-
-def _root_mean(total, sample_weight):
-    """``sqrt(total / n)`` with ``total`` summed over every process's rows."""
-    return all_sum(total).div(count(len(sample_weight))).sqrt()
-
-
-def _block_rms_row_norms(blocks, raw, sample_weight):
-    """:func:`_weighted_rms_row_norm` of each part of ``raw(index)`` (a tuple of tensors),
-    summed block by block."""
-    totals = []
-    for block in blocks:
-        parts = raw(block)
-        totals.append([_weighted_squares(part, sample_weight[block]) for part in parts])
-    return [_root_mean(sum_of(column), sample_weight) for column in zip(*totals)]
-
-
-def _safe_divide(values, scale):
-    tiny = torch.finfo(values.dtype).tiny
-    return values / scale.clamp_min(tiny)[..., None, None]
 
 
 def _sign_to_flip(values):
@@ -204,14 +119,14 @@ def search_network(
     signal_hat, x_scale = signal, None
     if normalise:
         raw = row_blocks(n_rows, sparse), lambda rows: (X if sparse else X[rows],)
-        (x_scale,) = _block_rms_row_norms(*raw, sample_weight)
-        signal_hat = _safe_divide(signal, _weighted_rms_row_norm(Y, sample_weight))
+        (x_scale,) = block_rms_row_norms(*raw, sample_weight)
+        signal_hat = safe_divide(signal, weighted_rms_row_norm(Y, sample_weight))
 
     def climbed(rows):  # the inputs and signal the ascent climbs, on these rows
         inputs = X if sparse else X[rows]
-        return inputs if x_scale is None else _safe_divide(inputs, x_scale), signal_hat[rows]
+        return inputs if x_scale is None else safe_divide(inputs, x_scale), signal_hat[rows]
 
-    data = _RowBlocks(climbed, n_rows, sparse)
+    data = RowBlocks(climbed, n_rows, sparse)
     weights = [w.clone() for w in initial_weights]
     # (choice) Start every restart where it is alive and ascending: a negative
     # hidden-to-hidden weight in a chain of single ReLU neurons silences the chain
@@ -220,18 +135,18 @@ def search_network(
         weight.abs_()
     _project_to_sphere(weights, batch_ndim=1)
     value = functools.partial(network_value, weights, activation=activation)  # in place
-    weights[-1].mul_(_sign_to_flip(_value_on_all_rows(data, value))[:, None, None])
+    weights[-1].mul_(_sign_to_flip(value_on_all_rows(data, value))[:, None, None])
     for inputs, target in data.per_step(rows, n_steps):
         _, grads = network_ncf(weights, inputs, target, activation, with_value=False)
         for weight, grad in zip(weights, grads):
             weight.add_(grad, alpha=step_size)
         _project_to_sphere(weights, batch_ndim=1)
-    normalised = _value_on_all_rows(data, value)
+    normalised = value_on_all_rows(data, value)
     best = int(torch.argmax(torch.nan_to_num(normalised, nan=-torch.inf)))
     point = [w[best] for w in weights]
-    given = _RowBlocks(lambda rows: (X if sparse else X[rows], signal[rows]), n_rows, sparse)
+    given = RowBlocks(lambda rows: (X if sparse else X[rows], signal[rows]), n_rows, sparse)
     value = functools.partial(network_value, point, activation=activation)
-    value = _value_on_all_rows(given, value)
+    value = value_on_all_rows(given, value)
     return NetworkSearchResult(point, float(value))
 
 
@@ -314,73 +229,12 @@ class CandidateSearchResult:
     layer_restarts: list
 
 
-class HiddenRows:
-    """The hidden layers' inputs ``h_{l-1}`` and signals ``g`` (at ``z_{l+1}``) on any rows,
-    from tensors on all rows; ``self(rows)`` gives both lists on those rows.
-
-    The engine passes an object with the same attributes that computes them per block
-    of rows instead (``_engine/passes.py``).
-    """
-
-    def __init__(self, layer_inputs, signals):
-        self.layer_inputs, self.signals = layer_inputs, signals
-        self.in_sizes = [h.shape[1] for h in layer_inputs]
-        self.out_sizes = [g.shape[1] for g in signals]
-        self.sparse = isinstance(layer_inputs[0], SparseInputs)
-        self.n_rows = signals[0].shape[0]
-
-    def __call__(self, rows):
-        # Sparse inputs are not split: their batch is only ever asked for all rows.
-        inputs = [h if isinstance(h, SparseInputs) else h[rows] for h in self.layer_inputs]
-        return inputs, [g[rows] for g in self.signals]
-
-
-class _Layers:
-    """A batch of hidden layers as one ascent climbs them: ``self(rows)`` is ``(H, G)``,
-    their inputs and signals on those rows, zero-padded to common widths, one batch entry
-    per layer. Padded input columns get zero gradient, so padded weights stay zero. A
-    sparse first layer is a batch of its own, on all rows."""
-
-    def __init__(self, hidden, layers):
-        self.hidden, self.layers = hidden, layers
-        self.sparse = hidden.sparse and layers == [0]
-        self.in_size = max(hidden.in_sizes[i] for i in layers)
-        self.out_size = max(hidden.out_sizes[i] for i in layers)
-
-    def __call__(self, rows):
-        layer_inputs, signals = self.hidden(rows)
-        if self.sparse:
-            return layer_inputs[0], signals[0][None]
-        inputs = [layer_inputs[i] for i in self.layers]
-        signals = [signals[i] for i in self.layers]
-        n_rows = signals[0].shape[0]
-        H = signals[0].new_zeros(len(inputs), n_rows, self.in_size)
-        G = signals[0].new_zeros(len(inputs), n_rows, self.out_size)
-        for index, (h, g) in enumerate(zip(inputs, signals)):
-            H[index, :, : h.shape[1]] = h
-            G[index, :, : g.shape[1]] = g
-        return H, G
-
-    def starting_points(self, initial_incoming, initial_outgoing):
-        """Every candidate ``(a, b)`` one row, ``a`` its first ``in_size`` entries."""
-        n_restarts = initial_incoming.shape[1]
-        points = initial_incoming.new_zeros(
-            len(self.layers), n_restarts, self.in_size + self.out_size
-        )
-        for index, layer in enumerate(self.layers):
-            k_in, k_out = self.hidden.in_sizes[layer], self.hidden.out_sizes[layer]
-            points[index, :, :k_in] = initial_incoming[layer, :, :k_in]
-            outgoing = slice(self.in_size, self.in_size + k_out)
-            points[index, :, outgoing] = initial_outgoing[layer, :, :k_out]
-        return points
-
-
 def _ascend(
     layers, points, sample_weight, activation, n_steps, step_size, rows=None, normalise=True
 ):
     """Projected gradient ascent of ``N_l`` for a batch of layers, in place on ``points``.
 
-    ``layers``: a :class:`_Layers`. Each row of ``points`` is one candidate ``(a, b)``,
+    ``layers``: a :class:`StackedLayers`. Each row of ``points`` is one candidate ``(a, b)``,
     ``a`` its first ``layers.in_size`` entries: one tensor, so that a step is one
     operation. The projection works on the views ``A, B``: ``||a||^2`` and ``||b||^2``
     summed apart, as when they were separate tensors, so a search whose candidates do
@@ -394,7 +248,7 @@ def _ascend(
     n_samples = count(n_rows)
     if normalise:
         blocks = row_blocks(n_rows, layers.sparse)
-        input_scale, signal_scale = _block_rms_row_norms(blocks, layers, sample_weight)
+        input_scale, signal_scale = block_rms_row_norms(blocks, layers, sample_weight)
         input_scale = input_scale.reshape(-1)
     else:
         input_scale = signal_scale = points.new_ones(points.shape[0])
@@ -402,13 +256,13 @@ def _ascend(
     def climbed(rows):  # the rescaled inputs and weighted signals, on these rows
         H, G = layers(rows)
         G = G * (sample_weight[rows][:, None] / n_samples)
-        return _safe_divide(H, input_scale), _safe_divide(G, signal_scale)
+        return safe_divide(H, input_scale), safe_divide(G, signal_scale)
 
-    data = _RowBlocks(climbed, n_rows, layers.sparse)
+    data = RowBlocks(climbed, n_rows, layers.sparse)
     value = functools.partial(candidate_value, incoming=A, outgoing=B, activation=activation)
     _project_to_sphere([A, B], batch_ndim=2)
     # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
-    B.mul_(_sign_to_flip(_value_on_all_rows(data, value))[..., None])
+    B.mul_(_sign_to_flip(value_on_all_rows(data, value))[..., None])
     folded = {}  # the products g_i h_i of each (inputs, signal), when they fold
     for inputs, signal in data.per_step(rows, n_steps):
         if _folds(inputs, signal):
@@ -419,7 +273,7 @@ def _ascend(
             _, grad_a, grad_b = candidate_ncf(inputs, signal, A, B, activation, with_value=False)
         points.add_(torch.cat([grad_a, grad_b], dim=-1), alpha=step_size)
         _project_to_sphere([A, B], batch_ndim=2)
-    normalised = torch.nan_to_num(_value_on_all_rows(data, value), nan=-torch.inf)
+    normalised = torch.nan_to_num(value_on_all_rows(data, value), nan=-torch.inf)
     # N = N_hat * signal_scale * input_scale**p: compare layers in true units.
     return normalised * (signal_scale * input_scale**activation.power)[:, None]
 
@@ -439,7 +293,7 @@ def search_candidates(
 
     Parameters
     ----------
-    hidden : HiddenRows
+    hidden : HiddenRows (``_kernels/ascent_rows.py``)
         For each hidden layer ``l`` its input ``h_{l-1}`` (``n x k_{l-1}``; the first may
         be :class:`SparseInputs`, searched in a batch of its own) and the signal
         ``g = J_{l+1}^T r`` at ``z_{l+1}`` (``n x k_{l+1}``, without the sample
@@ -462,7 +316,7 @@ def search_candidates(
         groups = [list(range(n_hidden))]
     values, points = [], []
     for layers in groups:
-        data = _Layers(hidden, layers)
+        data = StackedLayers(hidden, layers)
         starts = data.starting_points(initial_incoming, initial_outgoing)
         values.append(
             _ascend(data, starts, sample_weight, activation, n_steps, step_size, rows, normalise)
