@@ -15,7 +15,8 @@ from .._kernels.network import predict as network_predict
 # reciprocal of a smaller scale, times the weights, would overflow in ``coefs_``
 # (tiny / eps ~ 1e-292 leaves a factor 1/eps of headroom).
 SMALLEST_SCALE = np.finfo(np.float64).tiny / np.finfo(np.float64).eps
-# Rows converted to the network's inputs at a time (choice: 8 MiB of float64 at d = 16).
+# Rows prepared at a time: converted to the network's inputs, or compared with their
+# neighbours when equal samples are found (choice: 8 MiB of float64 at d = 16).
 INPUT_BLOCK_ROWS = 1 << 16
 
 

@@ -102,6 +102,8 @@ def block_rms_row_norms(blocks, raw, sample_weight):
 
 
 def safe_divide(values, scale):
+    """``values`` divided by ``scale`` per batch entry, a zero scale read as the smallest
+    normal number (the zero rows stay zero)."""
     tiny = torch.finfo(values.dtype).tiny
     return values / scale.clamp_min(tiny)[..., None, None]
 

@@ -11,10 +11,9 @@ number is the one of a single pass.
 import functools
 import operator
 
-# (choice) Rows per block: 32,768 rows of a 16-wide layer are 2 MiB in float32, enough
-# work per operation to cost nothing in speed. Larger blocks leave more memory to the
-# allocator: at 10^6 rows a fit grew its peak by 50, 110 and 167 MiB with blocks of
-# 2^15, 2^16 and 2^17 rows (docs/big-data.md, "Memory").
+# (choice) Rows per block: 32,768 rows of a 16-wide layer are 2 MiB in float32. Larger
+# blocks leave more memory to the allocator: at 10^6 rows a fit grew its peak by 50, 110
+# and 167 MiB with blocks of 2^15, 2^16 and 2^17 rows (docs/big-data.md, "Memory").
 BLOCK_ROWS = 1 << 15
 
 

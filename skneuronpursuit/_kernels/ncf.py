@@ -145,9 +145,8 @@ def search_network(
     best = int(torch.argmax(torch.nan_to_num(normalised, nan=-torch.inf)))
     point = [w[best] for w in weights]
     given = RowBlocks(lambda rows: (X if sparse else X[rows], signal[rows]), n_rows, sparse)
-    value = functools.partial(network_value, point, activation=activation)
-    value = value_on_all_rows(given, value)
-    return NetworkSearchResult(point, float(value))
+    point_value = functools.partial(network_value, point, activation=activation)
+    return NetworkSearchResult(point, float(value_on_all_rows(given, point_value)))
 
 
 # ---------------------------------------------------------------- later iterations
