@@ -233,3 +233,20 @@ def test_network_passes_in_blocks_are_the_pass_of_one_block(monkeypatch):
     for mine, theirs in zip(blocked_all[0] + blocked_all[1], whole_all[0] + whole_all[1]):
         torch.testing.assert_close(mine, theirs, rtol=1e-14, atol=0)
     assert whole.change(0, a[:4], b).shape == blocked.change(0, a[:4], b).shape == (240, 1)
+
+
+@pytest.mark.parametrize("max_rows", [40, 1000])  # drawn from the rows, or all of them
+def test_importances_drawn_by_index_are_those_of_the_rows_taken(max_rows):
+    from skneuronpursuit._estimators.importance import feature_importances
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 4))
+    rows = rng.permutation(300)[:200]
+    weight = rng.uniform(0.5, 2.0, size=200)
+    weights = [rng.normal(size=(3, 5)), rng.normal(size=(1, 3))]
+    args = weight, np.ones(4), HomogeneousActivation(1, 0.1)
+    by_index = feature_importances(
+        weights, X, *args, np.random.RandomState(0), max_rows=max_rows, rows=rows
+    )
+    taken = feature_importances(weights, X[rows], *args, np.random.RandomState(0), max_rows)
+    np.testing.assert_array_equal(by_index, taken)
