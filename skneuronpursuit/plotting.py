@@ -88,6 +88,16 @@ def plot_growth(estimator, ax=None):
     return ax
 
 
+def _coefs(model):
+    """``coefs_`` of a fitted estimator, or ``coefs`` of :func:`neuron_pursuit`'s result."""
+    from ._engine.function import PursuitFit
+
+    if isinstance(model, PursuitFit):
+        return model.coefs
+    check_is_fitted(model)
+    return model.coefs_
+
+
 def plot_weights(estimator, axes=None, neuron_order=None):
     """Heatmaps of the signed weights ``W_l`` of every layer (paper Fig. 6, 11).
 
@@ -96,7 +106,8 @@ def plot_weights(estimator, axes=None, neuron_order=None):
 
     Parameters
     ----------
-    estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier
+    estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier, or PursuitFit
+        A :class:`PursuitFit` is :func:`neuron_pursuit`'s result (the paper's protocol).
     axes : sequence of matplotlib Axes, optional
         One per weight layer.
     neuron_order : sequence of array-like, optional
@@ -108,9 +119,8 @@ def plot_weights(estimator, axes=None, neuron_order=None):
     -------
     axes : ndarray of matplotlib Axes
     """
-    check_is_fitted(estimator)
     plt = _pyplot()
-    weights = [c.T for c in estimator.coefs_]  # W_l of shape (k_l, k_{l-1})
+    weights = [c.T for c in _coefs(estimator)]  # W_l of shape (k_l, k_{l-1})
     for layer, order in enumerate(neuron_order or []):
         if order is not None:
             weights[layer] = weights[layer][order]
@@ -133,7 +143,11 @@ def plot_weights(estimator, axes=None, neuron_order=None):
         ax.figure.colorbar(image, ax=ax)
         ax.set_title(f"W_{index}  ({weight.shape[0]} x {weight.shape[1]})")
         if index == 1:
-            ax.set_xlabel("input" + (" (last: intercept)" if estimator._fit_intercept_ else ""))
+            # The fitted estimator's, else a PursuitFit's.
+            intercept = getattr(estimator, "_fit_intercept_", None)
+            if intercept is None:
+                intercept = estimator.fit_intercept
+            ax.set_xlabel("input" + (" (last: intercept)" if intercept else ""))
         else:
             ax.set_xlabel(f"neuron of hidden layer {index - 1}")
         ax.set_ylabel(f"neuron of hidden layer {index}" if index < len(weights) else "output")
@@ -154,15 +168,14 @@ def dominant_frequency_order(estimator, block_size):
 
     Parameters
     ----------
-    estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier
+    estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier, or PursuitFit
     block_size : int
 
     Returns
     -------
     order : ndarray of int, a permutation of the first-layer neurons
     """
-    check_is_fitted(estimator)
-    weights = estimator.coefs_[0][:block_size].T
+    weights = _coefs(estimator)[0][:block_size].T
     power = np.abs(np.fft.fft(weights, axis=1))[:, 1:] ** 2
     frequencies = np.arange(1, block_size)
     frequency = np.minimum(frequencies, block_size - frequencies)[power.argmax(axis=1)]

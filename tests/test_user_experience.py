@@ -3,6 +3,7 @@
 import sys
 import types
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -430,6 +431,17 @@ def test_plots_return_their_axes(pyplot):
         plot_first_layer_dft(reg, n_blocks=4)
     ax = plot_first_layer_dft(reg, n_blocks=2, n_features=4)
     assert ax.images[0].get_array().shape == (reg.hidden_layer_sizes_[0], 4)
+
+
+def test_the_weights_of_the_papers_protocol_plot_as_an_estimators(pyplot):
+    from skneuronpursuit import neuron_pursuit, paper_settings
+    from skneuronpursuit.plotting import dominant_frequency_order, plot_weights
+
+    settings = replace(paper_settings("sphere-f1"), max_iter=2, gd_steps=300)
+    fit = neuron_pursuit(X_CUBE, Y_WAVE[:, None], settings, random_state=0)
+    axes = plot_weights(fit)
+    assert [ax.images[0].get_array().shape for ax in axes] == [c.T.shape for c in fit.coefs]
+    assert sorted(dominant_frequency_order(fit, 3)) == list(range(fit.hidden_layer_sizes[0]))
 
 
 def test_plots_draw_whole_iterations_and_the_weights_in_the_order_asked(pyplot):
