@@ -32,6 +32,7 @@ of ``torch.optim.SGD``: ``v <- mu v + g``, ``w <- w - eta (g + mu v)``). A roll-
 also restarts the velocity from zero.
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -331,7 +332,7 @@ def scheduled_descent(
         n_window = min(window, max_steps - n_run)
         loss = float(run_window(current, data, activation, step_size, n_window))
         n_run += n_window
-        finite = loss == loss and abs(loss) != float("inf")
+        finite = math.isfinite(loss)
         rose = loss > checkpoint_loss
         if not finite or (rose and n_halvings < max_halvings):
             for target, source in zip(current, checkpoint):
