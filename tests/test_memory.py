@@ -4,6 +4,7 @@ bit for bit where it is exact and to rounding where its sums are split."""
 
 import numpy as np
 import pytest
+import scipy.sparse
 import torch
 from conftest import FAST, fast_params
 from hypothesis import given, settings
@@ -94,6 +95,57 @@ def test_weighted_mean_square_is_numpys_weighted_average():
     weight = rng.random(500)
     expected = np.average(values**2, axis=0, weights=weight)
     np.testing.assert_array_equal(_data._mean_square(values, weight), expected)
+
+
+@pytest.mark.parametrize("columns", [1, 2, 6])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_weighted_mean_square_by_blocks_is_the_single_pass(columns, order, monkeypatch):
+    rng = np.random.default_rng(4)
+    values = np.asarray(
+        rng.normal(size=(500, columns)) * 10.0 ** rng.uniform(-5, 5, size=columns), order=order
+    )
+    weight = rng.random(500)
+    squares = np.square(values) * weight[:, None]
+    expected = squares.sum(axis=0) / weight[:, None].sum(axis=0)
+    monkeypatch.setattr(_data, "INPUT_BLOCK_ROWS", 7)
+    np.testing.assert_array_equal(_data._mean_square(values, weight), expected)
+    np.testing.assert_array_equal(_data._column_peak(values), np.abs(values).max(axis=0))
+
+
+@pytest.mark.parametrize("sort", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_merging_rows_by_index_is_merging_the_rows_taken(sort, sparse):
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 3, size=(60, 2)).astype(float)
+    X = scipy.sparse.csr_matrix(X) if sparse else X
+    rows = rng.permutation(60)[:45]
+    Y = rng.integers(0, 2, size=(45, 1)).astype(float)
+    weight = rng.integers(0, 3, size=45).astype(float)
+    by_index = _data.merge_duplicates(X, Y, weight, sort=sort, rows=rows)
+    taken = _data.merge_duplicates(X[rows], Y, weight, sort=sort)
+    for got, expected in zip(by_index, taken):
+        got, expected = (a.toarray() if scipy.sparse.issparse(a) else a for a in (got, expected))
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_running_sums_and_rows_by_blocks_are_sums_and_concatenations():
+    parts = [torch.randn(3, 4, generator=torch.Generator().manual_seed(i)) for i in range(5)]
+    first = parts[0].clone()
+    assert torch.equal(
+        _blocks.sum_of(iter(parts)), parts[0] + parts[1] + parts[2] + parts[3] + parts[4]
+    )
+    assert torch.equal(parts[0], first)  # the caller's first part is not added into
+    assert _blocks.sum_of(iter(parts[:1])) is parts[0]
+    lists = [[p, 2 * p] for p in parts]
+    sums = _blocks.sum_lists(iter(lists))
+    expected = 2 * parts[0]
+    for part in parts[1:]:
+        expected = expected + 2 * part
+    assert torch.equal(sums[0], _blocks.sum_of(parts)) and torch.equal(sums[1], expected)
+    blocks = [slice(0, 2), slice(2, 4), slice(4, 5)]
+    data = torch.randn(2, 5, 3)
+    built = _blocks.rows_by_blocks(blocks, 5, lambda rows: data[:, rows] * 2)
+    assert torch.equal(built, torch.cat([data[:, rows] * 2 for rows in blocks], dim=-2))
 
 
 def _layers(seed=0, n=240):

@@ -25,16 +25,33 @@ def _mean_square(values, sample_weight):
         if scipy.sparse.issparse(values):
             squares = values.multiply(values).T @ sample_weight
             return np.asarray(squares).ravel() / sample_weight.sum()
-        # np.average(values**2, axis=0, weights=sample_weight), its product made in place
-        squares = np.square(values)
-        np.multiply(squares, sample_weight[:, None], out=squares)
-        return squares.sum(axis=0) / sample_weight[:, None].sum(axis=0)
+        # np.average(values**2, axis=0, weights=sample_weight), block by block: the
+        # squares of one block at a time (docs/big-data.md, "Memory"). numpy sums the
+        # rows of a C-ordered array of two or more columns one after another, so each
+        # block's sum, started from the rows before it, is the sum of a single pass; a
+        # single column it sums pairwise, whole.
+        values = np.asarray(values)
+        if values.ndim < 2 or values.shape[1] < 2 or not values.flags.c_contiguous:
+            squares = np.square(values)
+            np.multiply(squares, sample_weight[:, None], out=squares)
+            return squares.sum(axis=0) / sample_weight[:, None].sum(axis=0)
+        total = np.zeros((1, values.shape[1]))
+        for start in range(0, values.shape[0], INPUT_BLOCK_ROWS):
+            block = values[start : start + INPUT_BLOCK_ROWS]
+            squares = np.empty((len(block) + 1, values.shape[1]))
+            squares[0] = total
+            np.square(block, out=squares[1:])
+            weights = sample_weight[start : start + len(block), None]
+            np.multiply(squares[1:], weights, out=squares[1:])
+            total = squares.sum(axis=0, keepdims=True)
+        return total[0] / sample_weight[:, None].sum(axis=0)
 
 
 def _column_peak(values):
-    """Largest magnitude per column."""
-    peak = abs(values).max(axis=0)
-    return np.asarray(peak.todense() if scipy.sparse.issparse(peak) else peak).ravel()
+    """Largest magnitude per column (of dense values without a copy of them)."""
+    if scipy.sparse.issparse(values):
+        return np.asarray(abs(values).max(axis=0).todense()).ravel()
+    return np.maximum(values.max(axis=0), -values.min(axis=0))
 
 
 def _root_mean_square(
@@ -127,7 +144,7 @@ def _unique_rows(X, Y):
     return order[starts], inverse
 
 
-def merge_duplicates(X, Y, sample_weight, sort=True):
+def merge_duplicates(X, Y, sample_weight, sort=True, rows=None):
     """The weighted samples in a canonical form, the same for any equivalent input.
 
     Samples of zero weight are dropped, equal samples (same ``x`` and ``y``) are
@@ -147,6 +164,10 @@ def merge_duplicates(X, Y, sample_weight, sort=True):
         Sort the samples by the bytes of their rows (the canonical form); False keeps
         them in the order of their first occurrence, so that what depends on the order
         (the held-out split) does not depend on the units or layout of ``X``.
+    rows : ndarray of int, optional
+        The samples are ``X[rows]`` (``Y`` and ``sample_weight`` are theirs already).
+        Their copy is freed before the unique ones are taken from ``X``, so that two
+        copies of the rows never live at once (docs/big-data.md, "Memory").
 
     Returns
     -------
@@ -155,23 +176,26 @@ def merge_duplicates(X, Y, sample_weight, sort=True):
     """
     positive = sample_weight > 0
     if not positive.all():
-        X, Y, sample_weight = X[positive], Y[positive], sample_weight[positive]
+        rows = np.flatnonzero(positive) if rows is None else rows[positive]
+        Y, sample_weight = Y[positive], sample_weight[positive]
     if scipy.sparse.issparse(X):
-        X = scipy.sparse.csr_matrix(X, copy=True)
+        X = scipy.sparse.csr_matrix(X if rows is None else X[rows], copy=True)
         X.sum_duplicates()
         X.eliminate_zeros()
+        rows = None
         _, first, inverse = np.unique(
             _sparse_row_keys(X, Y), return_index=True, return_inverse=True
         )
     else:
-        first, inverse = _unique_rows(X, Y)
+        first, inverse = _unique_rows(X if rows is None else X[rows], Y)
     weights = np.bincount(inverse.ravel(), weights=sample_weight, minlength=len(first))
     if not sort:
         order = np.argsort(first, kind="stable")
         first, weights = first[order], weights[order]
-        if len(first) == X.shape[0]:  # no two samples equal: the rows as they are, uncopied
+        if len(first) == Y.shape[0] and rows is None:
+            # No two samples equal: the rows as they are, uncopied.
             return X, Y, weights
-    return X[first], Y[first], weights
+    return X[first if rows is None else rows[first]], Y[first], weights
 
 
 def user_units(fit_weights, x_scale, y_scale):

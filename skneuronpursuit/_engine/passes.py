@@ -9,9 +9,7 @@ held at once (docs/big-data.md, "Memory"). ``H``, ``r`` and a candidate's change
 ``H`` are kept for all rows: ``n x m`` numbers each.
 """
 
-import torch
-
-from .._kernels.blocks import row_blocks
+from .._kernels.blocks import row_blocks, rows_by_blocks
 from .._kernels.inputs import SparseInputs
 from .._kernels.network import backward, forward, push_forward
 
@@ -37,8 +35,9 @@ class NetworkPasses:
             self.whole = self._pass(X, Y)
             self.output, self.residual = self.whole[0][-1], self.whole[2]
         else:
-            outputs = [forward(weights, X[rows], activation)[0][-1] for rows in self.blocks]
-            self.output = torch.cat(outputs)
+            self.output = rows_by_blocks(
+                self.blocks, self.n_rows, lambda rows: forward(weights, X[rows], activation)[0][-1]
+            )
             self.residual = objective.negative_gradient(self.output, Y)
 
     def _pass(self, X, Y):
@@ -68,11 +67,13 @@ class NetworkPasses:
         hidden layer ``layer`` (0-based; docs/algorithm.md §3.4)."""
         if self.whole is not None:
             return self._change(*self.whole[:2], layer, a, b)
-        changes = [
-            self._change(*forward(self.weights, self.X[rows], self.activation), layer, a, b)
-            for rows in self.blocks
-        ]
-        return torch.cat(changes)
+        return rows_by_blocks(
+            self.blocks,
+            self.n_rows,
+            lambda rows: self._change(
+                *forward(self.weights, self.X[rows], self.activation), layer, a, b
+            ),
+        )
 
     def _change(self, pre_activations, layer_inputs, layer, a, b):
         activated = self.activation(layer_inputs[layer] @ a)

@@ -152,7 +152,7 @@ def build_problem(
     -------
     FitProblem
     """
-    X, Y, sample_weight = merge_duplicates(X if rows is None else X[rows], Y, sample_weight)
+    X, Y, sample_weight = merge_duplicates(X, Y, sample_weight, rows=rows)
     sample_weight = _normalised_weights(sample_weight)
     # The paper's schedule (PaperSchedule) runs on the data's own units.
     raw = settings.schedule is not None

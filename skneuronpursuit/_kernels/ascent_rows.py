@@ -11,7 +11,7 @@ layers' inputs and signals on any rows.
 
 import torch
 
-from .blocks import row_blocks, sum_of
+from .blocks import row_blocks, sum_lists, sum_of
 from .inputs import SparseInputs
 from .reduction import all_sum, count
 
@@ -71,7 +71,7 @@ class RowBlocks:
 def value_on_all_rows(data, value):
     """``value(inputs, signal)`` (a sum over the rows given) summed over every block of
     ``data`` and over every process's rows."""
-    return all_sum(sum_of([value(*part) for part in data.each_block()]))
+    return all_sum(sum_of(value(*part) for part in data.each_block()))
 
 
 def _weighted_squares(values, sample_weight):
@@ -94,11 +94,10 @@ def _root_mean(total, sample_weight):
 def block_rms_row_norms(blocks, raw, sample_weight):
     """:func:`weighted_rms_row_norm` of each part of ``raw(index)`` (a tuple of tensors),
     summed block by block."""
-    totals = []
-    for block in blocks:
-        parts = raw(block)
-        totals.append([_weighted_squares(part, sample_weight[block]) for part in parts])
-    return [_root_mean(sum_of(column), sample_weight) for column in zip(*totals)]
+    totals = sum_lists(
+        [_weighted_squares(part, sample_weight[block]) for part in raw(block)] for block in blocks
+    )
+    return [_root_mean(total, sample_weight) for total in totals]
 
 
 def safe_divide(values, scale):

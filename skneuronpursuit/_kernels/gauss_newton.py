@@ -163,14 +163,16 @@ def _full_gradient(weights, X, Y, sample_weight, activation, objective):
     if len(blocks) == 1:
         pre_activations, layer_inputs = forward(weights, X, activation)
         return _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective)
-    sums = []
-    for rows in blocks:
+
+    def block_sums(rows):
         pre_activations, layer_inputs = forward(weights, X[rows], activation)
         signal = scale[rows] * objective.negative_gradient(pre_activations[-1], Y[rows])
-        sums.append(
-            backward(weights, pre_activations, layer_inputs, signal, activation, reduce=False)[1]
+        _, grads = backward(
+            weights, pre_activations, layer_inputs, signal, activation, reduce=False
         )
-    return _flat(all_sum_list(sum_lists(sums)))
+        return grads
+
+    return _flat(all_sum_list(sum_lists(block_sums(rows) for rows in blocks)))
 
 
 def _rows_of(rows, X, Y, sample_weight):

@@ -10,8 +10,6 @@ answers ``@`` like the dense ``(n, d)`` tensor it stands for, so the network cod
 is the same for both.
 """
 
-import functools
-import operator
 import warnings
 
 import numpy as np
@@ -196,5 +194,8 @@ def used_columns(X):
         return X.used_columns()
     # By blocks of rows (_kernels/blocks.py): a sum of squares is positive where any
     # block's is.
-    used = [X[rows].square().sum(dim=0) > 0 for rows in row_blocks(X.shape[0])]
-    return functools.reduce(operator.or_, used)
+    used = None
+    for rows in row_blocks(X.shape[0]):
+        block = X[rows].square().sum(dim=0) > 0
+        used = block if used is None else used.logical_or_(block)
+    return used

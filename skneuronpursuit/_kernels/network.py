@@ -13,7 +13,7 @@ gradient descent and ``predict`` all call it.
 
 import torch
 
-from .blocks import row_blocks, sum_of
+from .blocks import row_blocks, rows_by_blocks, sum_of
 from .inputs import SparseInputs, dense_product, transposed_product
 from .losses import LOSSES, weighted_squared_norm  # noqa: F401 (weighted_squared_norm: re-export)
 from .reduction import all_sum, all_sum_list, count
@@ -84,7 +84,7 @@ def predict_by_blocks(weights, X, activation):
     blocks = row_blocks(X.shape[0], isinstance(X, SparseInputs))
     if len(blocks) == 1:
         return predict(weights, X, activation)
-    return torch.cat([predict(weights, X[rows], activation) for rows in blocks], dim=-2)
+    return rows_by_blocks(blocks, X.shape[0], lambda rows: predict(weights, X[rows], activation))
 
 
 def backward(
@@ -164,10 +164,10 @@ def loss(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, alph
     if len(blocks) == 1:
         value = objective.value(predict(weights, X, activation), Y, sample_weight)
     else:
-        sums = [
+        sums = (
             objective.row_sum(predict(weights, X[rows], activation), Y[rows], sample_weight[rows])
             for rows in blocks
-        ]
+        )
         value = objective.value_of_sum(all_sum(sum_of(sums)), count(X.shape[0]))
     if alpha:
         value = value + weight_penalty(weights, alpha)
