@@ -10,7 +10,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skneuronpursuit import NeuronPursuitRegressor, PursuitOptions
 from skneuronpursuit._kernels.activation import HomogeneousActivation
-from skneuronpursuit._kernels.gauss_newton import _Explicit, _full_gradient, _MatrixFree
+from skneuronpursuit._kernels.damped_systems import _Explicit, _MatrixFree
+from skneuronpursuit._kernels.gauss_newton import _full_gradient
 from skneuronpursuit._kernels.losses import LOSSES
 
 

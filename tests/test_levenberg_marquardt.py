@@ -9,13 +9,15 @@ from datasets import hypercube, sparse_relu_target
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
 from skneuronpursuit._kernels.activation import HomogeneousActivation
-from skneuronpursuit._kernels.gauss_newton import (
-    _diagonal,
+from skneuronpursuit._kernels.damped_systems import (
     _Dual,
     _Explicit,
     _MatrixFree,
-    _normal_equations,
     _system_type,
+)
+from skneuronpursuit._kernels.gauss_newton import (
+    _diagonal,
+    _normal_equations,
     _transposed_product,
     jacobian_product,
 )

@@ -14,7 +14,7 @@ from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, Pur
 from skneuronpursuit._engine.pursuit import grow
 from skneuronpursuit._engine.records import STALL_FRACTION
 from skneuronpursuit._kernels.activation import HomogeneousActivation
-from skneuronpursuit._kernels.gauss_newton import _Dual, _Explicit, _MatrixFree, _system_type
+from skneuronpursuit._kernels.damped_systems import _Dual, _Explicit, _MatrixFree, _system_type
 from skneuronpursuit._kernels.gradient_descent import lay_out, run_window
 from skneuronpursuit._kernels.levenberg_marquardt import levenberg_marquardt
 from skneuronpursuit._kernels.losses import LOSSES

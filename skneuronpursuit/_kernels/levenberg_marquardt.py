@@ -32,7 +32,8 @@ L2 penalty adds ``alpha I`` to ``A`` and ``-alpha w`` to ``g`` (docs/algorithm.m
 
 import torch
 
-from .gauss_newton import _flat, _system_type, _unflat
+from .damped_systems import _system_type
+from .gauss_newton import _flat, _unflat
 from .gradient_descent import DescentResult
 from .network import SQUARED_ERROR
 from .network import loss as network_loss
