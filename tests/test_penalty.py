@@ -246,7 +246,7 @@ def test_a_converged_penalised_fit_declines_copies_of_its_neurons(monkeypatch):
     # points with N* = alpha/2: their copies, found a little above it, promise nothing
     # (docs/algorithm.md §10.2). Without the rule they ran until the stall rule stopped
     # the fit, five iterations later.
-    import skneuronpursuit._engine.steps as steps
+    import skneuronpursuit._engine.scale as scale
 
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
@@ -254,7 +254,7 @@ def test_a_converged_penalised_fit_declines_copies_of_its_neurons(monkeypatch):
     assert clf.stop_reason_ == "penalty"
     last = clf.history_[-1]
     assert last["loss_before"] - last["loss"] <= STALL_FRACTION * last["loss_before"]
-    monkeypatch.setattr(steps, "NEGLIGIBLE_PROMISE", 0.0)
+    monkeypatch.setattr(scale, "NEGLIGIBLE_PROMISE", 0.0)
     patient = NeuronPursuitClassifier(random_state=0).fit(X, y)
     assert patient.stop_reason_ == "stalled" and patient.n_iter_ >= clf.n_iter_ + 3
     # The same growth up to the decline; the copies it declined changed next to nothing.

@@ -1,6 +1,7 @@
 """The steps of one Neuron Pursuit iteration (docs/algorithm.md §3): the candidate
-search over the hidden layers, the scale of the new neuron, its companions and the
-inner minimisation. :func:`~._engine.pursuit.grow` runs them in a loop.
+search over the hidden layers, the scale of the new neuron (``_engine/scale.py``), its
+companions (``_engine/companions.py``) and the inner minimisation.
+:func:`~._engine.pursuit.grow` runs them in a loop.
 """
 
 from dataclasses import replace
@@ -13,36 +14,16 @@ from .._kernels.inputs import SparseInputs, used_columns
 from .._kernels.ncf import search_candidates, search_network
 from .._kernels.network import forward
 from .._kernels.network import loss as network_loss
-from .._kernels.neuron_scale import (
-    lowest_descending_scale,
-    optimal_scale,
-    promised_decrease,
-    ray,
-    scale_until_descent,
-)
+from .._kernels.neuron_scale import promised_decrease, ray, scale_until_descent
 from .._kernels.neurons import insert_neuron
 from .companions import CompanionsMixin
 from .inner_solver import minimise, minimise_on_schedule
 from .passes import NetworkPasses
-from .records import STALL_FRACTION, Addition
+from .records import Addition
+from .scale import NCF_TOL, ScaleMixin
 
-# A neuron that still raises the loss by more than this fraction of the reference loss
-# after its halvings is declined, not added (choice: kinks and rounding raise it by 1e-8
-# of the loss at most in the tests).
-MATERIAL_RISE = 1e-6
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
 LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
-# A KKT point whose NCF terms cancel to within this fraction of their absolute sum is
-# zero up to rounding and to how far GD is from stationary (docs/algorithm.md §7) (choice).
-# float64: sqrt(eps). float32: between the ratios float32 GD leaves at the least-squares
-# point of a linear network (4.1e-6 to 1.01e-5 on six problems, must stop) and those of
-# the neuron escaping the 3-blob saddle of scikit-learn's classifier check (1.7e-5 to
-# 3.2e-4 on four seeds, must go on); sqrt(eps) = 3.5e-4 stopped that fit at chance level
-# (docs/engineering.md). The margin is thin: float32 barely resolves such saddles.
-NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 1.3e-5}
-# With the L2 penalty, a candidate promising less than this fraction of the objective is
-# declined (docs/algorithm.md §10.2): the stall rule's fraction, for one neuron (choice).
-NEGLIGIBLE_PROMISE = STALL_FRACTION
 # On more than this many times ncf_samples, the last steps of an ascent run on that many
 # samples rather than all (docs/algorithm.md §3.3) (choice).
 LAST_ROWS_FACTOR = 8
@@ -52,7 +33,7 @@ def _as_tensor(array, like):
     return torch.as_tensor(array, dtype=like.dtype, device=like.device)
 
 
-class _Pursuit(CompanionsMixin):
+class _Pursuit(ScaleMixin, CompanionsMixin):
     """State of one run; each method is one step of docs/algorithm.md §3."""
 
     def __init__(self, X, Y, sample_weight, settings, random_state, loss_reference=None):
@@ -83,33 +64,6 @@ class _Pursuit(CompanionsMixin):
         self.schedule = settings.schedule  # the paper's rules (PaperSchedule), or None
         self.ascent = (settings.options.ncf_steps, settings.options.ncf_lr)  # the last one run
         self.gd_budget = settings.gd_steps  # of the last descent
-
-    def _no_descent(self, residual, change):
-        """Whether the KKT point is zero, from its NCF terms ``s_i <r_i, change_i>``.
-
-        (choice of measure) ``N* = sum(terms) / n`` is compared with
-        ``sum(|terms|) / n``, the size it would have if no term cancelled: the ratio
-        is scale-free and, unlike an NCF on rescaled data, does not shrink with the
-        input dimension (one-hot inputs, modular addition) or with how unevenly the
-        neuron's output is spread over the samples.
-        """
-        terms = self.sample_weight * (residual * change).sum(dim=1)
-        total, absolute = reduction.all_sum_list([terms.sum(), terms.abs().sum()])
-        return not float(total) > self.ncf_tol * float(absolute)
-
-    def _rose(self, loss, loss_before):
-        """Whether the neuron, at the last scale tried, raised the loss materially.
-
-        The safeguard adds a neuron after its last halving anyway (docs/algorithm.md
-        §3.4): a kink, or rounding, may raise the loss by its last bits. A rise beyond
-        ``MATERIAL_RISE`` of the reference loss means the scale's model failed (a
-        decrease below the working precision, where float32 cannot see the neuron): it
-        is declined (choice). The paper's schedule adds it anyway, as the paper does.
-        """
-        if self.schedule is not None or loss - loss_before <= MATERIAL_RISE * self.loss_reference:
-            return False
-        self.declined = "no_descent"
-        return True
 
     def _ascent(self, first):
         """``(steps, step size)`` of this iteration's ascent, recorded as ``self.ascent``."""
@@ -156,53 +110,6 @@ class _Pursuit(CompanionsMixin):
                 self.settings.alpha,
             )
         )
-
-    def _scale(self, ncf_value, output, change, signal, degree, point, make_weights):
-        """``t_opt`` of docs/algorithm.md §3.4 (§9.3 for the log loss, §10 with the penalty).
-
-        ``output``: ``H`` before the change; ``change``: the change of ``H`` at unit scale;
-        ``point``: the weights that the neuron adds at unit scale. Returns ``t_opt`` and the
-        smallest scale at which the penalised model descends (0 but for a penalty and a
-        degree above 2), or ``(None, None)``: no descent.
-        """
-        quadratic = self.objective.curvature(output, change, self.sample_weight)
-        # quadratic == 0 with a non-zero change: its squares underflowed; no usable scale.
-        if quadratic == 0 or self._no_descent(signal, change):
-            return None, None
-        penalty = self._penalty(point)
-        t_opt = optimal_scale(ncf_value, quadratic, self.n_samples, degree, penalty)
-        if t_opt is None or self._negligible(ncf_value, quadratic, degree, penalty, make_weights):
-            self.declined = "penalty"
-            return None, None
-        lowest = lowest_descending_scale(
-            ncf_value, quadratic, self.n_samples, degree, penalty, t_opt
-        )
-        t_opt = self.objective.refine_scale(t_opt, degree, lambda t: self.loss(make_weights(t)))
-        return t_opt, lowest
-
-    def _negligible(self, ncf_value, quadratic, degree, penalty, make_weights):
-        """With the penalty, whether the candidate promises to lower the objective by at
-        most ``NEGLIGIBLE_PROMISE`` of it (docs/algorithm.md §10.2).
-
-        At a stationary point of the penalised objective the network's own neurons are
-        KKT points with ``N* = alpha/2``: the search finds their copies a little above it,
-        by how far the descent stopped short, and the penalty shrinks such a neuron back.
-        """
-        if not penalty or not self.converged:
-            return False
-        promise = promised_decrease(ncf_value, quadratic, self.n_samples, degree, penalty)
-        return promise <= NEGLIGIBLE_PROMISE * self.loss(make_weights(0.0))
-
-    def _penalty(self, point):
-        """``alpha ||point||^2``: twice the L2 penalty of the weights a neuron adds at unit
-        scale, the ``penalty`` of the scale's model (docs/algorithm.md §10)."""
-        return self.settings.alpha * sum(float(w.square().sum()) for w in point)
-
-    def _initial_scale(self, t_opt, lowest):
-        """``delta t_opt``, or where the penalty would undo a neuron that small, a scale
-        between the lowest that descends and ``t_opt`` (docs/algorithm.md §10)."""
-        start = self.settings.delta * t_opt
-        return start if start > lowest else (lowest * t_opt) ** 0.5
 
     def first_candidate(self):
         """The dominant KKT point ``w*`` of ``NCF_Y`` for one neuron per layer, ``t_opt``
