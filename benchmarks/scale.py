@@ -57,8 +57,8 @@ def _single(n_rows, dtype, ncf_samples, threads, queue):
 
 def _measured_rank(*args):
     """The Dask estimator's task, and what its process did."""
+    from skneuronpursuit._estimators.dask_partitions import _run_rank
     from skneuronpursuit._kernels import reduction
-    from skneuronpursuit.dask import _run_rank
 
     fitted = _run_rank(*args)
     state = reduction._state.last  # the fit of this thread that just ended

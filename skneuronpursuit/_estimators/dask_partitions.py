@@ -1,0 +1,129 @@
+"""The rows of a Dask collection, where they lie, and one worker's process of a
+data-parallel fit (``skneuronpursuit.dask``, docs/big-data.md)."""
+
+import socket
+from datetime import timedelta
+
+import dask
+import dask.array as da
+import numpy as np
+from distributed import wait
+
+from .partitioned import fit_blocks
+
+
+def _free_port():
+    """A TCP port free on this machine now (the rendezvous of rank 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("", 0))
+        return sock.getsockname()[1]
+
+
+def _is_frame(values):
+    """Whether ``values`` is a Dask DataFrame or Series (without importing dask.dataframe,
+    which needs pandas and pyarrow)."""
+    return hasattr(values, "map_partitions") and hasattr(values, "to_delayed")
+
+
+def _partition(X, y, sample_weight):
+    """One partition as NumPy arrays."""
+    X = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
+    y = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    if sample_weight is not None:
+        sample_weight = np.asarray(
+            sample_weight.to_numpy() if hasattr(sample_weight, "to_numpy") else sample_weight
+        )
+    return X, y, sample_weight
+
+
+def _parts(X, y, sample_weight):
+    """Delayed ``(X, y, sample_weight)`` of every row partition, in order."""
+    if isinstance(X, da.Array):
+        if X.ndim != 2:
+            raise ValueError(f"X must be a 2-D Dask array; got {X.ndim} dimensions.")
+        X = X.rechunk({1: X.shape[1]})
+        X_parts = X.to_delayed()[:, 0]
+        rows = X.chunks[0]
+    elif _is_frame(X):
+        X_parts = X.to_delayed()
+        rows = None
+    else:
+        raise TypeError(
+            f"X must be a Dask array or DataFrame; got {type(X).__name__}. "
+            "For data in memory use NeuronPursuitRegressor or NeuronPursuitClassifier."
+        )
+
+    def split(values, name):
+        if values is None:
+            return [None] * len(X_parts)
+        if isinstance(values, da.Array):
+            if rows is None or any(np.isnan(rows)):
+                raise ValueError(f"{name} must be partitioned as X: X is a DataFrame.")
+            values = values.rechunk({0: rows, **({1: values.shape[1]} if values.ndim > 1 else {})})
+            parts = values.to_delayed()
+            return list(parts[:, 0] if values.ndim > 1 else parts)
+        if _is_frame(values):
+            if values.npartitions != len(X_parts):
+                raise ValueError(
+                    f"{name} must have X's {len(X_parts)} partitions; got {values.npartitions}."
+                )
+            return list(values.to_delayed())
+        raise TypeError(f"{name} must be a Dask array, Series or DataFrame like X.")
+
+    y_parts = split(y, "y")
+    w_parts = split(sample_weight, "sample_weight")
+    return [
+        dask.delayed(_partition)(x_part, y_part, w_part)
+        for x_part, y_part, w_part in zip(X_parts, y_parts, w_parts)
+    ]
+
+
+def _place(client, futures):
+    """Worker address -> ``[(partition index, future)]``, each worker that holds data.
+
+    Partitions stay where they were computed; a worker that holds none gets one moved
+    from the worker that holds the most, while that one keeps at least one (the rows
+    move between workers, never to the client).
+    """
+    who_has = client.who_has(futures)
+    by_worker = {}
+    for index, future in enumerate(futures):
+        by_worker.setdefault(who_has[future.key][0], []).append((index, future))
+    idle = sorted(set(client.scheduler_info()["workers"]) - set(by_worker))
+    for worker in idle:
+        busiest = max(by_worker, key=lambda w: len(by_worker[w]))
+        if len(by_worker[busiest]) < 2:
+            break
+        index, future = by_worker[busiest].pop()
+        moved = client.submit(
+            _identity, future, workers=[worker], allow_other_workers=False, pure=False
+        )
+        wait([moved])
+        by_worker[worker] = [(index, moved)]
+    return by_worker
+
+
+def _identity(value):
+    return value
+
+
+def _run_rank(estimator, parts, rank, world_size, address, classes, timeout):
+    """One worker's process of the fit: its partitions, rank ``rank`` of ``world_size``."""
+    import torch.distributed as dist
+
+    from .._engine.device import resolve_device
+
+    backend = "nccl" if resolve_device(estimator.device).type == "cuda" else "gloo"
+    dist.init_process_group(
+        backend,
+        init_method=address,
+        rank=rank,
+        world_size=world_size,
+        timeout=timedelta(seconds=timeout),
+    )
+    try:
+        blocks = [(index, X, y, w) for index, (X, y, w) in parts]
+        fitted = fit_blocks(estimator, blocks, classes=classes)
+    finally:
+        dist.destroy_process_group()
+    return fitted if rank == 0 else None
