@@ -128,6 +128,35 @@ def test_merging_rows_by_index_is_merging_the_rows_taken(sort, sparse):
         np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("columns", [1, 4])
+def test_taken_rows_are_the_rows_taken(columns, monkeypatch):
+    monkeypatch.setattr(_data, "INPUT_BLOCK_ROWS", 7)
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(90, columns)) * 10.0 ** rng.uniform(-3, 3, size=columns)
+    index = rng.permutation(90)[:61]
+    taken, rows = _data.TakenRows(X, index), X[index]
+    weight = rng.random(61)
+    np.testing.assert_array_equal(
+        _data._mean_square(taken, weight), _data._mean_square(rows, weight)
+    )
+    np.testing.assert_array_equal(_data._column_peak(taken), _data._column_peak(rows))
+    np.testing.assert_array_equal(
+        _data._root_mean_square(taken, weight, axis=0),
+        _data._root_mean_square(rows, weight, axis=0),
+    )
+    scale = rng.uniform(0.5, 2.0, size=columns)
+    for fit_intercept in (True, False):
+        assert torch.equal(
+            _data._input_tensor(taken, fit_intercept, torch.float32, "cpu", scale),
+            _data._input_tensor(rows, fit_intercept, torch.float32, "cpu", scale),
+        )
+    Y = rng.normal(size=(61, 1))
+    lazy = _data.merge_duplicates(X, Y, weight, rows=index, take=False)
+    assert isinstance(lazy[0], _data.TakenRows)
+    for got, expected in zip(lazy, _data.merge_duplicates(X, Y, weight, rows=index)):
+        np.testing.assert_array_equal(np.asarray(got), expected)
+
+
 def test_running_sums_and_rows_by_blocks_are_sums_and_concatenations():
     parts = [torch.randn(3, 4, generator=torch.Generator().manual_seed(i)) for i in range(5)]
     first = parts[0].clone()

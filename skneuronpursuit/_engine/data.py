@@ -4,6 +4,8 @@ The estimators divide ``X`` per feature and ``y`` as a whole by their root mean 
 before the fit (docs/algorithm.md §1, a change of units mapped back in ``coefs_``).
 """
 
+import functools
+
 import numpy as np
 import scipy.sparse
 import torch
@@ -20,6 +22,25 @@ SMALLEST_SCALE = np.finfo(np.float64).tiny / np.finfo(np.float64).eps
 INPUT_BLOCK_ROWS = 1 << 16
 
 
+class TakenRows:
+    """``X[index]`` of a dense ``X``, never copied whole: a slice of rows takes those rows.
+
+    The sorted training rows of a fit (``merge_duplicates(..., take=False)``), read block
+    by block by the scales and the input tensor, so that the fit never holds a float64
+    copy of all of them (docs/big-data.md, "Memory"). The same numbers as ``X[index]``.
+    """
+
+    def __init__(self, X, index):
+        self.X, self.index = X, index
+        self.shape = (len(index), X.shape[1])
+
+    def __getitem__(self, rows):
+        return self.X[self.index[rows]]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.X[self.index], dtype=dtype)
+
+
 def _mean_square(values, sample_weight):
     with np.errstate(over="ignore", under="ignore"):  # handled by _root_mean_square
         if scipy.sparse.issparse(values):
@@ -30,9 +51,10 @@ def _mean_square(values, sample_weight):
         # rows of a C-ordered array of two or more columns one after another, so each
         # block's sum, started from the rows before it, is the sum of a single pass; a
         # single column it sums pairwise, whole.
-        values = np.asarray(values)
-        if values.ndim < 2 or values.shape[1] < 2 or not values.flags.c_contiguous:
-            squares = np.square(values)
+        if not isinstance(values, TakenRows):
+            values = np.asarray(values)
+        if len(values.shape) < 2 or values.shape[1] < 2 or not _c_ordered(values):
+            squares = np.square(np.asarray(values))
             np.multiply(squares, sample_weight[:, None], out=squares)
             return squares.sum(axis=0) / sample_weight[:, None].sum(axis=0)
         total = np.zeros((1, values.shape[1]))
@@ -47,10 +69,20 @@ def _mean_square(values, sample_weight):
         return total[0] / sample_weight[:, None].sum(axis=0)
 
 
+def _c_ordered(values):
+    """Whether each block of rows of ``values`` is a C-ordered array."""
+    return isinstance(values, TakenRows) or values.flags.c_contiguous
+
+
 def _column_peak(values):
     """Largest magnitude per column (of dense values without a copy of them)."""
     if scipy.sparse.issparse(values):
         return np.asarray(abs(values).max(axis=0).todense()).ravel()
+    if isinstance(values, TakenRows):  # maxima are the same in any grouping
+        blocks = range(0, values.shape[0], INPUT_BLOCK_ROWS)
+        return functools.reduce(
+            np.maximum, (_column_peak(values[i : i + INPUT_BLOCK_ROWS]) for i in blocks)
+        )
     return np.maximum(values.max(axis=0), -values.min(axis=0))
 
 
@@ -74,7 +106,7 @@ def _root_mean_square(
         if scipy.sparse.issparse(values):
             scaled = values @ scipy.sparse.diags(1 / np.broadcast_to(peak, values.shape[1]))
         else:
-            scaled = values / peak
+            scaled = np.asarray(values) / peak
         mean = mean_square(scaled, sample_weight)
         scale = peak * np.sqrt(mean if axis is not None else np.mean(mean))
     return np.where(scale >= SMALLEST_SCALE, scale, 1.0)
@@ -144,7 +176,7 @@ def _unique_rows(X, Y):
     return order[starts], inverse
 
 
-def merge_duplicates(X, Y, sample_weight, sort=True, rows=None):
+def merge_duplicates(X, Y, sample_weight, sort=True, rows=None, take=True):
     """The weighted samples in a canonical form, the same for any equivalent input.
 
     Samples of zero weight are dropped, equal samples (same ``x`` and ``y``) are
@@ -168,6 +200,8 @@ def merge_duplicates(X, Y, sample_weight, sort=True, rows=None):
         The samples are ``X[rows]`` (``Y`` and ``sample_weight`` are theirs already).
         Their copy is freed before the unique ones are taken from ``X``, so that two
         copies of the rows never live at once (docs/big-data.md, "Memory").
+    take : bool, default=True
+        False: dense rows are returned as :class:`TakenRows`, not copied.
 
     Returns
     -------
@@ -195,7 +229,10 @@ def merge_duplicates(X, Y, sample_weight, sort=True, rows=None):
         if len(first) == Y.shape[0] and rows is None:
             # No two samples equal: the rows as they are, uncopied.
             return X, Y, weights
-    return X[first if rows is None else rows[first]], Y[first], weights
+    index = first if rows is None else rows[first]
+    if not take and not scipy.sparse.issparse(X):
+        return TakenRows(X, index), Y[first], weights
+    return X[index], Y[first], weights
 
 
 def user_units(fit_weights, x_scale, y_scale):

@@ -152,7 +152,7 @@ def build_problem(
     -------
     FitProblem
     """
-    X, Y, sample_weight = merge_duplicates(X, Y, sample_weight, rows=rows)
+    X, Y, sample_weight = merge_duplicates(X, Y, sample_weight, rows=rows, take=False)
     sample_weight = _normalised_weights(sample_weight)
     # The paper's schedule (PaperSchedule) runs on the data's own units.
     raw = settings.schedule is not None
