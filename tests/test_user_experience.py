@@ -492,6 +492,19 @@ def test_distributed_search_example_runs_on_a_local_dask_cluster():
     assert result.best_score_ > 0.9
 
 
+def test_dask_fit_example_fits_across_a_local_cluster():
+    pytest.importorskip("dask.distributed")
+    sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
+    try:
+        from dask_fit import fit_on_cluster
+    finally:
+        sys.path.pop(0)
+    result = fit_on_cluster(n_rows=3_000, n_partitions=4)
+    # float32 fits agree only up to rounding's growth (docs/big-data.md): both learn it.
+    assert result["distributed_r2"] > 0.85 and result["local_r2"] > 0.85
+    assert type(result["distributed"].to_local()) is NeuronPursuitRegressor
+
+
 def test_n_pruned_is_set_by_fit_and_counts_across_a_warm_start():
     reg = NeuronPursuitRegressor(max_iter=6, warm_start=True, early_stopping=False, **FAST)
     reg.fit(X_CUBE, Y_WAVE)
