@@ -1,5 +1,6 @@
 """Progress, callbacks, warm start, early stopping, export, pruning, plots, parallel search."""
 
+import importlib
 import sys
 import types
 import warnings
@@ -481,25 +482,24 @@ class _Fitted(BaseEstimator):
 # ---------------------------------------------------------------- parallel search
 
 
-def test_distributed_search_example_runs_on_a_local_dask_cluster():
-    pytest.importorskip("dask.distributed")
+def _example(name):
+    """The module ``examples/<name>.py``, imported."""
     sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
     try:
-        from distributed_search import search
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
-    result = search(n_workers=2)
+
+
+def test_distributed_search_example_runs_on_a_local_dask_cluster():
+    pytest.importorskip("dask.distributed")
+    result = _example("distributed_search").search(n_workers=2)
     assert result.best_score_ > 0.9
 
 
 def test_dask_fit_example_fits_across_a_local_cluster():
     pytest.importorskip("dask.distributed")
-    sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
-    try:
-        from dask_fit import fit_on_cluster
-    finally:
-        sys.path.pop(0)
-    result = fit_on_cluster(n_rows=3_000, n_partitions=4)
+    result = _example("dask_fit").fit_on_cluster(n_rows=3_000, n_partitions=4)
     # float32 fits agree only up to rounding's growth (docs/big-data.md): both learn it.
     assert result["distributed_r2"] > 0.85 and result["local_r2"] > 0.85
     assert type(result["distributed"].to_local()) is NeuronPursuitRegressor
