@@ -85,6 +85,45 @@ def test_fit_on_any_finite_input_gives_finite_predictions(
         assert set(clf.predict(X)) <= set(labels)
 
 
+READ_ONLY = """
+import sys, tempfile, warnings
+import joblib, numpy as np, scipy.sparse
+# torch warns once per process when it is handed a read-only array: a fresh process.
+warnings.filterwarnings("error", message=".*not writable")
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
+def read_only(a):
+    a = np.array(a)
+    a.setflags(write=False)
+    return a
+rng = np.random.RandomState(0)
+X = read_only(rng.normal(size=(200, 4)))
+y = read_only(X[:, 0] * X[:, 1] + X[:, 2])
+weight = read_only(rng.uniform(0.5, 2.0, size=200))
+quick = dict(n_restarts=2, gd_steps=50, max_iter=2, random_state=0)
+for intercept in (True, False):
+    reg = NeuronPursuitRegressor(fit_intercept=intercept, **quick).fit(X, y, sample_weight=weight)
+    reg.predict(X), reg.score(X, y, sample_weight=weight), reg.prune(X, 0.01)
+clf = NeuronPursuitClassifier(**quick).fit(X, read_only(y > 0), sample_weight=weight)
+clf.predict_proba(X)
+sparse = scipy.sparse.csr_matrix(np.array(X))
+for part in (sparse.data, sparse.indices, sparse.indptr):
+    part.setflags(write=False)
+NeuronPursuitRegressor(fit_intercept=False, **quick).fit(sparse, y).predict(sparse)
+with tempfile.TemporaryDirectory() as folder:  # a model whose arrays are memory-mapped
+    joblib.dump(reg, folder + "/model")
+    mapped = joblib.load(folder + "/model", mmap_mode="r")
+    mapped.predict(X), mapped.prune(X, 0.01), mapped.to_torch()
+"""
+
+
+def test_read_only_data_and_memory_mapped_models_raise_no_torch_warning():
+    # Read-only arrays are what joblib's workers get (memory-mapped rows) and what
+    # joblib.load(..., mmap_mode="r") gives; torch's "not writable" warning would say
+    # the fit may write to them, which it never does.
+    done = subprocess.run([sys.executable, "-c", READ_ONLY], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 # ---------------------------------------------------------------- numerical faults
 
 

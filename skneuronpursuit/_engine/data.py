@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from .._kernels.inputs import SparseInputs
+from .._kernels.inputs import SparseInputs, as_tensor
 from .._kernels.network import predict as network_predict
 
 # A feature (or target) whose root mean square is below this is treated as zero: the
@@ -269,7 +269,7 @@ def _input_tensor(X, fit_intercept, dtype=torch.float64, device="cpu", x_scale=N
             X = scipy.sparse.hstack([X, np.ones((X.shape[0], 1))])
         return SparseInputs.from_scipy(X, dtype, device)
     if x_scale is None and not fit_intercept:
-        return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+        return as_tensor(X, dtype=dtype, device=device)
     # Block by block into the tensor: no float64 copy of all rows on the way (the same
     # numbers: each block is divided in float64, then rounded to dtype).
     n_rows, n_columns = X.shape
@@ -278,7 +278,7 @@ def _input_tensor(X, fit_intercept, dtype=torch.float64, device="cpu", x_scale=N
         block = X[start : start + INPUT_BLOCK_ROWS]
         if x_scale is not None:
             block = block / x_scale
-        block = torch.as_tensor(np.ascontiguousarray(block))
+        block = as_tensor(block)
         inputs[start : start + len(block), :n_columns] = block
     if fit_intercept:
         inputs[:, n_columns] = 1
@@ -287,5 +287,5 @@ def _input_tensor(X, fit_intercept, dtype=torch.float64, device="cpu", x_scale=N
 
 def _network_output(coefs, X, activation, fit_intercept):
     """Output of the network ``coefs`` (original units) on validated ``X``, float64."""
-    weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in coefs]
+    weights = [as_tensor(c.T) for c in coefs]
     return network_predict(weights, _input_tensor(X, fit_intercept), activation).numpy()

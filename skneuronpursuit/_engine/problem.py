@@ -18,6 +18,7 @@ from .data import (
     _input_tensor,
     _normalised_weights,
     _root_mean_square,
+    as_tensor,
     fit_units,
     merge_duplicates,
     user_units,
@@ -83,9 +84,7 @@ class FitProblem:
 
     def tensor(self, array):
         """``array`` as a tensor of the problem's dtype and device."""
-        return torch.as_tensor(
-            np.ascontiguousarray(array), dtype=self.Y.dtype, device=self.Y.device
-        )
+        return as_tensor(array, dtype=self.Y.dtype, device=self.Y.device)
 
     def user_units(self, weights):
         """``coefs_`` (float64 ``(n_in, n_out)`` arrays in the data's units) of ``weights``."""
@@ -210,7 +209,7 @@ def assemble_problem(
     )
 
     def tensor(array):
-        return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
+        return as_tensor(array, dtype=dtype, device=device)
 
     weights = tensor(sample_weight)
     # With a shifted target, tol and train_error refer to the loss of its best constant.

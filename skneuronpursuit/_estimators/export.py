@@ -3,6 +3,7 @@
 import torch
 
 from .._kernels.activation import HomogeneousActivation
+from .._kernels.inputs import as_tensor
 
 
 class HomogeneousActivationModule(torch.nn.Module):
@@ -43,13 +44,13 @@ class HomogeneousNetwork(torch.nn.Module):
         self.squeeze = squeeze
         offset = torch.zeros(coefs[-1].shape[1], dtype=dtype)
         if output_offset is not None:
-            offset = torch.as_tensor(output_offset, dtype=dtype)
+            offset = as_tensor(output_offset, dtype=dtype)
         self.register_buffer("output_offset", offset)
         layers = []
         for index, coef in enumerate(coefs):
             linear = torch.nn.Linear(coef.shape[0], coef.shape[1], bias=False, dtype=dtype)
             with torch.no_grad():
-                linear.weight.copy_(torch.as_tensor(coef.T, dtype=dtype))
+                linear.weight.copy_(as_tensor(coef.T, dtype=dtype))
             layers.append(linear)
             if index < len(coefs) - 1:
                 layers.append(HomogeneousActivationModule(power, slope))

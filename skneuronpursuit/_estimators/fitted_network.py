@@ -13,7 +13,7 @@ import torch
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._engine.data import _input_tensor, _network_output, user_units
+from .._engine.data import _input_tensor, _network_output, as_tensor, user_units
 from .._kernels.neurons import keep_neurons
 from .._kernels.prune import prune_neurons
 from .export import HomogeneousNetwork
@@ -147,10 +147,10 @@ class FittedNetworkMixin:
             caller_name=f"{type(self).__name__}.prune",
         )
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
-        weights = [torch.from_numpy(np.ascontiguousarray(c.T)) for c in self.coefs_]
+        weights = [as_tensor(c.T) for c in self.coefs_]
         inputs = _input_tensor(X, self._fit_intercept_)
         _, masks = prune_neurons(weights, inputs, self._activation_, float(tol))
-        fit_weights = [torch.from_numpy(w) for w in self._fit_weights_]
+        fit_weights = [as_tensor(w) for w in self._fit_weights_]
         before = sum(self.hidden_layer_sizes_)
         for name, value in self._network_attributes(keep_neurons(fit_weights, masks)).items():
             setattr(self, name, value)

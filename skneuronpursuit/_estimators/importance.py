@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse
 import torch
 
+from .._kernels.inputs import as_tensor
 from .._kernels.network import predict
 
 MAX_ROWS = 4096
@@ -122,9 +123,9 @@ def feature_importances(
     probability = sample_weight / sample_weight.sum()
     replacement = draws.choice(len(rows), len(rows), p=probability)
     return resampling_importances(
-        [torch.from_numpy(np.ascontiguousarray(w)) for w in fit_weights],
+        [as_tensor(w) for w in fit_weights],
         torch.from_numpy(rows / x_scale),
-        torch.from_numpy(sample_weight),
+        as_tensor(sample_weight),
         torch.from_numpy(replacement),
         activation,
     )

@@ -46,6 +46,22 @@ def _silence_beta_warning():
 _silence_beta_warning()
 
 
+def as_tensor(array, dtype=None, device=None):
+    """``array`` as a tensor, sharing its memory where torch can.
+
+    torch warns (once per process, in the user's output) when it shares a read-only
+    array, such as the rows joblib memory-maps for its workers or a model loaded with
+    ``joblib.load(..., mmap_mode="r")``. Nothing here writes to its inputs, so the
+    warning would be false: a read-only array is copied instead, and only those.
+    """
+    array = np.asarray(array)
+    if not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.as_tensor(array, dtype=dtype, device=device)
+
+
 def _csr_tensor(matrix, dtype, device):
     """A canonical ``scipy.sparse`` CSR matrix as a torch CSR tensor.
 
@@ -57,7 +73,7 @@ def _csr_tensor(matrix, dtype, device):
     return _csr(
         torch.from_numpy(matrix.indptr.astype(index_dtype)).to(device),
         torch.from_numpy(matrix.indices.astype(index_dtype)).to(device),
-        torch.from_numpy(matrix.data).to(device=device, dtype=dtype),
+        as_tensor(matrix.data, dtype=dtype, device=device),
         matrix.shape,
     )
 
