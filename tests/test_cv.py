@@ -2,14 +2,18 @@
 
 import numpy as np
 import pytest
+from sklearn import config_context
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.model_selection import (
     GridSearchCV,
+    GroupKFold,
     KFold,
     LeaveOneOut,
     StratifiedKFold,
     cross_val_score,
 )
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -33,7 +37,7 @@ labels = np.where(X[:, 0] * X[:, 1] + 0.3 * rng.normal(size=90) > 0, "same", "di
 def regressor_cv(**params):
     # early_stopping=True, which the folds and the refit must set aside.
     network = NeuronPursuitRegressor(**SETTINGS, early_stopping=True)
-    return NeuronPursuitRegressorCV(network, cv=3, **params)
+    return NeuronPursuitRegressorCV(network, **{"cv": 3, **params})
 
 
 def assert_same_network(a, b):
@@ -205,3 +209,32 @@ def test_an_estimator_of_the_other_kind_is_refused():
         NeuronPursuitRegressorCV(NeuronPursuitClassifier()).fit(X, y)
     with pytest.raises(InvalidParameterError, match="estimator"):
         NeuronPursuitClassifierCV(NeuronPursuitRegressor()).fit(X, labels)
+
+
+groups = np.repeat(np.arange(6), 15)  # six groups of consecutive rows
+
+
+def test_groups_reach_the_splitter_with_metadata_routing():
+    # As LassoCV: fit's metadata other than sample_weight goes to the splitter's split.
+    weight = np.random.RandomState(2).uniform(0.5, 2.0, size=90)
+    by_hand = list(GroupKFold(3).split(X, y, groups))
+    expected = regressor_cv(cv=by_hand).fit(X, y, sample_weight=weight)
+    with config_context(enable_metadata_routing=True):
+        routed = regressor_cv(cv=GroupKFold(3)).fit(X, y, groups=groups, sample_weight=weight)
+        np.testing.assert_array_equal(routed.cv_scores_, expected.cv_scores_)
+        # Through a Pipeline, which routes groups to the CV estimator's fit.
+        pipeline = make_pipeline(StandardScaler(), regressor_cv(cv=GroupKFold(3)))
+        pipeline.fit(X, y, groups=groups)
+        scaled = StandardScaler().fit_transform(X)
+        plain = regressor_cv(cv=by_hand).fit(scaled, y)
+        np.testing.assert_array_equal(pipeline[-1].cv_scores_, plain.cv_scores_)
+        with pytest.raises(ValueError, match="groups"):
+            regressor_cv(cv=GroupKFold(3)).fit(X, y)  # the splitter needs them
+
+
+def test_splitter_metadata_without_routing_is_refused_with_the_remedy():
+    with pytest.raises(ValueError, match="enable_metadata_routing=True.*cv=list"):
+        regressor_cv(cv=GroupKFold(3)).fit(X, y, groups=groups)
+    network = NeuronPursuitClassifier(**SETTINGS)
+    with pytest.raises(ValueError, match=r"\['groups'\]"):
+        NeuronPursuitClassifierCV(network, cv=GroupKFold(3)).fit(X, labels, groups=groups)

@@ -7,6 +7,7 @@ per fold, scored on the fold's test rows after every iteration.
 from numbers import Integral
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -20,6 +21,7 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -86,7 +88,7 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
         return self._default_estimator() if self.estimator is None else self.estimator
 
     @_fit_context(prefer_skip_nested_validation=False)  # the estimator is validated too
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **params):
         """Choose the number of iterations by cross-validation, then refit on all rows.
 
         Parameters
@@ -98,12 +100,24 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, passed to every fold's fit and to the scoring of
             its test rows (weighted scores), and to the final fit.
+        **params : dict
+            Metadata for the splitter, e.g. ``groups`` for
+            :class:`~sklearn.model_selection.GroupKFold`, as in ``LassoCV``: only with
+            ``sklearn.set_config(enable_metadata_routing=True)``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        routing = get_config().get("enable_metadata_routing", False)
+        if params and not routing:
+            raise ValueError(
+                f"{type(self).__name__}.fit got {sorted(params)}: metadata for the "
+                "splitter (e.g. groups) is routed only with "
+                "sklearn.set_config(enable_metadata_routing=True); or pass the splits "
+                "themselves, cv=list(GroupKFold().split(X, y, groups))."
+            )
         classifier = is_classifier(self)
         X, y = validate_data(
             self,
@@ -124,7 +138,13 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
         template = self._template()
         max_iter = int(template.max_iter)
         scorer = check_scoring(template, scoring=self.scoring)
-        splits = list(check_cv(self.cv, y, classifier=classifier).split(X, y))
+        split_params = (
+            process_routing(self, "fit", sample_weight=sample_weight, **params).splitter.split
+            if routing
+            else {}
+        )
+        cv = check_cv(self.cv, y, classifier=classifier)
+        splits = list(cv.split(X, y, **split_params))
         rows = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_fold_scores)(template, X, y, sample_weight, train, test, scorer, max_iter)
             for train, test in splits
@@ -146,6 +166,23 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
         if classifier:
             self.classes_ = self.estimator_.classes_
         return self
+
+    def get_metadata_routing(self):
+        """The metadata routing of this object: ``sample_weight`` is its own (every
+        fold's fit and score), ``fit``'s other metadata goes to the splitter's ``split``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                splitter=check_cv(self.cv, classifier=is_classifier(self)),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        )
 
     def _validated(self, X):
         check_is_fitted(self)
