@@ -13,16 +13,25 @@ partitions and returns Dask collections. ``to_local()`` gives the ordinary estim
 launchers of ``torch.distributed``.
 """
 
+import functools
 from urllib.parse import urlparse
 
 import dask.array as da
 import numpy as np
 from distributed import default_client, wait
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimators.classifier import NeuronPursuitClassifier
-from ._estimators.dask_partitions import _free_port, _is_frame, _parts, _place, _run_rank
+from ._estimators.dask_partitions import (
+    _free_port,
+    _is_frame,
+    _parts,
+    _place,
+    _run_rank,
+    combine_scores,
+    score_terms,
+)
 from ._estimators.partition_problem import block_seed, held_out_rows
 from ._estimators.partitioned import fit_partition
 from ._estimators.plumbing import estimator_init
@@ -148,13 +157,39 @@ class _DaskNeuronPursuit:
                 setattr(local, name, value)
         return local
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (classifier) or R^2 (regressor, averaged over the outputs), as the
+        local estimator's ``score``, computed where the partitions lie.
+
+        Each partition contributes a few sums (weights, means, squared errors, correct
+        predictions); only those reach the client, never the rows or predictions.
+
+        Parameters
+        ----------
+        X : dask.array.Array or dask.dataframe.DataFrame
+        y : dask.array.Array, dask.dataframe.Series or DataFrame
+            Partitioned as ``X``.
+        sample_weight : dask.array.Array or dask.dataframe.Series, default=None
+            Partitioned as ``X``.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        client = self.client if self.client is not None else default_client()
+        task = functools.partial(score_terms, self.to_local())
+        terms = client.gather(client.compute(_parts(X, y, sample_weight, task)))
+        return combine_scores(terms, is_classifier(self))
+
     def _map(self, X, method, n_columns):
         """``method`` of the local model over the partitions of ``X``."""
         check_is_fitted(self)
         local = self.to_local()
         function = getattr(local, method)
         if _is_frame(X):
-            return X.map_partitions(function, meta=np.array([], dtype=np.float64))
+            shape = (0,) if n_columns is None else (0, n_columns)
+            return X.map_partitions(function, meta=np.empty(shape, dtype=np.float64))
         if not isinstance(X, da.Array):
             raise TypeError(f"X must be a Dask array or DataFrame; got {type(X).__name__}.")
         X = X.rechunk({1: X.shape[1]})

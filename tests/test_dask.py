@@ -16,13 +16,17 @@ from conftest import fast_params
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.metrics import accuracy_score, r2_score  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
 import skneuronpursuit.dask as sk_dask  # noqa: E402
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor  # noqa: E402
+from skneuronpursuit._estimators.dask_partitions import combine_scores, score_terms  # noqa: E402
 from skneuronpursuit._estimators.partitioned import fit_blocks, fit_partition  # noqa: E402
 from skneuronpursuit._kernels import reduction  # noqa: E402
 from skneuronpursuit.dask import (  # noqa: E402
@@ -380,3 +384,72 @@ def test_dataframes(client):
     np.testing.assert_array_equal(fitted.feature_names_in_, frame.columns)
     prediction = np.asarray(fitted.predict(dX).compute())
     assert _relative(prediction, local.predict(frame)) < 1e-8
+    # The score is reduced where the partitions lie; a DataFrame's row counts are unknown.
+    score = fitted.score(dX, dy, sample_weight=dw)
+    assert score == pytest.approx(local.score(frame, y, sample_weight=weight), rel=1e-9)
+    # An array made from the frame without its lengths pairs with y by partition.
+    unknown = DaskNeuronPursuitRegressor(**params).fit(dX.to_dask_array(), dy.to_dask_array())
+    assert (
+        unknown.hidden_layer_sizes_
+        == NeuronPursuitRegressor(**params).fit(X, y).hidden_layer_sizes_
+    )
+    with pytest.raises(ValueError, match="4 row partitions; got 2"):
+        fitted.fit(dX.to_dask_array(), dy.repartition(npartitions=2).to_dask_array())
+    # Outputs with one column per class keep their shape (the partitions' meta is 2-D).
+    labels = np.where(y > np.median(y), "high", "low")
+    classifier = DaskNeuronPursuitClassifier(**params).fit(
+        dX, dd.from_pandas(pd.Series(labels), npartitions=4)
+    )
+    proba = np.asarray(classifier.predict_proba(dX).compute())
+    assert proba.shape == (len(y), 2)
+    np.testing.assert_allclose(proba, classifier.to_local().predict_proba(frame), rtol=1e-12)
+    assert classifier.score(dX, dd.from_pandas(pd.Series(labels), npartitions=4)) == (
+        classifier.to_local().score(frame, labels)
+    )
+
+
+class _Echo:
+    """An estimator whose predictions are its inputs: scores of given predictions."""
+
+    def __init__(self, classes=None):
+        if classes is not None:
+            self.classes_ = classes
+
+    def predict(self, X):
+        return X[:, 0] if X.shape[1] == 1 else X
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.data(),
+    n_outputs=st.integers(1, 3),
+    offset=st.sampled_from([0.0, 1e6, -1e9]),
+    n_parts=st.integers(1, 5),
+)
+def test_partition_scores_combine_into_the_score_on_all_rows(data, n_outputs, offset, n_parts):
+    n = data.draw(st.integers(max(2, n_parts), 40))
+    rng = np.random.RandomState(data.draw(st.integers(0, 2**16)))
+    y = offset + rng.normal(size=(n, n_outputs))
+    y[:, 0] = y[:, 0] if data.draw(st.booleans()) else 0.0  # a constant output too (exact)
+    predicted = y + rng.normal(scale=0.3, size=y.shape) * data.draw(st.sampled_from([0, 1]))
+    weight = rng.uniform(0, 2, size=n) * (rng.uniform(size=n) > 0.2)
+    weight[0] = 1.0  # some weight
+    cuts = (
+        np.sort(rng.choice(np.arange(1, n), size=n_parts - 1, replace=False))
+        if n_parts > 1
+        else []
+    )
+    parts = [
+        score_terms(_Echo(), p, t if n_outputs > 1 else t[:, 0], w)
+        for p, t, w in zip(np.split(predicted, cuts), np.split(y, cuts), np.split(weight, cuts))
+    ]
+    expected = r2_score(y, predicted, sample_weight=weight)
+    assert combine_scores(parts, classifier=False) == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    labels = (y[:, :1] > offset).astype(int)
+    guesses = (predicted[:, :1] > offset).astype(int)
+    parts = [
+        score_terms(_Echo(classes=[0, 1]), g, t[:, 0], w)
+        for g, t, w in zip(np.split(guesses, cuts), np.split(labels, cuts), np.split(weight, cuts))
+    ]
+    expected = accuracy_score(labels[:, 0], guesses[:, 0], sample_weight=weight)
+    assert combine_scores(parts, classifier=True) == pytest.approx(expected, rel=1e-12)

@@ -36,8 +36,14 @@ def _partition(X, y, sample_weight):
     return X, y, sample_weight
 
 
-def _parts(X, y, sample_weight):
-    """Delayed ``(X, y, sample_weight)`` of every row partition, in order."""
+def _known(rows):
+    """Whether a Dask array's row chunks are known (they are NaN when computed lazily)."""
+    return rows is not None and not any(np.isnan(rows))
+
+
+def _parts(X, y, sample_weight, task=_partition):
+    """Delayed ``task(X, y, sample_weight)`` of every row partition, in order (by default
+    the partition as NumPy arrays)."""
     if isinstance(X, da.Array):
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D Dask array; got {X.ndim} dimensions.")
@@ -57,9 +63,18 @@ def _parts(X, y, sample_weight):
         if values is None:
             return [None] * len(X_parts)
         if isinstance(values, da.Array):
-            if rows is None or any(np.isnan(rows)):
-                raise ValueError(f"{name} must be partitioned as X: X is a DataFrame.")
-            values = values.rechunk({0: rows, **({1: values.shape[1]} if values.ndim > 1 else {})})
+            if values.ndim > 1:
+                values = values.rechunk({1: values.shape[1]})
+            if _known(rows) and _known(values.chunks[0]):
+                values = values.rechunk({0: rows})
+            elif values.numblocks[0] != len(X_parts):
+                # Row counts unknown (a DataFrame, or an array made from one without
+                # lengths): the partitions pair by position.
+                raise ValueError(
+                    f"{name} must have X's {len(X_parts)} row partitions; got "
+                    f"{values.numblocks[0]}, and unknown row counts cannot be matched "
+                    "by rechunking (DataFrame.to_dask_array(lengths=True) knows them)."
+                )
             parts = values.to_delayed()
             return list(parts[:, 0] if values.ndim > 1 else parts)
         if _is_frame(values):
@@ -73,9 +88,51 @@ def _parts(X, y, sample_weight):
     y_parts = split(y, "y")
     w_parts = split(sample_weight, "sample_weight")
     return [
-        dask.delayed(_partition)(x_part, y_part, w_part)
+        dask.delayed(task)(x_part, y_part, w_part)
         for x_part, y_part, w_part in zip(X_parts, y_parts, w_parts)
     ]
+
+
+def score_terms(estimator, X, y, sample_weight):
+    """The sums over one partition that its part of ``estimator.score`` needs.
+
+    The classifier: the weight of the correct predictions and the total weight. The
+    regressor, per output: the total weight, the weighted mean of ``y``, the weighted
+    sum of squares about it and the weighted squared error. ``X`` is passed to
+    ``predict`` as it comes (a DataFrame's partition keeps its column names).
+    """
+    predicted = estimator.predict(X)
+    _, y, sample_weight = _partition(np.empty((0, 0)), y, sample_weight)
+    weight = np.ones(len(y)) if sample_weight is None else sample_weight.astype(np.float64)
+    if hasattr(estimator, "classes_"):
+        return float(weight @ (predicted == y)), float(weight.sum())
+    y = y.reshape(len(y), -1).astype(np.float64)
+    predicted = predicted.reshape(y.shape)
+    total = weight.sum()
+    mean = weight @ y / total if total > 0 else np.zeros(y.shape[1])
+    spread = weight @ (y - mean) ** 2
+    return total, mean, spread, weight @ (y - predicted) ** 2
+
+
+def combine_scores(terms, classifier):
+    """Accuracy, or R^2 averaged over the outputs, from every partition's
+    :func:`score_terms`, as scikit-learn's ``accuracy_score`` and ``r2_score`` compute them
+    on all rows (a constant target scores 1 if predicted exactly, else 0)."""
+    if classifier:
+        return sum(hits for hits, _ in terms) / sum(weight for _, weight in terms)
+    # Means and sums of squares merged pairwise (Chan, Golub and LeVeque): no sum of
+    # y^2 over all rows, which a large offset of y would round away.
+    total, mean, spread, error = terms[0]
+    for part_total, part_mean, part_spread, part_error in terms[1:]:
+        merged = total + part_total
+        if part_total > 0:
+            delta = part_mean - mean
+            spread = spread + part_spread + delta**2 * total * part_total / merged
+            mean = mean + delta * part_total / merged
+        total, error = merged, error + part_error
+    scores = np.where(spread > 0, 1 - error / np.where(spread > 0, spread, 1), 0.0)
+    scores = np.where((spread == 0) & (error == 0), 1.0, scores)
+    return float(np.mean(scores))
 
 
 def _place(client, futures):
