@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._kernels.inputs import as_tensor
 from .._kernels.network import predict_by_blocks
 from .data import (
     _input_tensor,
     _normalised_weights,
     _root_mean_square,
-    as_tensor,
     fit_units,
     merge_duplicates,
     user_units,

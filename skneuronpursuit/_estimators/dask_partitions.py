@@ -25,15 +25,16 @@ def _is_frame(values):
     return hasattr(values, "map_partitions") and hasattr(values, "to_delayed")
 
 
+def _numpy(values):
+    """A partition (NumPy, pandas or None) as a NumPy array."""
+    if values is None:
+        return None
+    return values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+
+
 def _partition(X, y, sample_weight):
     """One partition as NumPy arrays."""
-    X = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
-    y = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
-    if sample_weight is not None:
-        sample_weight = np.asarray(
-            sample_weight.to_numpy() if hasattr(sample_weight, "to_numpy") else sample_weight
-        )
-    return X, y, sample_weight
+    return _numpy(X), _numpy(y), _numpy(sample_weight)
 
 
 def _known(rows):
@@ -102,7 +103,7 @@ def score_terms(estimator, X, y, sample_weight):
     ``predict`` as it comes (a DataFrame's partition keeps its column names).
     """
     predicted = estimator.predict(X)
-    _, y, sample_weight = _partition(np.empty((0, 0)), y, sample_weight)
+    y, sample_weight = _numpy(y), _numpy(sample_weight)
     weight = np.ones(len(y)) if sample_weight is None else sample_weight.astype(np.float64)
     if hasattr(estimator, "classes_"):
         return float(weight @ (predicted == y)), float(weight.sum())

@@ -13,7 +13,8 @@ import torch
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._engine.data import _input_tensor, _network_output, as_tensor, user_units
+from .._engine.data import _input_tensor, _network_output, user_units
+from .._kernels.inputs import as_tensor
 from .._kernels.neurons import keep_neurons
 from .._kernels.prune import prune_neurons
 from .export import HomogeneousNetwork
