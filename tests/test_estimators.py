@@ -294,3 +294,21 @@ def test_predict_checks_the_number_of_features():
     reg = NeuronPursuitRegressor(**FAST).fit(X_OK, Y_OK)
     with pytest.raises(ValueError, match="X has 2 features"):
         reg.predict(X_OK[:, :2])
+
+
+def test_options_print_only_what_differs_from_their_defaults():
+    # As scikit-learn prints an estimator's changed parameters: a pipeline or a grid
+    # search with options shows the knob that was set, not thirteen.
+    from sklearn import config_context
+
+    options = PursuitOptions(solver="gd", gd_tol=0.0)
+    assert repr(options) == "PursuitOptions(gd_tol=0.0, solver='gd')"
+    assert repr(PursuitOptions()) == "PursuitOptions()"
+    assert repr(PursuitOptions(ncf_lr=1)) == "PursuitOptions(ncf_lr=1)"  # not 1.0
+    assert eval(repr(options)) == options
+    estimator = NeuronPursuitRegressor(depth=2, options=options)
+    assert repr(estimator) == (
+        "NeuronPursuitRegressor(depth=2, options=PursuitOptions(gd_tol=0.0, solver='gd'))"
+    )
+    with config_context(print_changed_only=False):
+        assert repr(options).count("=") == len(PursuitOptions.__dataclass_fields__)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
 from .._kernels.activation import HomogeneousActivation
@@ -121,6 +122,19 @@ class PursuitOptions:
         "lm_steps": [_Number(Integral, 0, None, closed="left")],
         "rebalance": ["boolean"],
     }
+
+    def __repr__(self):
+        """The fields that differ from their defaults, as scikit-learn prints estimators
+        (``print_changed_only``): ``PursuitOptions(solver='gd')``; every field when
+        ``sklearn.set_config(print_changed_only=False)``."""
+        everything = not get_config()["print_changed_only"]
+        shown = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            # As scikit-learn compares parameters with their defaults: by their reprs.
+            if everything or repr(getattr(self, f.name)) != repr(f.default)
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def validate(self, caller="PursuitOptions"):
         """Raise ``InvalidParameterError`` naming the field and ``caller`` on a bad value."""
