@@ -312,3 +312,20 @@ def test_options_print_only_what_differs_from_their_defaults():
     )
     with config_context(print_changed_only=False):
         assert repr(options).count("=") == len(PursuitOptions.__dataclass_fields__)
+
+
+@pytest.mark.parametrize(
+    "name, value, hint",
+    [
+        ("solver", "gd", r"pass \['solver'\] in options=PursuitOptions"),
+        ("ncf_steps", 50, r"pass \['ncf_steps'\] in options=PursuitOptions"),
+        ("hidden_layer_sizes", (10,), "depth sets its layers, max_iter bounds its neurons"),
+        ("learning_rate_init", 0.01, r"PursuitOptions\(gd_lr=...\)"),
+        ("activation", "relu", "activation_power and negative_slope"),
+    ],
+)
+def test_unknown_parameters_say_where_their_setting_lives(name, value, hint):
+    # The research knobs live in PursuitOptions; an MLP's parameters have equivalents.
+    for Estimator in (NeuronPursuitRegressor, NeuronPursuitClassifier):
+        with pytest.raises(TypeError, match=f"unexpected keyword argument '{name}'.*{hint}"):
+            Estimator(**{name: value})

@@ -5,6 +5,14 @@ from dataclasses import fields
 
 from .._engine.settings import PursuitOptions
 
+# What scikit-learn's MLP parameters are called here, for those who bring them along.
+MLP_EQUIVALENTS = {
+    "hidden_layer_sizes": "the network grows: depth sets its layers, max_iter bounds its neurons",
+    "activation": "activation_power and negative_slope set sigma(z) = max(z, a*z)**p",
+    "learning_rate_init": "the descent's step is options=PursuitOptions(gd_lr=...)",
+    "batch_size": "the descent uses all rows (or options=PursuitOptions(descent_samples=...))",
+}
+
 
 def estimator_init(base_init, **defaults):
     """``base_init`` with other ``defaults``, and new parameters for new names.
@@ -29,6 +37,11 @@ def estimator_init(base_init, **defaults):
         except TypeError as error:
             moved = sorted(set(params) & {field.name for field in fields(PursuitOptions)})
             hint = f"; pass {moved} in options=PursuitOptions(...)" if moved else ""
+            hint += "".join(
+                f"; {name}: {MLP_EQUIVALENTS[name]}"
+                for name in sorted(params)
+                if name in MLP_EQUIVALENTS
+            )
             raise TypeError(f"{type(self).__name__}.__init__() {error}{hint}") from None
         bound.apply_defaults()
         for name, value in list(bound.arguments.items())[1:]:
