@@ -16,7 +16,7 @@ from datasets import hypercube, modular_addition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import GridSearchCV
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
@@ -83,6 +83,15 @@ def test_fit_on_any_finite_input_gives_finite_predictions(
         clf = NeuronPursuitClassifier(fit_intercept=fit_intercept, **FAST).fit(X, labels)
         assert np.all(np.isfinite(clf.decision_function(X)))
         assert set(clf.predict(X)) <= set(labels)
+
+
+def test_several_labels_per_sample_point_to_multioutput():
+    labels = np.column_stack([Y_OK > 0, Y_OK > 0.5])
+    with pytest.raises(ValueError, match=r"one label per sample.*MultiOutputClassifier"):
+        NeuronPursuitClassifier(**FAST).fit(X_OK, labels)
+    # One column is one label per sample, as scikit-learn's classifiers take it.
+    with pytest.warns(DataConversionWarning):
+        NeuronPursuitClassifier(**FAST).fit(X_OK, labels[:, :1])
 
 
 READ_ONLY = """

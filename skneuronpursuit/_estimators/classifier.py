@@ -153,6 +153,14 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
             The fitted estimator.
         """
         with _restored_on_failure(self):
+            shape = getattr(y, "shape", ())  # arrays and frames; lists fail below
+            if len(shape) == 2 and shape[1] > 1:
+                name = type(self).__name__
+                raise ValueError(
+                    f"{name} takes one label per sample (y of shape (n_samples,)); got y "
+                    f"of shape {shape}. For several labels per sample, wrap it: "
+                    f"sklearn.multioutput.MultiOutputClassifier({name}())."
+                )
             X, y = validate_data(
                 self, X, y, dtype=np.float64, ensure_min_samples=2, accept_sparse="csr"
             )
