@@ -329,3 +329,29 @@ def test_unknown_parameters_say_where_their_setting_lives(name, value, hint):
     for Estimator in (NeuronPursuitRegressor, NeuronPursuitClassifier):
         with pytest.raises(TypeError, match=f"unexpected keyword argument '{name}'.*{hint}"):
             Estimator(**{name: value})
+
+
+def test_options_fields_are_parameters_of_the_estimator():
+    # options__<field> as a grid's key: scikit-learn's nested-parameter syntax, for an
+    # immutable options object (replaced, never changed).
+    X = hypercube(80, 4, seed=3)
+    y = X[:, 0] * X[:, 1]
+    options = PursuitOptions(gd_lr=0.05)
+    reg = NeuronPursuitRegressor(options=options)
+    params = reg.get_params(deep=True)
+    assert params["options__gd_lr"] == 0.05 and params["options__solver"] == "auto"
+    reg.set_params(options__solver="gd", depth=2)
+    assert reg.options == PursuitOptions(gd_lr=0.05, solver="gd") and reg.depth == 2
+    assert options == PursuitOptions(gd_lr=0.05)  # the user's object is untouched
+    assert NeuronPursuitRegressor().set_params(options__lm_steps=5).options == PursuitOptions(
+        lm_steps=5
+    )
+    assert clone(reg).options == reg.options
+    with pytest.raises(ValueError, match="options__lm_step .*no field 'lm_step'"):
+        reg.set_params(options__lm_step=5)
+    grid = {"options__solver": ["gd", "lm"]}
+    search = GridSearchCV(NeuronPursuitRegressor(**FAST), grid, cv=2).fit(X, y)
+    assert [p["options__solver"] for p in search.cv_results_["params"]] == ["gd", "lm"]
+    best = search.best_estimator_
+    assert best.options.solver == search.best_params_["options__solver"]
+    assert {record.solver for record in best.history_} == {best.options.solver}  # what ran

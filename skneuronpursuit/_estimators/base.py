@@ -114,6 +114,36 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         self.random_state = random_state
         self.verbose = verbose
 
+    def set_params(self, **params):
+        """Set the estimator's parameters, as scikit-learn's ``set_params``.
+
+        ``options__<field>=value`` (e.g. ``options__solver="gd"`` in a grid) sets one
+        field of ``options``: a new :class:`PursuitOptions` with that field replaced
+        (the defaults' when ``options`` is None), since options objects are immutable.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        fields = {
+            name.partition("__")[2]: params.pop(name)
+            for name in list(params)
+            if name.startswith("options__")
+        }
+        super().set_params(**params)
+        if fields:
+            options = self.options if self.options is not None else PursuitOptions()
+            known = options.get_params()
+            unknown = sorted(set(fields) - set(known))
+            if unknown:
+                raise ValueError(
+                    f"Invalid parameter options__{unknown[0]!s} for estimator {self}: "
+                    f"PursuitOptions has no field {unknown[0]!r}. Valid fields: "
+                    f"{sorted(known)}."
+                )
+            self.options = replace(options, **fields)
+        return self
+
     @property
     def _activation(self):
         """The activation the hyperparameters ask for (that of the next fit)."""
