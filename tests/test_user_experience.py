@@ -503,6 +503,7 @@ def test_dask_fit_example_fits_across_a_local_cluster():
     # float32 fits agree only up to rounding's growth (docs/big-data.md): both learn it.
     assert result["distributed_r2"] > 0.85 and result["local_r2"] > 0.85
     assert type(result["distributed"].to_local()) is NeuronPursuitRegressor
+    assert result["first_predictions"].shape == (5,)
 
 
 def test_n_pruned_is_set_by_fit_and_counts_across_a_warm_start():
