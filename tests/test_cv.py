@@ -238,3 +238,16 @@ def test_splitter_metadata_without_routing_is_refused_with_the_remedy():
     network = NeuronPursuitClassifier(**SETTINGS)
     with pytest.raises(ValueError, match=r"\['groups'\]"):
         NeuronPursuitClassifierCV(network, cv=GroupKFold(3)).fit(X, labels, groups=groups)
+
+
+def test_feature_importances_are_those_of_the_refit_for_feature_selection():
+    from sklearn.feature_selection import SelectFromModel
+
+    reg = regressor_cv()
+    assert not hasattr(reg, "feature_importances_")  # before fit
+    selector = SelectFromModel(reg).fit(X, y)
+    fitted = selector.estimator_
+    np.testing.assert_array_equal(
+        fitted.feature_importances_, fitted.estimator_.feature_importances_
+    )
+    assert selector.transform(X).shape[1] == selector.get_support().sum() >= 1

@@ -184,6 +184,16 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
             )
         )
 
+    @property
+    def feature_importances_(self):
+        """``estimator_.feature_importances_``: what ``SelectFromModel`` and ``RFE`` read.
+
+        Raises AttributeError before ``fit``.
+        """
+        if not hasattr(self, "estimator_"):
+            raise AttributeError(f"{type(self).__name__} has no feature_importances_ before fit.")
+        return self.estimator_.feature_importances_
+
     def _validated(self, X):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float64)
@@ -240,6 +250,8 @@ _DOC = """
     estimator_ : {name}
         The estimator refitted on all rows with ``max_iter=n_iter_`` and
         ``early_stopping=False``; the predictions are its own.
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Those of ``estimator_`` (``SelectFromModel`` and ``RFE`` read them).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
