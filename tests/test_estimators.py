@@ -12,7 +12,12 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
+from skneuronpursuit import (
+    NeuronPursuitClassifier,
+    NeuronPursuitRegressor,
+    NeuronPursuitRegressorCV,
+    PursuitOptions,
+)
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 
 FAST = fast_params(FAST, max_iter=6)
@@ -338,8 +343,8 @@ def test_options_fields_are_parameters_of_the_estimator():
     y = X[:, 0] * X[:, 1]
     options = PursuitOptions(gd_lr=0.05)
     reg = NeuronPursuitRegressor(options=options)
-    params = reg.get_params(deep=True)
-    assert params["options__gd_lr"] == 0.05 and params["options__solver"] == "auto"
+    # get_params lists options itself: the parameters rebuild the estimator.
+    assert NeuronPursuitRegressor(**reg.get_params(deep=True)).options is options
     reg.set_params(options__solver="gd", depth=2)
     assert reg.options == PursuitOptions(gd_lr=0.05, solver="gd") and reg.depth == 2
     assert options == PursuitOptions(gd_lr=0.05)  # the user's object is untouched
@@ -349,6 +354,11 @@ def test_options_fields_are_parameters_of_the_estimator():
     assert clone(reg).options == reg.options
     with pytest.raises(ValueError, match="options__lm_step .*no field 'lm_step'"):
         reg.set_params(options__lm_step=5)
+    # Nested, as in a grid over a CV estimator's network.
+    cv = NeuronPursuitRegressorCV(NeuronPursuitRegressor()).set_params(
+        estimator__options__lm_steps=5
+    )
+    assert cv.estimator.options == PursuitOptions(lm_steps=5)
     grid = {"options__solver": ["gd", "lm"]}
     search = GridSearchCV(NeuronPursuitRegressor(**FAST), grid, cv=2).fit(X, y)
     assert [p["options__solver"] for p in search.cv_results_["params"]] == ["gd", "lm"]

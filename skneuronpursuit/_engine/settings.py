@@ -136,18 +136,6 @@ class PursuitOptions:
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
 
-    def get_params(self, deep=True):
-        """The fields by name, as scikit-learn reads an estimator's parameters: an
-        estimator's ``get_params(deep=True)`` lists them as ``options__<field>``, which
-        ``set_params`` and ``GridSearchCV`` accept (the options object is replaced, never
-        changed).
-
-        Returns
-        -------
-        params : dict
-        """
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
     def validate(self, caller="PursuitOptions"):
         """Raise ``InvalidParameterError`` naming the field and ``caller`` on a bad value."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}

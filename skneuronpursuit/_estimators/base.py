@@ -1,6 +1,7 @@
 """The estimator base shared by the regressor and the classifier (the sklearn façade)."""
 
 from abc import ABC, abstractmethod
+from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from numbers import Integral, Real
 
@@ -120,6 +121,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         ``options__<field>=value`` (e.g. ``options__solver="gd"`` in a grid) sets one
         field of ``options``: a new :class:`PursuitOptions` with that field replaced
         (the defaults' when ``options`` is None), since options objects are immutable.
+        ``get_params`` lists ``options`` itself, not its fields, so that
+        ``type(est)(**est.get_params())`` still builds the same estimator.
 
         Returns
         -------
@@ -133,7 +136,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         super().set_params(**params)
         if fields:
             options = self.options if self.options is not None else PursuitOptions()
-            known = options.get_params()
+            known = [field.name for field in dataclass_fields(options)]
             unknown = sorted(set(fields) - set(known))
             if unknown:
                 raise ValueError(

@@ -111,7 +111,8 @@ _PARAMETERS_DOC = """depth : int, default=3
         rebalancing). None: the defaults of ``PursuitOptions()``. Its fields left at
         None are chosen from the loss and ``alpha``; ``options_`` records what ran.
         ``set_params(options__solver="gd")``, or ``options__solver`` in a grid search,
-        sets one field (the options object is replaced, never changed).
+        sets one field (the options object is replaced, never changed); ``get_params``
+        lists ``options`` itself.
     dtype : {"float32", "float64"}, default="float32"
         Floating point type of the computation; fitted weights are stored as
         float64 either way. float32 is about twice as fast once the matrix
