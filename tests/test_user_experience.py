@@ -378,6 +378,27 @@ def test_to_torch_without_intercept_and_in_float64():
     np.testing.assert_allclose(output, reg.predict(X_CUBE), rtol=1e-12)
 
 
+@pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
+def test_to_torch_traces_and_exports_without_warnings(Estimator):
+    # What a PyTorch user does with the module: torch.jit.trace and torch.export.
+    target = Y_WAVE if Estimator is NeuronPursuitRegressor else Y_WAVE > np.median(Y_WAVE)
+    module = Estimator(max_iter=3, **FAST).fit(X_CUBE, target).to_torch()
+    x = torch.as_tensor(X_CUBE[:7], dtype=torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated
+        # A TracerWarning would say the trace may not generalise to other inputs.
+        warnings.simplefilter("error", torch.jit.TracerWarning)
+        traced = torch.jit.trace(module, x)
+    batch = {"X": {0: torch.export.Dim("batch")}}  # any number of rows
+    exported = torch.export.export(module, (x,), dynamic_shapes=batch).module()
+    other = torch.as_tensor(X_CUBE[7:20], dtype=torch.float32)  # another batch size
+    with torch.no_grad():
+        expected = module(other)
+        torch.testing.assert_close(traced(other), expected)
+        torch.testing.assert_close(exported(other), expected)
+    assert expected.shape == (13,)
+
+
 # ---------------------------------------------------------------- pruning
 
 

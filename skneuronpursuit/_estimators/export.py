@@ -41,7 +41,9 @@ class HomogeneousNetwork(torch.nn.Module):
     ):
         super().__init__()
         self.fit_intercept = fit_intercept
-        self.squeeze = squeeze
+        # Decided here from the weights' shape, not from the output in forward: a branch
+        # on a tensor's shape would make torch.jit.trace warn.
+        self.squeeze = bool(squeeze) and coefs[-1].shape[1] == 1
         offset = torch.zeros(coefs[-1].shape[1], dtype=dtype)
         if output_offset is not None:
             offset = as_tensor(output_offset, dtype=dtype)
@@ -61,4 +63,4 @@ class HomogeneousNetwork(torch.nn.Module):
         if self.fit_intercept:
             X = torch.cat([X, X.new_ones(X.shape[0], 1)], dim=1)
         output = self.layers(X) + self.output_offset
-        return output[:, 0] if self.squeeze and output.shape[1] == 1 else output
+        return output[:, 0] if self.squeeze else output
