@@ -552,3 +552,17 @@ def test_the_readmes_call_for_modular_arithmetic_generalises():
         depth=2, activation_power=2, negative_slope=-1.0, loss="squared_error", random_state=0
     ).fit(X[train], y[train])
     assert clf.score(X[test], y[test]) >= 0.9
+
+
+def test_the_citation_file_names_the_package_version_and_the_paper():
+    import re
+
+    import skneuronpursuit
+
+    root = Path(__file__).parents[1]
+    citation = (root / "CITATION.cff").read_text()
+    assert re.search(r"^version: (\S+)$", citation, re.M).group(1) == skneuronpursuit.__version__
+    assert (
+        "arXiv:2509.12154" in citation and "Learning Neural Networks by Neuron Pursuit" in citation
+    )
+    assert "@article{kumar2025neuronpursuit" in (root / "README.md").read_text()
