@@ -20,6 +20,7 @@ from .._kernels.activation import HomogeneousActivation
 from .._kernels.losses import LOSSES
 from .fit_safety import _Number
 from .fitted_network import FittedNetworkMixin
+from .growth_attributes import growth_attributes
 from .held_out import HeldOutSplitError, validation_split
 from .plumbing import either
 from .stop_warnings import warn_about_stop
@@ -280,43 +281,15 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             on_iteration=either(tracker, report),
             loss_reference=problem.loss_reference,
         )
-        weights = result.weights
-        if tracker is not None and tracker.kept_weights is not None:
-            weights = tracker.kept_weights
-        history = list(previous_history) + [
-            replace(record, validation_score=tracker.scores.get(record.iteration))
-            if tracker
-            else record
-            for record in result.history
-        ]
-        fitted = {**attributes, **self._network_attributes(weights)}
+        weights, grown = growth_attributes(
+            result, tracker, problem, settings, (random_state, split_seed), previous_history
+        )
+        fitted = {**attributes, **self._network_attributes(weights), **grown}
         fitted.update(
-            x_scale_=problem.x_scale,
-            y_scale_=problem.y_scale,
-            y_offset_=problem.output_offset(weights),
-            options_=settings.options,
-            _random_state_=random_state,
-            _split_seed_=split_seed,
-            _activation_=settings.activation,
-            _fit_intercept_=problem.fit_intercept,
-            history_=history,
-            n_iter_=len(history),
-            loss_curve_=[record.loss for record in history],
-            stop_reason_=result.stop_reason,
             n_outputs_=Y.shape[1],
             # A warm start keeps growing the pruned network: its count stays.
             n_pruned_=getattr(self, "n_pruned_", 0) if warm else 0,
-            early_stopping_=early_stopping,
-            validation_scores_=None,
-            best_validation_score_=None,
-            best_iteration_=None,
         )
-        if early_stopping:
-            fitted.update(
-                validation_scores_=[record.validation_score for record in history],
-                best_validation_score_=tracker.kept_score,
-                best_iteration_=tracker.kept_iteration,
-            )
         for name, value in fitted.items():
             setattr(self, name, value)
         self.feature_importances_ = self._importances(X, sample_weight, random_state, train)

@@ -33,6 +33,7 @@ from .._engine.problem import random_state_from
 from .._engine.pursuit import grow
 from .._kernels import reduction
 from .classifier import class_targets
+from .growth_attributes import growth_attributes
 from .held_out import HeldOutSplitError
 from .partition_problem import (
     _class_index,
@@ -271,43 +272,11 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
             on_iteration=tracker,
             loss_reference=problem.loss_reference,
         )
-    weights = result.weights
-    if tracker is not None and tracker.kept_weights is not None:
-        weights = tracker.kept_weights
-    history = [
-        replace(record, validation_score=tracker.scores.get(record.iteration))
-        if tracker
-        else record
-        for record in result.history
-    ]
-    fitted = {**attributes, **est._network_attributes(weights)}
-    fitted.update(
-        n_features_in_=int(widths[0]),
-        x_scale_=problem.x_scale,
-        y_scale_=problem.y_scale,
-        y_offset_=problem.output_offset(weights),
-        options_=settings.options,
-        _random_state_=random_state,
-        _split_seed_=split_seed,
-        _activation_=settings.activation,
-        _fit_intercept_=problem.fit_intercept,
-        history_=history,
-        n_iter_=len(history),
-        loss_curve_=[record.loss for record in history],
-        stop_reason_=result.stop_reason,
-        n_outputs_=n_outputs,
-        n_pruned_=0,
-        early_stopping_=early_stopping,
-        validation_scores_=None,
-        best_validation_score_=None,
-        best_iteration_=None,
+    weights, grown = growth_attributes(
+        result, tracker, problem, settings, (random_state, split_seed)
     )
-    if early_stopping:
-        fitted.update(
-            validation_scores_=[record.validation_score for record in history],
-            best_validation_score_=tracker.kept_score,
-            best_iteration_=tracker.kept_iteration,
-        )
+    fitted = {**attributes, **est._network_attributes(weights), **grown}
+    fitted.update(n_features_in_=int(widths[0]), n_outputs_=n_outputs, n_pruned_=0)
     for name, value in fitted.items():
         setattr(est, name, value)
     # On this process's training rows (docs/big-data.md): rank 0's are what it returns.

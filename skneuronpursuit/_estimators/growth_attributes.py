@@ -1,0 +1,67 @@
+"""The fitted attributes a growth leaves, the same for a fit in one process and a
+data-parallel one (``partitioned.py``)."""
+
+from dataclasses import replace
+
+
+def growth_attributes(result, tracker, problem, settings, seeds, previous_history=()):
+    """The network to keep and the fitted attributes that describe the growth.
+
+    Parameters
+    ----------
+    result : PursuitResult
+        What :func:`~skneuronpursuit._engine.pursuit.grow` returned.
+    tracker : EarlyStopping or None
+        Early stopping's tracker (``tracking.py``): its kept network replaces the last one,
+        and its validation scores go into the history.
+    problem : FitProblem
+        The fit's units.
+    settings : PursuitSettings
+    seeds : tuple
+        ``(random_state, split_seed)``: the fit's random state and the held-out split's
+        seed (None without early stopping), kept so that a warm start continues them.
+    previous_history : sequence of IterationRecord
+        A warm start's history so far.
+
+    Returns
+    -------
+    weights : list of Tensor
+        The kept network, in the fit's units.
+    attributes : dict
+        The scales, the history, the stop and the early-stopping attributes.
+    """
+    weights = result.weights
+    if tracker is not None and tracker.kept_weights is not None:
+        weights = tracker.kept_weights
+    history = list(previous_history) + [
+        replace(record, validation_score=tracker.scores.get(record.iteration))
+        if tracker
+        else record
+        for record in result.history
+    ]
+    random_state, split_seed = seeds
+    attributes = dict(
+        x_scale_=problem.x_scale,
+        y_scale_=problem.y_scale,
+        y_offset_=problem.output_offset(weights),
+        options_=settings.options,
+        _random_state_=random_state,
+        _split_seed_=split_seed,
+        _activation_=settings.activation,
+        _fit_intercept_=problem.fit_intercept,
+        history_=history,
+        n_iter_=len(history),
+        loss_curve_=[record.loss for record in history],
+        stop_reason_=result.stop_reason,
+        early_stopping_=tracker is not None,
+        validation_scores_=None,
+        best_validation_score_=None,
+        best_iteration_=None,
+    )
+    if tracker is not None:
+        attributes.update(
+            validation_scores_=[record.validation_score for record in history],
+            best_validation_score_=tracker.kept_score,
+            best_iteration_=tracker.kept_iteration,
+        )
+    return weights, attributes
