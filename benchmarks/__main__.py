@@ -9,6 +9,7 @@ python -m benchmarks compare DIR DIR --methods np np-momentum  # two methods, sa
 python -m benchmarks realdata                         # NP's defaults on real tabular data
 python -m benchmarks converge --datasets digits       # NP's network vs a minimiser near it
 python -m benchmarks corpus --out F.csv               # NP's defaults on 22 public datasets
+python -m benchmarks corpus --small --out F.csv       # ... on 24 regressions of 21-120 rows
 python -m benchmarks scale --sizes 10000 100000       # one process vs a 2-worker Dask fit
 python -m benchmarks rows --sizes 100000              # defaults vs MLP and HGB: time, memory
 """
@@ -198,6 +199,7 @@ def _corpus(args):
     from .corpus import (
         DATASETS,
         SMALL,
+        SMALL_REGRESSIONS,
         evaluate,
         missing_message,
         summarize,
@@ -207,6 +209,8 @@ def _corpus(args):
     from .realdata import parse_settings
 
     apply_threads(args)
+    if args.datasets is None:
+        args.datasets = list(SMALL_REGRESSIONS if args.small else DATASETS)
     message = missing_message(args.datasets)
     if message:
         sys.exit(message)
@@ -329,13 +333,22 @@ def main(argv=None):
     add_threads_option(converge, default=1)
     converge.set_defaults(handler=_converge)
 
-    from .corpus import DATASETS as CORPUS_DATASETS
     from .corpus import LEARNERS as CORPUS_LEARNERS
     from .corpus import SMALL as CORPUS_SMALL
+    from .corpus import known as corpus_datasets
 
     corpus = commands.add_parser("corpus", help="NP's defaults on 22 packaged public datasets")
     corpus.add_argument(
-        "--datasets", nargs="+", choices=list(CORPUS_DATASETS), default=list(CORPUS_DATASETS)
+        "--datasets",
+        nargs="+",
+        choices=list(corpus_datasets()),
+        default=None,
+        help="default: the corpus's 22 (with --small: the 24 small regressions)",
+    )
+    corpus.add_argument(
+        "--small",
+        action="store_true",
+        help="the regressions of 21-120 rows instead of the corpus",
     )
     corpus.add_argument(
         "--learners", nargs="+", choices=list(CORPUS_LEARNERS), default=list(CORPUS_LEARNERS)

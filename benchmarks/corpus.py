@@ -14,6 +14,7 @@ learner's ``random_state``.
     python -m benchmarks corpus --out benchmarks/results/corpus/defaults.csv
     python -m benchmarks corpus --datasets iris diabetes --np alpha=0.003
     python -m benchmarks corpus --quick --datasets iris diabetes   # seconds
+    python -m benchmarks corpus --small --learners np linear       # 24 small regressions
 """
 
 import importlib.util
@@ -175,9 +176,46 @@ DATASETS = {
 }
 
 
+# Regressions of 21-120 rows (R's classic small sets), below the corpus's sizes: with 5
+# folds, 10% held out is 2-10 samples. ``--small`` runs them; the corpus's summary leaves
+# them out.
+SMALL_REGRESSIONS = {
+    "stackloss": _pydataset("stackloss", "stack.loss", REG),
+    "attitude": _pydataset("attitude", "rating", REG),
+    "trees": _pydataset("trees", "Volume", REG),
+    "mtcars": _pydataset("mtcars", "mpg", REG),
+    "petrol": _pydataset("petrol", "Y", REG, drop=["No"]),
+    "hills": _pydataset("hills", "time", REG),
+    "freeny": _pydataset("freeny", "y", REG),
+    "highway": _pydataset("Highway1", "rate", REG),
+    "judges": _pydataset("USJudgeRatings", "RTEN", REG),
+    "angell": _pydataset("Angell", "moral", REG),
+    "duncan": _pydataset("Duncan", "prestige", REG),
+    "swiss": _pydataset("swiss", "Fertility", REG),
+    "uscrime": _pydataset("UScrime", "y", REG),
+    "rock": _pydataset("rock", "perm", REG),
+    "lifecycle": _pydataset("LifeCycleSavings", "sr", REG),
+    "whiteside": _pydataset("whiteside", "Gas", REG),
+    "anorexia": _pydataset("anorexia", "Postwt", REG),
+    "hbk": _pydataset("hbk", "Y", REG),
+    "ginzberg": _pydataset("Ginzberg", "depression", REG, drop=["adjsimp", "adjfatal", "adjdep"]),
+    "catsM": _pydataset("catsM", "Hwt", REG, drop=["Sex"]),
+    "prestige": _pydataset("Prestige", "prestige", REG, drop=["census"]),
+    "mammals": _pydataset("Mammals", "speed", REG),
+    "beav1": _pydataset("beav1", "temp", REG),
+    "barley": _vega("barley", "yield", REG, categorical=["year"]),
+}
+
+
+def known():
+    """Every dataset the command can run: the corpus's and the small regressions."""
+    return {**DATASETS, **SMALL_REGRESSIONS}
+
+
 def missing_message(names):
     """The message for datasets among ``names`` whose package is not installed, or ''."""
-    missing = {n: DATASETS[n].package for n in names if not DATASETS[n].available()}
+    datasets = known()
+    missing = {n: datasets[n].package for n in names if not datasets[n].available()}
     if not missing:
         return ""
     packages = " ".join(sorted(set(missing.values())))
@@ -196,7 +234,7 @@ def load(name, max_rows=None):
     MissingPackage
         If the package that ships the dataset is not installed.
     """
-    dataset = DATASETS[name]
+    dataset = known()[name]
     if not dataset.available():
         raise MissingPackage(missing_message([name]))
     X, y, kind, categorical = dataset.load()
@@ -265,7 +303,7 @@ def evaluate(name, learners, np_params=None, n_splits=5, repeats=3, seed=0, max_
                 rows.append(
                     {
                         "dataset": name,
-                        "package": DATASETS[name].package,
+                        "package": known()[name].package,
                         "kind": kind,
                         "rows": len(y),
                         "columns": X.shape[1],

@@ -6,7 +6,14 @@ import statistics
 
 import pytest
 
-from benchmarks.corpus import DATASETS, Dataset, load, missing_message, summarize
+from benchmarks.corpus import (
+    DATASETS,
+    SMALL_REGRESSIONS,
+    Dataset,
+    load,
+    missing_message,
+    summarize,
+)
 
 pytestmark = pytest.mark.benchmark
 
@@ -84,3 +91,25 @@ def test_every_dataset_loads_without_missing_values(name):
     assert kind in ("regression", "classification") and len(y) == len(X) >= 100
     if hasattr(X, "isna"):
         assert not X.isna().any().any() and set(categorical) <= set(X.columns)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_REGRESSIONS))
+def test_every_small_regression_loads_below_the_corpus_sizes(name):
+    dataset = SMALL_REGRESSIONS[name]
+    if not dataset.available():
+        pytest.skip(f"{dataset.package} is not installed (the benchmarks extra)")
+    X, y, kind, categorical = load(name)
+    assert kind == "regression" and 20 <= len(y) == len(X) <= 125
+    assert not X.isna().any().any() and name not in DATASETS
+
+
+def test_small_runs_the_small_regressions_only(tmp_path, monkeypatch):
+    from benchmarks import __main__ as command
+
+    ran = []
+    monkeypatch.setattr("benchmarks.corpus.evaluate", lambda name, *args: ran.append(name) or [])
+    command.main(["corpus", "--small", "--learners", "linear"])
+    assert ran == list(SMALL_REGRESSIONS)
+    ran.clear()
+    command.main(["corpus", "--learners", "linear"])
+    assert ran == list(DATASETS)
