@@ -233,7 +233,8 @@ def test_a_penalised_fit_that_stalls_is_not_warned_about():
     # With alpha > 0 a stall means the penalised loss has converged (§10): nothing to fix.
     X, y = np.random.RandomState(0).normal(size=(30, 3)), np.arange(30.0)
     for alpha, warns in ((0.0, True), (0.01, False)):
-        model = NeuronPursuitRegressor(alpha=alpha, max_iter=1, **FAST).fit(X, y)
+        model = NeuronPursuitRegressor(alpha=alpha, max_iter=1, early_stopping=False, **FAST)
+        model.fit(X, y)
         model.stop_reason_ = "stalled"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

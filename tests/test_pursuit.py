@@ -312,8 +312,13 @@ def test_stops_without_a_positive_kkt_point():
     X = rng.normal(size=(50, 4))
     noise = rng.normal(size=50)
     y = noise - X @ np.linalg.lstsq(X, noise, rcond=None)[0]
-    reg = NeuronPursuitRegressor(
-        depth=3, negative_slope=1.0, fit_intercept=False, dtype="float64", **FAST
+    reg = NeuronPursuitRegressor(  # on all rows: the target is orthogonal to X on all of them
+        depth=3,
+        negative_slope=1.0,
+        fit_intercept=False,
+        dtype="float64",
+        early_stopping=False,
+        **FAST,
     )
     with pytest.warns(ConvergenceWarning, match="no positive KKT point"):
         reg.fit(X, y)

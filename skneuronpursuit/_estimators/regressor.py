@@ -141,6 +141,9 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
         return output.ravel() if self.n_outputs_ == 1 else output
 
     _min_validation_samples = 2
+    # "auto" holds out data whenever R^2 can be scored on it: without it nothing bounds
+    # an unpenalised growth (docs/decisions.md, "Early stopping on small data").
+    _auto_validation_samples = 2
 
     def _squeezes_output(self):
         return self.n_outputs_ == 1
