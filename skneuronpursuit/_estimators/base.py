@@ -43,7 +43,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
     # Held-out samples early stopping needs for a defined score (R^2 needs two).
     _min_validation_samples = 1
     # early_stopping="auto" holds out data only when at least this many samples would
-    # be scored: fewer cannot tell one network size from the next (docs/algorithm.md §3.7).
+    # be scored (the regressor overrides it: docs/algorithm.md §3.7).
     _auto_validation_samples = 10
     # PursuitOptions.neurons_per_iteration when left at None (docs/algorithm.md §3.8).
     _neurons_per_iteration = 1
