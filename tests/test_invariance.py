@@ -114,6 +114,22 @@ def test_a_fit_stuck_at_the_zero_network_warns_whatever_the_penalty():
     np.testing.assert_allclose(stuck.predict(X), Y.mean())
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_stuck_fit_stopped_by_max_iter_speaks_of_validation_only_with_early_stopping(
+    early_stopping,
+):
+    from dataclasses import replace
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    fitted = NeuronPursuitRegressor(**FAST, max_iter=1, early_stopping=early_stopping).fit(X, Y)
+    fitted.stop_reason_ = "max_iter"
+    fitted.history_[-1] = replace(fitted.history_[-1], train_error=1.5)
+    with pytest.warns(ConvergenceWarning, match="no better than the zero network") as caught:
+        fitted._warn_about_stop()
+    assert ("validation score" in str(caught[0].message)) is early_stopping
+
+
 @pytest.mark.parametrize("max_iter", [2, 3, 4, 5, 6, 7, 8])
 def test_the_max_iter_warning_fires_only_while_the_validation_score_rises(max_iter):
     import warnings

@@ -27,8 +27,10 @@ def warn_about_stop(estimator):
     )
     error = 1.0 if kept is None else kept["train_error"]
     reason = STOP_REASONS[estimator.stop_reason_]
+    # A reason's message that speaks of the validation score is only true with one.
+    tells = reason.warns and (estimator.early_stopping_ or not reason.only_with_early_stopping)
     if estimator.stop_reason_ != "tol" and error >= STUCK_ERROR:
-        said = f": {reason.message}" if reason.warns else f" ({estimator.stop_reason_!r})"
+        said = f": {reason.message}" if tells else f" ({estimator.stop_reason_!r})"
         warnings.warn(
             f"{name}{said}. Its network fits the training data no better than the zero "
             f"network does (relative training error {error:.3g}"
@@ -46,5 +48,5 @@ def warn_about_stop(estimator):
         scores = estimator.validation_scores_
         if scores[-1] < max(scores):  # it peaked earlier: max_iter is not the limit
             return
-    if reason.warns and (estimator.early_stopping_ or not reason.only_with_early_stopping):
+    if tells:
         warnings.warn(f"{name}: {reason.message}.", ConvergenceWarning)
