@@ -1,9 +1,11 @@
 """NeuronPursuitRegressorCV and NeuronPursuitClassifierCV: the network size by k-fold CV."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn import config_context
-from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
@@ -251,3 +253,35 @@ def test_feature_importances_are_those_of_the_refit_for_feature_selection():
         fitted.feature_importances_, fitted.estimator_.feature_importances_
     )
     assert selector.transform(X).shape[1] == selector.get_support().sum() >= 1
+
+
+def test_a_generator_of_splits_serves_one_fit_with_routing_and_is_then_refused():
+    # get_metadata_routing must not use up a generator (check_cv lists it).
+    expected = regressor_cv(cv=list(KFold(3).split(X))).fit(X, y)
+    with config_context(enable_metadata_routing=True):
+        reg = regressor_cv(cv=KFold(3).split(X))
+        np.testing.assert_array_equal(reg.fit(X, y).cv_scores_, expected.cv_scores_)
+        with pytest.raises(ValueError, match="gave no splits.*pass a list"):
+            reg.fit(X, y)
+
+
+def test_the_folds_do_not_warn_and_their_errors_name_the_fold():
+    # Every size up to max_iter stops at its own max_iter: nothing for the user to fix.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        regressor_cv().fit(X, y)
+    # A training fold with a single class.
+    few = np.array(["a"] * 11 + ["b"])
+    clf = NeuronPursuitClassifierCV(NeuronPursuitClassifier(**SETTINGS), cv=KFold(3))
+    with pytest.raises(ValueError, match=r"fold 2 \(8 training and 4 test samples\).*1 class"):
+        clf.fit(X[:12], few)
+
+
+def test_the_refit_keeps_the_feature_names():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    reg = regressor_cv().fit(frame, y)
+    assert list(reg.estimator_.feature_names_in_) == ["a", "b", "c"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        np.testing.assert_array_equal(reg.predict(frame), reg.estimator_.predict(frame))

@@ -4,6 +4,7 @@ As ``LassoLarsCV`` and ``OrthogonalMatchingPursuitCV`` choose a path length: one
 per fold, scored on the fold's test rows after every iteration.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -17,8 +18,9 @@ from sklearn.base import (
     clone,
     is_classifier,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring, get_scorer_names
-from sklearn.model_selection import check_cv
+from sklearn.model_selection import KFold, check_cv
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
@@ -30,14 +32,28 @@ from .classifier import NeuronPursuitClassifier
 from .regressor import NeuronPursuitRegressor
 
 
-def _fold_scores(estimator, X, y, sample_weight, train, test, scorer, max_iter):
+def _fold_scores(estimator, X, y, sample_weight, fold, train, test, scorer, max_iter):
     """Test scores of one fold's growth after each of 1, ..., ``max_iter`` iterations.
 
     A warm-started fit continues the growth: growing to ``k`` in parts gives the
     network of one fit with ``max_iter=k``. Once the fit stops growing (a stop
     reason other than ``"max_iter"``), the network no longer changes and later
-    sizes keep its score.
+    sizes keep its score. The folds' convergence warnings are not the user's (each
+    size stops at its ``max_iter``); the refit's are. A fold's error names the fold.
     """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return _grown_scores(estimator, X, y, sample_weight, train, test, scorer, max_iter)
+    except ValueError as error:
+        raise ValueError(
+            f"cross-validation fold {fold} ({len(train)} training and {len(test)} test "
+            f"samples): {error}"
+        ) from error
+
+
+def _grown_scores(estimator, X, y, sample_weight, train, test, scorer, max_iter):
+    """The growth and scores of :func:`_fold_scores`."""
     grower = clone(estimator).set_params(early_stopping=False, warm_start=True)
     fit_params, score_params = {}, {}
     if sample_weight is not None:
@@ -119,6 +135,7 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
                 "themselves, cv=list(GroupKFold().split(X, y, groups))."
             )
         classifier = is_classifier(self)
+        X_given = X
         X, y = validate_data(
             self,
             X,
@@ -145,21 +162,31 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
         )
         cv = check_cv(self.cv, y, classifier=classifier)
         splits = list(cv.split(X, y, **split_params))
+        if not splits:
+            raise ValueError(
+                f"{type(self).__name__}: cv={self.cv!r} gave no splits (a generator of "
+                "splits is used up by one fit: pass a list of them)."
+            )
         rows = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(_fold_scores)(template, X, y, sample_weight, train, test, scorer, max_iter)
-            for train, test in splits
+            delayed(_fold_scores)(
+                template, X, y, sample_weight, fold, train, test, scorer, max_iter
+            )
+            for fold, (train, test) in enumerate(splits)
         )
         cv_scores = np.vstack(rows)
         mean = cv_scores.mean(axis=0)
         if not np.isfinite(mean).any():
             raise ValueError(
-                f"{type(self).__name__} found no finite mean cross-validation score "
-                "(e.g. R^2 of a test fold with a single sample); use fewer folds."
+                f"{type(self).__name__} found no finite mean cross-validation score: "
+                "every number of iterations has a test fold whose score is undefined "
+                "(e.g. R^2 of a single test sample, or ROC AUC of a test fold of one "
+                "class); use folds with more test samples of every kind."
             )
         # argmax takes the first maximum: ties go to fewer iterations.
         best = int(np.argmax(np.where(np.isfinite(mean), mean, -np.inf))) + 1
         refit = clone(template).set_params(early_stopping=False, warm_start=False, max_iter=best)
-        self.estimator_ = refit.fit(X, y, sample_weight=sample_weight)
+        # On the data as given, so that estimator_ keeps its feature names.
+        self.estimator_ = refit.fit(X_given, y, sample_weight=sample_weight)
         self.cv_scores_ = cv_scores
         self.mean_cv_scores_ = mean
         self.n_iter_ = best
@@ -175,11 +202,15 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
         -------
         routing : MetadataRouter
         """
+        if self.cv is None or isinstance(self.cv, Integral) or hasattr(self.cv, "split"):
+            splitter = check_cv(self.cv, classifier=is_classifier(self))
+        else:  # an iterable of splits routes nothing; check_cv would use up a generator
+            splitter = KFold()
         return (
             MetadataRouter(owner=self)
             .add_self_request(self)
             .add(
-                splitter=check_cv(self.cv, classifier=is_classifier(self)),
+                splitter=splitter,
                 method_mapping=MethodMapping().add(caller="fit", callee="split"),
             )
         )
@@ -196,7 +227,8 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
 
     def _validated(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float64)
+        validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float64)
+        return X  # as given: estimator_ checks it again, feature names included
 
     def predict(self, X):
         """Predict with ``estimator_``, the network refitted on all rows.
