@@ -129,8 +129,8 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
         routing = get_config().get("enable_metadata_routing", False)
         if params and not routing:
             raise ValueError(
-                f"{type(self).__name__}.fit got {sorted(params)}: metadata for the "
-                "splitter (e.g. groups) is routed only with "
+                f"{type(self).__name__}.fit got {sorted(params)}: fit takes X, y and "
+                "sample_weight, and metadata for the splitter (e.g. groups) is routed only with "
                 "sklearn.set_config(enable_metadata_routing=True); or pass the splits "
                 "themselves, cv=list(GroupKFold().split(X, y, groups))."
             )
@@ -262,7 +262,8 @@ _DOC = """
         ``{splitter}``.
     scoring : str, callable or None, default=None
         What :func:`~sklearn.metrics.check_scoring` accepts; None: the estimator's
-        ``score``, {score}.
+        ``score``, {score}. A callable ``scorer(estimator, X, y)`` is also given
+        ``sample_weight=`` (the test rows' weights) when ``fit`` has weights.
     n_jobs : int, default=None
         Folds grown in parallel (joblib); None means 1.
     verbose : int, default=0
