@@ -266,10 +266,13 @@ def test_a_generator_of_splits_serves_one_fit_with_routing_and_is_then_refused()
 
 
 def test_the_folds_do_not_warn_and_their_errors_name_the_fold():
-    # Every size up to max_iter stops at its own max_iter: nothing for the user to fix.
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        regressor_cv().fit(X, y)
+    # A penalty this large keeps every network at zero neurons: every fold's fit of every
+    # size warns that it is stuck, and only the refit's warning is the user's.
+    stuck = NeuronPursuitRegressor(**SETTINGS, alpha=1e3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        NeuronPursuitRegressorCV(stuck, cv=3).fit(X, y)
+    assert len(caught) == 1 and "no better than the zero network" in str(caught[0].message)
     # A training fold with a single class.
     few = np.array(["a"] * 11 + ["b"])
     clf = NeuronPursuitClassifierCV(NeuronPursuitClassifier(**SETTINGS), cv=KFold(3))
