@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import dask.array as da
 import numpy as np
-from distributed import default_client, wait
+from distributed import Client, default_client, wait
 from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
@@ -26,14 +26,16 @@ from ._estimators.classifier import NeuronPursuitClassifier
 from ._estimators.dask_partitions import (
     _free_port,
     _is_frame,
+    _n_rows,
     _parts,
     _place,
     _run_rank,
     combine_scores,
+    on_rows,
     score_terms,
 )
 from ._estimators.partition_problem import block_seed, held_out_rows
-from ._estimators.partitioned import fit_partition
+from ._estimators.partitioned import PeerFailedError, fit_partition
 from ._estimators.plumbing import estimator_init
 from ._estimators.regressor import NeuronPursuitRegressor
 from ._estimators.stop_warnings import warn_about_stop
@@ -102,12 +104,17 @@ class _DaskNeuronPursuit:
             (:meth:`to_local`).
         """
         local = self._validate_before_launch()
-        client = self.client if self.client is not None else default_client()
+        client = self._client()
         parts = _parts(X, y, sample_weight)  # checks the types first
         classes = self._classes(y)
         futures = client.compute(parts)
         wait(futures)
-        placed = _place(client, futures)
+        # Partitions without rows (after a filter) take no part in the fit.
+        sizes = client.gather(client.map(_n_rows, futures, pure=False))
+        with_rows = [(index, future) for index, future in enumerate(futures) if sizes[index]]
+        if not with_rows:
+            raise ValueError(f"{type(self).__name__} got no rows: every partition is empty.")
+        placed = _place(client, with_rows)
         workers = sorted(placed)
         host = urlparse(workers[0]).hostname
         port = client.run(_free_port, workers=[workers[0]])[workers[0]]
@@ -129,7 +136,11 @@ class _DaskNeuronPursuit:
             for rank, worker in enumerate(workers)
         ]
         try:
-            fitted = client.gather(tasks)[0]
+            wait(tasks)
+            errors = [task.exception() for task in tasks if task.status == "error"]
+            if errors:  # the process whose part failed says why; the others only that
+                raise next((e for e in errors if not isinstance(e, PeerFailedError)), errors[0])
+            fitted = tasks[0].result()
         finally:
             client.cancel(tasks + futures)
         for name in [name for name in vars(self) if name.endswith("_")]:
@@ -141,6 +152,17 @@ class _DaskNeuronPursuit:
         self.n_workers_ = len(workers)
         warn_about_stop(self)
         return self
+
+    def _client(self):
+        """``client``, else the default client."""
+        if self.client is None:
+            return default_client()
+        if not isinstance(self.client, Client):
+            raise TypeError(
+                f"client must be a distributed.Client or None; got {type(self.client).__name__}"
+                f" ({self.client!r}). For a scheduler's address, pass Client(address)."
+            )
+        return self.client
 
     def to_local(self):
         """The fitted model as an ordinary estimator.
@@ -177,7 +199,7 @@ class _DaskNeuronPursuit:
         score : float
         """
         check_is_fitted(self)
-        client = self.client if self.client is not None else default_client()
+        client = self._client()
         task = functools.partial(score_terms, self.to_local())
         terms = client.gather(client.compute(_parts(X, y, sample_weight, task)))
         return combine_scores(terms, is_classifier(self))
@@ -185,10 +207,11 @@ class _DaskNeuronPursuit:
     def _map(self, X, method, n_columns):
         """``method`` of the local model over the partitions of ``X``."""
         check_is_fitted(self)
-        local = self.to_local()
-        function = getattr(local, method)
+        shape = (0,) if n_columns is None else (0, n_columns)
+        function = functools.partial(
+            on_rows, getattr(self.to_local(), method), np.empty(shape, dtype=np.float64)
+        )
         if _is_frame(X):
-            shape = (0,) if n_columns is None else (0, n_columns)
             return X.map_partitions(function, meta=np.empty(shape, dtype=np.float64))
         if not isinstance(X, da.Array):
             raise TypeError(f"X must be a Dask array or DataFrame; got {type(X).__name__}.")
@@ -219,8 +242,11 @@ def _dask_doc(local_class):
     Every parameter is that of :class:`~skneuronpursuit.{local_class.__name__}`, plus
     ``client``. Each Dask worker that holds partitions of the data runs one process of a
     ``torch.distributed`` group (gloo on the CPU, NCCL on CUDA) on its own partitions;
-    every sum over samples is all-reduced, so every process grows the same network, the
-    network one process would grow on all rows up to rounding (docs/big-data.md).
+    every sum over samples is all-reduced, so every process grows the same network: with
+    ``early_stopping=False``, the network one process would grow on all rows, up to
+    rounding; with early stopping (``"auto"`` from 20 samples for the regressor), the
+    held-out rows are chosen partition by partition (Notes), so other rows than one
+    process would hold out (docs/big-data.md).
 
     Parameters
     ----------
@@ -301,11 +327,12 @@ class DaskNeuronPursuitClassifier(_DaskNeuronPursuit, NeuronPursuitClassifier):
         y : dask.array.Array of shape (n_samples,)
         """
         check_is_fitted(self)
-        local = self.to_local()
+        empty = np.array([], dtype=self.classes_.dtype)
+        function = functools.partial(on_rows, self.to_local().predict, empty)
         if _is_frame(X):
-            return X.map_partitions(local.predict, meta=np.array([], dtype=self.classes_.dtype))
+            return X.map_partitions(function, meta=empty)
         X = X.rechunk({1: X.shape[1]})
-        return X.map_blocks(local.predict, drop_axis=1, dtype=self.classes_.dtype)
+        return X.map_blocks(function, drop_axis=1, dtype=self.classes_.dtype)
 
     def decision_function(self, X):
         """Network outputs (logits with the log loss), partition by partition.

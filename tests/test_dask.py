@@ -369,6 +369,45 @@ def test_dask_estimators_follow_scikit_learn_conventions(client):
             Estimator().fit(np.zeros((10, 2)), np.zeros(10))
 
 
+def test_empty_partitions_take_no_part(client):
+    # As after a filter: partitions without rows, in the fit, predictions and score.
+    X, y, weight = _data()
+    params = {**QUICK, "dtype": "float64"}
+    local = NeuronPursuitRegressor(**params).fit(X, y, sample_weight=weight)
+    chunks = ((0, 120, 0, 120, 0),)
+    dX = da.from_array(X, chunks=(chunks[0], 5))
+    dy, dw = (da.from_array(values, chunks=chunks) for values in (y, weight))
+    fitted = DaskNeuronPursuitRegressor(**params).fit(dX, dy, sample_weight=dw)
+    assert fitted.hidden_layer_sizes_ == local.hidden_layer_sizes_
+    assert _relative(fitted.predict(dX).compute(), local.predict(X)) < 1e-8
+    assert fitted.score(dX, dy) == pytest.approx(local.score(X, y), rel=1e-9)
+    labels = np.where(y > np.median(y), "high", "low")
+    classifier = DaskNeuronPursuitClassifier(**params).fit(dX, da.from_array(labels, chunks))
+    assert classifier.predict(dX).compute().tolist() == classifier.to_local().predict(X).tolist()
+    assert classifier.predict_proba(dX).compute().shape == (N_ROWS, 2)
+    assert classifier.score(dX, da.from_array(labels, chunks)) > 0.5
+    with pytest.raises(ValueError, match="no rows"):
+        DaskNeuronPursuitRegressor(**params).fit(dX[:0], dy[:0])
+
+
+@pytest.mark.parametrize("partition", range(N_ROWS // CHUNK))
+def test_the_error_of_the_process_that_failed_reaches_the_client(client, partition):
+    # A NaN in one partition: the process holding it fails with the reason, the other
+    # only because it did; whichever rank holds it, the client gets the reason.
+    X, y, _ = _data()
+    X[partition * CHUNK + 5, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        DaskNeuronPursuitRegressor(**QUICK).fit(*_dask(X, y))
+
+
+def test_inputs_and_client_are_checked_with_the_remedy(client):
+    X, y, _ = _data()
+    with pytest.raises(ValueError, match="y has 230 rows and X 240"):
+        DaskNeuronPursuitRegressor(**QUICK).fit(*_dask(X, y[:230]))
+    with pytest.raises(TypeError, match=r"Client or None.*Client\(address\)"):
+        DaskNeuronPursuitRegressor(client="tcp://localhost:8786").fit(*_dask(X, y))
+
+
 def test_dataframes(client):
     dd = pytest.importorskip("dask.dataframe")
     pd = pytest.importorskip("pandas")

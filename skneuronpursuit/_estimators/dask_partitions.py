@@ -37,6 +37,17 @@ def _partition(X, y, sample_weight):
     return _numpy(X), _numpy(y), _numpy(sample_weight)
 
 
+def _n_rows(part):
+    """The rows of a partition computed by :func:`_partition`."""
+    return part[0].shape[0]
+
+
+def on_rows(function, empty, X):
+    """``function(X)``, or ``empty`` for a partition without rows (after a filter): the
+    local estimators refuse empty input."""
+    return empty if X.shape[0] == 0 else function(X)
+
+
 def _known(rows):
     """Whether a Dask array's row chunks are known (they are NaN when computed lazily)."""
     return rows is not None and not any(np.isnan(rows))
@@ -67,6 +78,10 @@ def _parts(X, y, sample_weight, task=_partition):
             if values.ndim > 1:
                 values = values.rechunk({1: values.shape[1]})
             if _known(rows) and _known(values.chunks[0]):
+                if sum(values.chunks[0]) != sum(rows):
+                    raise ValueError(
+                        f"{name} has {int(sum(values.chunks[0]))} rows and X {int(sum(rows))}."
+                    )
                 values = values.rechunk({0: rows})
             elif values.numblocks[0] != len(X_parts):
                 # Row counts unknown (a DataFrame, or an array made from one without
@@ -102,8 +117,13 @@ def score_terms(estimator, X, y, sample_weight):
     sum of squares about it and the weighted squared error. ``X`` is passed to
     ``predict`` as it comes (a DataFrame's partition keeps its column names).
     """
-    predicted = estimator.predict(X)
     y, sample_weight = _numpy(y), _numpy(sample_weight)
+    if len(y) == 0:  # a partition without rows adds nothing
+        if hasattr(estimator, "classes_"):
+            return 0.0, 0.0
+        zeros = np.zeros(estimator.n_outputs_)
+        return 0.0, zeros, zeros, zeros
+    predicted = estimator.predict(X)
     weight = np.ones(len(y)) if sample_weight is None else sample_weight.astype(np.float64)
     if hasattr(estimator, "classes_"):
         return float(weight @ (predicted == y)), float(weight.sum())
@@ -136,16 +156,18 @@ def combine_scores(terms, classifier):
     return float(np.mean(scores))
 
 
-def _place(client, futures):
+def _place(client, parts):
     """Worker address -> ``[(partition index, future)]``, each worker that holds data.
+
+    ``parts`` are ``(partition index, future)`` pairs: the partitions with rows.
 
     Partitions stay where they were computed; a worker that holds none gets one moved
     from the worker that holds the most, while that one keeps at least one (the rows
     move between workers, never to the client).
     """
-    who_has = client.who_has(futures)
+    who_has = client.who_has([future for _, future in parts])
     by_worker = {}
-    for index, future in enumerate(futures):
+    for index, future in parts:
         by_worker.setdefault(who_has[future.key][0], []).append((index, future))
     idle = sorted(set(client.scheduler_info()["workers"]) - set(by_worker))
     for worker in idle:

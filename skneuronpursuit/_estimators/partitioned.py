@@ -52,9 +52,14 @@ def _agree(error):
     if error is not None:
         raise error
     if failed[0] > 0:
-        raise RuntimeError(
+        raise PeerFailedError(
             "another process of the data-parallel fit failed; its error is raised there"
         )
+
+
+class PeerFailedError(RuntimeError):
+    """Raised by the processes of a data-parallel fit whose own part did not fail, when
+    another's did: the other's error is the one to report."""
 
 
 # ---------------------------------------------------------------- the fit
