@@ -313,7 +313,8 @@ class DaskNeuronPursuitClassifier(_DaskNeuronPursuit, NeuronPursuitClassifier):
         """The classes of all partitions (a small reduction of the labels, computed once)."""
         if isinstance(y, da.Array):
             return np.asarray(da.unique(y).compute())
-        return np.sort(np.asarray(y.unique().compute()))
+        # A tree reduction: the labels are few (a shuffle also logs warnings).
+        return np.sort(np.asarray(y.unique(split_out=1).compute()))
 
     def predict(self, X):
         """Predict the class of the largest network output, partition by partition.
