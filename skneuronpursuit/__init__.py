@@ -6,10 +6,11 @@ Networks by Neuron Pursuit" (2025), on a PyTorch backend.
 The estimators, :class:`NeuronPursuitRegressor` and :class:`NeuronPursuitClassifier`,
 take the hyperparameters users tune; :class:`PursuitOptions` holds the research knobs.
 :class:`NeuronPursuitRegressorCV` and :class:`NeuronPursuitClassifierCV` choose the number
-of neurons by cross-validation. :func:`neuron_pursuit` runs the algorithm as a function,
-and :func:`paper_settings` gives the paper's protocol per task. :func:`fit_partition` is one
-process's part of a data-parallel fit over ``torch.distributed``; ``skneuronpursuit.dask``
-holds the estimators for data partitioned across a Dask cluster.
+of iterations, and so of neurons, by cross-validation. :func:`neuron_pursuit` runs the
+algorithm as a function, and :func:`paper_settings` gives the paper's protocol per task.
+:func:`fit_partition` is one process's part of a data-parallel fit over
+``torch.distributed``; ``skneuronpursuit.dask`` holds the estimators for data partitioned
+across a Dask cluster.
 """
 
 from ._engine.function import PursuitFit, neuron_pursuit
