@@ -46,6 +46,11 @@ from .regressor import _numeric_targets
 from .stop_warnings import warn_about_stop
 
 
+class PeerFailedError(RuntimeError):
+    """Raised by the processes of a data-parallel fit whose own part did not fail, when
+    another's did: the other's error is the one to report."""
+
+
 def _agree(error):
     """Raise in every process if any failed its local step, so none waits in a collective."""
     failed = reduction.sum_array(np.array([0.0 if error is None else 1.0]))
@@ -55,11 +60,6 @@ def _agree(error):
         raise PeerFailedError(
             "another process of the data-parallel fit failed; its error is raised there"
         )
-
-
-class PeerFailedError(RuntimeError):
-    """Raised by the processes of a data-parallel fit whose own part did not fail, when
-    another's did: the other's error is the one to report."""
 
 
 # ---------------------------------------------------------------- the fit
