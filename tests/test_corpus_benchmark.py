@@ -82,12 +82,16 @@ def test_a_missing_package_names_the_extra(monkeypatch):
         main(["corpus", "--quick", "--datasets", "iris", "nowhere"])
 
 
+def _loaded(registry, name):
+    """``load(name)``, or a skip where the dataset's package is not installed."""
+    if not registry[name].available():
+        pytest.skip(f"{registry[name].package} is not installed (the benchmarks extra)")
+    return load(name)
+
+
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_every_dataset_loads_without_missing_values(name):
-    dataset = DATASETS[name]
-    if not dataset.available():
-        pytest.skip(f"{dataset.package} is not installed (the benchmarks extra)")
-    X, y, kind, categorical = load(name)
+    X, y, kind, categorical = _loaded(DATASETS, name)
     assert kind in ("regression", "classification") and len(y) == len(X) >= 100
     if hasattr(X, "isna"):
         assert not X.isna().any().any() and set(categorical) <= set(X.columns)
@@ -95,10 +99,7 @@ def test_every_dataset_loads_without_missing_values(name):
 
 @pytest.mark.parametrize("name", sorted(SMALL_REGRESSIONS))
 def test_every_small_regression_loads_below_the_corpus_sizes(name):
-    dataset = SMALL_REGRESSIONS[name]
-    if not dataset.available():
-        pytest.skip(f"{dataset.package} is not installed (the benchmarks extra)")
-    X, y, kind, categorical = load(name)
+    X, y, kind, categorical = _loaded(SMALL_REGRESSIONS, name)
     assert kind == "regression" and 20 <= len(y) == len(X) <= 125
     assert not X.isna().any().any() and name not in DATASETS
 
