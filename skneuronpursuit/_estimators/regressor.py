@@ -143,7 +143,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
     _min_validation_samples = 2
     # "auto" holds out data whenever R^2 can be scored on it: without it nothing bounds
     # an unpenalised growth (docs/decisions.md, "Early stopping on small data").
-    _auto_validation_samples = 2
+    _auto_validation_samples = _min_validation_samples
 
     def _squeezes_output(self):
         return self.n_outputs_ == 1
