@@ -145,18 +145,17 @@ def run_window(
         0-d, the loss after the last step, computed once: reading it is the only
         host synchronisation.
     """
+    X, Y, scale, columns, axis = data.X, data.Y, data.scale, data.columns, data.axis
+    output_gradient_ = data.objective.output_gradient_
     for step in range(n_steps + 1):
-        pre_activations, layer_inputs = forward(weights, data.X, activation, columns=data.columns)
+        pre_activations, layer_inputs = forward(weights, X, activation, columns=columns)
         # In place (the output is not needed again): the loss's gradient in H is
         # scale * (H - Y) for the squared loss, scale * (softmax(H) - Y) for the log loss.
         if step == n_steps:
             value = data.value_(pre_activations[-1])
             return value + weight_penalty(weights, alpha) if alpha else value
-        gradient = data.objective.output_gradient_(pre_activations[-1], data.Y, data.axis)
-        signal = data.scale * gradient
-        _, grads = backward(
-            weights, pre_activations, layer_inputs, signal, activation, columns=data.columns
-        )
+        signal = scale * output_gradient_(pre_activations[-1], Y, axis)
+        _, grads = backward(weights, pre_activations, layer_inputs, signal, activation, columns=columns)
         if alpha:  # the penalty's gradient, alpha W_l
             torch._foreach_add_(grads, weights, alpha=alpha)
         if velocity is None:

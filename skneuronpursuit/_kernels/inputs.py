@@ -189,14 +189,17 @@ def dense_product(a, b):
     """
     if not isinstance(a, torch.Tensor):
         return a @ b
-    if a.dim() == 2 and b.dim() == 3:
+    a_dim, b_dim = a.dim(), b.dim()
+    if a_dim == 2 and b_dim == 2:
+        return torch.mm(a, b)  # what ``@`` calls for two matrices, without its dispatch
+    if a_dim == 2 and b_dim == 3:
         batch, inner, columns = b.shape
         folded = a @ b.transpose(0, 1).reshape(inner, batch * columns)
         return folded.view(a.shape[0], batch, columns).transpose(0, 1).contiguous()
-    if a.dim() == 3 and b.dim() == 2:
+    if a_dim == 3 and b_dim == 2:
         batch, rows, inner = a.shape
         return (a.reshape(batch * rows, inner) @ b).view(batch, rows, b.shape[1])
-    if a.dim() == 3 and b.dim() == 3 and a.shape[0] == b.shape[0]:
+    if a_dim == 3 and b_dim == 3 and a.shape[0] == b.shape[0]:
         if a.shape[-2] == 1 and b.shape[-1] == 1 and a.shape[-1] == b.shape[-2]:
             return (a.mT * b).sum(-2, keepdim=True)
         if a.shape[-2] > 1 and b.shape[-1] > 1:

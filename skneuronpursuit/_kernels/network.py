@@ -35,6 +35,12 @@ def matmul(values, other):
     return dense_product(values, other)
 
 
+def _columns_product(weight, values):
+    """``weight @ values`` for two matrices, as :func:`matmul` computes it (samples in
+    columns: gradient descent's layout, where this is the innermost call)."""
+    return weight * values if weight.shape[-1] == 1 else torch.mm(weight, values)
+
+
 def forward(weights, X, activation, output=True, columns=False):
     """Evaluate the network.
 
@@ -63,12 +69,14 @@ def forward(weights, X, activation, output=True, columns=False):
     """
     layer_inputs = [X]
     pre_activations = []
+    last = len(weights) - 1
     for index, weight in enumerate(weights):
-        if index == len(weights) - 1 and not output:
+        if index == last and not output:
             break
-        z = matmul(weight, layer_inputs[-1]) if columns else matmul(layer_inputs[-1], weight.mT)
+        inputs = layer_inputs[-1]
+        z = _columns_product(weight, inputs) if columns else matmul(inputs, weight.mT)
         pre_activations.append(z)
-        if index < len(weights) - 1:
+        if index < last:
             layer_inputs.append(activation(z))
     return pre_activations, layer_inputs
 
@@ -120,7 +128,7 @@ def backward(
     signals[-1] = output_signal
     for index in range(depth - 1, 0, -1):
         if columns:
-            back = matmul(weights[index].mT, signals[index])
+            back = _columns_product(weights[index].mT, signals[index])
         else:
             back = matmul(signals[index], weights[index])
         signals[index - 1] = activation.backpropagate(
@@ -129,7 +137,7 @@ def backward(
     if not grads:
         return signals, None
     if columns:
-        sums = [signal @ inputs.mT for signal, inputs in zip(signals, layer_inputs)]
+        sums = [torch.mm(signal, inputs.mT) for signal, inputs in zip(signals, layer_inputs)]
     else:
         sums = [transposed_product(s, inputs) for s, inputs in zip(signals, layer_inputs)]
     # Sums over samples: over all processes' rows.
