@@ -155,7 +155,9 @@ def run_window(
             value = data.value_(pre_activations[-1])
             return value + weight_penalty(weights, alpha) if alpha else value
         signal = scale * output_gradient_(pre_activations[-1], Y, axis)
-        _, grads = backward(weights, pre_activations, layer_inputs, signal, activation, columns=columns)
+        _, grads = backward(
+            weights, pre_activations, layer_inputs, signal, activation, columns=columns
+        )
         if alpha:  # the penalty's gradient, alpha W_l
             torch._foreach_add_(grads, weights, alpha=alpha)
         if velocity is None:

@@ -247,9 +247,9 @@ def _ascend(
 
     ``layers``: a :class:`StackedLayers`. Each row of ``points`` is one candidate ``(a, b)``,
     ``a`` its first ``layers.in_size`` entries: one tensor, so that a step is one
-    operation. The projection works on the views ``A, B``: ``||a||^2`` and ``||b||^2``
-    summed apart, as when they were separate tensors, so a search whose candidates do
-    not fold is the search it was, bit for bit. ``rows``: a subset of the samples for
+    operation. The projection sums ``||a||^2`` and ``||b||^2`` apart, as when they were
+    separate tensors, so a search whose candidates do not fold is the search it was, bit
+    for bit. ``rows``: a subset of the samples for
     the first steps (ignored for sparse inputs); ``normalise=False``: climb on the
     inputs and signals as given. Returns the NCF values of the final points, shape
     (layers, R), in the units of the data.
