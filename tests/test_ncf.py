@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skneuronpursuit._kernels import ncf as _ncf
 from skneuronpursuit._kernels.activation import HomogeneousActivation
@@ -288,3 +290,30 @@ def test_keeping_all_but_an_inserted_neuron_gives_the_network_back():
     masks = [torch.arange(w.shape[0]) < w.shape[0] - (k == 0) for k, w in enumerate(grown[:-1])]
     for kept, original in zip(keep_neurons(grown, masks), weights):
         assert torch.equal(kept, original)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    layers=st.integers(1, 3),
+    restarts=st.integers(1, 17),
+    in_size=st.integers(1, 70),
+    out_size=st.integers(1, 12),
+    double=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_the_candidates_projection_is_the_projection_of_both_parts(
+    layers, restarts, in_size, out_size, double, seed
+):
+    # The search's projection of its points (a, b) in one tensor gives the numbers of
+    # projecting the two parts as separate tensors, bit for bit (docs/engineering.md, "The
+    # fixed cost of a step"); a zero point stays zero.
+    dtype = torch.float64 if double else torch.float32
+    generator = torch.Generator().manual_seed(seed)
+    shape = (layers, restarts, in_size + out_size)
+    points = torch.randn(shape, generator=generator, dtype=dtype) * 10.0 ** (seed % 7 - 3)
+    points[0, 0] = 0
+    A, B = points[..., :in_size].clone(), points[..., in_size:].clone()
+    _ncf._project_to_sphere([A, B], batch_ndim=2)
+    _ncf._project_candidates(points, in_size)
+    assert torch.equal(points, torch.cat([A, B], dim=-1))
+    assert not points[0, 0].any()

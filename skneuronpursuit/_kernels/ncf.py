@@ -249,10 +249,9 @@ def _ascend(
     ``a`` its first ``layers.in_size`` entries: one tensor, so that a step is one
     operation. The projection sums ``||a||^2`` and ``||b||^2`` apart, as when they were
     separate tensors, so a search whose candidates do not fold is the search it was, bit
-    for bit. ``rows``: a subset of the samples for
-    the first steps (ignored for sparse inputs); ``normalise=False``: climb on the
-    inputs and signals as given. Returns the NCF values of the final points, shape
-    (layers, R), in the units of the data.
+    for bit. ``rows``: a subset of the samples for the first steps (ignored for sparse
+    inputs); ``normalise=False``: climb on the inputs and signals as given. Returns the NCF
+    values of the final points, shape (layers, R), in the units of the data.
     """
     A, B = points[..., : layers.in_size], points[..., layers.in_size :]  # views
     n_rows = len(sample_weight)
