@@ -103,6 +103,34 @@ def test_warm_start_refuses_to_change_the_network_it_grows(change):
     assert reg.n_iter_ <= 3
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_warm_start_refuses_to_turn_early_stopping_on_and_keeps_the_model(Estimator):
+    # The network so far saw every sample: none is left out to score it. Refused before
+    # anything changes (it used to fail in the stop warning, after the refit was set).
+    y = LABELS if Estimator is NeuronPursuitClassifier else Y
+    model = Estimator(**FAST, early_stopping=False, warm_start=True).fit(X, y)
+    before = outputs(model)
+    with pytest.raises(ValueError, match="cannot turn early stopping on"):
+        model.set_params(early_stopping=True, max_iter=5).fit(X, y)
+    assert model.n_iter_ <= 3 and not model.early_stopping_
+    np.testing.assert_array_equal(outputs(model), before)
+    model.set_params(early_stopping="auto").fit(X, y)  # keeps the fit's choice: grows on
+    assert not model.early_stopping_ and model.validation_scores_ is None
+
+
+def test_warm_start_says_when_max_iter_leaves_nothing_to_grow():
+    # As scikit-learn's forests with n_estimators: fewer iterations than the fitted
+    # network's is an error, as many a warning; the model is kept either way.
+    model = NeuronPursuitRegressor(**FAST, early_stopping=False, warm_start=True).fit(X, Y)
+    n_done, before = model.n_iter_, outputs(model)
+    with pytest.raises(ValueError, match=f"network of {n_done} iterations, but max_iter=1"):
+        model.set_params(max_iter=1).fit(X, Y)
+    with pytest.warns(UserWarning, match="this fit adds no neuron"):
+        model.set_params(max_iter=n_done).fit(X, Y)
+    assert model.n_iter_ == n_done
+    np.testing.assert_array_equal(outputs(model), before)
+
+
 # ---------------------------------------------------------------- sample weights
 
 

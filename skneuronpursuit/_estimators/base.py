@@ -1,5 +1,6 @@
 """The estimator base shared by the regressor and the classifier (the sklearn façade)."""
 
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
@@ -365,6 +366,25 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                     f"the network was grown with {name}={value!r}. "
                     "Set warm_start=False to fit afresh."
                 )
+        if self._uses_early_stopping(X.shape[0], warm=True) and not self.early_stopping_:
+            raise ValueError(
+                "warm_start=True cannot turn early stopping on: the network so far was "
+                "grown on every sample, so none is left out to score it. Set "
+                "warm_start=False to fit afresh, or early_stopping=False to keep growing it."
+            )
+        n_done = self.best_iteration_ or self.n_iter_  # the iterations a warm start continues
+        if self.max_iter < n_done:
+            raise ValueError(
+                f"warm_start=True keeps growing the fitted network of {n_done} iterations, "
+                f"but max_iter={self.max_iter} is fewer. Raise max_iter above {n_done} to "
+                "grow it, or set warm_start=False to fit afresh."
+            )
+        if self.max_iter == n_done:
+            warnings.warn(
+                f"warm_start=True with max_iter={self.max_iter}, the iterations of the fitted "
+                "network: this fit adds no neuron. Raise max_iter to keep growing it.",
+                UserWarning,
+            )
         n_features = self._fit_weights_[0].shape[1] - int(self._fit_intercept_)
         n_outputs = self._fit_weights_[-1].shape[0]
         if X.shape[1] != n_features or Y.shape[1] != n_outputs:

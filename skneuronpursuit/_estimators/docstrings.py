@@ -103,6 +103,9 @@ _PARAMETERS_DOC = """depth : int, default=3
         ``max_iter=10`` gives the same network as fitting to 10 at once. With
         early stopping it grows from the kept network (``best_iteration_``),
         which stays the fitted one unless a new network clearly scores higher.
+        A ``max_iter`` below the iterations of that network is an error, one
+        equal to them a warning (the fit adds no neuron); so is turning early
+        stopping on, since the network so far saw every sample.
 
     options : PursuitOptions or None, default=None
         Research knobs of the search, the inner minimisation and the growth rules
@@ -265,12 +268,13 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         growing (0 after a fit that is not a warm start).
 
     feature_importances_ : ndarray of shape (n_features_in_,)
-        How much the network output moves with each input: the mean over the
-        training rows (weighted by ``sample_weight``; a seeded subsample of at most
-        4096 of them) of ``sum_k |dH_k/dx_j|``, summed over all outputs (the
-        classifier's scores or logits), times the weighted standard deviation of
-        ``x_j``; normalised to sum to 1, all zeros for a network with no neurons.
-        It does not depend on the units of ``X`` or ``y``. Set by ``fit``, and
-        recomputed by :meth:`prune` on the rows it is given. Usable by
-        :class:`~sklearn.feature_selection.SelectFromModel` and
+        How much the network's outputs move when input ``x_j`` alone is resampled:
+        the root mean square change of all outputs (the classifier's scores or
+        logits) when a training row's ``x_j`` is replaced by that of another
+        training row drawn with the sample weights, over the training rows
+        (weighted by ``sample_weight``; a seeded subsample of at most 4096 of
+        them); normalised to sum to 1, all zeros for a network whose outputs do
+        not depend on its inputs. It does not depend on the units of ``X`` or
+        ``y``. Set by ``fit``, and recomputed by :meth:`prune` on the rows it is
+        given. Usable by :class:`~sklearn.feature_selection.SelectFromModel` and
         :class:`~sklearn.feature_selection.RFE` (docs/algorithm.md §1)."""
