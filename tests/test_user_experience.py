@@ -380,6 +380,27 @@ def test_to_torch_without_intercept_and_in_float64():
     np.testing.assert_allclose(output, reg.predict(X_CUBE), rtol=1e-12)
 
 
+def test_to_torch_takes_dtype_names_and_checks_its_device_as_the_estimators_do():
+    reg = NeuronPursuitRegressor(max_iter=3, **FAST).fit(X_CUBE, Y_WAVE)
+    by_name = reg.to_torch(dtype="float64")
+    assert next(by_name.parameters()).dtype == torch.float64
+    with torch.no_grad():
+        same = torch.equal(
+            by_name(torch.from_numpy(X_CUBE)),
+            reg.to_torch(torch.float64)(torch.from_numpy(X_CUBE)),
+        )
+    assert same
+    for dtype in ("int32", torch.int64, "nonsense", 32):
+        with pytest.raises(ValueError, match="not a floating torch dtype"):
+            reg.to_torch(dtype=dtype)
+    assert next(reg.to_torch(device="auto").parameters()).device.type in ("cpu", "cuda")
+    with pytest.raises(ValueError, match="not a valid torch device"):
+        reg.to_torch(device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            reg.to_torch(device="cuda")
+
+
 @pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
 def test_to_torch_traces_and_exports_without_warnings(Estimator):
     # What a PyTorch user does with the module: torch.jit.trace and torch.export.

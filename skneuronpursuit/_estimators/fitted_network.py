@@ -14,12 +14,24 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._engine.data import _input_tensor, _network_output, user_units
+from .._engine.device import resolve_device
 from .._kernels.inputs import as_tensor
 from .._kernels.neurons import keep_neurons
 from .._kernels.prune import prune_neurons
 from .export import HomogeneousNetwork
 from .fit_safety import _Number
 from .importance import feature_importances
+
+
+def _module_dtype(dtype):
+    """``to_torch``'s ``dtype``: a floating ``torch.dtype``, given as one or by name."""
+    resolved = getattr(torch, dtype, None) if isinstance(dtype, str) else dtype
+    if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
+        raise ValueError(
+            f"dtype={dtype!r} is not a floating torch dtype (e.g. torch.float32 or "
+            "'float64')."
+        )
+    return resolved
 
 
 class FittedNetworkMixin:
@@ -92,17 +104,22 @@ class FittedNetworkMixin:
         classes): with ``loss="log_loss"`` these are logits, so apply
         ``torch.softmax`` (for two classes ``torch.sigmoid``) to get
         ``predict_proba``. The intercept feature is appended inside the module.
+        The module is this estimator's network alone: in a ``Pipeline``, give it
+        inputs the steps before it have transformed (``pipe[:-1].transform(X)``).
 
         Parameters
         ----------
-        dtype : torch.dtype, default=torch.float32
+        dtype : torch.dtype or str, default=torch.float32
+            A floating dtype, or its name (``"float32"``, ``"float64"``, ...).
         device : str or torch.device, default="cpu"
+            ``"auto"`` is CUDA where available, as for the estimators' ``device``.
 
         Returns
         -------
         module : torch.nn.Module
         """
         check_is_fitted(self)
+        dtype, device = _module_dtype(dtype), resolve_device(device)
         module = HomogeneousNetwork(
             self.coefs_,
             self._activation_.power,
