@@ -18,6 +18,32 @@ def _pyplot():
     return plt
 
 
+def _check_fitted(estimator):
+    """A fitted Neuron Pursuit estimator; a pipeline or a cross-validated estimator is
+    refused with the step to pass instead."""
+    name = type(estimator).__name__
+    if hasattr(estimator, "steps"):
+        raise TypeError(
+            f"{name} is a pipeline: pass its fitted Neuron Pursuit step, e.g. pipeline[-1]."
+        )
+    check_is_fitted(estimator)
+    if not hasattr(estimator, "coefs_") and hasattr(estimator, "estimator_"):
+        raise TypeError(f"pass {name}'s refitted estimator, estimator_, instead of {name}.")
+
+
+def _has_intercept(model):
+    """Whether the first layer's last input is the intercept feature (an estimator's, or
+    a :class:`PursuitFit`'s)."""
+    intercept = getattr(model, "_fit_intercept_", None)
+    return bool(getattr(model, "fit_intercept", False) if intercept is None else intercept)
+
+
+def _check_count(name, value, low, high):
+    """``value`` an integer in ``[low, high]``, else a ValueError naming ``name``."""
+    if not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, got {value!r}.")
+
+
 def _integer_ticks(axis):
     from matplotlib.ticker import MaxNLocator
 
@@ -40,11 +66,12 @@ def plot_growth(estimator, ax=None):
     -------
     ax : matplotlib Axes
     """
-    check_is_fitted(estimator)
+    _check_fitted(estimator)
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     history = estimator.history_
+    marker = "." if len(history) == 1 else None  # a line of one point is drawn as a dot
     iterations = [r["iteration"] for r in history]
     # Markers first and small, the lines over them: no line hides under its markers.
     layers = sorted({r["layer"] for r in history if r["layer"] is not None})
@@ -59,9 +86,17 @@ def plot_growth(estimator, ax=None):
             zorder=2,
             label="first neurons" if layer is None else f"neuron added to layer {layer}",
         )
-    ax.semilogy(iterations, [r["loss"] for r in history], color="C0", zorder=3, label="loss")
+    losses = [r["loss"] for r in history]
+    ax.semilogy(iterations, losses, color="C0", marker=marker, zorder=3, label="loss")
     train_error = [r["train_error"] for r in history]
-    ax.semilogy(iterations, train_error, color="C1", zorder=3, label="relative training error")
+    ax.semilogy(
+        iterations,
+        train_error,
+        color="C1",
+        marker=marker,
+        zorder=3,
+        label="relative training error",
+    )
     ax.set_xlabel("iteration (neurons added)")
     ax.set_ylabel("loss, relative training error")
     _integer_ticks(ax.xaxis)
@@ -69,7 +104,14 @@ def plot_growth(estimator, ax=None):
     if estimator.validation_scores_ is not None:
         twin = ax.twinx()
         scores = estimator.validation_scores_
-        twin.plot(iterations, scores, color="C7", ls="--", label="validation score (right axis)")
+        twin.plot(
+            iterations,
+            scores,
+            color="C7",
+            ls="--",
+            marker=marker,
+            label="validation score (right axis)",
+        )
         kept = estimator.best_iteration_
         twin.axvline(kept, color="C7", lw=0.8, ls=":", label=f"kept: iteration {kept}")
         twin.set_ylabel("validation score")
@@ -94,7 +136,7 @@ def _coefs(model):
 
     if isinstance(model, PursuitFit):
         return model.coefs
-    check_is_fitted(model)
+    _check_fitted(model)
     return model.coefs_
 
 
@@ -121,16 +163,36 @@ def plot_weights(estimator, axes=None, neuron_order=None):
     """
     plt = _pyplot()
     weights = [c.T for c in _coefs(estimator)]  # W_l of shape (k_l, k_{l-1})
-    for layer, order in enumerate(neuron_order or []):
+    neuron_order = list(neuron_order or [])
+    if len(neuron_order) > len(weights) - 1:
+        raise ValueError(
+            f"neuron_order has {len(neuron_order)} entries; the network has "
+            f"{len(weights) - 1} hidden layers."
+        )
+    for layer, order in enumerate(neuron_order):
         if order is not None:
+            size = weights[layer].shape[0]
+            if sorted(np.asarray(order).ravel().tolist()) != list(range(size)):
+                raise ValueError(
+                    f"neuron_order[{layer}] must be a permutation of the {size} neurons of "
+                    f"hidden layer {layer + 1}, got {order!r}."
+                )
             weights[layer] = weights[layer][order]
             weights[layer + 1] = weights[layer + 1][:, order]
     if axes is None:
         _, axes = plt.subplots(
             1, len(weights), figsize=(4.5 * len(weights), 3.8), squeeze=False, layout="constrained"
         )
-        axes = axes[0]
+    axes = np.asarray(axes, dtype=object).ravel()
+    if len(axes) < len(weights):
+        raise ValueError(f"axes needs one Axes per weight layer, {len(weights)}; got {len(axes)}.")
     for index, (ax, weight) in enumerate(zip(axes, weights), start=1):
+        ax.set_title(f"W_{index}  ({weight.shape[0]} x {weight.shape[1]})")
+        if weight.size == 0:  # every neuron of a hidden layer pruned
+            ax.text(0.5, 0.5, "no weights", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
         largest = float(np.abs(weight).max()) or 1.0
         image = ax.imshow(
             weight,
@@ -141,19 +203,14 @@ def plot_weights(estimator, axes=None, neuron_order=None):
             interpolation="none",
         )
         ax.figure.colorbar(image, ax=ax)
-        ax.set_title(f"W_{index}  ({weight.shape[0]} x {weight.shape[1]})")
         if index == 1:
-            # The fitted estimator's, else a PursuitFit's.
-            intercept = getattr(estimator, "_fit_intercept_", None)
-            if intercept is None:
-                intercept = estimator.fit_intercept
-            ax.set_xlabel("input" + (" (last: intercept)" if intercept else ""))
+            ax.set_xlabel("input" + (" (last: intercept)" if _has_intercept(estimator) else ""))
         else:
             ax.set_xlabel(f"neuron of hidden layer {index - 1}")
         ax.set_ylabel(f"neuron of hidden layer {index}" if index < len(weights) else "output")
         _integer_ticks(ax.xaxis)
         _integer_ticks(ax.yaxis)
-    return np.asarray(axes)
+    return axes[: len(weights)]
 
 
 def dominant_frequency_order(estimator, block_size):
@@ -175,7 +232,10 @@ def dominant_frequency_order(estimator, block_size):
     -------
     order : ndarray of int, a permutation of the first-layer neurons
     """
-    weights = _coefs(estimator)[0][:block_size].T
+    first = _coefs(estimator)[0]
+    n_inputs = first.shape[0] - int(_has_intercept(estimator))
+    _check_count("block_size", block_size, 2, n_inputs)
+    weights = first[:block_size].T
     power = np.abs(np.fft.fft(weights, axis=1))[:, 1:] ** 2
     frequencies = np.arange(1, block_size)
     frequency = np.minimum(frequencies, block_size - frequencies)[power.argmax(axis=1)]
@@ -206,9 +266,11 @@ def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None, neuron
     -------
     ax : matplotlib Axes
     """
-    check_is_fitted(estimator)
+    _check_fitted(estimator)
     plt = _pyplot()
     n_features = estimator.n_features_in_ if n_features is None else n_features
+    _check_count("n_features", n_features, 1, estimator.n_features_in_)
+    _check_count("n_blocks", n_blocks, 1, n_features)
     weights = estimator.coefs_[0][:n_features].T  # (neurons, features)
     if neuron_order is not None:
         weights = weights[neuron_order]

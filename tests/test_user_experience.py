@@ -16,6 +16,8 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 from skneuronpursuit._engine.data import merge_duplicates
@@ -514,6 +516,57 @@ def test_plots_draw_whole_iterations_and_the_weights_in_the_order_asked(pyplot):
     model = _Fitted()
     model.coefs_ = [rows.T]
     assert list(dominant_frequency_order(model, 12)) == [1, 2, 0]
+
+
+def test_plots_refuse_what_they_cannot_draw_with_the_argument_named(pyplot):
+    from skneuronpursuit import NeuronPursuitRegressorCV
+    from skneuronpursuit.plotting import (
+        dominant_frequency_order,
+        plot_first_layer_dft,
+        plot_growth,
+        plot_weights,
+    )
+
+    reg = NeuronPursuitRegressor(depth=3, max_iter=4, early_stopping=False, **FAST)
+    reg.fit(X_CUBE, Y_WAVE)
+    k = reg.hidden_layer_sizes_[0]
+    with pytest.raises(ValueError, match=r"neuron_order\[0\] must be a permutation"):
+        plot_weights(reg, neuron_order=[np.arange(k - 1)])
+    with pytest.raises(ValueError, match="neuron_order has 3 entries"):
+        plot_weights(reg, neuron_order=[None, None, None])
+    with pytest.raises(ValueError, match="axes needs one Axes per weight layer, 3; got 1"):
+        plot_weights(reg, axes=[pyplot.subplots()[1]])
+    grid = plot_weights(reg, axes=pyplot.subplots(2, 2)[1])  # any array of Axes
+    assert len(grid) == 3 and grid[2].images[0].get_array().shape == reg.coefs_[2].T.shape
+    for call, name in [
+        (lambda: plot_first_layer_dft(reg, n_blocks=0), "n_blocks"),
+        (lambda: plot_first_layer_dft(reg, n_features=7), "n_features"),
+        (lambda: dominant_frequency_order(reg, 1), "block_size"),
+        (lambda: dominant_frequency_order(reg, 7), "block_size"),  # 6 inputs and intercept
+    ]:
+        with pytest.raises(ValueError, match=f"{name} must be an integer"):
+            call()
+    pipeline = make_pipeline(StandardScaler(), NeuronPursuitRegressor(max_iter=2, **FAST))
+    with pytest.raises(TypeError, match=r"pipeline\[-1\]"):
+        plot_growth(pipeline.fit(X_CUBE, Y_WAVE))
+    cv = NeuronPursuitRegressorCV(NeuronPursuitRegressor(max_iter=2, **FAST), cv=2)
+    with pytest.raises(TypeError, match="estimator_"):
+        plot_weights(cv.fit(X_CUBE, Y_WAVE))
+
+
+def test_plots_of_a_pruned_network_and_of_one_iteration(pyplot):
+    from skneuronpursuit.plotting import plot_growth, plot_weights
+
+    reg = NeuronPursuitRegressor(max_iter=3, early_stopping=False, **FAST).fit(X_CUBE, Y_WAVE)
+    reg.prune(X_CUBE, tol=1e9)  # every neuron removed
+    assert sum(reg.hidden_layer_sizes_) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        axes = plot_weights(reg)
+    assert [ax.get_title() for ax in axes] == ["W_1  (0 x 7)", "W_2  (0 x 0)", "W_3  (1 x 0)"]
+    one = NeuronPursuitRegressor(max_iter=1, early_stopping=True, **FAST).fit(X_CUBE, Y_WAVE)
+    ax = plot_growth(one)
+    assert all(line.get_marker() == "." for line in ax.lines)  # one point: visible
 
 
 class _Fitted(BaseEstimator):
