@@ -178,9 +178,28 @@ def test_verbose_prints_one_line_per_iteration(capsys):
     reg = NeuronPursuitRegressor(verbose=1, tol=0, **{**FAST, "max_iter": 3})
     reg.fit(X, X[:, 0] * X[:, 1])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == reg.n_iter_ == 3
-    assert "iter   1" in lines[0] and "first" in lines[0] and "layer" in lines[1]
-    assert "train error" in lines[-1] and "widths" in lines[-1]
+    iterations = [line for line in lines if " iter " in line]
+    assert len(iterations) == reg.n_iter_ == 3
+    assert "iter   1" in iterations[0] and "first" in iterations[0] and "layer" in iterations[1]
+    assert "train error" in iterations[-1] and "widths" in iterations[-1]
+    assert lines[-1].startswith("[NeuronPursuit] stopped after 3 iterations: max_iter")
+
+
+def test_verbose_with_early_stopping_prints_the_scores_and_the_kept_iteration(capsys):
+    # As MLPClassifier(verbose=True) prints its validation score: each iteration's line
+    # is followed by its score and the kept iteration, and the fit ends with its stop.
+    X = hypercube(120, 4, seed=8)
+    reg = NeuronPursuitRegressor(verbose=1, early_stopping=True, **{**FAST, "max_iter": 3})
+    reg.fit(X, X[:, 0] * X[:, 1])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 * reg.n_iter_ + 1
+    for index, score in enumerate(reg.validation_scores_):
+        assert " iter " in lines[2 * index]
+        assert f"validation score {score:.6g} | kept: iteration" in lines[2 * index + 1]
+    assert lines[-1] == (
+        f"[NeuronPursuit] stopped after {reg.n_iter_} iterations: {reg.stop_reason_}; "
+        f"kept iteration {reg.best_iteration_}; hidden layer sizes {reg.hidden_layer_sizes_}"
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -31,11 +31,12 @@ Y_WAVE = np.sin(X_CUBE @ np.arange(1.0, 7.0))
 
 
 def test_verbose_2_adds_the_new_neuron_and_descent_detail(capsys):
-    reg = NeuronPursuitRegressor(max_iter=3, verbose=2, **FAST).fit(X_CUBE, Y_WAVE)
+    reg = NeuronPursuitRegressor(max_iter=3, verbose=2, early_stopping=False, **FAST)
+    reg.fit(X_CUBE, Y_WAVE)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 * reg.n_iter_
+    assert len(lines) == 2 * reg.n_iter_ + 1  # and the stop
     assert "iter   2" in lines[2] and "delta" in lines[3] and "GD steps" in lines[3]
-    assert f"after {reg.history_[-1]['gd_steps']} GD steps" in lines[-1]
+    assert f"after {reg.history_[-1]['gd_steps']} GD steps" in lines[-2]
 
 
 class CountingCallback:
@@ -642,3 +643,14 @@ def test_the_citation_file_names_the_package_version_and_the_paper():
         "arXiv:2509.12154" in citation and "Learning Neural Networks by Neuron Pursuit" in citation
     )
     assert "@article{kumar2025neuronpursuit" in (root / "README.md").read_text()
+
+
+def test_the_public_docstrings_separate_entries_by_one_blank_line():
+    # help() printed runs of 5-7 empty lines where parameters had been removed.
+    import re
+
+    import skneuronpursuit
+
+    for name in skneuronpursuit.__all__:
+        doc = getattr(skneuronpursuit, name).__doc__ or ""
+        assert not re.search(r"\n[ \t]*\n[ \t]*\n", doc), name

@@ -139,9 +139,9 @@ def grow(
             # a new network and its record.
             completed = (grown, descent.loss, history + [record])
             weights, loss, history = completed
-            requested = on_iteration(weights, record) if on_iteration is not None else None
             if settings.verbose:
                 print_record(record, settings.verbose)
+            requested = on_iteration(weights, record) if on_iteration is not None else None
             if descent.diverged:
                 stop_reason = "diverged"
                 break

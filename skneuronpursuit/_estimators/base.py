@@ -267,6 +267,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                 float(self.tol),
                 int(self.n_iter_no_change),
                 (previous_weights, previous_history[-1].iteration) if previous_history else None,
+                verbose=int(self.verbose),
             )
         report = self._callback_report(
             X_given, Y_given, problem, settings, attributes, len(previous_history)
@@ -294,6 +295,13 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         for name, value in fitted.items():
             setattr(self, name, value)
         self.feature_importances_ = self._importances(X, sample_weight, random_state, train)
+        if self.verbose:
+            kept = f"; kept iteration {self.best_iteration_}" if early_stopping else ""
+            print(
+                f"[NeuronPursuit] stopped after {self.n_iter_} iterations: "
+                f"{self.stop_reason_}{kept}; hidden layer sizes {self.hidden_layer_sizes_}",
+                flush=True,
+            )
         return self
 
     def _callback_report(self, X, Y, problem, settings, attributes, n_done):

@@ -26,22 +26,11 @@ _PARAMETERS_DOC = """depth : int, default=3
         for the dominant KKT point of the neural correlation function (NCF),
         run as one batch for all hidden layers.
 
-
-
-
-
-
     gd_steps : int, default=1000
         Budget of full-batch gradient descent steps after each added neuron
         (paper: 70,000–500,000); steps that are rolled back do not count.
         Descent stops earlier once converged (``options.gd_tol``); the default
         solver spends one window of them and finishes with Levenberg-Marquardt.
-
-
-
-
-
-
 
     max_iter : int, default=31
         Maximum number of iterations; each iteration after the first adds one
@@ -69,8 +58,6 @@ _PARAMETERS_DOC = """depth : int, default=3
     fit_intercept : bool, default=True
         Append a constant feature equal to 1 to ``X``. The network itself has no
         biases, which keeps it homogeneous in its weights.
-
-
 
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data (stratified for
@@ -139,8 +126,9 @@ _PARAMETERS_DOC = """depth : int, default=3
         are not used.
 
     verbose : int, default=0
-        1 prints one line per iteration; 2 adds the scale of the new neuron and
-        the gradient descent that followed. With scikit-learn's callback API
+        1 prints one line per iteration (with early stopping, a second with its
+        validation score and the kept iteration) and one for the stop; 2 adds the
+        scale of the new neuron and the gradient descent that followed. With scikit-learn's callback API
         (``sklearn.callback``), ``est.set_callbacks(ProgressBar())`` shows a live
         bar instead; each iteration is one task."""
 

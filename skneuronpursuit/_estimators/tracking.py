@@ -57,9 +57,13 @@ class EarlyStopping:
         Iterations without such a score before stopping.
     previous : tuple or None
         A warm start's ``(weights, iteration)``: the network kept so far.
+    verbose : int, default=0
+        Print each iteration's score and the kept iteration (after the engine's line).
     """
 
-    def __init__(self, validation, score, terms, problem, tol, n_iter_no_change, previous):
+    def __init__(
+        self, validation, score, terms, problem, tol, n_iter_no_change, previous, verbose=0
+    ):
         X_val, Y_val, weight_val = validation
         # The held-out rows in the fit's units, once: every iteration scores on them.
         self.validation = (problem.inputs(X_val), problem.scaled_targets(Y_val), weight_val)
@@ -70,6 +74,7 @@ class EarlyStopping:
         self.kept_score = self.kept_terms = self.kept_weights = self.kept_iteration = None
         self.scores = {}  # iteration -> validation score
         self.n_without_improvement = 0
+        self.verbose = verbose
         if previous is not None:
             # A warm start continues the growth path from the network early stopping
             # kept: that network stays kept until a new one clearly scores higher
@@ -88,6 +93,12 @@ class EarlyStopping:
             if self._clearly_better(terms, self.kept_terms):
                 self._keep(weights, iteration, score, terms)
         self.scores[iteration] = score
+        if self.verbose:
+            print(
+                f"[NeuronPursuit]          validation score {score:.6g} | kept: iteration "
+                f"{self.kept_iteration} ({self.kept_score:.6g})",
+                flush=True,
+            )
         # As MLPClassifier's early stopping: patience runs out unless a score beats
         # the best by more than ``tol`` (docs/algorithm.md §3.7).
         if self.best_score is None or score > self.best_score + self.tol:
