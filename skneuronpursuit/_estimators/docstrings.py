@@ -128,9 +128,10 @@ _PARAMETERS_DOC = """depth : int, default=3
     verbose : int, default=0
         1 prints one line per iteration (with early stopping, a second with its
         validation score and the kept iteration) and one for the stop; 2 adds the
-        scale of the new neuron and the gradient descent that followed. With scikit-learn's callback API
-        (``sklearn.callback``), ``est.set_callbacks(ProgressBar())`` shows a live
-        bar instead; each iteration is one task."""
+        scale of the new neuron and the gradient descent that followed. With
+        scikit-learn's callback API (``sklearn.callback``),
+        ``est.set_callbacks(ProgressBar())`` shows a live bar instead; each
+        iteration is one task."""
 
 
 def _with_default(text, name, default, note):
