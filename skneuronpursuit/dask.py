@@ -156,7 +156,14 @@ class _DaskNeuronPursuit:
     def _client(self):
         """``client``, else the default client."""
         if self.client is None:
-            return default_client()
+            try:
+                return default_client()
+            except ValueError as error:  # distributed's "No clients found"
+                raise ValueError(
+                    f"{type(self).__name__} found no Dask client: pass client=Client(...) "
+                    "or create one first (distributed.Client(), or Client(address) for a "
+                    "running scheduler)."
+                ) from error
         if not isinstance(self.client, Client):
             raise TypeError(
                 f"client must be a distributed.Client or None; got {type(self.client).__name__}"

@@ -314,6 +314,21 @@ def test_fit_partition_over_a_process_group(tmp_path):
         assert fitted.hidden_layer_sizes_ == local.hidden_layer_sizes_
         assert _relative(fitted.predict(X), local.predict(X)) < 1e-8
     np.testing.assert_array_equal(fits[0].coefs_[0], fits[1].coefs_[0])
+    # Rank 0's importances in every process: the processes return the same estimator.
+    np.testing.assert_array_equal(fits[0].feature_importances_, fits[1].feature_importances_)
+
+
+def test_fit_partition_keeps_feature_names_and_names_empty_rows():
+    pd = pytest.importorskip("pandas")
+    X, y, _ = _data(5, n=80)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    fitted = fit_partition(NeuronPursuitRegressor(**QUICK), frame, y)
+    np.testing.assert_array_equal(fitted.feature_names_in_, frame.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X has feature names, but ..." warning
+        fitted.predict(frame)
+    with pytest.raises(ValueError, match="block 0 has no rows"):
+        fit_partition(NeuronPursuitRegressor(**QUICK), X[:0], y[:0])
 
 
 def test_reduction_is_the_identity_in_one_process():
@@ -492,3 +507,14 @@ def test_partition_scores_combine_into_the_score_on_all_rows(data, n_outputs, of
     ]
     expected = accuracy_score(labels[:, 0], guesses[:, 0], sample_weight=weight)
     assert combine_scores(parts, classifier=True) == pytest.approx(expected, rel=1e-12)
+
+
+def test_no_client_names_the_client_parameter(monkeypatch):
+    # distributed's own "No clients found" does not say where a client goes.
+    def no_client():
+        raise ValueError("No clients found")
+
+    monkeypatch.setattr(sk_dask, "default_client", no_client)
+    X = da.from_array(np.zeros((10, 2)), chunks=5)
+    with pytest.raises(ValueError, match=r"found no Dask client: pass client=Client"):
+        DaskNeuronPursuitRegressor(max_iter=2).fit(X, da.zeros(10, chunks=5))

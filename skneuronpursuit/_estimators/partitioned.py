@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from sklearn.base import clone, is_classifier
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_array
+from sklearn.utils.validation import _check_sample_weight, _get_feature_names, check_array
 
 from .._engine.data import merge_duplicates
 from .._engine.device import DTYPES, resolve_device
@@ -76,6 +76,11 @@ def _local_blocks(estimator, blocks):
     checked = []
     for index, X, y, sample_weight in blocks:
         X = check_array(X, accept_sparse="csr", dtype=np.float64, ensure_min_samples=0)
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"block {index} has no rows: every process of a data-parallel fit needs "
+                "at least one (fit_partition's X)"
+            )
         if is_classifier(estimator):
             y = _labels(y)
         else:
@@ -284,11 +289,16 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
     fitted.update(n_features_in_=int(widths[0]), n_outputs_=n_outputs, n_pruned_=0)
     for name, value in fitted.items():
         setattr(est, name, value)
-    # On this process's training rows (docs/big-data.md): rank 0's are what it returns.
+    # On rank 0's training rows (docs/big-data.md), sent to every process: the
+    # estimators the processes return are the same.
     if X_train.shape[0] > 0:
         est.feature_importances_ = est._importances(X_train, w_train, random_state)
     else:
         est.feature_importances_ = np.full(est.n_features_in_, 1 / est.n_features_in_)
+    if distributed:
+        importances = [est.feature_importances_]
+        torch.distributed.broadcast_object_list(importances, group=group, group_src=0)
+        est.feature_importances_ = importances[0]
     return est
 
 
@@ -299,7 +309,8 @@ def fit_partition(estimator, X, y, sample_weight=None, *, group=None, classes=No
     every sum over samples is all-reduced over the group, every process grows the same
     network and returns the same fitted estimator. No process sees another's rows.
     Without an initialised process group it is an ordinary fit of ``estimator`` on
-    ``(X, y)`` in this process (up to the differences listed in docs/big-data.md).
+    ``(X, y)`` in this process (up to the differences listed in docs/big-data.md: with
+    ``dtype="float64"`` and ``early_stopping=False``, the network of ``fit``).
 
     Parameters
     ----------
@@ -320,9 +331,10 @@ def fit_partition(estimator, X, y, sample_weight=None, *, group=None, classes=No
     Returns
     -------
     estimator
-        A fitted clone of ``estimator`` (the same in every process): an ordinary
-        scikit-learn estimator. The held-out rows of early stopping are this process's
-        block ``rank`` (:func:`held_out_rows`).
+        A fitted clone of ``estimator`` (the same in every process; its
+        ``feature_importances_`` are rank 0's): an ordinary scikit-learn estimator, with
+        ``feature_names_in_`` from a DataFrame's columns. The held-out rows of early
+        stopping are this process's block ``rank`` (:func:`held_out_rows`).
 
     Examples
     --------
@@ -345,6 +357,9 @@ def fit_partition(estimator, X, y, sample_weight=None, *, group=None, classes=No
         classes=classes,
         distributed=distributed,
     )
+    names = _get_feature_names(X)  # a DataFrame's columns, as fit keeps them
+    if names is not None:
+        fitted.feature_names_in_ = names
     if rank == 0:
         warn_about_stop(fitted)
     return fitted
