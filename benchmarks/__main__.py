@@ -1,6 +1,6 @@
 """Command line of the benchmark suite (see benchmarks/README.md).
 
-python -m benchmarks run --task sphere-f1 --quick     # minutes
+python -m benchmarks run --task sphere-f1 --quick     # seconds
 python -m benchmarks run --all --seeds 5              # hours; resumes where it stopped
 python -m benchmarks omp --problems 10                # NP = OMP on diagonal linear nets
 python -m benchmarks report --readme docs/results.md  # figures + results table
@@ -239,7 +239,11 @@ def _corpus(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # one command a line
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="fit tasks x methods x sizes x seeds")

@@ -106,10 +106,26 @@ def measure(sizes, methods=METHODS, seed=0, threads=1):
     return rows
 
 
+# The columns of a row, and how a row read back from the CSV converts them.
+KEY = ("n_rows", "method", "seed", "threads")
+NUMBERS = dict(
+    n_rows=int, seed=int, threads=int, seconds=float, test_r2=float, data_mib=int, peak_mib=int
+)
+
+
 def write(rows, out):
     """``out`` (CSV) and ``out`` with the suffix ``.md``: per size, each method's time,
-    R^2 and peak memory, with NP's time over the MLP's and NP's memory over HGB's."""
+    R^2 and peak memory, with NP's time over the MLP's and NP's memory over HGB's. Rows
+    already in ``out`` for other sizes, methods, seeds or threads are kept."""
     out = Path(out)
+    if out.exists():
+        with out.open() as file:
+            old = [
+                {name: NUMBERS.get(name, str)(value) for name, value in row.items()}
+                for row in csv.DictReader(file)
+            ]
+        new = {tuple(row[name] for name in KEY) for row in rows}
+        rows = [row for row in old if tuple(row[name] for name in KEY) not in new] + rows
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))

@@ -171,6 +171,8 @@ def write(rows, out):
     lines += ["| " + " | ".join(str(row[name]) for name in header) + " |" for row in rows]
     out.with_suffix(".md").write_text(
         f"Settings: {SETTINGS}, ncf_steps=100; noisy friedman1. With more rows than "
-        "ncf_samples the two fits draw other subsets for their searches, so their "
-        "predictions differ by design (docs/big-data.md).\n\n" + "\n".join(lines) + "\n"
+        "ncf_samples the two fits draw other subsets for their searches, and in float32 "
+        "their sums in another order grow other networks, so their predictions differ by "
+        "design; float64 with --ncf-samples 0 grows the same network "
+        "(docs/big-data.md).\n\n" + "\n".join(lines) + "\n"
     )

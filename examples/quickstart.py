@@ -6,7 +6,8 @@ neurons, then one. Neuron Pursuit adds one neuron per iteration and stops when t
 relative training error is below ``tol``. The last part fits noisy real data (scikit-learn's
 diabetes set) with the defaults, in a Pipeline, against Ridge.
 
-Run:  python examples/quickstart.py
+Run:  python examples/quickstart.py   (with matplotlib, the growth plot is saved as
+examples/figures/quickstart_growth.png, a folder git ignores)
 """
 
 # %%

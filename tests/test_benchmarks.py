@@ -1,5 +1,6 @@
 """Smoke test of the benchmark suite: quick mode of every task, resume, report."""
 
+import csv
 import math
 
 import numpy as np
@@ -310,3 +311,31 @@ def test_rows_benchmark_fits_each_learner_in_its_own_process(tmp_path):
     table = (tmp_path / "rows.md").read_text()
     ratio = rows[0]["peak_mib"] / rows[1]["peak_mib"]
     assert "| 1,500 | 0 |" in table and f"| — | {ratio:.2f} |" in table
+
+
+def test_the_rows_benchmark_keeps_the_rows_of_other_runs(tmp_path):
+    # Its default --out holds the results the docs cite: a run at other sizes, seeds or
+    # threads adds to it, and a rerun of the same ones replaces them.
+    from benchmarks.rows import write
+
+    def row(n_rows, method, seed, seconds, threads=1):
+        return dict(
+            n_rows=n_rows,
+            method=method,
+            seed=seed,
+            threads=threads,
+            seconds=seconds,
+            test_r2=0.95,
+            data_mib=200,
+            peak_mib=400,
+        )
+
+    out = tmp_path / "rows.csv"
+    write([row(100_000, "np", 0, 6.0), row(100_000, "mlp", 0, 4.0)], out)
+    write([row(2_000, "hgb", 0, 0.1), row(100_000, "np", 0, 5.0)], out)
+    with out.open() as file:
+        kept = {(r["n_rows"], r["method"]): r["seconds"] for r in csv.DictReader(file)}
+    assert kept == {("100000", "np"): "5.0", ("100000", "mlp"): "4.0", ("2000", "hgb"): "0.1"}
+    assert "| 100,000 | 0 | 5.0, 0.95, 400 | 4.0, 0.95, 400 | — | 1.25 | — |" in (
+        out.with_suffix(".md").read_text()
+    )
