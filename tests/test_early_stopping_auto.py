@@ -86,3 +86,19 @@ def test_the_defaults_do_not_fit_the_noise_of_forty_samples():
         assert reg.early_stopping_
         scores.append(reg.score(X[40:], y[40:]))
     assert np.mean(scores) > 0.2
+
+
+def test_auto_that_cannot_hold_out_fits_as_early_stopping_false():
+    # A class of one sample cannot be stratified: "auto" fits on all samples, and that
+    # fit is early_stopping=False's; the seed it drew for the split does not shift the
+    # random stream (it did: validation_fraction then changed a fit holding nothing out).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(66, 3))
+    y = np.zeros(66, int)
+    y[0] = 1
+    params = fast_params(FAST, alpha=0.0, max_iter=3)
+    plain = NeuronPursuitClassifier(**params, early_stopping=False).fit(X, y)
+    auto = NeuronPursuitClassifier(**params, validation_fraction=0.9).fit(X, y)
+    assert auto.early_stopping_ is False
+    for fitted, expected in zip(auto.coefs_, plain.coefs_):
+        np.testing.assert_array_equal(fitted, expected)

@@ -248,8 +248,16 @@ def test_mismatched_lengths_are_rejected(Estimator):
 def test_a_single_class_is_rejected():
     with pytest.raises(ValueError, match="at least 2 classes"):
         NeuronPursuitClassifier(**FAST).fit(X_OK, np.ones(20))
-    with pytest.raises(ValueError, match="at least 2 classes with positive sample_weight"):
+    with pytest.raises(ValueError, match=r"2 classes with positive weight \(sample_weight"):
         NeuronPursuitClassifier(**FAST).fit(X_OK, Y_OK > 0, sample_weight=(Y_OK > 0) * 1.0)
+
+
+@pytest.mark.parametrize("weight", [-1.0, np.nan, np.inf, "heavy"])
+def test_class_weight_values_are_checked_by_name(weight):
+    # They were reported as sample_weight's ("Negative values in data passed to
+    # `sample_weight`") though no sample_weight was passed.
+    with pytest.raises(ValueError, match="class_weight must give every class a finite"):
+        NeuronPursuitClassifier(**FAST, class_weight={True: weight}).fit(X_OK, Y_OK > 0)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)

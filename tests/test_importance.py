@@ -1,6 +1,7 @@
 """feature_importances_: how much the network's outputs move when one input is resampled."""
 
 import pickle
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -237,3 +238,25 @@ def test_importances_need_a_fit():
     # so hasattr and SelectFromModel's checks see it the same way as before).
     with pytest.raises(AttributeError):
         NeuronPursuitRegressor().feature_importances_
+
+
+@pytest.mark.parametrize("exponent", [0, 300, 900])
+def test_importances_of_huge_outputs_are_those_of_the_network_scaled_down(exponent):
+    # Scaling the last layer by 2**k scales every output exactly, and the importances are
+    # normalised: the same numbers. Outputs beyond ~1e154 overflowed float64's squares
+    # (all-NaN importances and a numpy warning).
+    from skneuronpursuit._kernels.activation import HomogeneousActivation
+
+    generator = torch.Generator().manual_seed(0)
+    weights = [
+        torch.randn(shape, generator=generator, dtype=torch.float64) for shape in [(4, 3), (2, 4)]
+    ]
+    rows = torch.randn(50, 3, generator=generator, dtype=torch.float64)
+    arguments = (rows, torch.ones(50, dtype=torch.float64), torch.arange(50).roll(7))
+    activation = HomogeneousActivation(1, 0.1)
+    reference = importance_module.resampling_importances(weights, *arguments, activation)
+    huge = [weights[0], weights[1] * 2.0**exponent]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaled = importance_module.resampling_importances(huge, *arguments, activation)
+    np.testing.assert_array_equal(scaled, reference)

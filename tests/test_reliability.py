@@ -178,6 +178,21 @@ def test_the_order_of_the_samples_does_not_change_the_fit(sparse):
         np.testing.assert_array_equal(mine, theirs)
 
 
+def test_the_order_of_equal_samples_with_fractional_weights_does_not_change_the_fit():
+    # Their merged weight is a sum in the order of the weights' values, not of the rows
+    # (it differed by ~1e-14 between permutations, and so did the fit).
+    rows = np.r_[np.arange(60), np.arange(0, 60, 2), np.arange(0, 60, 3)]
+    weight = np.random.RandomState(1).uniform(0.1, 3.0, size=len(rows))
+    order = RNG.permutation(len(rows))
+    params = {**FAST, "early_stopping": False, "dtype": "float64"}
+    reference = NeuronPursuitRegressor(**params).fit(X[rows], Y[rows], sample_weight=weight)
+    shuffled = NeuronPursuitRegressor(**params).fit(
+        X[rows][order], Y[rows][order], sample_weight=weight[order]
+    )
+    for mine, theirs in zip(shuffled.coefs_, reference.coefs_):
+        np.testing.assert_array_equal(mine, theirs)
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_early_stopping_on_too_few_weighted_samples_is_refused_by_name(Estimator):
     # Zero weights are dropped before the split: one weighted sample per class is

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -291,3 +292,40 @@ def test_memory_estimate_grows_with_the_problem():
     assert estimate_working_set(1000, 20, 1, 3, 64, 31, torch.float32) > small
     # Twice the bytes per number, except the restarts' starting points (always float64).
     assert 1.9 * small < estimate_working_set(1000, 20, 1, 3, 16, 31, torch.float64) <= 2 * small
+
+
+def test_a_curvature_that_rounds_below_zero_declines_the_candidate(monkeypatch):
+    # The log loss's curvature is a variance, sum p c^2 - (sum p c)^2, which float32 can
+    # round below zero; raised to 1/D it was complex and the fit failed inside torch
+    # ("expected m1 and m2 to have the same dtype") or on a comparison (TypeError).
+    from skneuronpursuit._kernels import losses
+
+    monkeypatch.setattr(losses.LogLoss, "curvature", lambda self, *args: -0.1653)
+    X = hypercube(40, 3, seed=4)
+    labels = np.digitize(X[:, 0] + X[:, 1], [-0.5, 0.5])  # three classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = NeuronPursuitClassifier(**fast_params(FAST, max_iter=3)).fit(X, labels)
+    assert model.stop_reason_ == "no_positive_kkt" and model.n_iter_ == 0
+    assert np.all(np.isfinite(model.decision_function(X)))
+
+
+def test_held_out_inputs_far_outside_the_training_rows_score_minus_infinity_quietly():
+    # A degree-9 network on a held-out input 1e20 times the others outputs ~1e170: its
+    # R^2 is -inf, and numpy's overflow warnings in scoring it are not the user's.
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(30, 2))
+    X[:3, 0] *= 1e20
+    reg = NeuronPursuitRegressor(
+        **fast_params(n_restarts=4, ncf_steps=40, max_iter=4, random_state=1),
+        depth=3,
+        activation_power=3,
+        early_stopping=True,
+        validation_fraction=0.8,
+        dtype="float64",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, rng.normal(size=30))
+    assert reg.best_iteration_ >= 1 and len(reg.validation_scores_) == reg.n_iter_

@@ -222,7 +222,14 @@ def merge_duplicates(X, Y, sample_weight, sort=True, rows=None, take=True):
         )
     else:
         first, inverse = _unique_rows(X if rows is None else X[rows], Y)
-    weights = np.bincount(inverse.ravel(), weights=sample_weight, minlength=len(first))
+    inverse = inverse.ravel()
+    if len(first) < len(inverse) and np.any(sample_weight != np.round(sample_weight)):
+        # Fractional weights of equal samples are added in the order of their values,
+        # not of the rows: any permutation of the rows gives the same sums, bit for bit
+        # (integer weights add exactly in any order).
+        order = np.lexsort((sample_weight, inverse))
+        inverse, sample_weight = inverse[order], sample_weight[order]
+    weights = np.bincount(inverse, weights=sample_weight, minlength=len(first))
     if not sort:
         order = np.argsort(first, kind="stable")
         first, weights = first[order], weights[order]

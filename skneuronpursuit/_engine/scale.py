@@ -64,8 +64,9 @@ class ScaleMixin:
         degree above 2), or ``(None, None)``: no descent.
         """
         quadratic = self.objective.curvature(output, change, self.sample_weight)
-        # quadratic == 0 with a non-zero change: its squares underflowed; no usable scale.
-        if quadratic == 0 or self._no_descent(signal, change):
+        # quadratic <= 0 with a non-zero change: its squares underflowed, or (the log
+        # loss's variance in float32) cancelled below zero; no usable scale.
+        if quadratic <= 0 or self._no_descent(signal, change):
             return None, None
         penalty = self._penalty(point)
         t_opt = optimal_scale(ncf_value, quadratic, self.n_samples, degree, penalty)

@@ -221,6 +221,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         if early_stopping:
             # The split is drawn once and kept: a warm start holds out the same samples.
             split_seed = getattr(self, "_split_seed_", None) if warm else None
+            before_split = random_state.get_state()
             if split_seed is None:
                 split_seed = int(random_state.randint(np.iinfo(np.int32).max))
             try:
@@ -237,8 +238,10 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             except HeldOutSplitError:
                 if self.early_stopping != "auto":
                     raise
-                # "auto" fits on all samples where none can be held out (as MLPClassifier).
+                # "auto" fits on all samples where none can be held out (as MLPClassifier):
+                # the fit of early_stopping=False, its random stream untouched by the split.
                 early_stopping, split_seed = False, None
+                random_state.set_state(before_split)
             else:
                 train, Y, sample_weight = train_rows, Y[train_rows], sample_weight[train_rows]
         problem = build_problem(

@@ -36,6 +36,18 @@ def class_targets(encoded, n_classes, loss):
     return np.eye(n_classes)[encoded]
 
 
+def check_class_weight(class_weight):
+    """``class_weight`` itself; a dict's weights must be finite and non-negative."""
+    if isinstance(class_weight, dict):
+        for label, weight in class_weight.items():
+            if not (isinstance(weight, (int, float, np.number)) and 0 <= weight < np.inf):
+                raise ValueError(
+                    "class_weight must give every class a finite, non-negative weight; "
+                    f"got {weight!r} for class {label!r}."
+                )
+    return class_weight
+
+
 def _class_index(scores):
     """Class indices of network outputs (one column: its sign) or of encoded targets."""
     if scores.ndim == 1 or scores.shape[1] == 1:
@@ -183,13 +195,15 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
                 )
             weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
             if self.class_weight is not None:
-                weight = weight * compute_sample_weight(self.class_weight, y)
+                class_weight = check_class_weight(self.class_weight)
+                weight = weight * compute_sample_weight(class_weight, y)
                 sample_weight = weight
             n_weighted_classes = np.count_nonzero(np.bincount(encoded, weights=np.abs(weight)))
             if n_weighted_classes < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes with "
-                    f"positive sample_weight; got {n_weighted_classes} class."
+                    "positive weight (sample_weight times class_weight); got "
+                    f"{n_weighted_classes} class."
                 )
             Y = class_targets(encoded, len(classes), self.loss)
             self._fit_network(X, Y, sample_weight, attributes={"classes_": classes})

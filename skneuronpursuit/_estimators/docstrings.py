@@ -110,9 +110,9 @@ _PARAMETERS_DOC = """depth : int, default=3
         memory. It resolves relative loss changes of ~1e-7 only, so growth that
         hinges on smaller changes (saddles) can differ from float64's; choose
         ``"float64"`` where that matters. Weighted and repeated samples, or the
-        same samples in another order, give identical fits on the CPU in either
-        dtype: zero weights are dropped, equal samples merged and the samples
-        sorted first.
+        same samples in another order (without early stopping, whose split follows
+        the rows' order), give identical fits on the CPU in either dtype: zero
+        weights are dropped, equal samples merged and the samples sorted first.
 
     device : str or torch.device, default="auto"
         Torch device of the computation; ``"auto"`` is CUDA when available and

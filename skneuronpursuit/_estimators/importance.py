@@ -25,6 +25,8 @@ Cost: one pass of the network's hidden layers per input and row; the first layer
 product is formed once and changed by one column per input.
 """
 
+import math
+
 import numpy as np
 import scipy.sparse
 import torch
@@ -33,6 +35,9 @@ from .._kernels.inputs import as_tensor
 from .._kernels.network import predict
 
 MAX_ROWS = 4096
+# Outputs above this are scaled down before their changes are squared (float64's squares
+# overflow from 2**512).
+HUGE_OUTPUT = 2.0**256
 # A wide X is densified over fewer rows: rows x features at most this (32 MB in float64).
 MAX_ENTRIES = 2**22
 MIN_ROWS = 64
@@ -66,6 +71,13 @@ def resampling_importances(weights, rows, sample_weight, replacement, activation
     if first.shape[1] > n_features:
         pre_activation = pre_activation + first[:, n_features]
     output = predict(weights[1:], activation(pre_activation), activation)
+    largest = float(output.abs().max()) if output.numel() else 0.0
+    if math.isfinite(largest) and largest > HUGE_OUTPUT:
+        # The squares of such changes overflow: scale the last layer, and so every
+        # output, by a power of two, which is exact and cancels in the normalisation.
+        shift = 2.0 ** -math.frexp(largest)[1]
+        weights = [*weights[:-1], weights[-1] * shift]
+        output = output * shift
     change = rows[replacement] - rows  # (n_rows, n_features)
     weight = sample_weight / sample_weight.sum()
     mean_square = torch.zeros(n_features, dtype=rows.dtype)
@@ -78,7 +90,8 @@ def resampling_importances(weights, rows, sample_weight, replacement, activation
         mean_square[columns] = ((moved_output - output).square().sum(dim=2) @ weight).clamp(min=0)
     importances = mean_square.sqrt().numpy()
     total = importances.sum()
-    return importances / total if total > 0 else np.zeros(n_features)
+    # Zeros too where the outputs themselves overflowed (no finite total to divide by).
+    return importances / total if 0 < total < np.inf else np.zeros(n_features)
 
 
 def feature_importances(

@@ -32,7 +32,7 @@ from .._engine.device import DTYPES, resolve_device
 from .._engine.problem import random_state_from
 from .._engine.pursuit import grow
 from .._kernels import reduction
-from .classifier import class_targets
+from .classifier import check_class_weight, class_targets
 from .growth_attributes import growth_attributes
 from .held_out import HeldOutSplitError
 from .partition_problem import (
@@ -121,7 +121,7 @@ def _encode(estimator, checked, classes):
     for code, (_, _, y, _) in zip(encoded, checked):
         if np.any(classes[np.minimum(code, len(classes) - 1)] != y):
             raise ValueError(f"y has labels outside classes {classes}")
-    class_weight = estimator.class_weight
+    class_weight = check_class_weight(estimator.class_weight)
     per_class = np.ones(len(classes))
     if class_weight == "balanced":
         counts = reduction.sum_array(
@@ -142,7 +142,8 @@ def _encode(estimator, checked, classes):
     if np.count_nonzero(weighted) < 2:
         raise ValueError(
             f"{type(estimator).__name__} needs samples of at least 2 classes with "
-            f"positive sample_weight; got {np.count_nonzero(weighted)} class."
+            "positive weight (sample_weight times class_weight); got "
+            f"{np.count_nonzero(weighted)} class."
         )
     return [
         (index, X, class_targets(code, len(classes), estimator.loss), w * per_class[code])
@@ -227,6 +228,7 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
         split_seed = None
         train_parts, held_parts = [], []
         if early_stopping:
+            before_split = random_state.get_state()
             split_seed = int(random_state.randint(np.iinfo(np.int32).max))
             for index, X, Y, w in merged:
                 strata = _class_index(Y) if is_classifier(est) else None
@@ -244,6 +246,7 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
                         f"{type(est).__name__} needs at least {est._min_validation_samples}."
                     )
                 early_stopping, split_seed = False, None
+                random_state.set_state(before_split)  # as early_stopping=False draws
         if not early_stopping:
             train_parts = [(X, Y, w) for _, X, Y, w in merged]
         error = problem = None

@@ -86,12 +86,16 @@ class EarlyStopping:
         """Score the network of ``record``'s iteration; a reason to stop, or None."""
         stop = None
         iteration = record.iteration
-        if self.kept_weights is None:
-            score = self._keep(weights, iteration)
-        else:
-            score, terms = self._score_and_terms(weights)
-            if self._clearly_better(terms, self.kept_terms):
-                self._keep(weights, iteration, score, terms)
+        # Outputs far beyond the targets (a held-out input far outside the training
+        # rows) overflow the squares: the score is -inf, never clearly better; numpy's
+        # warnings about it are not the user's.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.kept_weights is None:
+                score = self._keep(weights, iteration)
+            else:
+                score, terms = self._score_and_terms(weights)
+                if self._clearly_better(terms, self.kept_terms):
+                    self._keep(weights, iteration, score, terms)
         self.scores[iteration] = score
         if self.verbose:
             print(
