@@ -106,6 +106,8 @@ class FittedNetworkMixin:
         ``predict_proba``. The intercept feature is appended inside the module.
         The module is this estimator's network alone: in a ``Pipeline``, give it
         inputs the steps before it have transformed (``pipe[:-1].transform(X)``).
+        A float32 module adds the regressor's ``y_offset_`` in float32: for targets
+        far from zero compared with their spread, take ``dtype=torch.float64``.
 
         Parameters
         ----------
