@@ -292,3 +292,20 @@ def test_levenberg_marquardt_fits_the_log_loss_as_well_as_gradient_descent():
         losses[solver] = clf.loss_curve_[-1]
         assert clf.score(X, y) > 0.9
     assert losses["lm"] <= losses["gd"]
+
+
+def test_probabilities_of_logits_that_overflow_are_their_limit(monkeypatch):
+    # Inputs far beyond the training rows can make a homogeneous network's logits
+    # overflow to inf: softmax gave NaN rows; the limit puts the mass on the infinite ones.
+    X, y = load_iris(return_X_y=True)
+    model = NeuronPursuitClassifier(**fast_params(FAST, max_iter=2)).fit(X, y)
+    logits = np.array([[np.inf, 1.0, -np.inf], [1.0, 2.0, 3.0], [np.inf, np.inf, 0.0]])
+    monkeypatch.setattr(model, "_network_output", lambda X: logits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proba = model.predict_proba(X[:3])
+        log_proba = model.predict_log_proba(X[:3])
+    np.testing.assert_array_equal(proba[0], [1, 0, 0])
+    np.testing.assert_allclose(proba[1], np.exp(logits[1]) / np.exp(logits[1]).sum())
+    np.testing.assert_array_equal(proba[2], [0.5, 0.5, 0])
+    np.testing.assert_allclose(np.exp(log_proba), proba)

@@ -275,6 +275,11 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         output = self._network_output(X)
         if len(self.classes_) == 2:
             return np.column_stack([binary(-output[:, 0]), binary(output[:, 0])])
+        top = np.isposinf(output)
+        if top.any():  # logits that overflowed (far beyond the training rows): the limit
+            rows = top.any(axis=1)
+            output = output.copy()
+            output[rows] = np.where(top[rows], 0.0, -np.inf)
         return multiclass(output, axis=1)
 
     @available_if(_has_probabilities)
