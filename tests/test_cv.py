@@ -288,3 +288,29 @@ def test_the_refit_keeps_the_feature_names():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "X does not have valid feature names"
         np.testing.assert_array_equal(reg.predict(frame), reg.estimator_.predict(frame))
+
+
+@pytest.mark.parametrize("bad", ["weights", "targets"])
+def test_a_failed_fit_leaves_the_previous_fit_as_it_was(bad):
+    # validate_data set n_features_in_ and feature_names_in_ to the failed fit's, so the
+    # fitted model could no longer predict on its own data.
+    pd = pytest.importorskip("pandas")
+    old = pd.DataFrame(X, columns=["a", "b", "c"])
+    reg = regressor_cv().fit(old, y)
+    before = reg.predict(old)
+    new = pd.DataFrame(np.c_[X, X[:, :1]], columns=["w", "x", "y", "z"])
+    with pytest.raises(ValueError):
+        if bad == "weights":
+            reg.fit(new, y, sample_weight=-np.ones(len(y)))
+        else:  # targets the regressor cannot read, found after X was validated
+            reg.fit(new, np.array(["a"] * len(y), dtype=object))
+    assert reg.n_features_in_ == 3 and list(reg.feature_names_in_) == ["a", "b", "c"]
+    np.testing.assert_array_equal(reg.predict(old), before)
+
+
+@pytest.mark.parametrize("max_iter", [0, -1, None, 2.5, "3", True])
+def test_the_estimators_max_iter_is_validated_by_name(max_iter):
+    # It was read with int() first: 2.5, "3" and True were taken, 0 and -1 blamed the folds.
+    network = NeuronPursuitRegressor(**{**SETTINGS, "max_iter": max_iter})
+    with pytest.raises(InvalidParameterError, match="'max_iter' parameter"):
+        NeuronPursuitRegressorCV(network, cv=3).fit(X, y)
