@@ -137,68 +137,70 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
             )
         # A fit that fails (bad data, a fold's error) leaves the previous fit as it was.
         with _restored_on_failure(self):
-            classifier = is_classifier(self)
-            X_given = X
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse="csr",
-                dtype=np.float64,
-                ensure_min_samples=2,
-                multi_output=not classifier,
-                y_numeric=not classifier,
-            )
-            if classifier:
-                check_classification_targets(y)
-            if sample_weight is not None:
-                sample_weight = _check_sample_weight(
-                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
-                )
-            template = self._template()
-            template._validate_params()  # by name, before max_iter is read or a fold grows
-            max_iter = int(template.max_iter)
-            scorer = check_scoring(template, scoring=self.scoring)
-            split_params = (
-                process_routing(self, "fit", sample_weight=sample_weight, **params).splitter.split
-                if routing
-                else {}
-            )
-            cv = check_cv(self.cv, y, classifier=classifier)
-            splits = list(cv.split(X, y, **split_params))
-            if not splits:
-                raise ValueError(
-                    f"{type(self).__name__}: cv={self.cv!r} gave no splits (a generator of "
-                    "splits is used up by one fit: pass a list of them)."
-                )
-            rows = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-                delayed(_fold_scores)(
-                    template, X, y, sample_weight, fold, train, test, scorer, max_iter
-                )
-                for fold, (train, test) in enumerate(splits)
-            )
-            cv_scores = np.vstack(rows)
-            mean = cv_scores.mean(axis=0)
-            if not np.isfinite(mean).any():
-                raise ValueError(
-                    f"{type(self).__name__} found no finite mean cross-validation score: "
-                    "every number of iterations has a test fold whose score is undefined "
-                    "(e.g. R^2 of a single test sample, or ROC AUC of a test fold of one "
-                    "class); use folds with more test samples of every kind."
-                )
-            # argmax takes the first maximum: ties go to fewer iterations.
-            best = int(np.argmax(np.where(np.isfinite(mean), mean, -np.inf))) + 1
-            refit = clone(template).set_params(
-                early_stopping=False, warm_start=False, max_iter=best
-            )
-            # On the data as given, so that estimator_ keeps its feature names.
-            self.estimator_ = refit.fit(X_given, y, sample_weight=sample_weight)
-            self.cv_scores_ = cv_scores
-            self.mean_cv_scores_ = mean
-            self.n_iter_ = best
-            if classifier:
-                self.classes_ = self.estimator_.classes_
+            self._choose_and_refit(X, y, sample_weight, params, routing)
         return self
+
+    def _choose_and_refit(self, X, y, sample_weight, params, routing):
+        """:meth:`fit`'s work: the folds' growths, the chosen size and the refit."""
+        classifier = is_classifier(self)
+        X_given = X
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=np.float64,
+            ensure_min_samples=2,
+            multi_output=not classifier,
+            y_numeric=not classifier,
+        )
+        if classifier:
+            check_classification_targets(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        template = self._template()
+        template._validate_params()  # by name, before max_iter is read or a fold grows
+        max_iter = int(template.max_iter)
+        scorer = check_scoring(template, scoring=self.scoring)
+        split_params = (
+            process_routing(self, "fit", sample_weight=sample_weight, **params).splitter.split
+            if routing
+            else {}
+        )
+        cv = check_cv(self.cv, y, classifier=classifier)
+        splits = list(cv.split(X, y, **split_params))
+        if not splits:
+            raise ValueError(
+                f"{type(self).__name__}: cv={self.cv!r} gave no splits (a generator of "
+                "splits is used up by one fit: pass a list of them)."
+            )
+        rows = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(_fold_scores)(
+                template, X, y, sample_weight, fold, train, test, scorer, max_iter
+            )
+            for fold, (train, test) in enumerate(splits)
+        )
+        cv_scores = np.vstack(rows)
+        mean = cv_scores.mean(axis=0)
+        if not np.isfinite(mean).any():
+            raise ValueError(
+                f"{type(self).__name__} found no finite mean cross-validation score: "
+                "every number of iterations has a test fold whose score is undefined "
+                "(e.g. R^2 of a single test sample, or ROC AUC of a test fold of one "
+                "class); use folds with more test samples of every kind."
+            )
+        # argmax takes the first maximum: ties go to fewer iterations.
+        best = int(np.argmax(np.where(np.isfinite(mean), mean, -np.inf))) + 1
+        refit = clone(template).set_params(early_stopping=False, warm_start=False, max_iter=best)
+        # On the data as given, so that estimator_ keeps its feature names.
+        self.estimator_ = refit.fit(X_given, y, sample_weight=sample_weight)
+        self.cv_scores_ = cv_scores
+        self.mean_cv_scores_ = mean
+        self.n_iter_ = best
+        if classifier:
+            self.classes_ = self.estimator_.classes_
 
     def get_metadata_routing(self):
         """The metadata routing of this object: ``sample_weight`` is its own (every
