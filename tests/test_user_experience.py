@@ -74,6 +74,10 @@ def test_sklearn_callbacks_see_every_iteration_and_a_fitted_model():
         reg.fit(X_CUBE, Y_WAVE)
     assert callback.calls[0] == "setup" and callback.calls[-1] == "teardown"
     assert callback.calls.count(("end", "iteration")) == reg.n_iter_ == 4
+    # The fit's own task begins first and ends last, as in scikit-learn's estimators.
+    root = callback.calls[1]
+    assert root[0] == "begin" and root[1] != "iteration"
+    assert callback.calls[-2] == ("end", root[1])
     np.testing.assert_allclose(callback.last_prediction, reg.predict(X_CUBE))
 
 

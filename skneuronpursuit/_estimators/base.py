@@ -272,7 +272,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                 (previous_weights, previous_history[-1].iteration) if previous_history else None,
                 verbose=int(self.verbose),
             )
-        report = self._callback_report(
+        report, callbacks = self._callback_report(
             X_given, Y_given, problem, settings, attributes, len(previous_history)
         )
         result = grow(
@@ -298,6 +298,10 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         for name, value in fitted.items():
             setattr(self, name, value)
         self.feature_importances_ = self._importances(X, sample_weight, random_state, train)
+        if callbacks is not None:  # the fit's own task ends, as scikit-learn's estimators end it
+            callbacks.call_on_fit_task_end(
+                estimator=self, X=X_given, y=Y_given, reconstruction_attributes={}
+            )
         if self.verbose:
             kept = f"; kept iteration {self.best_iteration_}" if early_stopping else ""
             print(
@@ -308,13 +312,14 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         return self
 
     def _callback_report(self, X, Y, problem, settings, attributes, n_done):
-        """scikit-learn's callbacks after every iteration (``sklearn.callback``), or None.
+        """scikit-learn's callbacks after every iteration (``sklearn.callback``) and the
+        fit's callback context, whose task ends with the fit; ``(None, None)`` without them.
 
         ``X`` and ``Y`` are the rows as given to ``fit``; ``n_done`` the iterations a warm
         start continues from.
         """
         if not hasattr(self, "_init_callback_context"):
-            return None
+            return None, None
         context = self._init_callback_context(max_subtasks=max(int(self.max_iter) - n_done, 0))
         context.call_on_fit_task_begin(estimator=self, X=X, y=Y)
 
@@ -338,7 +343,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             )
             return "callback" if stop else None
 
-        return report
+        return report, context
 
     def _strata(self, Y):
         """Labels to stratify the held-out split on (the classifier's classes), or None."""
