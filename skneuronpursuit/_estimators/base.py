@@ -258,7 +258,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         )
         previous_weights, previous_history = None, []
         if warm:  # the fitted network in this fit's units; after early stopping the kept one
-            previous_history = self.history_[: self.best_iteration_ or self.n_iter_]
+            previous_history = self.history_[: self._kept_iteration()]
             previous_weights = self._previous_weights(problem)
         tracker = None
         if early_stopping:
@@ -345,6 +345,11 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
 
         return report, context
 
+    def _kept_iteration(self):
+        """The iteration whose network is the fitted one: ``best_iteration_`` with early
+        stopping, else the last."""
+        return self.best_iteration_ or self.n_iter_
+
     def _strata(self, Y):
         """Labels to stratify the held-out split on (the classifier's classes), or None."""
         return None
@@ -388,7 +393,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                 "grown on every sample, so none is left out to score it. Set "
                 "warm_start=False to fit afresh, or early_stopping=False to keep growing it."
             )
-        n_done = self.best_iteration_ or self.n_iter_  # the iterations a warm start continues
+        n_done = self._kept_iteration()  # the iterations a warm start continues
         if self.max_iter < n_done:
             raise ValueError(
                 f"warm_start=True keeps growing the fitted network of {n_done} iterations, "

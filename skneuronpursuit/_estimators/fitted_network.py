@@ -28,8 +28,7 @@ def _module_dtype(dtype):
     resolved = getattr(torch, dtype, None) if isinstance(dtype, str) else dtype
     if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
         raise ValueError(
-            f"dtype={dtype!r} is not a floating torch dtype (e.g. torch.float32 or "
-            "'float64')."
+            f"dtype={dtype!r} is not a floating torch dtype (e.g. torch.float32 or 'float64')."
         )
     return resolved
 

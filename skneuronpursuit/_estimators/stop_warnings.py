@@ -20,11 +20,7 @@ def warn_about_stop(estimator):
     validation score was still rising (docs/algorithm.md §3.5).
     """
     name = f"{type(estimator).__name__} stopped after {estimator.n_iter_} iterations"
-    kept = (
-        estimator.history_[(estimator.best_iteration_ or estimator.n_iter_) - 1]
-        if estimator.history_
-        else None
-    )
+    kept = estimator.history_[estimator._kept_iteration() - 1] if estimator.history_ else None
     error = 1.0 if kept is None else kept["train_error"]
     reason = STOP_REASONS[estimator.stop_reason_]
     # A reason's message that speaks of the validation score is only true with one.
