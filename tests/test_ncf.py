@@ -317,3 +317,44 @@ def test_the_candidates_projection_is_the_projection_of_both_parts(
     _ncf._project_candidates(points, in_size)
     assert torch.equal(points, torch.cat([A, B], dim=-1))
     assert not points[0, 0].any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    activation=st.sampled_from([(1, 0.0), (1, 0.1), (1, -1.0), (2, -1.0), (2, 0.0), (3, 0.5)]),
+    layers=st.integers(1, 3),
+    restarts=st.integers(1, 17),
+    rows=st.integers(1, 300),
+    in_size=st.integers(1, 12),
+    out_size=st.integers(1, 4),
+    double=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_an_ascent_step_into_its_buffers_is_the_step(
+    activation, layers, restarts, rows, in_size, out_size, double, seed
+):
+    # The search writes a step's (layers, n, R) tensors into buffers kept from step to
+    # step (docs/engineering.md, "Fresh memory"): the same gradient, bit for bit, for the
+    # general step and the folded one, and twice in a row (the buffers are overwritten).
+    activation = HomogeneousActivation(*activation)
+    dtype = torch.float64 if double else torch.float32
+    generator = torch.Generator().manual_seed(seed)
+
+    def draw(*shape):
+        return torch.randn(shape, generator=generator, dtype=dtype)
+
+    inputs, signal = draw(layers, rows, in_size), draw(layers, rows, out_size)
+    buffers = _ncf._StepBuffers(inputs, restarts)
+    for _ in range(2):
+        A, B = draw(layers, restarts, in_size), draw(layers, restarts, out_size)
+        plain = candidate_ncf(inputs, signal, A, B, activation, with_value=False)[1:]
+        into = candidate_ncf(inputs, signal, A, B, activation, False, buffers)[1:]
+        for expected, got in zip(plain, into):
+            assert torch.equal(got, expected)
+        if out_size == 1:
+            plain = torch.empty(layers, restarts, in_size + 1, dtype=dtype)
+            into = torch.empty_like(plain)
+            folded = inputs * signal
+            _ncf._folded_gradient(inputs, folded, A, B, activation, plain)
+            _ncf._folded_gradient(inputs, folded, A, B, activation, into, buffers)
+            assert torch.equal(into, plain)

@@ -33,44 +33,66 @@ class HomogeneousActivation:
         # alpha = -1 and an even p: sigma(z) = |z|**p = z**p, a plain power.
         return self.slope == -1 and self.power % 2 == 0
 
-    def _leaky_slope(self, z):
+    def _leaky_slope(self, z, out=None):
         # 1 where z > 0, alpha elsewhere. sign() then clamp is exact and several
         # times faster on the CPU than converting the boolean `z > 0` to floats; for
         # alpha != 0, leaky_relu's backward of ones is one pass instead of four.
         if self.slope == 0:
-            return torch.sign(z).clamp_(min=0)
+            return torch.sign(z, out=out).clamp_(min=0)
         ones = z.new_ones(()).expand_as(z)
-        return torch.ops.aten.leaky_relu_backward(ones, z, self.slope, False)
+        if out is None:
+            return torch.ops.aten.leaky_relu_backward(ones, z, self.slope, False)
+        return torch.ops.aten.leaky_relu_backward.grad_input(
+            ones, z, self.slope, False, grad_input=out
+        )
 
-    def __call__(self, z):
+    def __call__(self, z, out=None):
+        """``sigma(z)``; for ``p = 1`` written into ``out`` when it is given (a tensor
+        like ``z``, or ``z`` itself), the same numbers."""
         if self.power == 1:  # the common case first: one call, no even power
-            return torch.relu(z) if self.slope == 0 else functional.leaky_relu(z, self.slope)
+            if out is None:
+                return torch.relu(z) if self.slope == 0 else functional.leaky_relu(z, self.slope)
+            # relu is clamp_min(z, 0) on the CPU; both kernels are exact.
+            if self.slope == 0:
+                return torch.clamp_min(z, 0, out=out)
+            return torch._C._nn.leaky_relu(z, self.slope, out=out)
         if self._is_even_power:
             return z.pow(self.power)
         leaky = self._leaky(z)
         return leaky if self.power == 1 else leaky.pow(self.power)
 
-    def derivative(self, z):
-        """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used."""
+    def derivative(self, z, out=None):
+        """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used. For ``p = 1``
+        written into ``out`` when it is given (as for ``__call__``)."""
+        if self.power == 1:
+            return self._leaky_slope(z, out)
         if self._is_even_power:
             return z * 2 if self.power == 2 else z.pow(self.power - 1).mul_(self.power)
         slope = self._leaky_slope(z)
-        if self.power == 1:
-            return slope
         return slope.mul_(self._leaky(z).pow(self.power - 1)).mul_(self.power)
 
-    def backpropagate(self, signal, z, activated):
+    def backpropagate(self, signal, z, activated, out=None):
         """``signal * sigma'(z)``, in place on ``signal`` where that can be done.
 
         For the ReLU one masking pass (``activated > 0`` exactly where ``z > 0``),
         for the leaky ReLU one fused pass, instead of forming the derivative and
-        multiplying.
+        multiplying; these two write into ``out`` when it is given (``signal`` itself
+        may be). Without ``out`` their result takes the memory layout of its inputs,
+        which the products after it depend on.
         """
         if self.power == 1 and self.slope == 0:
-            return torch.ops.aten.threshold_backward(signal, activated, 0)
+            if out is None:
+                return torch.ops.aten.threshold_backward(signal, activated, 0)
+            return torch.ops.aten.threshold_backward.grad_input(
+                signal, activated, 0, grad_input=out
+            )
         if self.power == 1:
             # One pass, the same products: signal where z > 0, signal * alpha elsewhere.
-            return torch.ops.aten.leaky_relu_backward(signal, z, self.slope, False)
+            if out is None:
+                return torch.ops.aten.leaky_relu_backward(signal, z, self.slope, False)
+            return torch.ops.aten.leaky_relu_backward.grad_input(
+                signal, z, self.slope, False, grad_input=out
+            )
         return signal.mul_(self.derivative(z))
 
     def degree(self, depth):

@@ -169,8 +169,9 @@ def transposed_product(values, X):
     return dense_product(values.mT, X)
 
 
-def dense_product(a, b):
-    """``a @ b``, with the product kernel chosen for the engine's shapes.
+def dense_product(a, b, out=None):
+    """``a @ b``, with the product kernel chosen for the engine's shapes; where that is one
+    ``torch.mm`` or ``torch.bmm``, written into ``out`` when it is given.
 
     - Two dense 3-D tensors with one batch size go to ``torch.bmm``: the same kernel
       ``@`` reaches, so the same numbers, without ``torch.matmul``'s broadcasting
@@ -191,7 +192,7 @@ def dense_product(a, b):
         return a @ b
     a_dim, b_dim = a.dim(), b.dim()
     if a_dim == 2 and b_dim == 2:
-        return torch.mm(a, b)  # what ``@`` calls for two matrices, without its dispatch
+        return torch.mm(a, b, out=out)  # what ``@`` calls for two matrices, without its dispatch
     if a_dim == 2 and b_dim == 3:
         batch, inner, columns = b.shape
         folded = a @ b.transpose(0, 1).reshape(inner, batch * columns)
@@ -203,7 +204,7 @@ def dense_product(a, b):
         if a.shape[-2] == 1 and b.shape[-1] == 1 and a.shape[-1] == b.shape[-2]:
             return (a.mT * b).sum(-2, keepdim=True)
         if a.shape[-2] > 1 and b.shape[-1] > 1:
-            return torch.bmm(a, b)
+            return torch.bmm(a, b, out=out)
     return a @ b
 
 

@@ -163,7 +163,9 @@ def search_network(
 # ---------------------------------------------------------------- later iterations
 
 
-def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_value=True):
+def candidate_ncf(
+    layer_input, signal, incoming, outgoing, activation, with_value=True, buffers=None
+):
     """NCF of candidate neurons and its gradient (docs/algorithm.md §3, ``N_l(a, b)``).
 
     ``N(a, b) = sum_i (g_i . b) * sigma(a . h_i)`` for many candidates at once.
@@ -178,6 +180,8 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
     outgoing : Tensor of shape (..., R, k_out)
     with_value : bool
         False skips the value (the ascent steps need only the gradient).
+    buffers : _StepBuffers, optional
+        Tensors of shape ``(..., n, R)`` that the step's products are written into.
 
     Returns
     -------
@@ -185,12 +189,13 @@ def candidate_ncf(layer_input, signal, incoming, outgoing, activation, with_valu
     grad_incoming, grad_outgoing : Tensor
         Shaped like ``incoming`` and ``outgoing``.
     """
-    z = dense_product(layer_input, incoming.mT)
-    activated = activation(z)
-    correlation = matmul(signal, outgoing.mT)
+    z_out, activated_out, correlation_out = (None,) * 3 if buffers is None else buffers.three
+    z = dense_product(layer_input, incoming.mT, z_out)
+    activated = activation(z, activated_out)
+    correlation = matmul(signal, outgoing.mT, correlation_out)
     value = all_sum((activated * correlation).sum(-2)) if with_value else None
     grad_incoming = transposed_product(
-        activation.backpropagate(correlation, z, activated), layer_input
+        activation.backpropagate(correlation, z, activated, correlation_out), layer_input
     )
     grad_outgoing = transposed_product(activated, signal)
     grad_incoming, grad_outgoing = all_sum_list([grad_incoming, grad_outgoing])
@@ -209,7 +214,7 @@ def _folds(inputs, signal):
     return not isinstance(inputs, SparseInputs) and signal.shape[-1] == 1
 
 
-def _folded_gradient(inputs, folded, incoming, outgoing, activation, out):
+def _folded_gradient(inputs, folded, incoming, outgoing, activation, out, buffers=None):
     """The gradient of ``N(a, b)`` for candidates with one outgoing weight (``k_out = 1``).
 
     With ``T = sum_i sigma'(a . h_i) g_i h_i`` (``folded`` holds the rows ``g_i h_i``),
@@ -217,13 +222,28 @@ def _folded_gradient(inputs, folded, incoming, outgoing, activation, out):
     positively homogeneous ``sigma``, ``grad_b N = a . T / p`` (docs/algorithm.md §8):
     two matrix products and one pass over the ``n x R`` pre-activations per step,
     where :func:`candidate_ncf` needs four passes and a third product. Written into
-    ``out``, the rows ``(grad_a, grad_b)``.
+    ``out``, the rows ``(grad_a, grad_b)``; the ``n x R`` pre-activations into
+    ``buffers`` when given.
     """
-    slopes = activation.derivative(dense_product(inputs, incoming.mT))
+    work = None if buffers is None else buffers.three[0]
+    slopes = activation.derivative(dense_product(inputs, incoming.mT, work), work)
     total = all_sum(transposed_product(slopes, folded))  # T, shape (..., R, k_in)
     k_in = incoming.shape[-1]
     torch.mul(total, outgoing, out=out[..., :k_in])
     torch.div((total * incoming).sum(-1, keepdim=True), activation.power, out=out[..., k_in:])
+
+
+class _StepBuffers:
+    """The ``(..., n, R)`` tensors of an ascent step on dense rows, kept from step to step.
+
+    A tensor of that size allocated afresh each step is memory the C allocator has often
+    handed back to the system since the last one: touching its pages again costs more
+    than the step's arithmetic on many rows (docs/engineering.md, "Fresh memory").
+    """
+
+    def __init__(self, inputs, n_candidates):
+        shape = inputs.shape[:-1] + (n_candidates,)
+        self.three = tuple(inputs.new_empty(shape) for _ in range(3))
 
 
 @dataclass
@@ -275,14 +295,20 @@ def _ascend(
     # (choice) N is linear in b: flip b so that every restart starts at N >= 0.
     B.mul_(_sign_to_flip(value_on_all_rows(data, value))[..., None])
     folded = {}  # the products g_i h_i of each (inputs, signal), when they fold
+    buffers = {}  # the step's buffers for each (inputs, signal), on dense rows
     gradient = torch.empty_like(points)  # each step's (grad_a, grad_b), one row a candidate
     for inputs, signal in data.per_step(rows, n_steps):
+        if not layers.sparse and id(inputs) not in buffers:
+            buffers[id(inputs)] = _StepBuffers(inputs, points.shape[-2])
+        work = buffers.get(id(inputs))
         if _folds(inputs, signal):
             if id(inputs) not in folded:
                 folded[id(inputs)] = inputs * signal
-            _folded_gradient(inputs, folded[id(inputs)], A, B, activation, out=gradient)
+            _folded_gradient(inputs, folded[id(inputs)], A, B, activation, gradient, work)
         else:
-            _, grad_a, grad_b = candidate_ncf(inputs, signal, A, B, activation, with_value=False)
+            _, grad_a, grad_b = candidate_ncf(
+                inputs, signal, A, B, activation, with_value=False, buffers=work
+            )
             gradient[..., :in_size].copy_(grad_a)
             gradient[..., in_size:].copy_(grad_b)
         points.add_(gradient, alpha=step_size)

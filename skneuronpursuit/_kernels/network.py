@@ -21,18 +21,19 @@ from .reduction import all_sum, all_sum_list, count
 SQUARED_ERROR = LOSSES["squared_error"]
 
 
-def matmul(values, other):
+def matmul(values, other, out=None):
     """``values @ other``; with an inner size of 1 an outer product, by broadcasting.
 
-    Used wherever the engine multiplies activations or signals by weights.
+    Used wherever the engine multiplies activations or signals by weights. ``out``: as
+    for :func:`~skneuronpursuit._kernels.inputs.dense_product` (and the outer product).
 
     The same single products, so exactly the same numbers, but several times
     faster on the CPU than a batched matrix product (a chain of one-neuron layers,
     the restarts of the first iteration).
     """
     if isinstance(values, torch.Tensor) and values.shape[-1] == 1:
-        return values * other
-    return dense_product(values, other)
+        return values * other if out is None else torch.mul(values, other, out=out)
+    return dense_product(values, other, out)
 
 
 def _columns_product(weight, values):
