@@ -54,7 +54,7 @@ valid_hyperparameters = st.fixed_dictionaries(
         "rebalance": st.booleans(),
         "early_stopping": st.booleans(),
         "validation_fraction": st.sampled_from([0.2, 0.5]),
-        "n_iter_no_change": st.integers(1, 2),
+        "n_iter_no_change": st.one_of(st.integers(1, 2), st.just("auto")),
         "dtype": st.sampled_from(["float32", "float64"]),
         "random_state": st.one_of(st.none(), st.integers(0, 2**32 - 1)),
     }
@@ -81,6 +81,8 @@ invalid_values = st.sampled_from(
         ("tol", float("nan")),
         ("fit_intercept", "yes"),
         ("validation_fraction", 1.0),
+        ("n_iter_no_change", 0),
+        ("n_iter_no_change", "fixed"),
         ("dtype", "float16"),
         ("device", "meta"),
         ("device", "no-such-device"),

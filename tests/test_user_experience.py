@@ -189,6 +189,39 @@ def test_early_stopping_waits_only_for_gains_above_tol(monkeypatch):
     assert tolerant.best_iteration_ > tolerant.n_iter_ - 3
 
 
+def test_auto_patience_is_twice_the_iterations_to_the_best_score_within_3_and_10():
+    from skneuronpursuit._estimators.tracking import patience
+
+    assert [patience("auto", best) for best in (1, 2, 3, 4, 5, 6, 30)] == [3, 4, 6, 8, 10, 10, 10]
+    assert patience(7, 1) == 7 and patience(1, 30) == 1  # a number is the patience itself
+
+
+def test_auto_patience_stops_the_same_growth_sooner_when_its_best_came_early():
+    # Noisy data whose best network comes early: "auto" ends the growth that a fixed
+    # patience of 10 runs, at the iteration the rule says, with the same kept network.
+    X = np.random.RandomState(1).normal(size=(150, 5))
+    y = X[:, 0] + 0.5 * np.random.RandomState(2).normal(size=150)
+    params = dict(max_iter=31, early_stopping=True, validation_fraction=0.3, **FAST)
+    fixed = NeuronPursuitRegressor(n_iter_no_change=10, **params).fit(X, y)
+    auto = NeuronPursuitRegressor(**params).fit(X, y)
+    assert auto.n_iter_no_change == "auto" and auto.stop_reason_ == "early_stopping"
+    assert auto.n_iter_ < fixed.n_iter_
+    np.testing.assert_array_equal(
+        auto.validation_scores_, fixed.validation_scores_[: auto.n_iter_]
+    )
+    assert auto.best_iteration_ == fixed.best_iteration_
+    np.testing.assert_array_equal(auto.predict(X), fixed.predict(X))
+    # Replayed: the patience restarts at gains above tol and waits 2x that iteration.
+    restarted, best = 1, fixed.validation_scores_[0]
+    for iteration, score in enumerate(fixed.validation_scores_[1:], start=2):
+        if score > best + fixed.tol:
+            restarted = iteration
+        best = max(best, score)
+        if iteration - restarted >= min(10, max(3, 2 * restarted)):
+            break
+    assert auto.n_iter_ == iteration
+
+
 def test_a_gain_counts_only_above_its_standard_error():
     from skneuronpursuit._estimators.tracking import clearly_better
 
@@ -434,7 +467,9 @@ def test_to_torch_traces_and_exports_without_warnings(Estimator):
 
 def test_prune_removes_negligible_neurons_and_keeps_predictions():
     X = hypercube(300, 12, seed=4)
-    reg = NeuronPursuitRegressor(depth=3, fit_intercept=False, max_iter=6, **FAST)
+    reg = NeuronPursuitRegressor(
+        depth=3, fit_intercept=False, max_iter=6, n_iter_no_change=10, **FAST
+    )
     reg.fit(X, sparse_relu_target(X))
     before, sizes = reg.predict(X), sum(reg.hidden_layer_sizes_)
     reg.prune(X, tol=1e-3)

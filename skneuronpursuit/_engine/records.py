@@ -85,7 +85,7 @@ STOP_REASONS = {
         paper_only=True,
     ),
     "early_stopping": StopReason(
-        "the validation score did not improve for n_iter_no_change iterations", warns=False
+        "the validation score did not improve for the patience (n_iter_no_change)", warns=False
     ),
     "perfect_validation": StopReason(
         "the validation score reached 1, which no later network could beat; the "

@@ -22,6 +22,10 @@ _DEPTH_NOTE = """
         it scored as two did on scikit-learn's bundled datasets, and better on
         digits in half the time (docs/decisions.md, "The classifier's depth
         and momentum")."""
+_PATIENCE_NOTE = """
+        The classifier keeps a fixed patience: its default penalty holds nothing
+        out, and modular addition under early stopping needs the patience
+        (docs/decisions.md, "The regressor's patience")."""
 
 
 def class_targets(encoded, n_classes, loss):
@@ -85,6 +89,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         parameters_doc(
             alpha=("0.01", _ALPHA_NOTE),
             depth=("2", _DEPTH_NOTE),
+            n_iter_no_change=("10", _PATIENCE_NOTE),
         )
     }
     class_weight : dict, "balanced" or None, default=None
@@ -138,7 +143,12 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     """
 
     __init__ = estimator_init(
-        BaseNeuronPursuit.__init__, depth=2, alpha=0.01, class_weight=None, loss="log_loss"
+        BaseNeuronPursuit.__init__,
+        depth=2,
+        alpha=0.01,
+        n_iter_no_change=10,
+        class_weight=None,
+        loss="log_loss",
     )
     # PursuitOptions.neurons_per_iteration when left at None (docs/decisions.md).
     _neurons_per_iteration = 3

@@ -79,9 +79,12 @@ _PARAMETERS_DOC = """depth : int, default=3
     validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping``.
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or "auto", default="auto"
         Iterations without a validation score better by more than ``tol``
-        before stopping.
+        before early stopping stops. "auto": twice the iterations it took to
+        reach the best score, at least 3 and at most 10, so that a growth whose
+        best network came at its first neuron stops after 4 iterations rather
+        than 11 (docs/algorithm.md §3.7).
 
     warm_start : bool, default=False
         When True and the estimator is already fitted, ``fit`` keeps growing the

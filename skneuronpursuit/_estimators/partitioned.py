@@ -271,7 +271,7 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
                 None,
                 problem,
                 float(est.tol),
-                int(est.n_iter_no_change),
+                est.n_iter_no_change,
                 None,
             )
         if rank != 0:

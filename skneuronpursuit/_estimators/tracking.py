@@ -9,6 +9,26 @@ PERFECT_VALIDATION_SCORE = 1.0
 # than this many standard errors of the difference (docs/algorithm.md §3.7).
 KEEP_STANDARD_ERRORS = 1.0
 
+# n_iter_no_change="auto" (docs/algorithm.md §3.7, measured: docs/decisions.md, "The
+# regressor's patience"): wait twice the iterations it took to reach the best score,
+# within these bounds.
+AUTO_PATIENCE_PER_ITERATION = 2
+AUTO_PATIENCE_RANGE = (3, 10)
+
+
+def patience(n_iter_no_change, best_iteration):
+    """Iterations without a better validation score before early stopping stops.
+
+    ``n_iter_no_change`` itself when it is a number; for ``"auto"``
+    ``AUTO_PATIENCE_PER_ITERATION * best_iteration`` within ``AUTO_PATIENCE_RANGE``: a
+    growth whose best network came early gives up early, one that improved for long
+    waits long.
+    """
+    if n_iter_no_change != "auto":
+        return n_iter_no_change
+    low, high = AUTO_PATIENCE_RANGE
+    return min(high, max(low, AUTO_PATIENCE_PER_ITERATION * best_iteration))
+
 
 def clearly_better(terms, kept_terms):
     """Whether a validation score beats the kept one by more than its noise.
@@ -53,8 +73,8 @@ class EarlyStopping:
         are invariant to the targets' units, and no scale of ``y`` overflows there).
     tol : float
         A score restarts the patience when it beats the best by more than ``tol``.
-    n_iter_no_change : int
-        Iterations without such a score before stopping.
+    n_iter_no_change : int or "auto"
+        Iterations without such a score before stopping (:func:`patience`).
     previous : tuple or None
         A warm start's ``(weights, iteration)``: the network kept so far.
     verbose : int, default=0
@@ -71,6 +91,7 @@ class EarlyStopping:
         self.problem = problem
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
         self.best_score = None  # the highest score so far: the patience counts from it
+        self.best_iteration = None  # where the patience last restarted
         self.kept_score = self.kept_terms = self.kept_weights = self.kept_iteration = None
         self.scores = {}  # iteration -> validation score
         self.n_without_improvement = 0
@@ -80,7 +101,7 @@ class EarlyStopping:
             # kept: that network stays kept until a new one clearly scores higher
             # (as MLPClassifier's warm start keeps its best_validation_score_).
             self._keep(*previous)
-            self.best_score = self.kept_score
+            self.best_score, self.best_iteration = self.kept_score, self.kept_iteration
 
     def __call__(self, weights, record):
         """Score the network of ``record``'s iteration; a reason to stop, or None."""
@@ -107,9 +128,10 @@ class EarlyStopping:
         # the best by more than ``tol`` (docs/algorithm.md §3.7).
         if self.best_score is None or score > self.best_score + self.tol:
             self.n_without_improvement = 0
+            self.best_iteration = iteration
         else:
             self.n_without_improvement += 1
-            if self.n_without_improvement >= self.n_iter_no_change:
+            if self.n_without_improvement >= patience(self.n_iter_no_change, self.best_iteration):
                 stop = "early_stopping"
         self.best_score = score if self.best_score is None else max(score, self.best_score)
         # Only a higher score replaces the kept network, and none is higher than a
