@@ -10,6 +10,7 @@ python -m benchmarks realdata                         # NP's defaults on real ta
 python -m benchmarks converge --datasets digits       # NP's network vs a minimiser near it
 python -m benchmarks corpus --out F.csv               # NP's defaults on 22 public datasets
 python -m benchmarks corpus --small --out F.csv       # ... on 24 regressions of 21-120 rows
+python -m benchmarks corpus --outside --out F.csv     # ... on 25 regressions outside both
 python -m benchmarks scale --sizes 10000 100000       # one process vs a 2-worker Dask fit
 python -m benchmarks rows --sizes 100000              # defaults vs MLP and HGB: time, memory
 """
@@ -198,6 +199,7 @@ def _rows(args):
 def _corpus(args):
     from .corpus import (
         DATASETS,
+        OUTSIDE_REGRESSIONS,
         SMALL,
         SMALL_REGRESSIONS,
         evaluate,
@@ -210,7 +212,9 @@ def _corpus(args):
 
     apply_threads(args)
     if args.datasets is None:
-        args.datasets = list(SMALL_REGRESSIONS if args.small else DATASETS)
+        args.datasets = list(
+            SMALL_REGRESSIONS if args.small else OUTSIDE_REGRESSIONS if args.outside else DATASETS
+        )
     message = missing_message(args.datasets)
     if message:
         sys.exit(message)
@@ -347,12 +351,19 @@ def main(argv=None):
         nargs="+",
         choices=list(corpus_datasets()),
         default=None,
-        help="default: the corpus's 22 (with --small: the 24 small regressions)",
+        help="default: the corpus's 22 (with --small: the 24 small regressions; with "
+        "--outside: the 25 outside regressions)",
     )
-    corpus.add_argument(
+    which = corpus.add_mutually_exclusive_group()
+    which.add_argument(
         "--small",
         action="store_true",
         help="the regressions of 21-120 rows instead of the corpus",
+    )
+    which.add_argument(
+        "--outside",
+        action="store_true",
+        help="25 public regressions of 111-4,855 rows outside the corpus and --small",
     )
     corpus.add_argument(
         "--learners", nargs="+", choices=list(CORPUS_LEARNERS), default=list(CORPUS_LEARNERS)

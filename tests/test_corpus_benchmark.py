@@ -8,6 +8,7 @@ import pytest
 
 from benchmarks.corpus import (
     DATASETS,
+    OUTSIDE_REGRESSIONS,
     SMALL_REGRESSIONS,
     Dataset,
     load,
@@ -104,6 +105,14 @@ def test_every_small_regression_loads_below_the_corpus_sizes(name):
     assert not X.isna().any().any() and name not in DATASETS
 
 
+@pytest.mark.parametrize("name", sorted(OUTSIDE_REGRESSIONS))
+def test_every_outside_regression_loads_outside_both_sets(name):
+    X, y, kind, categorical = _loaded(OUTSIDE_REGRESSIONS, name)
+    assert kind == "regression" and len(y) == len(X) >= 100
+    assert not X.isna().any().any() and set(categorical) <= set(X.columns)
+    assert name not in DATASETS and name not in SMALL_REGRESSIONS
+
+
 def test_small_runs_the_small_regressions_only(tmp_path, monkeypatch):
     from benchmarks import __main__ as command
 
@@ -112,6 +121,9 @@ def test_small_runs_the_small_regressions_only(tmp_path, monkeypatch):
     monkeypatch.setattr("benchmarks.corpus.missing_message", lambda names: "")  # no data read
     command.main(["corpus", "--small", "--learners", "linear"])
     assert ran == list(SMALL_REGRESSIONS)
+    ran.clear()
+    command.main(["corpus", "--outside", "--learners", "linear"])
+    assert ran == list(OUTSIDE_REGRESSIONS)
     ran.clear()
     command.main(["corpus", "--learners", "linear"])
     assert ran == list(DATASETS)
