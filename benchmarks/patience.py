@@ -61,12 +61,13 @@ def _datasets(which):
 
 @contextmanager
 def _recorded(test):
-    """Record, after each early-stopping step, the kept network's R^2 on ``test``."""
+    """Record, after each early-stopping step, the kept network's R^2 on ``test``, a pair
+    ``(X, y)`` of held-out rows."""
     rows, call = [], tracking.EarlyStopping.__call__
 
     def recording(self, weights, record):
         stop = call(self, weights, record)
-        X, y = test[0]
+        X, y = test
         problem = self.problem
         output = problem.scaled_output(self.kept_weights, problem.inputs(X))
         Y = problem.scaled_targets(y.reshape(-1, 1))
@@ -104,9 +105,8 @@ def record(which, seed=0):
                 prepare = corpus.preprocessing(X, categorical)
                 X_train = prepare.fit_transform(rows_of[train])
                 X_test = prepare.transform(rows_of[test])
-                held = [(X_test, y[test])]
                 estimator = NeuronPursuitRegressor(random_state=seed + repeat, n_iter_no_change=10)
-                with warnings.catch_warnings(), _recorded(held) as rows:
+                with warnings.catch_warnings(), _recorded((X_test, y[test])) as rows:
                     warnings.simplefilter("ignore")
                     started = time.perf_counter()
                     estimator.fit(X_train, y[train])
@@ -122,8 +122,8 @@ def record(which, seed=0):
 def replay(paths, rule):
     """``{dataset: (mean test R^2, mean fit seconds)}`` of every path stopped by ``rule``.
 
-    A path without early stopping's records (a fit that held nothing out) counts whole.
-    The seconds are the fit's, times the share of its iterations' seconds before the stop.
+    A path that ends before the rule stops it counts whole. The seconds are the fit's,
+    times the share of its iterations' seconds up to the stop.
     """
     folds = {}
     for row in paths:
