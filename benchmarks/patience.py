@@ -34,12 +34,11 @@ from skneuronpursuit._estimators import tracking
 from . import corpus
 from .threads import add_threads_option, apply_threads
 
-REG = "regression"
 # 13 public regressions outside both corpora, chosen before any was run, and 12 more,
 # chosen likewise after the rule was (docs/decisions.md, "The regressor's patience").
 UNSEEN = list(corpus.OUTSIDE_REGRESSIONS)[:13]
 UNSEEN_2 = list(corpus.OUTSIDE_REGRESSIONS)[13:]
-TOL = 1e-3  # the estimators' tol: a score restarts the patience above best + TOL
+TOL = NeuronPursuitRegressor().tol  # a score restarts the patience above best + TOL
 
 # name -> patience as a function of the iteration where the patience last restarted
 RULES = {
@@ -95,7 +94,7 @@ def record(which, seed=0):
     out = []
     for name, dataset in _datasets(which).items():
         X, y, kind, categorical = dataset.load()
-        if kind != REG:
+        if kind != corpus.REG:
             continue
         y = np.asarray(y, dtype=float)
         for repeat in range(3 if len(y) < corpus.SMALL else 1):

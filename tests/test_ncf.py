@@ -344,7 +344,7 @@ def test_an_ascent_step_into_its_buffers_is_the_step(
         return torch.randn(shape, generator=generator, dtype=dtype)
 
     inputs, signal = draw(layers, rows, in_size), draw(layers, rows, out_size)
-    buffers = _ncf._StepBuffers(inputs, restarts)
+    buffers = _ncf._step_buffers(inputs, restarts)
     for _ in range(2):
         A, B = draw(layers, restarts, in_size), draw(layers, restarts, out_size)
         plain = candidate_ncf(inputs, signal, A, B, activation, with_value=False)[1:]

@@ -180,8 +180,9 @@ def candidate_ncf(
     outgoing : Tensor of shape (..., R, k_out)
     with_value : bool
         False skips the value (the ascent steps need only the gradient).
-    buffers : _StepBuffers, optional
-        Tensors of shape ``(..., n, R)`` that the step's products are written into.
+    buffers : tuple of Tensor, optional
+        Three tensors of shape ``(..., n, R)`` (:func:`_step_buffers`) that the step's
+        products are written into.
 
     Returns
     -------
@@ -189,7 +190,7 @@ def candidate_ncf(
     grad_incoming, grad_outgoing : Tensor
         Shaped like ``incoming`` and ``outgoing``.
     """
-    z_out, activated_out, correlation_out = (None,) * 3 if buffers is None else buffers.three
+    z_out, activated_out, correlation_out = buffers or (None,) * 3
     z = dense_product(layer_input, incoming.mT, z_out)
     activated = activation(z, activated_out)
     correlation = matmul(signal, outgoing.mT, correlation_out)
@@ -225,7 +226,7 @@ def _folded_gradient(inputs, folded, incoming, outgoing, activation, out, buffer
     ``out``, the rows ``(grad_a, grad_b)``; the ``n x R`` pre-activations into
     ``buffers`` when given.
     """
-    work = None if buffers is None else buffers.three[0]
+    work = None if buffers is None else buffers[0]
     slopes = activation.derivative(dense_product(inputs, incoming.mT, work), work)
     total = all_sum(transposed_product(slopes, folded))  # T, shape (..., R, k_in)
     k_in = incoming.shape[-1]
@@ -233,17 +234,15 @@ def _folded_gradient(inputs, folded, incoming, outgoing, activation, out, buffer
     torch.div((total * incoming).sum(-1, keepdim=True), activation.power, out=out[..., k_in:])
 
 
-class _StepBuffers:
-    """The ``(..., n, R)`` tensors of an ascent step on dense rows, kept from step to step.
+def _step_buffers(inputs, n_candidates):
+    """Three ``(..., n, R)`` tensors for an ascent step on dense rows, kept from step to step.
 
     A tensor of that size allocated afresh each step is memory the C allocator has often
     handed back to the system since the last one: touching its pages again costs more
     than the step's arithmetic on many rows (docs/engineering.md, "Fresh memory").
     """
-
-    def __init__(self, inputs, n_candidates):
-        shape = inputs.shape[:-1] + (n_candidates,)
-        self.three = tuple(inputs.new_empty(shape) for _ in range(3))
+    shape = inputs.shape[:-1] + (n_candidates,)
+    return tuple(inputs.new_empty(shape) for _ in range(3))
 
 
 @dataclass
@@ -299,7 +298,7 @@ def _ascend(
     gradient = torch.empty_like(points)  # each step's (grad_a, grad_b), one row a candidate
     for inputs, signal in data.per_step(rows, n_steps):
         if not layers.sparse and id(inputs) not in buffers:
-            buffers[id(inputs)] = _StepBuffers(inputs, points.shape[-2])
+            buffers[id(inputs)] = _step_buffers(inputs, points.shape[-2])
         work = buffers.get(id(inputs))
         if _folds(inputs, signal):
             if id(inputs) not in folded:
