@@ -229,7 +229,7 @@ def test_ascents_on_a_subset_draw_the_same_rows_as_one_process(client):
 
 
 def test_the_descent_on_a_subsample_draws_the_same_rows_as_one_process(client):
-    # descent_samples and 8 x ncf_samples below the number of rows: the window of gradient
+    # descent_samples and 2 x ncf_samples below the number of rows: the window of gradient
     # descent, Levenberg-Marquardt's curvature and the ascents' last steps run on rows
     # every process draws alike (docs/inner-descent.md, "Many samples").
     X, y, weight = _data(9)

@@ -52,7 +52,18 @@ def solver_for(solver, objective, weights, n_outputs, alpha=0.0):
     return "lm" if alpha > 0 else "gd"
 
 
-def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss, rows=None):
+def minimise(
+    weights,
+    X,
+    Y,
+    sample_weight,
+    settings,
+    *,
+    step_size,
+    target_loss,
+    rows=None,
+    window_rows=None,
+):
     """Minimise the loss from ``weights`` with the solver of ``settings``.
 
     Parameters
@@ -67,10 +78,12 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss, 
     target_loss : float
         Stop once the loss is at or below this value.
     rows : Tensor of int, optional
-        Samples (dense ``X``) for the window of gradient descent before
-        Levenberg-Marquardt and for Levenberg-Marquardt's curvature; its gradient and
+        Samples (dense ``X``) for Levenberg-Marquardt's curvature; its gradient and
         loss stay on all samples (docs/inner-descent.md, "Many samples"). Gradient
         descent alone runs on all samples.
+    window_rows : Tensor of int, optional
+        Samples for the window of gradient descent before Levenberg-Marquardt (with
+        ``rows`` given; ``rows`` themselves when None).
 
     Returns
     -------
@@ -82,8 +95,9 @@ def minimise(weights, X, Y, sample_weight, settings, *, step_size, target_loss, 
         rows = None
     subset = (X, Y, sample_weight)
     if rows is not None:
-        chosen = sample_weight[rows]  # of mean 1 over every process's rows
-        subset = (X[rows], Y[rows], chosen / reduction.mean(chosen))
+        window = rows if window_rows is None else window_rows
+        chosen = sample_weight[window]  # of mean 1 over every process's rows
+        subset = (X[window], Y[window], chosen / reduction.mean(chosen))
     gd = None
     if solver != "lm":
         gd = gradient_descent(

@@ -52,13 +52,13 @@ class PursuitOptions:
     ncf_samples : int or None, default=4096
         On more training samples than this, each search runs the first 90% of its
         ascent on this many samples drawn afresh and the rest on all of them (on more
-        than 8 times this many, on 8 times this many); the candidates are compared on
-        all samples (docs/algorithm.md §3.3). None: every step on all samples.
+        than twice this many, on twice this many); the candidates are compared on all
+        samples (docs/algorithm.md §3.3). None: every step on all samples.
     descent_samples : int or None, default=8192
-        On more training samples than this, the gradient-descent window before
-        Levenberg-Marquardt runs on this many samples drawn afresh for each neuron, and
-        Levenberg-Marquardt forms its curvature ``J^T J`` on them; its gradient and the
-        loss that accepts each step use all samples (docs/inner-descent.md, "Many
+        On more training samples than this, Levenberg-Marquardt forms its curvature
+        ``J^T J`` on this many samples drawn afresh for each neuron, and the
+        gradient-descent window before it runs on at most 2,048 others; its gradient and
+        the loss that accepts each step use all samples (docs/inner-descent.md, "Many
         samples"). None: all samples throughout.
     layer_choice : {"decrease", "ncf"} or None, default=None
         Which hidden layer receives the next neuron. ``"ncf"`` (the paper's): the

@@ -25,8 +25,13 @@ from .scale import NCF_TOL, ScaleMixin
 FIRST_DELTA_HALVINGS = 4  # docs/algorithm.md §3, iteration 1 safeguard (the paper's)
 LATER_DELTA_HALVINGS = 10  # docs/algorithm.md §3, step 4 safeguard (the paper's)
 # On more than this many times ncf_samples, the last steps of an ascent run on that many
-# samples rather than all (docs/algorithm.md §3.3) (choice).
-LAST_ROWS_FACTOR = 8
+# samples rather than all (docs/algorithm.md §3.3) (choice, measured: docs/decisions.md,
+# "Fewer rows where the steps only point the way").
+LAST_ROWS_FACTOR = 2
+# Where descent_samples are drawn, the window of gradient descent before
+# Levenberg-Marquardt runs on at most this many samples of its own (docs/inner-descent.md,
+# "Many samples") (choice, measured: the same entry).
+WINDOW_ROWS = 2048
 
 
 def _as_tensor(array, like):
@@ -313,9 +318,11 @@ class _Pursuit(ScaleMixin, CompanionsMixin):
                 weights, self.X, self.Y, self.sample_weight, self.settings, self.gd_budget
             )
         size = self.settings.options.descent_samples
-        rows = None
+        rows = window_rows = None
         if size is not None and not isinstance(self.X, SparseInputs):
             rows = self._draw(size, self.subsample_rng)
+            if rows is not None:
+                window_rows = self._draw(min(WINDOW_ROWS, size), self.subsample_rng)
         descent = minimise(
             weights,
             self.X,
@@ -325,6 +332,7 @@ class _Pursuit(ScaleMixin, CompanionsMixin):
             step_size=self.step_size,
             target_loss=self.settings.tol * self.loss_reference,
             rows=rows,
+            window_rows=window_rows,
         )
         self.step_size = descent.step_size
         return descent
