@@ -75,33 +75,35 @@ def test_a_fit_on_more_rows_than_the_subsample_descends_and_scores_as_one_on_all
 
 def test_the_window_runs_on_its_own_fewer_rows(monkeypatch):
     # On more rows than descent_samples the window of gradient descent runs on at most
-    # WINDOW_ROWS samples of its own draw; Levenberg-Marquardt's curvature on
-    # descent_samples of them (docs/inner-descent.md, "Many samples").
+    # WINDOW_ROWS samples of a draw of its own; Levenberg-Marquardt's curvature on
+    # descent_samples (docs/inner-descent.md, "Many samples").
     import skneuronpursuit._engine.inner_solver as inner_solver
     import skneuronpursuit._engine.steps as steps
 
     monkeypatch.setattr(steps, "WINDOW_ROWS", 50)
-    windows, curvatures = [], []
-    descend, levenberg = inner_solver.gradient_descent, inner_solver.levenberg_marquardt
+    draws, windows = [], []
+    minimise, descend = steps.minimise, inner_solver.gradient_descent
+
+    def drawn(*args, rows=None, window_rows=None, **kwargs):
+        draws.append((rows, window_rows))
+        return minimise(*args, rows=rows, window_rows=window_rows, **kwargs)
 
     def window(weights, X, *args, **kwargs):
         windows.append(X.shape[0])
         return descend(weights, X, *args, **kwargs)
 
-    def curvature(*args, curvature_rows=None, **kwargs):
-        curvatures.append(curvature_rows)
-        return levenberg(*args, curvature_rows=curvature_rows, **kwargs)
-
+    monkeypatch.setattr(steps, "minimise", drawn)
     monkeypatch.setattr(inner_solver, "gradient_descent", window)
-    monkeypatch.setattr(inner_solver, "levenberg_marquardt", curvature)
     X, y = make_friedman1(n_samples=1500, noise=0.5, random_state=0)
     params = fast_params(FAST, max_iter=3, early_stopping=False, descent_samples=300)
     NeuronPursuitRegressor(**params).fit(X, y)
-    assert windows == [50] * len(windows) and len(windows) == 3
-    assert [len(rows) for rows in curvatures] == [300] * 3
-    # Drawn afresh, spread over all the rows rather than the first ones.
-    assert all(int(rows.max()) > 1000 for rows in curvatures)
-    # No window on fewer rows than descent_samples: at most as many as there are drawn.
+    assert windows == [50] * 3
+    assert [(len(rows), len(window_rows)) for rows, window_rows in draws] == [(300, 50)] * 3
+    for rows, window_rows in draws:
+        # Drawn afresh over all the rows, not the curvature's first ones.
+        assert int(window_rows.max()) > 1000
+        assert not torch.equal(window_rows, rows[:50])
+    # Never more rows than descent_samples: at most as many as the curvature's.
     monkeypatch.setattr(steps, "WINDOW_ROWS", 10_000)
     windows.clear()
     NeuronPursuitRegressor(**params).fit(X, y)
