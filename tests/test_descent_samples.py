@@ -8,7 +8,7 @@ from conftest import FAST, fast_params
 from sklearn.datasets import make_friedman1
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skneuronpursuit import NeuronPursuitRegressor, PursuitOptions
+from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor, PursuitOptions
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.damped_systems import _Explicit, _MatrixFree
 from skneuronpursuit._kernels.gauss_newton import _full_gradient
@@ -108,6 +108,12 @@ def test_the_window_runs_on_its_own_fewer_rows(monkeypatch):
     windows.clear()
     NeuronPursuitRegressor(**params).fit(X, y)
     assert windows == [300] * 3
+    # Where no window runs (Levenberg-Marquardt alone: the penalised classifier) none is
+    # drawn, so the fit's other draws are those of the code before the window had rows.
+    draws.clear()
+    labels = (y > np.median(y)).astype(int)
+    NeuronPursuitClassifier(**params).fit(X, labels)
+    assert draws and all(len(rows) == 300 and window is None for rows, window in draws)
 
 
 def test_the_subsample_size_is_validated():

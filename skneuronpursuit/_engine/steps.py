@@ -17,7 +17,7 @@ from .._kernels.network import loss as network_loss
 from .._kernels.neuron_scale import promised_decrease, ray, scale_until_descent
 from .._kernels.neurons import insert_neuron
 from .companions import CompanionsMixin
-from .inner_solver import minimise, minimise_on_schedule
+from .inner_solver import minimise, minimise_on_schedule, solver_for
 from .passes import NetworkPasses
 from .records import Addition
 from .scale import NCF_TOL, ScaleMixin
@@ -321,7 +321,9 @@ class _Pursuit(ScaleMixin, CompanionsMixin):
         rows = window_rows = None
         if size is not None and not isinstance(self.X, SparseInputs):
             rows = self._draw(size, self.subsample_rng)
-            if rows is not None:
+            s = self.settings
+            solver = solver_for(s.options.solver, s.objective, weights, self.Y.shape[1], s.alpha)
+            if rows is not None and solver == "gd+lm":  # only a window needs them
                 window_rows = self._draw(min(WINDOW_ROWS, size), self.subsample_rng)
         descent = minimise(
             weights,
