@@ -57,9 +57,9 @@ class PursuitOptions:
     descent_samples : int or None, default=8192
         On more training samples than this, Levenberg-Marquardt forms its curvature
         ``J^T J`` on this many samples drawn afresh for each neuron, and the
-        gradient-descent window before it runs on at most 2,048 others; its gradient and
-        the loss that accepts each step use all samples (docs/inner-descent.md, "Many
-        samples"). None: all samples throughout.
+        gradient-descent window before it runs on at most 2,048 samples of a draw of its
+        own; Levenberg-Marquardt's gradient and the loss that accepts each step use all
+        samples (docs/inner-descent.md, "Many samples"). None: all samples throughout.
     layer_choice : {"decrease", "ncf"} or None, default=None
         Which hidden layer receives the next neuron. ``"ncf"`` (the paper's): the
         largest NCF value. ``"decrease"``: the largest loss decrease the candidate
