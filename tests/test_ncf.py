@@ -292,15 +292,17 @@ def test_keeping_all_but_an_inserted_neuron_gives_the_network_back():
         assert torch.equal(kept, original)
 
 
-@settings(max_examples=40, deadline=None)
-@given(
+# A batch of searched layers' candidates, as the hypothesis tests of the step draw them.
+_CANDIDATES = dict(
     layers=st.integers(1, 3),
     restarts=st.integers(1, 17),
-    in_size=st.integers(1, 70),
-    out_size=st.integers(1, 12),
     double=st.booleans(),
     seed=st.integers(0, 2**31 - 1),
 )
+
+
+@settings(max_examples=40, deadline=None)
+@given(**_CANDIDATES, in_size=st.integers(1, 70), out_size=st.integers(1, 12))
 def test_the_candidates_projection_is_the_projection_of_both_parts(
     layers, restarts, in_size, out_size, double, seed
 ):
@@ -321,14 +323,11 @@ def test_the_candidates_projection_is_the_projection_of_both_parts(
 
 @settings(max_examples=40, deadline=None)
 @given(
+    **_CANDIDATES,
     activation=st.sampled_from([(1, 0.0), (1, 0.1), (1, -1.0), (2, -1.0), (2, 0.0), (3, 0.5)]),
-    layers=st.integers(1, 3),
-    restarts=st.integers(1, 17),
     rows=st.integers(1, 300),
     in_size=st.integers(1, 12),
     out_size=st.integers(1, 4),
-    double=st.booleans(),
-    seed=st.integers(0, 2**31 - 1),
 )
 def test_an_ascent_step_into_its_buffers_is_the_step(
     activation, layers, restarts, rows, in_size, out_size, double, seed

@@ -51,15 +51,14 @@ class HomogeneousActivation:
         like ``z``, or ``z`` itself), the same numbers."""
         if self.power == 1:  # the common case first: one call, no even power
             if out is None:
-                return torch.relu(z) if self.slope == 0 else functional.leaky_relu(z, self.slope)
+                return self._leaky(z)
             # relu is clamp_min(z, 0) on the CPU; both kernels are exact.
             if self.slope == 0:
                 return torch.clamp_min(z, 0, out=out)
             return torch._C._nn.leaky_relu(z, self.slope, out=out)
         if self._is_even_power:
             return z.pow(self.power)
-        leaky = self._leaky(z)
-        return leaky if self.power == 1 else leaky.pow(self.power)
+        return self._leaky(z).pow(self.power)
 
     def derivative(self, z, out=None):
         """``sigma'(z)``; at ``z = 0`` the one-sided slope ``alpha`` is used. For ``p = 1``
