@@ -2,10 +2,19 @@
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.inputs import dense_product
-from skneuronpursuit._kernels.network import backward, forward, loss, predict, push_forward
+from skneuronpursuit._kernels.network import (
+    ColumnPasses,
+    backward,
+    forward,
+    loss,
+    predict,
+    push_forward,
+)
 
 ACTIVATIONS = [(1, 0.0), (1, 0.1), (2, 0.0), (2, -1.0), (3, 0.5)]
 
@@ -105,6 +114,48 @@ def test_samples_in_columns_give_the_same_network_and_gradients(sizes, power, sl
     _, column_grads = backward(weights, *columns, signal.mT.contiguous(), activation, columns=True)
     for by_row, by_column in zip(row_grads, column_grads):
         torch.testing.assert_close(by_column, by_row)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    widths=st.lists(st.integers(1, 6), min_size=0, max_size=3),
+    n_features=st.integers(1, 7),
+    n_outputs=st.integers(1, 3),
+    n_samples=st.integers(1, 60),
+    slope=st.sampled_from([0.0, 0.1, -0.5]),
+    double=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_buffered_column_passes_are_forward_and_backward_bit_for_bit(
+    widths, n_features, n_outputs, n_samples, slope, double, seed
+):
+    # Gradient descent's buffered passes: the same kernels, so the same numbers, over
+    # steps that change the weights in place (width-1 layers take the broadcast path).
+    dtype = torch.float64 if double else torch.float32
+    activation = HomogeneousActivation(1, slope)
+    sizes = [n_features, *widths, n_outputs]
+    weights = [w.to(dtype) for w in random_network(sizes, seed)]
+    X, Y, _ = random_data(n_samples, n_features, n_outputs, seed + 1)
+    X, Y = X.to(dtype).mT.contiguous(), Y.to(dtype).mT.contiguous()
+    assert ColumnPasses.applies(X, activation)
+    passes = ColumnPasses(weights, X, activation)
+    for _ in range(3):
+        pre_activations, layer_inputs = forward(weights, X, activation, columns=True)
+        output = passes.forward()
+        assert torch.equal(output, pre_activations[-1])
+        signal = (output - Y) / n_samples
+        _, expected = backward(
+            weights, pre_activations, layer_inputs, signal, activation, columns=True
+        )
+        grads = passes.gradients(signal)
+        assert all(torch.equal(grad, reference) for grad, reference in zip(grads, expected))
+        torch._foreach_add_(weights, [grad.clone() for grad in grads], alpha=-0.1)
+
+
+def test_column_passes_leave_other_activations_to_forward_and_backward():
+    X = torch.zeros(3, 5)
+    assert not ColumnPasses.applies(X, HomogeneousActivation(2, 0.0))
+    assert ColumnPasses.applies(X, HomogeneousActivation(1, 0.1))
 
 
 def test_backward_signal_is_residual_pulled_back_through_the_jacobian():

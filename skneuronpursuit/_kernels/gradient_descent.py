@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import torch
 
 from .inputs import SparseInputs
-from .network import SQUARED_ERROR, backward, forward, weight_penalty
+from .network import SQUARED_ERROR, ColumnPasses, backward, forward, weight_penalty
 from .network import loss as network_loss
 from .reduction import count
 
@@ -145,19 +145,20 @@ def run_window(
         0-d, the loss after the last step, computed once: reading it is the only
         host synchronisation.
     """
-    X, Y, scale, columns, axis = data.X, data.Y, data.scale, data.columns, data.axis
+    Y, scale, axis = data.Y, data.scale, data.axis
     output_gradient_ = data.objective.output_gradient_
+    if data.columns and ColumnPasses.applies(data.X, activation):
+        passes = ColumnPasses(weights, data.X, activation)
+    else:
+        passes = _Passes(weights, data, activation)
     for step in range(n_steps + 1):
-        pre_activations, layer_inputs = forward(weights, X, activation, columns=columns)
+        output = passes.forward()
         # In place (the output is not needed again): the loss's gradient in H is
         # scale * (H - Y) for the squared loss, scale * (softmax(H) - Y) for the log loss.
         if step == n_steps:
-            value = data.value_(pre_activations[-1])
+            value = data.value_(output)
             return value + weight_penalty(weights, alpha) if alpha else value
-        signal = scale * output_gradient_(pre_activations[-1], Y, axis)
-        _, grads = backward(
-            weights, pre_activations, layer_inputs, signal, activation, columns=columns
-        )
+        grads = passes.gradients(scale * output_gradient_(output, Y, axis))
         if alpha:  # the penalty's gradient, alpha W_l
             torch._foreach_add_(grads, weights, alpha=alpha)
         if velocity is None:
@@ -167,6 +168,31 @@ def run_window(
             torch._foreach_add_(velocity, grads)
             torch._foreach_add_(weights, grads, alpha=-step_size)
             torch._foreach_add_(weights, velocity, alpha=-step_size * momentum)
+
+
+class _Passes:
+    """:func:`forward` and :func:`backward` in the layout of ``data``, with the interface of
+    :class:`~skneuronpursuit._kernels.network.ColumnPasses` (sparse inputs, powers above 1)."""
+
+    def __init__(self, weights, data, activation):
+        self.weights, self.data, self.activation = weights, data, activation
+
+    def forward(self):
+        data = self.data
+        self.passes = forward(self.weights, data.X, self.activation, columns=data.columns)
+        return self.passes[0][-1]
+
+    def gradients(self, output_signal):
+        pre_activations, layer_inputs = self.passes
+        _, grads = backward(
+            self.weights,
+            pre_activations,
+            layer_inputs,
+            output_signal,
+            self.activation,
+            columns=self.data.columns,
+        )
+        return grads
 
 
 def _current_loss(weights, data, activation, alpha=0.0):
