@@ -365,3 +365,67 @@ def test_log_loss_levenberg_marquardt_descends_to_a_stationary_point(n_outputs, 
     assert (
         gradient < 1e-5 * _Explicit(weights, X, Y, weight, activation, alpha, objective).g.norm()
     )
+
+
+# The forward passes of the loss that accepted a step, kept for the next system's gradient.
+
+
+def _counting_forward(monkeypatch, modules):
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[1].shape[0])
+        return forward(*args, **kwargs)
+
+    for module in modules:
+        monkeypatch.setattr(module, "forward", counted)
+    return calls
+
+
+@pytest.mark.parametrize("block_rows", [None, 7], ids=["one-block", "blocks"])
+@pytest.mark.parametrize("loss_name", ["squared_error", "log_loss"])
+@pytest.mark.parametrize("System", [_Explicit, _MatrixFree, _Dual])
+@pytest.mark.parametrize("subset", [False, True])
+def test_systems_from_kept_passes_are_the_same_bit_for_bit(
+    monkeypatch, System, loss_name, block_rows, subset
+):
+    from skneuronpursuit._kernels import blocks, damped_systems, gauss_newton
+    from skneuronpursuit._kernels.network import loss_and_passes
+
+    if System is _Dual and (subset or loss_name != "squared_error"):
+        pytest.skip("the dual system: the squared loss on all rows only")
+    if block_rows is not None:
+        monkeypatch.setattr(blocks, "BLOCK_ROWS", block_rows)
+    if loss_name == "log_loss":
+        X, Y, weight, weights, activation = log_loss_problem(1, n=30)
+    else:
+        X, Y, weight, weights, activation = problem(3, 1, 0.1, True)
+    objective = LOSSES[loss_name]
+    rows = torch.arange(0, len(X), 2) if subset else None
+    fresh = System(weights, X, Y, weight, activation, 0.01, objective, rows=rows)
+    value, passes = loss_and_passes(weights, X, Y, weight, activation, objective, 0.01)
+    assert torch.equal(value, loss(weights, X, Y, weight, activation, objective, 0.01))
+    assert len(passes) == (1 if block_rows is None else 5)
+    calls = _counting_forward(monkeypatch, [gauss_newton, damped_systems])
+    kept = System(weights, X, Y, weight, activation, 0.01, objective, rows=rows, passes=passes)
+    if subset:  # passes over the subset (A) only, none over all rows or their blocks
+        assert calls and all(n_rows == len(rows) for n_rows in calls)
+    elif block_rows is None:  # A and g from the kept pass
+        assert calls == []
+    assert torch.equal(kept.g, fresh.g) and torch.equal(kept.diagonal, fresh.diagonal)
+    p = torch.linspace(-1, 1, len(fresh.g), dtype=fresh.g.dtype)
+    assert torch.equal(kept.solve(0.1), fresh.solve(0.1))
+    assert torch.equal(kept.curvature(p), fresh.curvature(p))
+
+
+def test_passes_above_the_budget_are_not_kept(monkeypatch):
+    from skneuronpursuit._kernels import network
+    from skneuronpursuit._kernels.network import loss_and_passes
+
+    X, Y, weight, weights, activation = problem(3, 1, 0.1, True)
+    bytes_kept = len(X) * (3 + 3 + 2 + 3 + 3) * 8  # z_1..z_3 and h_1, h_2, float64
+    monkeypatch.setattr(network, "KEPT_PASS_BYTES", bytes_kept)
+    assert loss_and_passes(weights, X, Y, weight, activation)[1] is not None
+    monkeypatch.setattr(network, "KEPT_PASS_BYTES", bytes_kept - 1)
+    value, passes = loss_and_passes(weights, X, Y, weight, activation)
+    assert passes is None and torch.equal(value, loss(weights, X, Y, weight, activation))

@@ -20,6 +20,7 @@ from .gauss_newton import (
     _rows_of,
     _transposed_product,
     _unflat,
+    _whole_pass,
     has_explicit_system,
     jacobian_product,
 )
@@ -43,18 +44,21 @@ class _MatrixFree:
         alpha=0.0,
         objective=SQUARED_ERROR,
         rows=None,
+        passes=None,
     ):
         self.weights, self.activation, self.alpha = weights, activation, alpha
         self.objective = objective
         full = X, Y, sample_weight
-        if rows is not None:  # A on the rows, g on all samples
+        if rows is None:
+            self.pre, self.inputs = _whole_pass(weights, X, activation, passes)
+        else:  # A on the rows, g on all samples
             X, Y, sample_weight = _rows_of(rows, X, Y, sample_weight)
-        self.pre, self.inputs = forward(weights, X, activation)
+            self.pre, self.inputs = forward(weights, X, activation)
         self.scale = (sample_weight / count(X.shape[0]))[:, None]
         if rows is None:
             g = _gradient(weights, self.pre, self.inputs, Y, self.scale, activation, objective)
         else:
-            g = _full_gradient(weights, *full, activation, objective)
+            g = _full_gradient(weights, *full, activation, objective, passes)
         self.g = _penalised(g, weights, alpha)
         self.diagonal = _diagonal(
             weights, X, Y, sample_weight, activation, self.pre, self.inputs, objective
@@ -133,13 +137,16 @@ class _Dual:
         objective=SQUARED_ERROR,
         chunk=CHUNK,
         rows=None,
+        passes=None,
     ):
         # The squared loss only (_system_type): r must pair with J's rows. Chosen for
         # fewer residuals than weights, never on a subset of many samples.
         if rows is not None:
             raise ValueError("the dual system pairs J with all residuals: no rows")
         # Each chunk is copied as it comes: the next one overwrites the shared buffer.
-        parts = _jacobian_chunks(weights, X, Y, sample_weight, activation, chunk=chunk)
+        parts = _jacobian_chunks(
+            weights, X, Y, sample_weight, activation, chunk=chunk, passes=passes
+        )
         chunks = [(jacobian.clone(), residual) for jacobian, residual in parts]
         self.J = torch.cat([jacobian for jacobian, _ in chunks])
         self.r = torch.cat([residual for _, residual in chunks])
@@ -182,13 +189,16 @@ class _Explicit:
         alpha=0.0,
         objective=SQUARED_ERROR,
         rows=None,
+        passes=None,
     ):
         if rows is None:
-            self.A, g = _normal_equations(weights, X, Y, sample_weight, activation, objective)
+            self.A, g = _normal_equations(
+                weights, X, Y, sample_weight, activation, objective, passes=passes
+            )
         else:  # A on the rows, g on all samples
             subset = _rows_of(rows, X, Y, sample_weight)
             self.A, _ = _normal_equations(weights, *subset, activation, objective)
-            g = _full_gradient(weights, X, Y, sample_weight, activation, objective)
+            g = _full_gradient(weights, X, Y, sample_weight, activation, objective, passes)
         self.alpha, self.g = alpha, _penalised(g, weights, alpha)
         self.diagonal = self.A.diagonal()
 

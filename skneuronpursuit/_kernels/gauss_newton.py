@@ -74,8 +74,16 @@ def _dense_rows(X, start, stop):
     return dense
 
 
+def _whole_pass(weights, X, activation, passes=None):
+    """:func:`forward` over all rows of ``X``: ``passes``' only block when given as one
+    (``loss_and_passes`` at these weights), computed otherwise."""
+    if passes is not None and len(passes) == 1:
+        return passes[0]
+    return forward(weights, X, activation)
+
+
 def _jacobian_chunks(
-    weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, chunk=CHUNK
+    weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, chunk=CHUNK, passes=None
 ):
     """Rows of ``sqrt(S / n) J`` and of ``sqrt(S / n) r`` in float64, by chunks of samples.
 
@@ -83,9 +91,10 @@ def _jacobian_chunks(
     ``c`` samples; ``jacobian`` is a view of one buffer that the next chunk overwrites.
     For a loss other than the squared one the rows are whitened by its Hessian
     (``objective.whiten_``), so that ``J^T J`` is the Gauss-Newton matrix, and
-    ``residual`` is None: ``g`` no longer pairs with those rows.
+    ``residual`` is None: ``g`` no longer pairs with those rows. ``passes``: the forward
+    passes of ``loss_and_passes`` at these weights, if kept.
     """
-    pre_activations, layer_inputs = forward(weights, X, activation)
+    pre_activations, layer_inputs = _whole_pass(weights, X, activation, passes)
     n, m = Y.shape
     squared = objective.name == "squared_error"
     if squared:  # other losses' g comes from a backward pass (_normal_equations)
@@ -130,40 +139,46 @@ def _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, obje
 
 
 def _normal_equations(
-    weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, chunk=CHUNK
+    weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, chunk=CHUNK, passes=None
 ):
     """``A = J^T S J / n`` and ``g = J^T S r / n`` in float64, built by chunks of samples.
 
     For the log loss ``A = J^T S D J / n`` with ``D`` the loss's Hessian in ``H`` (the
-    generalised Gauss-Newton matrix) and ``r`` its negative gradient.
+    generalised Gauss-Newton matrix) and ``r`` its negative gradient. ``passes``: as for
+    :func:`_jacobian_chunks`.
     """
     P = sum(w.numel() for w in weights)
     A = torch.zeros(P, P, dtype=SOLVE_DTYPE, device=Y.device)
     g = torch.zeros(P, dtype=SOLVE_DTYPE, device=Y.device)
-    chunks = _jacobian_chunks(weights, X, Y, sample_weight, activation, objective, chunk)
+    chunks = _jacobian_chunks(weights, X, Y, sample_weight, activation, objective, chunk, passes)
     for jacobian, residual in chunks:
         A.addmm_(jacobian.mT, jacobian)
         if residual is not None:
             g.addmv_(jacobian.mT, residual)
     A, g = all_sum(A), all_sum(g)  # over all processes' rows (_kernels/reduction.py)
     if objective.name != "squared_error":
-        pre_activations, layer_inputs = forward(weights, X, activation)
+        pre_activations, layer_inputs = _whole_pass(weights, X, activation, passes)
         scale = (sample_weight / count(X.shape[0]))[:, None]
         g = _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective)
     return A, g
 
 
-def _full_gradient(weights, X, Y, sample_weight, activation, objective):
+def _full_gradient(weights, X, Y, sample_weight, activation, objective, passes=None):
     """``g``, minus the loss's gradient, on all samples: one forward and one backward pass
-    (on many rows one per block, their sums added: ``_kernels/blocks.py``)."""
+    (on many rows one per block, their sums added: ``_kernels/blocks.py``). ``passes``:
+    the forward passes of ``loss_and_passes`` at these weights, if kept."""
     scale = (sample_weight / count(X.shape[0]))[:, None]
     blocks = row_blocks(X.shape[0], isinstance(X, SparseInputs))
     if len(blocks) == 1:
-        pre_activations, layer_inputs = forward(weights, X, activation)
+        pre_activations, layer_inputs = _whole_pass(weights, X, activation, passes)
         return _gradient(weights, pre_activations, layer_inputs, Y, scale, activation, objective)
+    kept = iter(passes) if passes is not None else None
 
     def block_sums(rows):
-        pre_activations, layer_inputs = forward(weights, X[rows], activation)
+        if kept is None:
+            pre_activations, layer_inputs = forward(weights, X[rows], activation)
+        else:
+            pre_activations, layer_inputs = next(kept)
         signal = scale[rows] * objective.negative_gradient(pre_activations[-1], Y[rows])
         _, grads = backward(
             weights, pre_activations, layer_inputs, signal, activation, reduce=False

@@ -35,8 +35,7 @@ import torch
 from .damped_systems import _system_type
 from .gauss_newton import _flat, _unflat
 from .gradient_descent import DescentResult
-from .network import SQUARED_ERROR
-from .network import loss as network_loss
+from .network import SQUARED_ERROR, loss_and_passes
 
 # Accepted steps of a call that names no budget: enough to converge (an LM descent takes
 # 2-40 steps, rarely 100). The estimators pass lm_steps (choice).
@@ -100,7 +99,10 @@ def levenberg_marquardt(
     """
     noise = 100 * torch.finfo(Y.dtype).eps
     current = [w.clone() for w in weights]
-    loss = float(network_loss(current, X, Y, sample_weight, activation, objective, alpha))
+    # The forward passes of each loss below, kept (where small enough) for the gradient
+    # at the same weights when the next system is formed there (the same numbers).
+    loss, passes = loss_and_passes(current, X, Y, sample_weight, activation, objective, alpha)
+    loss = float(loss)
     system_type = _system_type(weights, Y.shape, max_explicit, objective)
     n_accepted = n_rejected = 0
     last_decrease = None
@@ -109,8 +111,17 @@ def levenberg_marquardt(
     while n_accepted < max_steps and loss > target_loss:
         if system is None:
             system = system_type(
-                current, X, Y, sample_weight, activation, alpha, objective, rows=curvature_rows
+                current,
+                X,
+                Y,
+                sample_weight,
+                activation,
+                alpha,
+                objective,
+                rows=curvature_rows,
+                passes=passes,
             )
+            passes = None
             largest = float(system.diagonal.max())
             if not largest > 0:  # the outputs do not depend on the weights: nothing to do
                 break
@@ -129,13 +140,16 @@ def levenberg_marquardt(
             continue
         predicted = float(p.dot(system.g) - system.curvature(p) / 2)
         trial = [w + d for w, d in zip(current, _unflat(p, current))]
-        trial_loss = float(network_loss(trial, X, Y, sample_weight, activation, objective, alpha))
+        trial_loss, trial_passes = loss_and_passes(
+            trial, X, Y, sample_weight, activation, objective, alpha
+        )
+        trial_loss = float(trial_loss)
         if trial_loss < loss and predicted > 0:  # `<` is False for NaN
             gain = (loss - trial_loss) / predicted
             damping *= max(1 / 3, 1 - (2 * gain - 1) ** 3)
             growth = 2.0
             decrease = loss - trial_loss
-            current, loss, system = trial, trial_loss, None
+            current, loss, system, passes = trial, trial_loss, None, trial_passes
             n_accepted += 1
             # Converged: a small decrease that is not speeding up (as gradient_descent:
             # a new neuron escaping its saddle lowers the loss slowly, but faster step

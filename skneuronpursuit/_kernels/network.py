@@ -19,6 +19,10 @@ from .losses import LOSSES, weighted_squared_norm  # noqa: F401 (weighted_square
 from .reduction import all_sum, all_sum_list, count
 
 SQUARED_ERROR = LOSSES["squared_error"]
+# (choice) The most activation memory a loss keeps for the gradient after it
+# (loss_and_passes; Levenberg-Marquardt's accepted steps): 10^5 rows of a (15, 7, 1)
+# network take 16 MiB in float32; on 10^6 rows nothing is kept (docs/big-data.md).
+KEPT_PASS_BYTES = 1 << 26
 
 
 def matmul(values, other, out=None):
@@ -224,15 +228,40 @@ def loss(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, alph
     With ``alpha > 0`` the L2 penalty :func:`weight_penalty` is added (§10). On many
     rows the loss is summed block by block (``_kernels/blocks.py``).
     """
+    return loss_and_passes(weights, X, Y, sample_weight, activation, objective, alpha, False)[0]
+
+
+def loss_and_passes(
+    weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, alpha=0.0, keep=True
+):
+    """:func:`loss`, and the forward passes it made, for a gradient at the same weights.
+
+    Returns
+    -------
+    value : Tensor
+        0-d, :func:`loss`'s value.
+    passes : list or None
+        ``(pre_activations, layer_inputs)`` of :func:`forward` for each block of
+        :func:`~skneuronpursuit._kernels.blocks.row_blocks`, in their order; None when
+        ``keep`` is False or their activations would take more than ``KEPT_PASS_BYTES``.
+    """
     blocks = row_blocks(X.shape[0], isinstance(X, SparseInputs))
+    widths = sum(w.shape[-2] for w in weights) + sum(w.shape[-2] for w in weights[:-1])
+    kept = [] if keep and X.shape[0] * widths * Y.element_size() <= KEPT_PASS_BYTES else None
+
+    def output(inputs):
+        passes = forward(weights, inputs, activation)
+        if kept is not None:
+            kept.append(passes)
+        return passes[0][-1]
+
     if len(blocks) == 1:
-        value = objective.value(predict(weights, X, activation), Y, sample_weight)
+        value = objective.value(output(X), Y, sample_weight)
     else:
         sums = (
-            objective.row_sum(predict(weights, X[rows], activation), Y[rows], sample_weight[rows])
-            for rows in blocks
+            objective.row_sum(output(X[rows]), Y[rows], sample_weight[rows]) for rows in blocks
         )
         value = objective.value_of_sum(all_sum(sum_of(sums)), count(X.shape[0]))
     if alpha:
         value = value + weight_penalty(weights, alpha)
-    return value
+    return value, kept
