@@ -429,3 +429,21 @@ def test_passes_above_the_budget_are_not_kept(monkeypatch):
     monkeypatch.setattr(network, "KEPT_PASS_BYTES", bytes_kept - 1)
     value, passes = loss_and_passes(weights, X, Y, weight, activation)
     assert passes is None and torch.equal(value, loss(weights, X, Y, weight, activation))
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_the_jacobians_signals_reduce_no_gradient(monkeypatch, n_outputs):
+    # dH_o/dz_l for each output needs the backward pass's signals only: the weight
+    # gradients of the unit signals are neither formed nor all-reduced (a data-parallel
+    # fit's collectives are A and g).
+    from skneuronpursuit._kernels import network
+
+    X, Y, weight, weights, activation = problem(3, 1, 0.1, True)
+    weights[-1] = weights[-1][:1].repeat(n_outputs, 1)
+    Y = Y[:, :1].repeat(1, n_outputs)
+    calls = []
+    monkeypatch.setattr(network, "all_sum_list", lambda tensors: calls.append(1) or tensors)
+    system = _Explicit(weights, X, Y, weight, activation)
+    assert calls == []
+    A, g = _normal_equations(weights, X, Y, weight, activation)
+    assert torch.equal(system.A, A) and torch.equal(system.g, g)

@@ -55,7 +55,9 @@ def _output_signals(weights, pre_activations, layer_inputs, activation, n_output
     for o in range(n_outputs):
         unit = torch.zeros_like(pre_activations[-1])
         unit[:, o] = 1
-        signals.append(backward(weights, pre_activations, layer_inputs, unit, activation)[0])
+        signals.append(
+            backward(weights, pre_activations, layer_inputs, unit, activation, grads=False)[0]
+        )
     return signals
 
 
