@@ -316,7 +316,8 @@ def test_the_candidates_projection_is_the_projection_of_both_parts(
     points[0, 0] = 0
     A, B = points[..., :in_size].clone(), points[..., in_size:].clone()
     _ncf._project_to_sphere([A, B], batch_ndim=2)
-    _ncf._project_candidates(points, in_size)
+    squares = torch.empty_like(points) if seed % 2 else None  # a buffer for the squares
+    _ncf._project_candidates(points, in_size, squares)
     assert torch.equal(points, torch.cat([A, B], dim=-1))
     assert not points[0, 0].any()
 
@@ -332,9 +333,10 @@ def test_the_candidates_projection_is_the_projection_of_both_parts(
 def test_an_ascent_step_into_its_buffers_is_the_step(
     activation, layers, restarts, rows, in_size, out_size, double, seed
 ):
-    # The search writes a step's (layers, n, R) tensors into buffers kept from step to
-    # step (docs/engineering.md, "Fresh memory"): the same gradient, bit for bit, for the
-    # general step and the folded one, and twice in a row (the buffers are overwritten).
+    # The search writes a step's tensors (its (layers, n, R) ones and the gradients) into
+    # buffers kept from step to step (docs/engineering.md, "Fresh memory"): the same
+    # gradient, bit for bit, for the general step and the folded one, and twice in a row
+    # (the buffers are overwritten).
     activation = HomogeneousActivation(*activation)
     dtype = torch.float64 if double else torch.float32
     generator = torch.Generator().manual_seed(seed)
@@ -343,7 +345,7 @@ def test_an_ascent_step_into_its_buffers_is_the_step(
         return torch.randn(shape, generator=generator, dtype=dtype)
 
     inputs, signal = draw(layers, rows, in_size), draw(layers, rows, out_size)
-    buffers = _ncf._step_buffers(inputs, restarts)
+    buffers = _ncf._step_buffers(inputs, signal, restarts)
     for _ in range(2):
         A, B = draw(layers, restarts, in_size), draw(layers, restarts, out_size)
         plain = candidate_ncf(inputs, signal, A, B, activation, with_value=False)[1:]

@@ -152,7 +152,7 @@ class SparseInputs:
         return _product(squares, self.matrix.values().new_ones(self.shape[1]))
 
 
-def transposed_product(values, X):
+def transposed_product(values, X, out=None):
     """``values.mT @ X`` for dense or sparse ``X``: the gradient of a first layer.
 
     Called explicitly rather than through ``Tensor.__matmul__``, whose fallback to
@@ -160,13 +160,26 @@ def transposed_product(values, X):
     For dense ``X`` the narrower operand goes first, computing ``(X.mT @ values).mT``
     when ``X`` has fewer columns: torch's CPU products of two transposed tall
     matrices are several times faster that way round when the widths differ a lot
-    (e.g. 16 and 1: 34 against 220 us; docs/engineering.md).
+    (e.g. 16 and 1: 34 against 220 us; docs/engineering.md). ``out``: for dense ``X``,
+    a tensor of :func:`transposed_product_buffer` that the product is written into where
+    :func:`dense_product` writes one (the same numbers).
     """
     if isinstance(X, SparseInputs):
         return X.__rmatmul__(values.mT)
-    if X.shape[-1] < values.shape[-1]:
-        return dense_product(X.mT, values).mT
-    return dense_product(values.mT, X)
+    if _narrower_first(values, X):
+        return dense_product(X.mT, values, out).mT
+    return dense_product(values.mT, X, out)
+
+
+def _narrower_first(values, X):
+    return X.shape[-1] < values.shape[-1]
+
+
+def transposed_product_buffer(values, X):
+    """A tensor for ``out`` of :func:`transposed_product` on dense tensors shaped like these."""
+    if _narrower_first(values, X):
+        return X.new_empty(X.shape[:-2] + (X.shape[-1], values.shape[-1]))
+    return X.new_empty(X.shape[:-2] + (values.shape[-1], X.shape[-1]))
 
 
 def dense_product(a, b, out=None):

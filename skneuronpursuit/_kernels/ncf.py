@@ -34,7 +34,7 @@ from .ascent_rows import (
     weighted_rms_row_norm,
 )
 from .blocks import row_blocks
-from .inputs import SparseInputs, dense_product, transposed_product
+from .inputs import SparseInputs, dense_product, transposed_product, transposed_product_buffer
 from .network import backward, forward, matmul
 from .reduction import all_sum, all_sum_list, count
 
@@ -54,11 +54,12 @@ def _project_to_sphere(parts, batch_ndim):
         part.mul_(inverse_norm.view(inverse_norm.shape + (1,) * (part.ndim - batch_ndim)))
 
 
-def _project_candidates(points, in_size):
+def _project_candidates(points, in_size, squares=None):
     """:func:`_project_to_sphere` of the candidates ``(a, b)``, the rows of ``points``
     (``a`` their first ``in_size`` entries): the same numbers, ``||a||^2`` and
-    ``||b||^2`` summed apart, in half the operations (it runs once per ascent step)."""
-    squares = points.square()
+    ``||b||^2`` summed apart, in half the operations (it runs once per ascent step).
+    ``squares``: a tensor like ``points`` to hold their squares."""
+    squares = torch.square(points, out=squares)
     squared = squares[..., :in_size].sum(-1)
     squared += squares[..., in_size:].sum(-1)
     inverse_norm = squared.sqrt_().clamp_min_(torch.finfo(squared.dtype).tiny).reciprocal_()
@@ -180,9 +181,8 @@ def candidate_ncf(
     outgoing : Tensor of shape (..., R, k_out)
     with_value : bool
         False skips the value (the ascent steps need only the gradient).
-    buffers : tuple of Tensor, optional
-        Three tensors of shape ``(..., n, R)`` (:func:`_step_buffers`) that the step's
-        products are written into.
+    buffers : _StepBuffers, optional
+        Tensors that the step's products are written into (:func:`_step_buffers`).
 
     Returns
     -------
@@ -190,15 +190,17 @@ def candidate_ncf(
     grad_incoming, grad_outgoing : Tensor
         Shaped like ``incoming`` and ``outgoing``.
     """
-    z_out, activated_out, correlation_out = buffers or (None,) * 3
-    z = dense_product(layer_input, incoming.mT, z_out)
-    activated = activation(z, activated_out)
-    correlation = matmul(signal, outgoing.mT, correlation_out)
+    work = buffers or _StepBuffers()
+    z = dense_product(layer_input, incoming.mT, work.z)
+    activated = activation(z, work.activated)
+    correlation = matmul(signal, outgoing.mT, work.correlation)
     value = all_sum((activated * correlation).sum(-2)) if with_value else None
     grad_incoming = transposed_product(
-        activation.backpropagate(correlation, z, activated, correlation_out), layer_input
+        activation.backpropagate(correlation, z, activated, work.correlation),
+        layer_input,
+        work.grad_incoming,
     )
-    grad_outgoing = transposed_product(activated, signal)
+    grad_outgoing = transposed_product(activated, signal, work.grad_outgoing)
     grad_incoming, grad_outgoing = all_sum_list([grad_incoming, grad_outgoing])
     return value, grad_incoming, grad_outgoing
 
@@ -226,23 +228,43 @@ def _folded_gradient(inputs, folded, incoming, outgoing, activation, out, buffer
     ``out``, the rows ``(grad_a, grad_b)``; the ``n x R`` pre-activations into
     ``buffers`` when given.
     """
-    work = None if buffers is None else buffers[0]
-    slopes = activation.derivative(dense_product(inputs, incoming.mT, work), work)
-    total = all_sum(transposed_product(slopes, folded))  # T, shape (..., R, k_in)
+    work = buffers or _StepBuffers()
+    slopes = activation.derivative(dense_product(inputs, incoming.mT, work.z), work.z)
+    # T, shape (..., R, k_in)
+    total = all_sum(transposed_product(slopes, folded, work.grad_incoming))
     k_in = incoming.shape[-1]
     torch.mul(total, outgoing, out=out[..., :k_in])
     torch.div((total * incoming).sum(-1, keepdim=True), activation.power, out=out[..., k_in:])
 
 
-def _step_buffers(inputs, n_candidates):
-    """Three ``(..., n, R)`` tensors for an ascent step on dense rows, kept from step to step.
+@dataclass
+class _StepBuffers:
+    """Tensors an ascent step on dense rows writes into, kept from step to step (None:
+    allocated by the step)."""
 
-    A tensor of that size allocated afresh each step is memory the C allocator has often
+    z: torch.Tensor = None  # (..., n, R), as activated and correlation
+    activated: torch.Tensor = None
+    correlation: torch.Tensor = None
+    grad_incoming: torch.Tensor = None  # transposed_product_buffer: (..., R, k_in) or mT
+    grad_outgoing: torch.Tensor = None
+
+
+def _step_buffers(inputs, signal, n_candidates):
+    """:class:`_StepBuffers` for ascent steps on the dense rows ``(inputs, signal)``.
+
+    A tensor of ``n x R`` allocated afresh each step is memory the C allocator has often
     handed back to the system since the last one: touching its pages again costs more
-    than the step's arithmetic on many rows (docs/engineering.md, "Fresh memory").
+    than the step's arithmetic on many rows (docs/engineering.md, "Fresh memory"); on a
+    few hundred rows, allocating a step's every result costs as much as computing it.
     """
-    shape = inputs.shape[:-1] + (n_candidates,)
-    return tuple(inputs.new_empty(shape) for _ in range(3))
+    z = inputs.new_empty(inputs.shape[:-1] + (n_candidates,))
+    return _StepBuffers(
+        z,
+        torch.empty_like(z),
+        torch.empty_like(z),
+        transposed_product_buffer(z, inputs),
+        transposed_product_buffer(z, signal),
+    )
 
 
 @dataclass
@@ -296,22 +318,24 @@ def _ascend(
     folded = {}  # the products g_i h_i of each (inputs, signal), when they fold
     buffers = {}  # the step's buffers for each (inputs, signal), on dense rows
     gradient = torch.empty_like(points)  # each step's (grad_a, grad_b), one row a candidate
+    grad_a, grad_b = gradient[..., :in_size], gradient[..., in_size:]
+    squares = torch.empty_like(points)
     for inputs, signal in data.per_step(rows, n_steps):
         if not layers.sparse and id(inputs) not in buffers:
-            buffers[id(inputs)] = _step_buffers(inputs, points.shape[-2])
+            buffers[id(inputs)] = _step_buffers(inputs, signal, points.shape[-2])
         work = buffers.get(id(inputs))
         if _folds(inputs, signal):
             if id(inputs) not in folded:
                 folded[id(inputs)] = inputs * signal
             _folded_gradient(inputs, folded[id(inputs)], A, B, activation, gradient, work)
         else:
-            _, grad_a, grad_b = candidate_ncf(
+            _, grad_incoming, grad_outgoing = candidate_ncf(
                 inputs, signal, A, B, activation, with_value=False, buffers=work
             )
-            gradient[..., :in_size].copy_(grad_a)
-            gradient[..., in_size:].copy_(grad_b)
+            grad_a.copy_(grad_incoming)
+            grad_b.copy_(grad_outgoing)
         points.add_(gradient, alpha=step_size)
-        _project_candidates(points, in_size)
+        _project_candidates(points, in_size, squares)
     normalised = torch.nan_to_num(value_on_all_rows(data, value), nan=-torch.inf)
     # N = N_hat * signal_scale * input_scale**p: compare layers in true units.
     return normalised * (signal_scale * input_scale**activation.power)[:, None]
