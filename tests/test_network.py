@@ -139,17 +139,20 @@ def test_buffered_column_passes_are_forward_and_backward_bit_for_bit(
     X, Y = X.to(dtype).mT.contiguous(), Y.to(dtype).mT.contiguous()
     assert ColumnPasses.applies(X, activation)
     passes = ColumnPasses(weights, X, activation)
+    def same(got, expected):  # bit for bit; a step too large for the weights gives NaN
+        torch.testing.assert_close(got, expected, rtol=0, atol=0, equal_nan=True)
+
     for _ in range(3):
         pre_activations, layer_inputs = forward(weights, X, activation, columns=True)
         output = passes.forward()
-        assert torch.equal(output, pre_activations[-1])
+        same(output, pre_activations[-1])
         signal = (output - Y) / n_samples
         _, expected = backward(
             weights, pre_activations, layer_inputs, signal, activation, columns=True
         )
-        grads = passes.gradients(signal)
-        assert all(torch.equal(grad, reference) for grad, reference in zip(grads, expected))
-        torch._foreach_add_(weights, [grad.clone() for grad in grads], alpha=-0.1)
+        for grad, reference in zip(passes.gradients(signal), expected):
+            same(grad, reference)
+        torch._foreach_add_(weights, expected, alpha=-0.01)
 
 
 def test_column_passes_leave_other_activations_to_forward_and_backward():

@@ -225,8 +225,8 @@ def _folded_gradient(inputs, folded, incoming, outgoing, activation, out, buffer
     positively homogeneous ``sigma``, ``grad_b N = a . T / p`` (docs/algorithm.md §8):
     two matrix products and one pass over the ``n x R`` pre-activations per step,
     where :func:`candidate_ncf` needs four passes and a third product. Written into
-    ``out``, the rows ``(grad_a, grad_b)``; the ``n x R`` pre-activations into
-    ``buffers`` when given.
+    ``out``, the rows ``(grad_a, grad_b)``; the ``n x R`` pre-activations and ``T``
+    into ``buffers`` (:class:`_StepBuffers`) when given.
     """
     work = buffers or _StepBuffers()
     slopes = activation.derivative(dense_product(inputs, incoming.mT, work.z), work.z)
