@@ -20,9 +20,10 @@ from .reduction import all_sum, all_sum_list, count
 
 SQUARED_ERROR = LOSSES["squared_error"]
 # (choice) The most activation memory a loss keeps for the gradient after it
-# (loss_and_passes; Levenberg-Marquardt's accepted steps): 10^5 rows of a (15, 7, 1)
-# network take 16 MiB in float32; on 10^6 rows nothing is kept (docs/big-data.md).
-KEPT_PASS_BYTES = 1 << 26
+# (loss_and_passes; Levenberg-Marquardt's accepted steps): 90,000 rows of a (15, 7, 1)
+# network take 15.5 MiB in float32. On 10^6 rows a depth-3 network's never fit, so a fit
+# there peaks where it did: 64 MiB raised that peak by 61 MiB (docs/big-data.md).
+KEPT_PASS_BYTES = 1 << 24
 
 
 def matmul(values, other, out=None):
