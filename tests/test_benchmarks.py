@@ -121,6 +121,16 @@ def test_sparse_input_comparison_times_both_kinds_of_step():
     assert all(t > 0 for part in parts.values() for t in part.values())
 
 
+def test_step_costs_time_every_kind_of_inner_step():
+    from benchmarks.steps import ASCENT, DESCENT, FIRST, LM, measure
+
+    results = measure(repeats=1, steps_scale=0.02)
+    assert len(results) == len(DESCENT) + len(ASCENT) + len(FIRST) + len(LM)
+    kinds = {kind for kind, _, _ in results}
+    assert kinds == {"gradient descent", "NCF ascent", "first search", "Levenberg-Marquardt"}
+    assert all(microseconds > 0 for _, _, microseconds in results)
+
+
 def test_every_benchmark_module_imports():
     # They import engine internals (docs/engineering.md): a rename must fail here.
     import importlib
