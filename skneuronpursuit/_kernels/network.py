@@ -41,10 +41,13 @@ def matmul(values, other, out=None):
     return dense_product(values, other, out)
 
 
-def _columns_product(weight, values):
+def _columns_product(weight, values, out=None):
     """``weight @ values`` for two matrices, as :func:`matmul` computes it (samples in
-    columns: gradient descent's layout, where this is the innermost call)."""
-    return weight * values if weight.shape[-1] == 1 else torch.mm(weight, values)
+    columns: gradient descent's layout, where this is the innermost call); written into
+    ``out`` when it is given."""
+    if weight.shape[-1] == 1:
+        return torch.mul(weight, values, out=out)
+    return torch.mm(weight, values, out=out)
 
 
 def forward(weights, X, activation, output=True, columns=False):
@@ -157,9 +160,9 @@ class ColumnPasses:
     The same products and activation kernels as :func:`forward` and :func:`backward`
     with ``columns=True``, so the same numbers bit for bit; a step of gradient descent
     on a small network is bound by the calls themselves, and writing into buffers
-    (``out=``) with the kernels chosen once per window makes it about 1.6x as fast
-    (docs/engineering.md). ``weights`` may change in place between passes; their
-    shapes may not. For activations of power 1 (:meth:`applies`).
+    (``out=``) makes it about 1.4x as fast (docs/engineering.md). ``weights`` may change
+    in place between passes; their shapes may not. For activations of power 1
+    (:meth:`applies`).
     """
 
     def __init__(self, weights, X, activation):
@@ -172,9 +175,6 @@ class ColumnPasses:
         self.grads = [torch.empty_like(w) for w in weights]
         self.transposed_inputs = [h.mT for h in self.inputs]
         self.transposed_weights = [w.mT for w in weights]
-        # As _columns_product: a product of inner size 1 is a broadcast multiply.
-        self.forward_products = [torch.mul if w.shape[-1] == 1 else torch.mm for w in weights]
-        self.back_products = [torch.mul if w.shape[0] == 1 else torch.mm for w in weights]
 
     @staticmethod
     def applies(X, activation):
@@ -186,7 +186,7 @@ class ColumnPasses:
         z, h, activation = self.pre_activations, self.inputs, self.activation
         last = len(self.weights) - 1
         for index, weight in enumerate(self.weights):
-            self.forward_products[index](weight, h[index], out=z[index])
+            _columns_product(weight, h[index], out=z[index])
             if index < last:
                 activation(z[index], out=h[index + 1])
         return z[-1]
@@ -198,7 +198,7 @@ class ColumnPasses:
         signal = output_signal
         for index in range(len(self.weights) - 1, 0, -1):
             back = self.back[index]
-            self.back_products[index](self.transposed_weights[index], signal, out=back)
+            _columns_product(self.transposed_weights[index], signal, out=back)
             signal = self.activation.backpropagate(back, z[index - 1], h[index], out=back)
             torch.mm(signal, self.transposed_inputs[index - 1], out=self.grads[index - 1])
         torch.mm(output_signal, self.transposed_inputs[-1], out=self.grads[-1])
@@ -232,6 +232,12 @@ def loss(weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, alph
     return loss_and_passes(weights, X, Y, sample_weight, activation, objective, alpha, False)[0]
 
 
+def _pass_bytes(weights, n_rows, Y):
+    """The memory of a forward pass's activations: every ``z_l`` and ``h_l`` over the rows."""
+    widths = sum(w.shape[-2] for w in weights) + sum(w.shape[-2] for w in weights[:-1])
+    return n_rows * widths * Y.element_size()
+
+
 def loss_and_passes(
     weights, X, Y, sample_weight, activation, objective=SQUARED_ERROR, alpha=0.0, keep=True
 ):
@@ -247,8 +253,7 @@ def loss_and_passes(
         ``keep`` is False or their activations would take more than ``KEPT_PASS_BYTES``.
     """
     blocks = row_blocks(X.shape[0], isinstance(X, SparseInputs))
-    widths = sum(w.shape[-2] for w in weights) + sum(w.shape[-2] for w in weights[:-1])
-    kept = [] if keep and X.shape[0] * widths * Y.element_size() <= KEPT_PASS_BYTES else None
+    kept = [] if keep and _pass_bytes(weights, X.shape[0], Y) <= KEPT_PASS_BYTES else None
 
     def output(inputs):
         passes = forward(weights, inputs, activation)
