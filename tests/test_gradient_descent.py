@@ -12,6 +12,7 @@ from skneuronpursuit._kernels.activation import HomogeneousActivation
 from skneuronpursuit._kernels.gradient_descent import (
     GROWTH,
     MAX_HALVINGS,
+    WINDOW,
     gradient_descent,
     next_step_size,
 )
@@ -48,12 +49,13 @@ def test_gradient_descent_halves_the_step_and_never_raises_the_loss(momentum):
 def test_a_rolled_back_window_leaves_no_trace_and_costs_no_budget(momentum):
     # A descent that starts with a step too large rolls back to its checkpoint and halves:
     # what it returns is the descent started at the halved step, bit for bit, with the
-    # same number of accepted steps (the rolled-back window is not charged).
+    # same number of accepted steps (the rolled-back window is not charged). One window's
+    # budget: a later rise would halve the step again, after the fact.
     X, Y, weight, weights = small_problem()
     rolled = gradient_descent(
-        weights, X, Y, weight, RELU, step_size=1e3, max_steps=600, momentum=momentum
+        weights, X, Y, weight, RELU, step_size=1e3, max_steps=WINDOW, momentum=momentum
     )
-    assert rolled.n_halvings > 0
+    assert rolled.n_halvings > 0 and rolled.n_steps == WINDOW
     direct = gradient_descent(
         weights,
         X,
@@ -61,7 +63,7 @@ def test_a_rolled_back_window_leaves_no_trace_and_costs_no_budget(momentum):
         weight,
         RELU,
         step_size=1e3 / 2**rolled.n_halvings,
-        max_steps=600,
+        max_steps=WINDOW,
         momentum=momentum,
     )
     assert direct.n_halvings == 0
