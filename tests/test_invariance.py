@@ -204,7 +204,9 @@ def test_a_stall_at_the_noise_floor_under_early_stopping_does_not_warn():
             reg = NeuronPursuitRegressor(random_state=seed).fit(X_price, price)
         stalls += reg.stop_reason_ == "stalled"
         assert reg.early_stopping_ and reg.score(X_price, price) > 0.8
-    assert stalls == 3  # measured: every seed stalls here
+    # The scenario arises: some fit stalled, and did not warn (measured: 3 of 3 seeds
+    # stall on a Xeon, 2 of 3 on an AMD EPYC, whose kernels round otherwise).
+    assert stalls >= 1
 
 
 def test_a_noisy_log_price_target_grows_the_neurons_that_help():
