@@ -275,6 +275,34 @@ def test_grid_search_results_do_not_depend_on_n_jobs():
     )
 
 
+def _coefficients_digest(estimator):
+    return hashlib.sha256(b"".join(c.tobytes() for c in estimator.coefs_)).hexdigest()
+
+
+def test_a_small_fit_does_not_depend_on_torchs_threads():
+    # docs/engineering.md, "Threads and parallel fits": a CPU fit of at most
+    # ONE_THREAD_VALUES input values runs on one thread. With two threads torch's products
+    # of this fit were rounded otherwise (its first descent's W @ X, 5 x 11 by 11 x 270)
+    # and it grew another network. The process's thread count is restored after it.
+    from sklearn.datasets import make_friedman1
+
+    from skneuronpursuit._engine.device import ONE_THREAD_VALUES
+
+    X, y = make_friedman1(300, noise=1.0, random_state=0)
+    assert X.size <= ONE_THREAD_VALUES
+    previous = torch.get_num_threads()
+    digests = []
+    try:
+        for threads in (2, 1):
+            torch.set_num_threads(threads)
+            reg = NeuronPursuitRegressor(random_state=0, max_iter=8).fit(X, y)
+            assert torch.get_num_threads() == threads
+            digests.append(_coefficients_digest(reg))
+    finally:
+        torch.set_num_threads(previous)
+    assert digests[0] == digests[1]
+
+
 # ---------------------------------------------------------------- memory
 
 

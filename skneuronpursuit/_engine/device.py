@@ -1,4 +1,7 @@
-"""Resolving the ``device`` and ``dtype`` hyperparameters to torch objects."""
+"""Resolving the ``device`` and ``dtype`` hyperparameters to torch objects, and the CPU
+threads a fit runs on."""
+
+from contextlib import contextmanager
 
 import torch
 
@@ -47,3 +50,28 @@ def resolve_device(device):
     if resolved.type != "cpu":
         _probe(resolved)
     return resolved
+
+
+# (choice) A CPU fit of at most this many input values (rows x columns) runs on one torch
+# thread: there a second thread costs more than it saves (docs/engineering.md, "Threads
+# and parallel fits"), and a fit on one thread does not depend on how many the process has.
+ONE_THREAD_VALUES = 1 << 14
+
+
+@contextmanager
+def fit_threads(device, n_values):
+    """Run the block on one torch thread for a small CPU fit (``n_values`` input values at
+    most ``ONE_THREAD_VALUES``), on the threads as they are otherwise.
+
+    torch's thread count is the process's: a fit in another Python thread of the same
+    process meanwhile runs on one thread too.
+    """
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or n_values > ONE_THREAD_VALUES or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -12,7 +12,7 @@ import scipy.sparse
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from .data import _network_output
-from .device import DTYPES, resolve_device
+from .device import DTYPES, fit_threads, resolve_device
 from .problem import build_problem, random_state_from
 from .pursuit import grow
 from .settings import PursuitSettings
@@ -90,6 +90,9 @@ def neuron_pursuit(
         regressor does.
     dtype : {"float32", "float64"}, default="float32"
     device : str or torch.device, default="cpu"
+        On the CPU a fit of at most 16,384 input values (rows x columns) runs on one
+        torch thread, as the estimators' fits do (docs/engineering.md, "Threads and
+        parallel fits").
     random_state : int, RandomState instance or None, default=None
 
     Returns
@@ -123,24 +126,26 @@ def neuron_pursuit(
     sample_weight = check_array(sample_weight, ensure_2d=False, dtype=np.float64)
     if scipy.sparse.issparse(X):
         X = scipy.sparse.csr_matrix(X)
-    problem = build_problem(
-        X,
-        Y,
-        sample_weight,
-        settings,
-        fit_intercept=fit_intercept,
-        dtype=DTYPES[dtype],
-        device=resolve_device(device),
-        center=fit_intercept,
-    )
-    result = grow(
-        problem.X,
-        problem.Y,
-        problem.sample_weight,
-        settings,
-        random_state_from(random_state),
-        loss_reference=problem.loss_reference,
-    )
+    device = resolve_device(device)
+    with fit_threads(device, X.shape[0] * X.shape[1]):
+        problem = build_problem(
+            X,
+            Y,
+            sample_weight,
+            settings,
+            fit_intercept=fit_intercept,
+            dtype=DTYPES[dtype],
+            device=device,
+            center=fit_intercept,
+        )
+        result = grow(
+            problem.X,
+            problem.Y,
+            problem.sample_weight,
+            settings,
+            random_state_from(random_state),
+            loss_reference=problem.loss_reference,
+        )
     return PursuitFit(
         coefs=problem.user_units(result.weights),
         history=result.history,

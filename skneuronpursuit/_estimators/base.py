@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
 from .._engine.data import merge_duplicates
-from .._engine.device import DTYPES, resolve_device
+from .._engine.device import DTYPES, fit_threads, resolve_device
 from .._engine.problem import build_problem, random_state_from
 from .._engine.pursuit import grow
 from .._engine.settings import PursuitOptions, PursuitSettings
@@ -197,12 +197,17 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
 
         Sets the fitted attributes only at the end, once the growth has run, with
         the estimator-specific ``attributes`` (a dict, e.g. ``classes_``), which
-        callbacks also see in the models they rebuild during the fit.
+        callbacks also see in the models they rebuild during the fit. A small CPU fit
+        runs on one torch thread (``fit_threads``).
         """
+        device = resolve_device(self.device)
+        with fit_threads(device, X.shape[0] * X.shape[1]):
+            return self._grow_network(X, Y, sample_weight, attributes, device)
+
+    def _grow_network(self, X, Y, sample_weight, attributes, device):
         settings = self._settings()
         # The loss the network was fitted with, a fitted attribute: predict_proba reads it.
         attributes = {**(attributes or {}), "_loss_": settings.objective.name}
-        device = resolve_device(self.device)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
