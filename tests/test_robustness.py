@@ -254,10 +254,14 @@ print(hashlib.sha256(b"".join(c.tobytes() for c in reg.coefs_)).hexdigest())
 """
 
 
+def _coefficients_digest(estimator):
+    return hashlib.sha256(b"".join(c.tobytes() for c in estimator.coefs_)).hexdigest()
+
+
 def test_same_seed_gives_identical_weights_across_processes():
     X = hypercube(120, 5, seed=5)
     reg = NeuronPursuitRegressor(**FAST).fit(X, X[:, 0] * X[:, 1] + X[:, 2])
-    digest = hashlib.sha256(b"".join(c.tobytes() for c in reg.coefs_)).hexdigest()
+    digest = _coefficients_digest(reg)
     other = subprocess.run(
         [sys.executable, "-c", FIT_AND_HASH], capture_output=True, text=True, check=True
     )
@@ -273,10 +277,6 @@ def test_grid_search_results_do_not_depend_on_n_jobs():
     np.testing.assert_array_equal(
         serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
     )
-
-
-def _coefficients_digest(estimator):
-    return hashlib.sha256(b"".join(c.tobytes() for c in estimator.coefs_)).hexdigest()
 
 
 def test_a_small_fit_does_not_depend_on_torchs_threads():
