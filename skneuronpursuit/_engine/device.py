@@ -63,8 +63,9 @@ def fit_threads(device, n_values):
     """Run the block on one torch thread for a small CPU fit (``n_values`` input values at
     most ``ONE_THREAD_VALUES``), on the threads as they are otherwise.
 
-    torch's thread count is the process's: a fit in another Python thread of the same
-    process meanwhile runs on one thread too.
+    ``torch.set_num_threads`` sets the calling thread's count, and the count with which a
+    Python thread that first runs torch work meanwhile starts (and keeps); threads
+    already running keep theirs.
     """
     threads = torch.get_num_threads()
     if device.type != "cpu" or n_values > ONE_THREAD_VALUES or threads == 1:
