@@ -59,16 +59,17 @@ ONE_THREAD_VALUES = 1 << 14
 
 
 @contextmanager
-def fit_threads(device, n_values):
-    """Run the block on one torch thread for a small CPU fit (``n_values`` input values at
-    most ``ONE_THREAD_VALUES``), on the threads as they are otherwise.
+def fit_threads(device, X):
+    """Run the block on one torch thread for a small CPU fit (inputs ``X``, dense or
+    sparse, of at most ``ONE_THREAD_VALUES`` rows x columns), on the threads as they are
+    otherwise.
 
     ``torch.set_num_threads`` sets the calling thread's count, and the count with which a
     Python thread that first runs torch work meanwhile starts (and keeps); threads
     already running keep theirs.
     """
     threads = torch.get_num_threads()
-    if device.type != "cpu" or n_values > ONE_THREAD_VALUES or threads == 1:
+    if device.type != "cpu" or X.shape[0] * X.shape[1] > ONE_THREAD_VALUES or threads == 1:
         yield
         return
     torch.set_num_threads(1)

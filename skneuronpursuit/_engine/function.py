@@ -127,7 +127,7 @@ def neuron_pursuit(
     if scipy.sparse.issparse(X):
         X = scipy.sparse.csr_matrix(X)
     device = resolve_device(device)
-    with fit_threads(device, X.shape[0] * X.shape[1]):
+    with fit_threads(device, X):
         problem = build_problem(
             X,
             Y,

@@ -201,7 +201,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         runs on one torch thread (``fit_threads``).
         """
         device = resolve_device(self.device)
-        with fit_threads(device, X.shape[0] * X.shape[1]):
+        with fit_threads(device, X):
             return self._grow_network(X, Y, sample_weight, attributes, device)
 
     def _grow_network(self, X, Y, sample_weight, attributes, device):
