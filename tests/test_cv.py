@@ -294,6 +294,26 @@ def test_the_refit_keeps_the_feature_names():
         np.testing.assert_array_equal(reg.predict(frame), reg.estimator_.predict(frame))
 
 
+@pytest.mark.parametrize("method", ["predict", "decision_function", "predict_proba"])
+@pytest.mark.parametrize("fitted_on_frame", [True, False])
+def test_a_feature_name_mismatch_warns_once_naming_the_cv_estimator(method, fitted_on_frame):
+    # As GridSearchCV: one warning, not a second one from estimator_.
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    if method == "predict":
+        model, target = regressor_cv(), y
+    else:
+        model = NeuronPursuitClassifierCV(NeuronPursuitClassifier(**SETTINGS), cv=3)
+        target = labels
+    model.fit(frame if fitted_on_frame else X, target)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        getattr(model, method)(X if fitted_on_frame else frame)
+    messages = [str(warning.message) for warning in caught]
+    assert len(messages) == 1, messages
+    assert f"but {type(model).__name__} was fitted" in messages[0]
+
+
 @pytest.mark.parametrize("bad", ["weights", "targets"])
 def test_a_failed_fit_leaves_the_previous_fit_as_it_was(bad):
     # validate_data set n_features_in_ and feature_names_in_ to the failed fit's, so the

@@ -205,12 +205,17 @@ def test_early_stopping_on_too_few_weighted_samples_is_refused_by_name(Estimator
     assert not hasattr(model, "coefs_")
 
 
-def test_a_class_with_one_sample_under_early_stopping_is_refused_by_name():
-    # scikit-learn's stratified split refuses it with its own words; ours name the fix.
-    labels = np.r_[np.zeros(30), np.ones(29), 2]
+@pytest.mark.parametrize("lone", ["zebra", 7])
+def test_a_class_with_one_sample_under_early_stopping_is_refused_by_name(lone):
+    # scikit-learn's stratified split refuses it in terms of the class indices it was
+    # given; ours name the user's class and the fix.
+    first, second = ("cat", "dog") if isinstance(lone, str) else (0, 1)
+    labels = np.array([first] * 30 + [second] * 29 + [lone])
     model = NeuronPursuitClassifier(**FAST, early_stopping=True)
-    with pytest.raises(ValueError, match="early_stopping.*stratified.*early_stopping=False"):
+    fix = "early_stopping.*stratified.*early_stopping=False"
+    with pytest.raises(ValueError, match=fix) as raised:
         model.fit(X, labels)
+    assert f"classes [{lone!r}]" in str(raised.value)
 
 
 def test_auto_early_stopping_fits_on_all_samples_where_none_can_be_held_out():

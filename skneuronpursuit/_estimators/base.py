@@ -239,6 +239,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                     self.validation_fraction,
                     self._min_validation_samples,
                     type(self).__name__,
+                    attributes.get("classes_"),
                 )
             except HeldOutSplitError:
                 if self.early_stopping != "auto":

@@ -233,10 +233,22 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
             raise AttributeError(f"{type(self).__name__} has no feature_importances_ before fit.")
         return self.estimator_.feature_importances_
 
-    def _validated(self, X):
+    def _delegate(self, method, X):
+        """``estimator_``'s ``method`` on ``X``, checked against the fitted data once.
+
+        ``estimator_`` gets ``X`` as given and checks it again; a feature-name warning
+        names this estimator only, as ``GridSearchCV``'s does.
+        """
         check_is_fitted(self)
         validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float64)
-        return X  # as given: estimator_ checks it again, feature names included
+        inner = type(self.estimator_).__name__
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore",
+                message=rf"X (has|does not have valid) feature names, but {inner} was fitted",
+                category=UserWarning,
+            )
+            return getattr(self.estimator_, method)(X)
 
     def predict(self, X):
         """Predict with ``estimator_``, the network refitted on all rows.
@@ -249,8 +261,7 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        X = self._validated(X)
-        return self.estimator_.predict(X)
+        return self._delegate("predict", X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -381,17 +392,14 @@ class NeuronPursuitClassifierCV(ClassifierMixin, _BaseNeuronPursuitCV):
 
         Returns an ndarray of shape (n_samples, n_classes), columns as ``classes_``.
         """
-        X = self._validated(X)
-        return self.estimator_.predict_proba(X)
+        return self._delegate("predict_proba", X)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
         """Logarithms of :meth:`predict_proba`."""
-        X = self._validated(X)
-        return self.estimator_.predict_log_proba(X)
+        return self._delegate("predict_log_proba", X)
 
     def decision_function(self, X):
         """Network outputs of ``estimator_``: shape (n_samples,) for two classes, else
         (n_samples, n_classes)."""
-        X = self._validated(X)
-        return self.estimator_.decision_function(X)
+        return self._delegate("decision_function", X)

@@ -8,7 +8,9 @@ class HeldOutSplitError(ValueError):
     """The held-out split cannot be made (too few samples, or classes too small)."""
 
 
-def validation_split(X, Y, sample_weight, stratify, seed, fraction, min_samples, estimator):
+def validation_split(
+    X, Y, sample_weight, stratify, seed, fraction, min_samples, estimator, class_labels=None
+):
     """Training indices and the held-out ``(X, Y, sample_weight)``.
 
     Parameters
@@ -25,6 +27,8 @@ def validation_split(X, Y, sample_weight, stratify, seed, fraction, min_samples,
         Held-out samples the validation score needs to be defined.
     estimator : str
         The estimator's name, for the messages.
+    class_labels : ndarray, optional
+        The user's label of each class index in ``stratify``: the messages name them.
 
     Raises
     ------
@@ -46,7 +50,7 @@ def validation_split(X, Y, sample_weight, stratify, seed, fraction, min_samples,
         raise HeldOutSplitError(
             f"early_stopping holds out {what} the {n_samples} distinct samples "
             f"(validation_fraction={fraction}) and {estimator} cannot make that split: "
-            f"{str(error).rstrip('.')}. {advice}"
+            f"{_reason(error, stratify, class_labels)}. {advice}"
         ) from None
     if len(held_out) < min_samples:
         raise HeldOutSplitError(
@@ -55,3 +59,20 @@ def validation_split(X, Y, sample_weight, stratify, seed, fraction, min_samples,
             f"to score them. {advice}"
         )
     return train, (X[held_out], Y[held_out], sample_weight[held_out])
+
+
+def _reason(error, stratify, class_labels):
+    """scikit-learn's reason the split failed, with classes named by the user's labels.
+
+    Its own message lists the class indices the split was stratified on, which are not
+    the user's labels.
+    """
+    if stratify is not None and class_labels is not None:
+        counts = np.bincount(stratify, minlength=len(class_labels))
+        too_small = np.asarray(class_labels)[counts == 1].tolist()
+        if too_small:
+            return (
+                f"the classes {too_small} have 1 distinct sample each, and a stratified "
+                "split needs 2"
+            )
+    return str(error).rstrip(".")
