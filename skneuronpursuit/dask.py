@@ -20,9 +20,14 @@ import dask.array as da
 import numpy as np
 from distributed import Client, default_client, wait
 from sklearn.base import clone, is_classifier
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _get_feature_names, check_is_fitted
 
-from ._estimators.classifier import NeuronPursuitClassifier
+from ._estimators.classifier import (
+    NeuronPursuitClassifier,
+    check_one_label_per_sample,
+    sorted_classes,
+    unordered_labels,
+)
 from ._estimators.dask_partitions import (
     _free_port,
     _is_frame,
@@ -51,6 +56,23 @@ __all__ = [
 # Seconds a process of the fit waits for the others to join and in any collective
 # before it gives up (torch.distributed's timeout); tests lower it.
 TIMEOUT_SECONDS = 1800
+
+
+def _collection(X):
+    """``X`` itself: a Dask array or DataFrame, which the mapped outputs take."""
+    if not (_is_frame(X) or isinstance(X, da.Array)):
+        raise TypeError(f"X must be a Dask array or DataFrame; got {type(X).__name__}.")
+    return X
+
+
+def _feature_names(X):
+    """A Dask DataFrame's column names where they name features, by validate_data's rule:
+    all strings (mixed types raise TypeError); else None."""
+    if not hasattr(X, "columns"):
+        return None
+    import pandas as pd  # a Dask DataFrame needs it
+
+    return _get_feature_names(pd.DataFrame(columns=X.columns))
 
 
 def _fitted_attributes(estimator):
@@ -106,6 +128,7 @@ class _DaskNeuronPursuit:
         local = self._validate_before_launch()
         client = self._client()
         parts = _parts(X, y, sample_weight)  # checks the types first
+        names = _feature_names(X)
         classes = self._classes(y)
         futures = client.compute(parts)
         wait(futures)
@@ -147,8 +170,8 @@ class _DaskNeuronPursuit:
             delattr(self, name)
         for name, value in _fitted_attributes(fitted).items():
             setattr(self, name, value)
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        if names is not None:
+            self.feature_names_in_ = names
         self.n_workers_ = len(workers)
         warn_about_stop(self)
         return self
@@ -218,10 +241,8 @@ class _DaskNeuronPursuit:
         function = functools.partial(
             on_rows, getattr(self.to_local(), method), np.empty(shape, dtype=np.float64)
         )
-        if _is_frame(X):
+        if _is_frame(_collection(X)):
             return X.map_partitions(function, meta=np.empty(shape, dtype=np.float64))
-        if not isinstance(X, da.Array):
-            raise TypeError(f"X must be a Dask array or DataFrame; got {type(X).__name__}.")
         X = X.rechunk({1: X.shape[1]})
         if n_columns is None:
             return X.map_blocks(function, drop_axis=1, dtype=np.float64)
@@ -318,10 +339,17 @@ class DaskNeuronPursuitClassifier(_DaskNeuronPursuit, NeuronPursuitClassifier):
 
     def _classes(self, y):
         """The classes of all partitions (a small reduction of the labels, computed once)."""
-        if isinstance(y, da.Array):
-            return np.asarray(da.unique(y).compute())
-        # A tree reduction: the labels are few (a shuffle also logs warnings).
-        return np.sort(np.asarray(y.unique(split_out=1).compute()))
+        check_one_label_per_sample(
+            y, type(self).__name__, advice="For several labels, fit one per column of y."
+        )
+        try:
+            if isinstance(y, da.Array):
+                labels = da.unique(y).compute()
+            else:  # a tree reduction: the labels are few (a shuffle also logs warnings)
+                labels = y.unique(split_out=1).compute()
+        except TypeError as error:  # sorting, in the partitions or their reduction
+            raise unordered_labels(error) from None
+        return sorted_classes(np.asarray(labels))[0]
 
     def predict(self, X):
         """Predict the class of the largest network output, partition by partition.
@@ -337,7 +365,7 @@ class DaskNeuronPursuitClassifier(_DaskNeuronPursuit, NeuronPursuitClassifier):
         check_is_fitted(self)
         empty = np.array([], dtype=self.classes_.dtype)
         function = functools.partial(on_rows, self.to_local().predict, empty)
-        if _is_frame(X):
+        if _is_frame(_collection(X)):
             return X.map_partitions(function, meta=empty)
         X = X.rechunk({1: X.shape[1]})
         return X.map_blocks(function, drop_axis=1, dtype=self.classes_.dtype)

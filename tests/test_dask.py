@@ -19,7 +19,7 @@ da = pytest.importorskip("dask.array")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from sklearn.base import clone  # noqa: E402
-from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.exceptions import DataConversionWarning, NotFittedError  # noqa: E402
 from sklearn.metrics import accuracy_score, r2_score  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
@@ -264,6 +264,25 @@ def test_fit_partition_without_a_process_group_is_a_fit_in_one_process():
     assert _relative(fitted.predict(X), local.predict(X)) < 1e-8
 
 
+def test_fit_partition_checks_inputs_as_fit_does():
+    # The same messages as the local estimators' (which input, which problem).
+    X, y, _ = _data(5, n=60)
+    labels = (y > np.median(y)).astype(int)
+    params = {**QUICK, "max_iter": 1}
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        fitted = fit_partition(NeuronPursuitClassifier(**params), X, labels[:, None])
+    np.testing.assert_array_equal(fitted.classes_, [0, 1])
+    with pytest.raises(ValueError, match="one label per sample"):
+        fit_partition(NeuronPursuitClassifier(**params), X, np.c_[labels, labels])
+    with pytest.raises(TypeError, match="one comparable type"):
+        fit_partition(NeuronPursuitClassifier(**params), X, np.array(["a", None] * 30))
+    for bad in ("X", "y"):
+        X_bad, y_bad = X.copy(), y.copy()
+        (X_bad if bad == "X" else y_bad)[3] = np.nan
+        with pytest.raises(ValueError, match=f"Input {bad} contains NaN"):
+            fit_partition(NeuronPursuitRegressor(**params), X_bad, y_bad)
+
+
 def _torchrun_rank(rank, address, path, X, y, weight, params):
     """One process of a fit launched as torchrun would: its half of the rows."""
     from datetime import timedelta
@@ -403,6 +422,51 @@ def test_empty_partitions_take_no_part(client):
     assert classifier.score(dX, da.from_array(labels, chunks)) > 0.5
     with pytest.raises(ValueError, match="no rows"):
         DaskNeuronPursuitRegressor(**params).fit(dX[:0], dy[:0])
+
+
+def test_partitions_that_weigh_nothing_take_no_part(client):
+    # As zero weights in one process drop their rows: a partition may weigh nothing,
+    # the collection may not.
+    X, y, weight = _data()
+    weight[:CHUNK] = 0.0
+    params = {**QUICK, "dtype": "float64"}
+    local = NeuronPursuitRegressor(**params).fit(X, y, sample_weight=weight)
+    fitted = DaskNeuronPursuitRegressor(**params).fit(*_dask(X, y, weight))
+    assert fitted.hidden_layer_sizes_ == local.hidden_layer_sizes_
+    assert _relative(fitted.to_local().predict(X), local.predict(X)) < 1e-8
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        DaskNeuronPursuitRegressor(**params).fit(*_dask(X, y, np.zeros(N_ROWS)))
+
+
+def test_the_classifier_checks_its_labels_and_inputs_as_the_local_one(client):
+    X, y, _ = _data()
+    two_columns = np.c_[y > 0, y > 1]
+    with pytest.raises(ValueError, match="one label per sample.*got y of 2 columns"):
+        DaskNeuronPursuitClassifier(**QUICK).fit(*_dask(X, two_columns))
+    with pytest.raises(TypeError, match="one comparable type"):
+        DaskNeuronPursuitClassifier(**QUICK).fit(*_dask(X, np.array(["a", None] * 120)))
+    fitted = DaskNeuronPursuitClassifier(**{**QUICK, "max_iter": 1}).fit(
+        *_dask(X, np.where(y > np.median(y), "high", "low"))
+    )
+    for method in ("predict", "predict_proba", "decision_function"):
+        with pytest.raises(TypeError, match="X must be a Dask array or DataFrame; got ndarray"):
+            getattr(fitted, method)(X)
+
+
+def test_column_names_that_are_not_strings_are_not_feature_names(client):
+    # As validate_data: pandas' default integer columns name no features, so the model
+    # does not warn when it predicts on arrays.
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y, _ = _data()
+    dX = dd.from_pandas(pd.DataFrame(X), npartitions=4)
+    fitted = DaskNeuronPursuitRegressor(**{**QUICK, "max_iter": 1}).fit(
+        dX, dd.from_pandas(pd.Series(y), npartitions=4)
+    )
+    assert not hasattr(fitted, "feature_names_in_")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted.to_local().predict(X)
 
 
 @pytest.mark.parametrize("partition", range(N_ROWS // CHUNK))

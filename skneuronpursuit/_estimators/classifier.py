@@ -40,6 +40,46 @@ def class_targets(encoded, n_classes, loss):
     return np.eye(n_classes)[encoded]
 
 
+def check_one_label_per_sample(y, name, advice=None):
+    """Refuse ``y`` of several columns; ``advice`` (by default the wrapper for several
+    labels per sample) ends the message."""
+    # Arrays and frames, in memory or Dask's (whose row count may be unknown); lists
+    # are checked later.
+    shape = getattr(y, "shape", ())
+    n_columns = len(y.columns) if hasattr(y, "columns") else shape[1] if len(shape) == 2 else 1
+    if n_columns > 1:
+        raise ValueError(
+            f"{name} takes one label per sample (y of shape (n_samples,)); got y "
+            f"of {n_columns} columns. "
+            + (
+                advice
+                or "For several labels per sample, wrap it: "
+                f"sklearn.multioutput.MultiOutputClassifier({name}())."
+            )
+        )
+
+
+def sorted_classes(y):
+    """``np.unique(y, return_inverse=True)`` of labels ``y`` that are classes.
+
+    Raises scikit-learn's ValueError for continuous targets, and a TypeError naming the
+    problem where the labels have no order (None among strings, strings among numbers).
+    """
+    try:
+        check_classification_targets(y)
+        return np.unique(y, return_inverse=True)
+    except TypeError as error:
+        raise unordered_labels(error) from None
+
+
+def unordered_labels(error):
+    """The TypeError for labels that sorting (``error``) found without an order."""
+    return TypeError(
+        "The labels y must be of one comparable type (all strings or all "
+        f"numbers, no None); sorting them failed: {error}"
+    )
+
+
 def check_class_weight(class_weight):
     """``class_weight`` itself; a dict's weights must be finite and non-negative."""
     if isinstance(class_weight, dict):
@@ -175,25 +215,11 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
             The fitted estimator.
         """
         with _restored_on_failure(self):
-            shape = getattr(y, "shape", ())  # arrays and frames; lists fail below
-            if len(shape) == 2 and shape[1] > 1:
-                name = type(self).__name__
-                raise ValueError(
-                    f"{name} takes one label per sample (y of shape (n_samples,)); got y "
-                    f"of shape {shape}. For several labels per sample, wrap it: "
-                    f"sklearn.multioutput.MultiOutputClassifier({name}())."
-                )
+            check_one_label_per_sample(y, type(self).__name__)
             X, y = validate_data(
                 self, X, y, dtype=np.float64, ensure_min_samples=2, accept_sparse="csr"
             )
-            try:
-                check_classification_targets(y)
-                classes, encoded = np.unique(y, return_inverse=True)
-            except TypeError as error:  # e.g. None among strings: no order
-                raise TypeError(
-                    "The labels y must be of one comparable type (all strings or all "
-                    f"numbers, no None); sorting them failed: {error}"
-                ) from None
+            classes, encoded = sorted_classes(y)
             if (
                 self.warm_start
                 and hasattr(self, "classes_")

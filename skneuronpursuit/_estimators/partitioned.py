@@ -24,15 +24,24 @@ from dataclasses import replace
 import numpy as np
 import torch
 from sklearn.base import clone, is_classifier
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, _get_feature_names, check_array
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _get_feature_names,
+    check_array,
+    column_or_1d,
+)
 
 from .._engine.data import merge_duplicates
 from .._engine.device import DTYPES, resolve_device
 from .._engine.problem import random_state_from
 from .._engine.pursuit import grow
 from .._kernels import reduction
-from .classifier import check_class_weight, class_targets
+from .classifier import (
+    check_class_weight,
+    check_one_label_per_sample,
+    class_targets,
+    sorted_classes,
+)
 from .growth_attributes import growth_attributes
 from .held_out import HeldOutSplitError
 from .partition_problem import (
@@ -65,9 +74,14 @@ def _agree(error):
 # ---------------------------------------------------------------- the fit
 
 
-def _labels(y):
-    y = check_array(y, ensure_2d=False, dtype=None, ensure_min_samples=0)
-    check_classification_targets(y) if len(y) else None
+def _labels(y, name):
+    """A block's class labels, checked as the classifier's ``fit`` checks them."""
+    check_one_label_per_sample(y, name)
+    y = check_array(y, ensure_2d=False, dtype=None, ensure_min_samples=0, input_name="y")
+    if y.ndim == 2:
+        y = column_or_1d(y, warn=True)  # a column, as validate_data takes it
+    if len(y):
+        sorted_classes(y)
     return y
 
 
@@ -75,21 +89,28 @@ def _local_blocks(estimator, blocks):
     """Validated blocks ``(index, X, y, sample_weight)`` and the local label set."""
     checked = []
     for index, X, y, sample_weight in blocks:
-        X = check_array(X, accept_sparse="csr", dtype=np.float64, ensure_min_samples=0)
+        X = check_array(
+            X, accept_sparse="csr", dtype=np.float64, ensure_min_samples=0, input_name="X"
+        )
         if X.shape[0] == 0:
             raise ValueError(
                 f"block {index} has no rows: every process of a data-parallel fit needs "
                 "at least one (fit_partition's X)"
             )
         if is_classifier(estimator):
-            y = _labels(y)
+            y = _labels(y, type(estimator).__name__)
         else:
-            y = check_array(y, ensure_2d=False, dtype=None, ensure_min_samples=0)
+            y = check_array(y, ensure_2d=False, dtype=None, ensure_min_samples=0, input_name="y")
             y = _numeric_targets(y).reshape(len(y), -1)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"block {index}: X has {X.shape[0]} rows and y {y.shape[0]}")
+        # A block may weigh nothing (its rows are dropped); all blocks may not (below).
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            sample_weight,
+            X,
+            dtype=np.float64,
+            ensure_non_negative=True,
+            allow_all_zero_weights=True,
         )
         if checked and X.shape[1] != checked[0][1].shape[1]:
             raise ValueError("the blocks have different numbers of features")
@@ -104,12 +125,12 @@ def _all_labels(labels, classes):
     if classes is not None:
         return np.asarray(classes)
     if not reduction.active():
-        return np.unique(labels)
+        return sorted_classes(labels)[0]
     gathered = [None] * torch.distributed.get_world_size(reduction._active().group)
     torch.distributed.all_gather_object(
-        gathered, np.unique(labels), group=reduction._active().group
+        gathered, sorted_classes(labels)[0], group=reduction._active().group
     )
-    return np.unique(np.concatenate(gathered))
+    return sorted_classes(np.concatenate(gathered))[0]
 
 
 def _encode(estimator, checked, classes):
@@ -202,6 +223,9 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
         except Exception as caught:  # every process raises, none waits in a collective
             error = caught
         _agree(error)
+        total_weight = reduction.sum_array(np.array([sum(w.sum() for *_, w in checked)]))
+        if not total_weight[0] > 0:  # the same sum in every process: all raise
+            raise ValueError("Sample weights must contain at least one non-zero number.")
         width = checked[0][1].shape[1]
         widths = reduction.max_array(np.array([width, -width], dtype=np.float64))
         if widths[0] != -widths[1]:
