@@ -1,5 +1,7 @@
 """Invariances of the fit: affine changes of the regressor's targets, weights as repeats."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -112,6 +114,34 @@ def test_a_fit_stuck_at_the_zero_network_warns_whatever_the_penalty():
         stuck = NeuronPursuitRegressor(**FAST, alpha=1e3).fit(X, Y)
     assert stuck.stop_reason_ == "penalty" and sum(stuck.hidden_layer_sizes_) == 0
     np.testing.assert_allclose(stuck.predict(X), Y.mean())
+
+
+@pytest.mark.parametrize(
+    "params", [{"delta": 1e-6}, {"depth": 5, "activation_power": 3, "dtype": "float64"}]
+)
+def test_a_stuck_network_worse_than_none_is_not_kept(params):
+    # Neurons stuck near zero output fit the targets from their smallest value up
+    # (docs/algorithm.md §1): the model predicted min(y), R^2 about -8.5 on these data.
+    # The network with no neuron, which predicts the mean, is kept instead.
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.RandomState(0)
+    X_stuck = rng.normal(size=(200, 5))
+    y = np.maximum(X_stuck[:, 0], 0) + X_stuck[:, 1] - 0.5 * X_stuck[:, 2]
+    y = y + 0.05 * rng.normal(size=200)
+    settings = dict(max_iter=4, n_restarts=4, gd_steps=300, random_state=0)
+    model = NeuronPursuitRegressor(**settings, **params, early_stopping=False)
+    with pytest.warns(ConvergenceWarning, match="stuck; the model is the network with no neuron"):
+        model.fit(X_stuck, y)
+    assert model.history_[-1].train_error > 1 and model.n_iter_ == 4
+    assert sum(model.hidden_layer_sizes_) == 0
+    np.testing.assert_allclose(model.predict(X_stuck), y.mean(), rtol=1e-6)
+    # A warm start grows on from it.
+    model.set_params(warm_start=True, max_iter=6, delta=0.2, depth=model.depth)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X_stuck, y)
+    assert model.n_iter_ > 4 and sum(model.hidden_layer_sizes_) > 0
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])

@@ -19,7 +19,9 @@ from .records import IterationRecord, print_record, settled, stalled
 from .steps import _Pursuit
 
 
-def _empty_network(n_features, n_outputs, depth, like):
+def empty_network(n_features, n_outputs, depth, like):
+    """The network with no neuron: ``depth`` weight matrices of ``like``'s dtype and
+    device, hidden widths 0 (it outputs 0, and the model its offset)."""
     sizes = [n_features] + [0] * (depth - 1) + [n_outputs]
     return [like.new_zeros(sizes[i + 1], sizes[i]) for i in range(depth)]
 
@@ -81,7 +83,7 @@ def grow(
     PursuitResult
     """
     run = _Pursuit(X, Y, sample_weight, settings, random_state, loss_reference)
-    weights = initial_weights or _empty_network(X.shape[1], Y.shape[1], settings.depth, Y)
+    weights = initial_weights or empty_network(X.shape[1], Y.shape[1], settings.depth, Y)
     history = []
     loss = run.loss(weights)
     if run.loss_reference == 0 or loss <= settings.tol * run.loss_reference:

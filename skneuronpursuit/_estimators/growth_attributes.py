@@ -3,6 +3,8 @@ data-parallel one (``partitioned.py``)."""
 
 from dataclasses import replace
 
+from .._engine.pursuit import empty_network
+
 
 def growth_attributes(result, tracker, problem, settings, seeds, previous_history=()):
     """The network to keep and the fitted attributes that describe the growth.
@@ -39,6 +41,14 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
         else record
         for record in result.history
     ]
+    kept = tracker.kept_iteration if tracker is not None else None
+    kept_record = history[(kept or len(history)) - 1] if history else None
+    if kept_record is not None and kept_record.train_error > 1:
+        # A stuck growth whose network fits the training rows worse than the network
+        # with no neuron (which predicts the regressor's targets' mean, uniform
+        # probabilities): that one is kept (docs/algorithm.md §3.5).
+        first, last = weights[0], weights[-1]
+        weights = empty_network(first.shape[1], last.shape[0], len(weights), first)
     random_state, split_seed = seeds
     attributes = dict(
         x_scale_=problem.x_scale,

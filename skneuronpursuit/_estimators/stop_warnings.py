@@ -27,10 +27,11 @@ def warn_about_stop(estimator):
     tells = reason.warns and (estimator.early_stopping_ or not reason.only_with_early_stopping)
     if estimator.stop_reason_ != "tol" and error >= STUCK_ERROR:
         said = f": {reason.message}" if tells else f" ({estimator.stop_reason_!r})"
+        replaced = "; the model is the network with no neuron, which fits better" * (error > 1)
         warnings.warn(
             f"{name}{said}. Its network fits the training data no better than the zero "
             f"network does (relative training error {error:.3g}"
-            f"{', no neuron' if kept is None else ''}): the growth is stuck. With "
+            f"{', no neuron' if kept is None else ''}): the growth is stuck{replaced}. With "
             "alpha > 0 try a smaller alpha; else another depth, negative_slope=0.1 "
             "(with ReLU, neurons off on every sample give no signal) or more n_restarts.",
             ConvergenceWarning,
