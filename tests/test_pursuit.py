@@ -366,7 +366,7 @@ def test_interrupt_keeps_the_last_completed_iteration(monkeypatch):
 
 def test_the_engine_runs_without_autograd_bookkeeping(monkeypatch):
     # Inference mode: every GD or LM step and ascent step skips autograd's dispatch
-    # (docs/decisions.md, "Speed"). A warm start from ordinary tensors works too.
+    # (docs/engineering.md, "Inference mode"). A warm start from ordinary tensors works too.
     import skneuronpursuit._engine.steps as pursuit
 
     seen = []

@@ -40,7 +40,8 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
     the neuron whose incoming and outgoing weights maximise the correlation of
     its first-order effect with the current residual (a KKT point of a
     sphere-constrained neural correlation function), added at a small scale,
-    followed by full-batch gradient descent on the squared loss. Single- and
+    followed by a minimisation of the squared loss over the whole network
+    (gradient descent, then Levenberg-Marquardt where that is cheap). Single- and
     multi-output targets are supported.
 
     Parameters
@@ -53,7 +54,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
 
     See Also
     --------
-    NeuronPursuitClassifier : Classification with squared loss on one-hot targets.
+    NeuronPursuitClassifier : Classification, by default with the penalised log loss.
     sklearn.neural_network.MLPRegressor : A network of fixed size trained by
         gradient methods.
     sklearn.linear_model.OrthogonalMatchingPursuit : Neuron Pursuit on a
