@@ -296,6 +296,20 @@ def test_history_describes_the_growth():
     )
 
 
+def test_a_history_record_reads_by_key_and_tabulates():
+    pd = pytest.importorskip("pandas")
+    X = hypercube(100, 4, seed=0)
+    reg = NeuronPursuitRegressor(max_iter=2, tol=0, early_stopping=False, **FAST)
+    record = reg.fit(X, sparse_relu_target(X)).history_[0]
+    assert "loss" in record and "nothing" not in record and 0 not in record
+    assert record.get("loss") == record["loss"] == record.loss and record.get(0) is None
+    with pytest.raises(KeyError):
+        record[0]
+    assert dict(record.items())["iteration"] == 1
+    table = pd.DataFrame(reg.history_)  # dataclass rows: one column per field
+    assert list(table.columns) == record.keys() and len(table) == 2
+
+
 def test_stops_at_tol():
     X = hypercube(200, 6, seed=1)
     y = np.maximum(X[:, 0] + X[:, 1], 0)

@@ -28,6 +28,18 @@ X_OK = hypercube(30, 3, seed=0)
 Y_OK = X_OK[:, 0] * X_OK[:, 1]
 
 
+@pytest.mark.parametrize("dtype, ncf_lr", [("float32", 1e30), ("float64", 1e300)])
+def test_an_overflowing_search_is_reported_as_such(dtype, ncf_lr):
+    # The ascent's first step overflows the projection onto the sphere and zeroes the
+    # point: that was reported as "no positive KKT point", a claim about the data.
+    params = fast_params(FAST, dtype=dtype, early_stopping=False, ncf_lr=ncf_lr)
+    model = NeuronPursuitRegressor(**params)
+    with pytest.warns(ConvergenceWarning, match="overflowed"):
+        model.fit(X_OK, Y_OK)
+    assert model.stop_reason_ == "non_finite" and model.n_iter_ == 0
+    np.testing.assert_allclose(model.predict(X_OK), Y_OK.mean())
+
+
 # ---------------------------------------------------------------- malformed input
 
 

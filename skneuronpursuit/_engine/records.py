@@ -64,8 +64,9 @@ STOP_REASONS = {
         "halving; the last network with a finite, non-increasing loss is kept"
     ),
     "non_finite": StopReason(
-        "the loss became non-finite when the new neuron was added; the network "
-        "of the previous iteration is kept"
+        "a value overflowed to inf or NaN in the search for the next neuron or when it "
+        "was added; the network of the previous iteration is kept. A smaller ncf_lr or "
+        "gd_lr, or dtype='float64', avoids it"
     ),
     "interrupted": StopReason(
         "the fit was interrupted; the network of the last completed iteration is kept"
@@ -111,7 +112,9 @@ class Addition:
 class IterationRecord:
     """One iteration of ``history_``; losses on the rescaled problem (docs/algorithm.md §1).
 
-    Read as attributes (``record.loss``) or by key (``record["loss"]``), as a mapping.
+    Read as attributes (``record.loss``) or by key: ``record["loss"]``, ``"loss" in
+    record``, ``keys()``, ``items()``, ``get()``. Not iterable, so that a list of records
+    is a table of dataclasses to pandas (``pandas.DataFrame(reg.history_)``).
     """
 
     iteration: int
@@ -139,10 +142,12 @@ class IterationRecord:
     validation_score: float | None = None  # with early stopping; set by the estimator
 
     def __getitem__(self, name):
-        try:
-            return getattr(self, name)
-        except AttributeError:
-            raise KeyError(name) from None
+        if not isinstance(name, str) or name not in self.keys():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __contains__(self, name):
+        return isinstance(name, str) and name in self.keys()
 
     def keys(self):
         return [f.name for f in fields(self)]
@@ -151,7 +156,7 @@ class IterationRecord:
         return [(name, getattr(self, name)) for name in self.keys()]
 
     def get(self, name, default=None):
-        return getattr(self, name, default)
+        return getattr(self, name) if name in self else default
 
 
 def settled(losses):

@@ -2,6 +2,8 @@
 penalty), and the tests that decline it: a zero KKT point, a negligible promise under the
 penalty, a material rise of the loss after the halvings."""
 
+import math
+
 import torch
 
 from .._kernels import reduction
@@ -64,6 +66,9 @@ class ScaleMixin:
         degree above 2), or ``(None, None)``: no descent.
         """
         quadratic = self.objective.curvature(output, change, self.sample_weight)
+        if self._broke_down(ncf_value, quadratic, point):
+            self.declined = "non_finite"  # the search overflowed: not a fact about the data
+            return None, None
         # quadratic <= 0 with a non-zero change: its squares underflowed, or (the log
         # loss's variance in float32) cancelled below zero; no usable scale.
         if quadratic <= 0 or self._no_descent(signal, change):
@@ -78,6 +83,15 @@ class ScaleMixin:
         )
         t_opt = self.objective.refine_scale(t_opt, degree, lambda t: self.loss(make_weights(t)))
         return t_opt, lowest
+
+    @staticmethod
+    def _broke_down(ncf_value, quadratic, point):
+        """Whether the search's point is numerical debris: a value, curvature or weights
+        that are not finite, or weights that vanished (a step so large that the
+        projection onto the sphere overflowed; a search point has a positive norm)."""
+        total = sum(float(w.square().sum()) for w in point)
+        finite = math.isfinite(float(ncf_value)) and math.isfinite(float(quadratic))
+        return not (finite and math.isfinite(total) and total > 0)
 
     def _negligible(self, ncf_value, quadratic, degree, penalty, make_weights):
         """With the penalty, whether the candidate promises to lower the objective by at
