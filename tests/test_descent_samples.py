@@ -116,6 +116,19 @@ def test_the_window_runs_on_its_own_fewer_rows(monkeypatch):
     assert draws and all(len(rows) == 300 and window is None for rows, window in draws)
 
 
+@pytest.mark.parametrize("solver", ["auto", "lm"])
+def test_a_subsample_on_wide_data_forms_the_explicit_system(solver):
+    # More weights than residuals picks the dual system, which pairs J with every
+    # residual: on a subsample it raised "the dual system pairs J with all residuals".
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 10))
+    y = np.maximum(X[:, 0], 0) - np.maximum(X[:, 1], 0) + X[:, 2] * X[:, 3]
+    params = fast_params(FAST, max_iter=8, early_stopping=False, descent_samples=16, solver=solver)
+    reg = NeuronPursuitRegressor(**params).fit(X, y)
+    assert reg.n_iter_ > 1 and any(record.lm_steps for record in reg.history_)
+    assert np.all(np.isfinite(reg.predict(X)))
+
+
 def test_the_subsample_size_is_validated():
     with pytest.raises(InvalidParameterError, match="descent_samples"):
         NeuronPursuitRegressor(options=PursuitOptions(descent_samples=0)).fit(

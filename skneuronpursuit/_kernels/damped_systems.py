@@ -213,11 +213,17 @@ class _Explicit:
         return p.dot(self.A @ p) + self.alpha * p.dot(p)
 
 
-def _system_type(weights, shape, max_explicit=None, objective=SQUARED_ERROR):
-    """How the damped system is solved: ``_Explicit``, ``_Dual`` or ``_MatrixFree``."""
+def _system_type(weights, shape, max_explicit=None, objective=SQUARED_ERROR, rows=None):
+    """How the damped system is solved: ``_Explicit``, ``_Dual`` or ``_MatrixFree``.
+
+    ``rows``: the samples ``A`` is formed on, if not all (``curvature_rows``).
+    """
     if not has_explicit_system(weights, shape[1], max_explicit):
         return _MatrixFree
-    if objective.name != "squared_error" or active():  # g does not pair with the whitened
-        return _Explicit  # rows; J J^T needs every process's rows
+    # The dual pairs J's rows with all residuals: not for the log loss (g does not pair
+    # with the whitened rows), not across processes (J J^T needs every process's rows),
+    # not for A on a subset of the samples.
+    if objective.name != "squared_error" or active() or rows is not None:
+        return _Explicit
     # Fewer residuals than weights: factorise n m x n m instead of P x P.
     return _Dual if shape[0] * shape[1] < sum(w.numel() for w in weights) else _Explicit

@@ -103,7 +103,7 @@ def levenberg_marquardt(
     # at the same weights when the next system is formed there (the same numbers).
     loss, passes = loss_and_passes(current, X, Y, sample_weight, activation, objective, alpha)
     loss = float(loss)
-    system_type = _system_type(weights, Y.shape, max_explicit, objective)
+    system_type = _system_type(weights, Y.shape, max_explicit, objective, curvature_rows)
     n_accepted = n_rejected = 0
     last_decrease = None
     damping, growth, diverged, system = None, 2.0, False, None
