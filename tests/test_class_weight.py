@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import FAST, fast_params
 from sklearn.metrics import recall_score
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
 from skneuronpursuit import NeuronPursuitClassifier
 
@@ -34,12 +34,28 @@ def test_class_weight_equals_the_equivalent_sample_weight(class_weight):
 
 
 def test_class_weight_multiplies_sample_weight():
+    # "balanced" counts the samples by their weights, as scikit-learn's classifiers do
+    # (compute_class_weight with sample_weight): integer weights then equal repeats.
     X, y = imbalanced()
     sample_weight = np.random.RandomState(1).uniform(0.5, 2.0, size=len(y))
     both = NeuronPursuitClassifier(class_weight="balanced", **FAST)
     both.fit(X, y, sample_weight=sample_weight)
-    product = sample_weight * compute_sample_weight("balanced", y)
+    classes = np.unique(y)
+    per_class = compute_class_weight("balanced", classes=classes, y=y, sample_weight=sample_weight)
+    product = sample_weight * per_class[np.searchsorted(classes, y)]
     assert_same_network(both, NeuronPursuitClassifier(**FAST).fit(X, y, sample_weight=product))
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+def test_balanced_integer_weights_equal_repeated_rows(loss):
+    X, y = imbalanced(60)
+    counts = np.random.RandomState(2).randint(0, 4, size=len(y))
+    params = dict(class_weight="balanced", loss=loss, **FAST)
+    weighted = NeuronPursuitClassifier(**params).fit(X, y, sample_weight=counts)
+    repeated = NeuronPursuitClassifier(**params).fit(
+        np.repeat(X, counts, axis=0), np.repeat(y, counts)
+    )
+    assert_same_network(weighted, repeated)
 
 
 def overlapping(n_samples, seed):

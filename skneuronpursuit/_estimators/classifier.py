@@ -80,6 +80,22 @@ def unordered_labels(error):
     )
 
 
+def class_weights(class_weight, classes, encoded, y, sample_weight):
+    """Each sample's class weight: ``class_weight[label]``, or for ``"balanced"``
+    ``sum(counts) / (n_classes * counts[class])`` with ``counts`` the classes' total
+    ``sample_weight`` (as ``sklearn.utils.class_weight.compute_class_weight``; a class
+    of zero weight gets 1, its samples weigh nothing anyway)."""
+    if class_weight != "balanced":
+        return compute_sample_weight(class_weight, y)
+    counts = np.bincount(encoded, weights=sample_weight, minlength=len(classes))
+    return balanced_weights(counts)[encoded]
+
+
+def balanced_weights(counts):
+    """``"balanced"`` class weights of the classes' total sample weights ``counts``."""
+    return counts.sum() / (len(counts) * np.where(counts > 0, counts, 1))
+
+
 def check_class_weight(class_weight):
     """``class_weight`` itself; a dict's weights must be finite and non-negative."""
     if isinstance(class_weight, dict):
@@ -135,8 +151,8 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, multiplying ``sample_weight``:
         ``{{label: weight}}``, or ``"balanced"`` for ``n_samples / (n_classes *
-        np.bincount(y))`` as in scikit-learn's other classifiers. None: every class
-        weighs 1.
+        np.bincount(y))`` with the samples counted by ``sample_weight``, as in
+        scikit-learn's other classifiers. None: every class weighs 1.
 
     loss : {{"squared_error", "log_loss"}}, default="log_loss"
         The loss the network is fitted with. ``"squared_error"``: the paper's
@@ -231,8 +247,9 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
                 )
             weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
             if self.class_weight is not None:
-                class_weight = check_class_weight(self.class_weight)
-                weight = weight * compute_sample_weight(class_weight, y)
+                weight = weight * class_weights(
+                    check_class_weight(self.class_weight), classes, encoded, y, weight
+                )
                 sample_weight = weight
             n_weighted_classes = np.count_nonzero(np.bincount(encoded, weights=np.abs(weight)))
             if n_weighted_classes < 2:

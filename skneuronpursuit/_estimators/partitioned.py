@@ -37,6 +37,7 @@ from .._engine.problem import random_state_from
 from .._engine.pursuit import grow
 from .._kernels import reduction
 from .classifier import (
+    balanced_weights,
     check_class_weight,
     check_one_label_per_sample,
     class_targets,
@@ -144,11 +145,17 @@ def _encode(estimator, checked, classes):
             raise ValueError(f"y has labels outside classes {classes}")
     class_weight = check_class_weight(estimator.class_weight)
     per_class = np.ones(len(classes))
-    if class_weight == "balanced":
+    if class_weight == "balanced":  # counted by sample weight, as in one process
         counts = reduction.sum_array(
-            np.sum([np.bincount(c, minlength=len(classes)) for c in encoded], axis=0)
+            np.sum(
+                [
+                    np.bincount(c, weights=w, minlength=len(classes))
+                    for c, (_, _, _, w) in zip(encoded, checked)
+                ],
+                axis=0,
+            )
         )
-        per_class = counts.sum() / (len(classes) * np.where(counts > 0, counts, 1))
+        per_class = balanced_weights(counts)
     elif isinstance(class_weight, dict):
         per_class = np.array([class_weight.get(c, 1.0) for c in classes], dtype=np.float64)
     weighted = reduction.sum_array(
