@@ -301,11 +301,16 @@ def _torchrun_rank(rank, address, path, X, y, weight, params):
         dist.destroy_process_group()
 
 
-def test_fit_partition_over_a_process_group(tmp_path):
-    # The torchrun path, without Dask: two processes, each with its own rows.
+@pytest.mark.parametrize("weightless_rank", [None, 0])
+def test_fit_partition_over_a_process_group(tmp_path, weightless_rank):
+    # The torchrun path, without Dask: two processes, each with its own rows; in the
+    # second case every row of rank 0 weighs nothing (it takes no part, as zero-weight
+    # rows in one process).
     import multiprocessing
 
     X, y, weight = _data(8, n=130)
+    if weightless_rank == 0:
+        weight[:70] = 0.0
     params = {**QUICK, "dtype": "float64", "max_iter": 3}
     local = NeuronPursuitRegressor(**params).fit(X, y, sample_weight=weight)
     address = f"tcp://127.0.0.1:{sk_dask._free_port()}"
