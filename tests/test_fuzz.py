@@ -164,7 +164,10 @@ def _assert_consistent(model, X_values, n_outputs):
         kept = model.best_iteration_ or model.n_iter_
         record = model.history_[kept - 1]
         assert record["iteration"] == kept
-        assert model.hidden_layer_sizes_ == record["hidden_layer_sizes"]
+        if record["train_error"] > 1:  # worse than no neuron: that network is kept
+            assert sum(model.hidden_layer_sizes_) == 0
+        else:
+            assert model.hidden_layer_sizes_ == record["hidden_layer_sizes"]
     else:
         assert sum(model.hidden_layer_sizes_) == 0
     if model.get_params()["early_stopping"]:
