@@ -4,8 +4,8 @@ python -m benchmarks run --task sphere-f1 --quick     # seconds
 python -m benchmarks run --all --seeds 5              # hours; resumes where it stopped
 python -m benchmarks omp --problems 10                # NP = OMP on diagonal linear nets
 python -m benchmarks report --readme docs/results.md  # figures + results table
-python -m benchmarks compare OLD_DIR NEW_DIR          # the same fits before and after
-python -m benchmarks compare DIR DIR --methods np np-momentum  # two methods, same fits
+python -m benchmarks compare OLD_DIR/full NEW_DIR/full  # the same fits before and after
+python -m benchmarks compare DIR/full DIR/full --methods np np-momentum  # two methods
 python -m benchmarks realdata                         # NP's defaults on real tabular data
 python -m benchmarks converge --datasets digits       # NP's network vs a minimiser near it
 python -m benchmarks corpus --out F.csv               # NP's defaults on 22 public datasets
@@ -60,6 +60,7 @@ def _omp(args):
         print(f"problem {seed}: NP {np_order}  OMP {omp_order}  {verdict}")
     print(f"OMP check: {matched}/{len(results)} problems select the same coordinates in order")
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(
             "problem,np_order,omp_order,match\n"
             + "".join(f'{s},"{a}","{b}",{a == b}\n' for s, a, b in results)
@@ -68,6 +69,15 @@ def _omp(args):
 
 
 def _report(args):
+    from .report import NoRows
+
+    try:
+        _write_report(args)
+    except NoRows as error:
+        sys.exit(f"report: {error}; nothing written")
+
+
+def _write_report(args):
     from .report import (
         PAPER_TABLE_END,
         PAPER_TABLE_START,
@@ -94,9 +104,12 @@ def _report(args):
 
 
 def _compare(args):
-    from .report import compare_table, load
+    from .report import NoRows, compare_table, load
 
-    print(compare_table(load(args.before), load(args.after), methods=args.methods))
+    try:
+        print(compare_table(load(args.before), load(args.after), methods=args.methods))
+    except NoRows as error:
+        sys.exit(f"compare: {error} (folders of the runner's CSVs, e.g. DIR/full)")
 
 
 def _seeds_said(seeds):
@@ -221,7 +234,7 @@ def _corpus(args):
     np_params = parse_settings(args.np)
     folds = args.folds or (2 if args.quick else 5)
     max_rows = args.max_rows or (200 if args.quick else None)
-    repeats = 1 if args.quick else args.repeats
+    repeats = args.repeats or (1 if args.quick else 3)
     heading = (
         f"NP settings: {np_params or 'defaults'}; {folds}-fold cross-validation, "
         f"{repeats} repeats under {SMALL} rows, seed {args.seed}"
@@ -290,7 +303,9 @@ def main(argv=None):
     report.set_defaults(handler=_report)
 
     compare = commands.add_parser("compare", help="the same fits in two result folders")
-    compare.add_argument("before", type=Path, help="folder of CSVs, e.g. benchmarks/results/full")
+    compare.add_argument(
+        "before", type=Path, help="folder of the runner's CSVs, e.g. benchmarks/results/X/full"
+    )
     compare.add_argument("after", type=Path)
     compare.add_argument(
         "--methods",
@@ -373,7 +388,10 @@ def main(argv=None):
     )
     corpus.add_argument("--folds", type=int, default=None, help="default: 5 (quick: 2)")
     corpus.add_argument(
-        "--repeats", type=int, default=3, help=f"cross-validations under {CORPUS_SMALL} rows"
+        "--repeats",
+        type=int,
+        default=None,
+        help=f"cross-validations under {CORPUS_SMALL} rows; default: 3 (quick: 1)",
     )
     corpus.add_argument("--seed", type=int, default=0, help="first shuffle and random_state")
     corpus.add_argument(

@@ -29,12 +29,23 @@ METHOD_NAMES = {
 }
 
 
+class NoRows(ValueError):
+    """A results folder without runner rows: nothing to report or compare."""
+
+
 def load(folder):
-    """All rows of the CSV files in ``folder``, numbers parsed."""
+    """All rows of the runner's CSV files in ``folder``, numbers parsed.
+
+    Other CSV files (``omp``'s, say) are passed over. Raises :class:`NoRows` where no
+    file holds a row: a report must not replace a table with an empty one.
+    """
     rows = []
     for path in sorted(Path(folder).glob("*.csv")):
         with open(path, newline="") as handle:
-            for row in csv.DictReader(handle):
+            reader = csv.DictReader(handle)
+            if not {"task", "method", "n", "seed", "test_error"} <= set(reader.fieldnames or ()):
+                continue
+            for row in reader:
                 for key in ("n", "seed"):
                     row[key] = int(row[key])
                 for key in ("train_error", "test_error", "fit_seconds"):
@@ -42,6 +53,8 @@ def load(folder):
                 for key in ("neurons", "np_iterations", "descent_violations"):
                     row[key] = int(row[key]) if row[key] else None
                 rows.append(row)
+    if not rows:
+        raise NoRows(f"no rows of `python -m benchmarks run` in {folder}/*.csv")
     return rows
 
 
@@ -261,7 +274,10 @@ def results_table(rows, models=None):
     return "\n".join(lines)
 
 
-PAPER_TABLE_START = "<!-- paper-table:start (python -m benchmarks report --paper) -->"
+PAPER_TABLE_START = (
+    "<!-- paper-table:start (python -m benchmarks report --paper "
+    "--results benchmarks/results/paper-protocol/full) -->"
+)
 PAPER_TABLE_END = "<!-- paper-table:end -->"
 
 
@@ -411,10 +427,13 @@ def compare_table(before, after, worse_by=1.05, methods=None):
     with method ``new``'s in ``after`` (the same task, n and seed); by default every
     method is compared with itself.
     """
+    name = METHOD_NAMES.get
     if methods is not None:
         old_method, new_method = methods
         before = [dict(r, method=new_method) for r in before if r["method"] == old_method]
         after = [r for r in after if r["method"] == new_method]
+        label = f"{name(old_method, old_method)} -> {name(new_method, new_method)}"
+        name = lambda method, default=None: label  # noqa: E731 (the pair, in every row)
     old = {(r["task"], r["method"], r["n"], r["seed"]): r for r in before}
     pairs = defaultdict(list)
     for row in after:
@@ -426,10 +445,12 @@ def compare_table(before, after, worse_by=1.05, methods=None):
         olds, news = [o for o, _ in matched], [a for _, a in matched]
         worse = sum(a["test_error"] > o["test_error"] * worse_by for o, a in matched)
         table.append(
-            [task, METHOD_NAMES[method], str(n), str(len(matched))]
+            [task, name(method, method), str(n), str(len(matched))]
             + [f"{_median(rows, 'test_error'):.3g}" for rows in (olds, news)]
             + [str(worse)]
             + [f"{_median(rows, 'fit_seconds'):.1f}" for rows in (olds, news)]
         )
+    if not table:
+        raise NoRows("no fit (task, method, n, seed) is in both folders")
     header = ["task", "method", "n", "seeds", "test error before", "after", "seeds worse"]
     return "\n".join(_markdown(header + ["fit s before", "after"], table))

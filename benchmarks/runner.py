@@ -73,11 +73,18 @@ def done_keys(path):
         }
 
 
+def chosen_sizes(task, quick, sizes):
+    """The training set sizes of ``task`` to run: those of ``sizes`` among its sizes
+    (quick or full), or every one; all of a task of one fixed size (modadd-59, pvr)."""
+    task_sizes = task.quick_sizes if quick else task.sizes
+    return [n for n in task_sizes if not sizes or len(task.sizes) == 1 or n in sizes]
+
+
 def run(task_names, method_names, seeds, quick, path, models=None, log=print, sizes=None):
     """Fit every combination not yet in ``path`` and append its row; returns the new rows.
 
     ``sizes``, when given, restricts the training set sizes to those listed
-    (tasks with one fixed size, like modadd-59, are run in any case).
+    (tasks with one fixed size, like modadd-59 and pvr, are run in any case).
 
     With ``models`` a folder, NP's seed-0 model at each task's largest size is
     pickled there as ``<task>.pkl``, for the figures of its weights and growth.
@@ -97,9 +104,11 @@ def run(task_names, method_names, seeds, quick, path, models=None, log=print, si
             handle.flush()
         for name in task_names:
             task = TASKS[name]
-            for n in task.quick_sizes if quick else task.sizes:
-                if sizes and n is not None and n not in sizes:
-                    continue
+            largest = (task.quick_sizes if quick else task.sizes)[-1]  # its model is kept
+            chosen = chosen_sizes(task, quick, sizes)
+            if not chosen:
+                log(f"{name}: no size of {list(sizes)} is among its sizes (quick: {quick})")
+            for n in chosen:
                 for seed in range(seeds):
                     X, y, X_test, y_test = task.sample(n, np.random.RandomState(seed))
                     for method in method_names:
@@ -135,8 +144,7 @@ def run(task_names, method_names, seeds, quick, path, models=None, log=print, si
                         )
                         writer.writerow(row)
                         handle.flush()  # a row is never lost to a later crash
-                        task_sizes = task.quick_sizes if quick else task.sizes
-                        if models and "model" in info and seed == 0 and n == task_sizes[-1]:
+                        if models and "model" in info and seed == 0 and n == largest:
                             os.makedirs(models, exist_ok=True)
                             stem = name if method == "np" else f"{name}-{method}"
                             with open(os.path.join(models, f"{stem}.pkl"), "wb") as out:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from benchmarks.__main__ import main
-from benchmarks.report import TABLE_END, TABLE_START, compare_table, load, results_table
+from benchmarks.report import TABLE_END, TABLE_START, NoRows, compare_table, load, results_table
 from benchmarks.tasks import TASKS
 from benchmarks.theory import diagonal_problem, np_selection, omp_selection
 
@@ -86,8 +86,10 @@ def test_compare_pairs_two_methods_on_the_same_fits(tmp_path, capsys):
     after.append(_row("np-momentum", 200, 0, 0.01))  # no NP fit to pair it with
     [line] = compare_table(before, after, methods=("np", "np-momentum")).splitlines()[2:]
     cells = [cell.strip() for cell in line.strip("|").split("|")]
-    assert cells[:7] == ["sphere-f1", "NP, gd_momentum=0.9", "100", "3", "0.2", "0.1", "1"]
-    assert compare_table(before, after).count("\n") == 1  # each method with itself: none
+    pair = "NP -> NP, gd_momentum=0.9"
+    assert cells[:7] == ["sphere-f1", pair, "100", "3", "0.2", "0.1", "1"]
+    with pytest.raises(NoRows, match="no fit"):  # each method with itself: none
+        compare_table(before, after)
 
     # The opt-in method runs from the command line, and compare pairs it with NP.
     argv = ["run", "--task", "sphere-f1", "--quick", "--seeds", "1", "--results", str(tmp_path)]
@@ -96,7 +98,33 @@ def test_compare_pairs_two_methods_on_the_same_fits(tmp_path, capsys):
     capsys.readouterr()
     folder = str(tmp_path / "quick")
     assert main(["compare", folder, folder, "--methods", "np", "np-momentum"]) == 0
-    assert "| sphere-f1 | NP, gd_momentum=0.9 | 200 | 1 |" in capsys.readouterr().out
+    assert "| sphere-f1 | NP -> NP, gd_momentum=0.9 | 200 | 1 |" in capsys.readouterr().out
+
+
+def test_report_and_compare_refuse_folders_without_rows(tmp_path, capsys):
+    # A mistyped folder replaced the published table with an empty one, and exited 0.
+    readme = tmp_path / "results.md"
+    readme.write_text(f"{TABLE_START}\nkept\n{TABLE_END}\n")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "omp.csv").write_text("problem,np_order\n0,x\n")  # not the runner's
+    for argv in (
+        ["report", "--results", str(tmp_path), "--readme", str(readme)],
+        ["report", "--results", str(tmp_path / "typo"), "--paper"],
+        ["compare", str(tmp_path / "full"), str(tmp_path / "typo")],
+    ):
+        with pytest.raises(SystemExit, match="no rows of `python -m benchmarks run`"):
+            main(argv)
+    assert "kept" in readme.read_text()
+
+
+def test_a_task_of_one_size_runs_whatever_sizes_are_asked():
+    from benchmarks.runner import chosen_sizes
+    from benchmarks.tasks import TASKS
+
+    assert chosen_sizes(TASKS["pvr"], False, [3200]) == list(TASKS["pvr"].sizes)
+    assert chosen_sizes(TASKS["modadd-59"], False, [100]) == [None]
+    assert chosen_sizes(TASKS["sphere-f1"], False, [100, 7]) == [100]
+    assert chosen_sizes(TASKS["sphere-f1"], True, [1600]) == []
 
 
 def test_np_on_a_diagonal_linear_network_selects_like_omp():
