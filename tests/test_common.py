@@ -55,6 +55,56 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
+# early_stopping=True refuses data too small to hold out a scorable split (docs/
+# reliability.md); the checks fit such data (1 to 10 samples, classes of one sample).
+HELD_OUT = "early_stopping=True refuses too few samples to hold out (HeldOutSplitError)"
+HELD_OUT_CHECKS = {
+    "NeuronPursuitRegressor": [
+        "check_sample_weights_shape",
+        "check_sample_weights_not_overwritten",
+        "check_sample_weight_equivalence_on_dense_data",
+        "check_sample_weight_equivalence_on_sparse_data",
+        "check_estimators_nan_inf",
+        "check_regressors_no_decision_function",
+        "check_fit2d_1feature",
+    ],
+    "NeuronPursuitClassifier": [
+        "check_dont_overwrite_parameters",
+        "check_n_features_in_after_fitting",
+        "check_sample_weights_shape",
+        "check_sample_weights_not_overwritten",
+        "check_sample_weight_equivalence_on_dense_data",
+        "check_sample_weight_equivalence_on_sparse_data",
+        "check_estimators_nan_inf",
+        "check_f_contiguous_array_estimator",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_fit2d_predict1d",
+    ],
+}
+
+
+@parametrize_with_checks(
+    [
+        NeuronPursuitRegressor(**FAST, early_stopping=True),
+        NeuronPursuitClassifier(**FAST, alpha=0.0, early_stopping=True),
+    ],
+    expected_failed_checks=lambda estimator: dict.fromkeys(
+        HELD_OUT_CHECKS[type(estimator).__name__], HELD_OUT
+    ),
+)
+def test_sklearn_checks_with_early_stopping(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("check", SAMPLE_WEIGHT_EQUIVALENCE)
+def test_sample_weight_equivalence_with_balanced_classes(check):
+    # "balanced" counts the classes by sample weight, as compute_class_weight does.
+    check("NeuronPursuitClassifier", NeuronPursuitClassifier(**FAST, class_weight="balanced"))
+
+
 @pytest.mark.parametrize("check", SAMPLE_WEIGHT_EQUIVALENCE)
 @pytest.mark.parametrize(
     "Estimator, params",
