@@ -30,6 +30,13 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 
 
+def _at_least_two(text):
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"at least 2 folds; got {value}")
+    return value
+
+
 def _run(args):
     from .runner import run
 
@@ -135,10 +142,12 @@ def _write_rows(out, rows, heading, table):
 
 def _realdata(args):
     from .realdata import DATASETS, TABLE_END, TABLE_START, evaluate, parse_settings, summary_table
-    from .report import update_readme
+    from .report import check_readme, update_readme
 
     apply_threads(args)
     np_params = parse_settings(args.np)
+    if args.readme:
+        check_readme(args.readme, TABLE_START, TABLE_END)  # before the fits, not after
     rows = []
     for name in args.datasets:
         for method in args.methods:
@@ -174,6 +183,11 @@ def _converge(args):
 
     apply_threads(args)
     np_params = parse_settings(args.np)
+    # A held-out part is not in the objective: the regressor's default holds one out.
+    held_out = np_params.get("early_stopping", "auto")
+    regressions = [name for name in args.datasets if not DATASETS[name].classification]
+    if held_out is True or (held_out is not False and regressions):
+        sys.exit("converge: fits must hold nothing out; pass --np early_stopping=False")
     rows = [
         row
         for name in args.datasets
@@ -386,7 +400,7 @@ def main(argv=None):
     corpus.add_argument(
         "--np", nargs="*", default=[], metavar="NAME=VALUE", help="NP settings to change"
     )
-    corpus.add_argument("--folds", type=int, default=None, help="default: 5 (quick: 2)")
+    corpus.add_argument("--folds", type=_at_least_two, default=None, help="default: 5 (quick: 2)")
     corpus.add_argument(
         "--repeats",
         type=int,

@@ -99,6 +99,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="the quick settings of the suite")
     add_threads_option(parser)
     args = parser.parse_args(argv)
+    for device in (args.device, args.reference):  # before the reference fit, not after
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            parser.error(f"{device}: CUDA is not available on this machine")
     threads = apply_threads(args)
     print(f"{args.reference} / {args.device}, torch threads {threads}")
     print(HEADER)

@@ -125,8 +125,15 @@ def parse_settings(pairs):
     Research knobs (the fields of :class:`PursuitOptions`) go into ``options``.
     """
     settings = {}
+    known = {
+        *NeuronPursuitRegressor().get_params(),
+        *NeuronPursuitClassifier().get_params(),
+        *(field.name for field in dataclasses.fields(PursuitOptions)),
+    }
     for pair in pairs or []:
         name, _, value = pair.partition("=")
+        if name not in known:  # refused before any fit runs
+            raise SystemExit(f"--np: unknown setting {name!r}; known: {', '.join(sorted(known))}")
         try:
             settings[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):

@@ -329,12 +329,20 @@ def paper_table(rows):
 
 def update_readme(path, table, start=TABLE_START, end=TABLE_END):
     """Replace the text between the markers ``start`` and ``end`` of ``path`` with ``table``."""
-    text = Path(path).read_text()
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
-        raise ValueError(f"{path} has no {start!r} ... {end!r} block")
+    pattern = check_readme(path, start, end)
     block = f"{start}\n{table}\n{end}"
-    Path(path).write_text(pattern.sub(lambda _: block, text))
+    Path(path).write_text(pattern.sub(lambda _: block, Path(path).read_text()))
+
+
+def check_readme(path, start=TABLE_START, end=TABLE_END):
+    """The pattern of ``path``'s block between ``start`` and ``end``; a clear error where
+    the file or the block is missing (called before a run, not only after it)."""
+    if not Path(path).is_file():
+        raise SystemExit(f"--readme: {path} is not a file")
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(Path(path).read_text()):
+        raise SystemExit(f"--readme: {path} has no {start!r} ... {end!r} block")
+    return pattern
 
 
 def _spread_plot(ax, per_n, key, label, **style):

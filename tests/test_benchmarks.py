@@ -117,6 +117,22 @@ def test_report_and_compare_refuse_folders_without_rows(tmp_path, capsys):
     assert "kept" in readme.read_text()
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["corpus", "--folds", "1", "--datasets", "iris"], None),  # argparse: exit 2
+        (["corpus", "--datasets", "iris", "--np", "nosuch=1"], "unknown setting 'nosuch'"),
+        (["converge", "--datasets", "diabetes"], "early_stopping=False"),
+        (["realdata", "--datasets", "diabetes", "--readme", "MISSING.md"], "not a file"),
+    ],
+)
+def test_bad_benchmark_arguments_are_refused_before_any_fit(argv, message, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    said = str(raised.value.code) + capsys.readouterr().err
+    assert ("at least 2 folds" if message is None else message) in said
+
+
 def test_a_task_of_one_size_runs_whatever_sizes_are_asked():
     from benchmarks.runner import chosen_sizes
     from benchmarks.tasks import TASKS
