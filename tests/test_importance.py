@@ -202,6 +202,36 @@ def test_many_rows_are_subsampled_without_changing_the_fit():
     np.testing.assert_allclose(reg.feature_importances_, every_row, atol=0.05)
 
 
+def test_a_wide_sparse_x_is_densified_only_in_its_stored_columns(monkeypatch):
+    # 1,000,000 columns made 64 dense rows of 0.5 GB, several copies at once, after the
+    # growth and beyond the memory check's estimate.
+    rng = np.random.RandomState(0)
+    X = scipy.sparse.random(300, 20_000, density=0.002, format="csr", random_state=rng)
+    X[:, :3] = rng.normal(size=(300, 3))  # stored in every row
+    y = np.maximum(X[:, 0].toarray().ravel() + X[:, 1].toarray().ravel(), 0)
+    widths = []
+    call = importance_module.resampling_importances
+
+    def spy(weights, rows, *args):
+        widths.append(rows.shape[1])
+        return call(weights, rows, *args)
+
+    monkeypatch.setattr(importance_module, "resampling_importances", spy)
+    reg = NeuronPursuitRegressor(**FAST, max_iter=2, early_stopping=False).fit(X, y)
+    assert widths and max(widths) <= X.nnz
+    assert reg.feature_importances_.sum() == pytest.approx(1.0)
+    # The same importances as the whole width densified (the same draws).
+    args = (np.ones(300), reg.x_scale_, reg._activation_, reg._random_state_)
+    fit_weights = reg._fit_weights_
+    np.testing.assert_allclose(
+        call_full(fit_weights, X, *args), call_full(fit_weights, X.toarray(), *args), atol=1e-12
+    )
+
+
+def call_full(fit_weights, X, *args):
+    return importance_module.feature_importances(fit_weights, X, *args)
+
+
 def test_prune_and_warm_start_recompute_the_importances():
     X = np.random.RandomState(2).normal(size=(150, 4))
     y = np.maximum(X[:, 0], 0) + 0.3 * X[:, 1] ** 2 - X[:, 2]

@@ -19,8 +19,10 @@ Computed in the fit's units (``x / x_scale_``, outputs divided by ``y_scale_``):
 column's resampled values move with its scale, and ``y_scale_`` is common to every
 input and goes with the normalisation, so the importances do not depend on the units
 of ``X`` or ``y``. The mean runs over at most ``MAX_ROWS`` training rows (fewer for a
-wide ``X``: at most ``MAX_ENTRIES`` dense entries), a subsample and replacement rows
-drawn with a copy of the fit's random state, so the fit's own draws are unchanged.
+wide ``X``: at most ``MAX_ENTRIES`` dense entries; of a sparse ``X`` only the columns
+stored in those rows are densified, the others' importances are 0), a subsample and
+replacement rows drawn with a copy of the fit's random state, so the fit's own draws
+are unchanged.
 Cost: one pass of the network's hidden layers per input and row; the first layer's
 product is formed once and changed by one column per input.
 """
@@ -132,13 +134,27 @@ def feature_importances(
         sample_weight = sample_weight[chosen]
     elif rows is not None:
         X = X[rows]
-    rows = X.toarray() if scipy.sparse.issparse(X) else np.asarray(X)
+    n_features, weights = X.shape[1], list(fit_weights)
+    columns = slice(None)
+    if scipy.sparse.issparse(X):
+        # Only the columns stored in these rows can change an output when resampled (the
+        # others are 0 in every row and replacement): densify those alone, not the
+        # whole width (a million columns would be 0.5 GB per copy over 64 rows).
+        X = scipy.sparse.csr_matrix(X)
+        columns = np.unique(X.indices)
+        first = weights[0]
+        weights[0] = np.concatenate([first[:, columns], first[:, n_features:]], axis=1)
+        X = X[:, columns].toarray()
+    rows = np.asarray(X)
     probability = sample_weight / sample_weight.sum()
     replacement = draws.choice(len(rows), len(rows), p=probability)
-    return resampling_importances(
-        [as_tensor(w) for w in fit_weights],
-        torch.from_numpy(rows / x_scale),
-        as_tensor(sample_weight),
-        torch.from_numpy(replacement),
-        activation,
-    )
+    importances = np.zeros(n_features)
+    if rows.shape[1]:
+        importances[columns] = resampling_importances(
+            [as_tensor(w) for w in weights],
+            torch.from_numpy(rows / x_scale[columns]),
+            as_tensor(sample_weight),
+            torch.from_numpy(replacement),
+            activation,
+        )
+    return importances
