@@ -324,6 +324,19 @@ def test_a_fit_too_large_for_memory_is_refused_before_it_starts(monkeypatch):
         NeuronPursuitRegressor(**FAST).fit(hypercube(2000, 20, seed=7), np.ones(2000))
 
 
+def test_a_fit_too_large_for_memory_is_refused_before_its_data_are_copied(monkeypatch):
+    # The check ran once the rows were merged, split and made a tensor: a dense X had
+    # grown the process by 2-3 times its size by then.
+    import skneuronpursuit._estimators.base as base
+
+    prepared = []
+    monkeypatch.setattr(base, "merge_duplicates", lambda *a, **k: prepared.append(1))
+    monkeypatch.setattr("skneuronpursuit._engine.memory.available_memory", lambda device: 2**20)
+    with pytest.raises(MemoryError, match="GiB of cpu memory"):
+        NeuronPursuitRegressor(**FAST).fit(hypercube(2000, 20, seed=7), np.ones(2000))
+    assert not prepared
+
+
 def test_memory_estimate_grows_with_the_problem():
     from skneuronpursuit._engine.memory import estimate_working_set
 
