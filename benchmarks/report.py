@@ -435,13 +435,12 @@ def compare_table(before, after, worse_by=1.05, methods=None):
     with method ``new``'s in ``after`` (the same task, n and seed); by default every
     method is compared with itself.
     """
-    name = METHOD_NAMES.get
+    label = None  # each method's name; with ``methods``, the pair in every row
     if methods is not None:
         old_method, new_method = methods
         before = [dict(r, method=new_method) for r in before if r["method"] == old_method]
         after = [r for r in after if r["method"] == new_method]
-        label = f"{name(old_method, old_method)} -> {name(new_method, new_method)}"
-        name = lambda method, default=None: label  # noqa: E731 (the pair, in every row)
+        label = " -> ".join(METHOD_NAMES.get(method, method) for method in methods)
     old = {(r["task"], r["method"], r["n"], r["seed"]): r for r in before}
     pairs = defaultdict(list)
     for row in after:
@@ -453,7 +452,7 @@ def compare_table(before, after, worse_by=1.05, methods=None):
         olds, news = [o for o, _ in matched], [a for _, a in matched]
         worse = sum(a["test_error"] > o["test_error"] * worse_by for o, a in matched)
         table.append(
-            [task, name(method, method), str(n), str(len(matched))]
+            [task, label or METHOD_NAMES.get(method, method), str(n), str(len(matched))]
             + [f"{_median(rows, 'test_error'):.3g}" for rows in (olds, news)]
             + [str(worse)]
             + [f"{_median(rows, 'fit_seconds'):.1f}" for rows in (olds, news)]

@@ -35,6 +35,7 @@ from ._estimators.dask_partitions import (
     _parts,
     _place,
     _run_rank,
+    check_collection,
     combine_scores,
     on_rows,
     score_terms,
@@ -56,13 +57,6 @@ __all__ = [
 # Seconds a process of the fit waits for the others to join and in any collective
 # before it gives up (torch.distributed's timeout); tests lower it.
 TIMEOUT_SECONDS = 1800
-
-
-def _collection(X):
-    """``X`` itself: a Dask array or DataFrame, which the mapped outputs take."""
-    if not (_is_frame(X) or isinstance(X, da.Array)):
-        raise TypeError(f"X must be a Dask array or DataFrame; got {type(X).__name__}.")
-    return X
 
 
 def _feature_names(X):
@@ -241,7 +235,8 @@ class _DaskNeuronPursuit:
         function = functools.partial(
             on_rows, getattr(self.to_local(), method), np.empty(shape, dtype=np.float64)
         )
-        if _is_frame(_collection(X)):
+        check_collection(X)
+        if _is_frame(X):
             return X.map_partitions(function, meta=np.empty(shape, dtype=np.float64))
         X = X.rechunk({1: X.shape[1]})
         if n_columns is None:
@@ -365,7 +360,8 @@ class DaskNeuronPursuitClassifier(_DaskNeuronPursuit, NeuronPursuitClassifier):
         check_is_fitted(self)
         empty = np.array([], dtype=self.classes_.dtype)
         function = functools.partial(on_rows, self.to_local().predict, empty)
-        if _is_frame(_collection(X)):
+        check_collection(X)
+        if _is_frame(X):
             return X.map_partitions(function, meta=empty)
         X = X.rechunk({1: X.shape[1]})
         return X.map_blocks(function, drop_axis=1, dtype=self.classes_.dtype)

@@ -104,6 +104,22 @@ def available_memory(device):
     return available
 
 
+def check_fit_memory(device, settings, dtype, n_samples, n_inputs, n_outputs, n_nonzero=None):
+    """:func:`check_memory` of a fit with ``settings`` (depth, restarts, ``max_iter``) on
+    ``n_samples`` rows of ``n_inputs`` inputs (the intercept column counted)."""
+    return check_memory(
+        device,
+        n_samples=n_samples,
+        n_inputs=n_inputs,
+        n_outputs=n_outputs,
+        depth=settings.depth,
+        n_restarts=settings.n_restarts,
+        max_iter=settings.max_iter,
+        dtype=dtype,
+        n_nonzero=n_nonzero,
+    )
+
+
 def check_memory(device, **sizes):
     """Raise ``MemoryError`` if the estimated working set exceeds the free memory."""
     needed = estimate_working_set(**sizes)

@@ -23,7 +23,7 @@ from .data import (
     merge_duplicates,
     user_units,
 )
-from .memory import check_memory
+from .memory import check_fit_memory
 
 
 def random_state_from(seed):
@@ -196,16 +196,8 @@ def assemble_problem(
     (``_estimators/partition_problem.py``, its scales over every process's rows) share it.
     """
     X_fit = _input_tensor(X, fit_intercept, dtype, device, x_scale)
-    check_memory(
-        device,
-        n_samples=X_fit.shape[0],
-        n_inputs=X_fit.shape[1],
-        n_outputs=Y.shape[1],
-        depth=settings.depth,
-        n_restarts=settings.n_restarts,
-        max_iter=settings.max_iter,
-        dtype=dtype,
-        n_nonzero=getattr(X_fit, "nnz", None),
+    check_fit_memory(
+        device, settings, dtype, *X_fit.shape, Y.shape[1], getattr(X_fit, "nnz", None)
     )
 
     def tensor(array):

@@ -27,6 +27,11 @@ NCF_TOL = {torch.float64: torch.finfo(torch.float64).eps ** 0.5, torch.float32: 
 NEGLIGIBLE_PROMISE = STALL_FRACTION
 
 
+def _squared_norm(point):
+    """``||point||^2`` over the weight tensors of ``point``, on the host."""
+    return sum(float(w.square().sum()) for w in point)
+
+
 class ScaleMixin:
     """The scale steps of :class:`~.steps._Pursuit` (its state, ``loss`` and ``settings``)."""
 
@@ -66,14 +71,15 @@ class ScaleMixin:
         degree above 2), or ``(None, None)``: no descent.
         """
         quadratic = self.objective.curvature(output, change, self.sample_weight)
-        if self._broke_down(ncf_value, quadratic, point):
+        squares = _squared_norm(point)
+        if self._broke_down(ncf_value, quadratic, squares):
             self.declined = "non_finite"  # the search overflowed: not a fact about the data
             return None, None
         # quadratic <= 0 with a non-zero change: its squares underflowed, or (the log
         # loss's variance in float32) cancelled below zero; no usable scale.
         if quadratic <= 0 or self._no_descent(signal, change):
             return None, None
-        penalty = self._penalty(point)
+        penalty = self.settings.alpha * squares
         t_opt = optimal_scale(ncf_value, quadratic, self.n_samples, degree, penalty)
         if t_opt is None or self._negligible(ncf_value, quadratic, degree, penalty, make_weights):
             self.declined = "penalty"
@@ -85,13 +91,13 @@ class ScaleMixin:
         return t_opt, lowest
 
     @staticmethod
-    def _broke_down(ncf_value, quadratic, point):
+    def _broke_down(ncf_value, quadratic, squares):
         """Whether the search's point is numerical debris: a value, curvature or weights
-        that are not finite, or weights that vanished (a step so large that the
-        projection onto the sphere overflowed; a search point has a positive norm)."""
-        total = sum(float(w.square().sum()) for w in point)
+        (of squared norm ``squares``) that are not finite, or weights that vanished (a
+        step so large that the projection onto the sphere overflowed; a search point has
+        a positive norm)."""
         finite = math.isfinite(float(ncf_value)) and math.isfinite(float(quadratic))
-        return not (finite and math.isfinite(total) and total > 0)
+        return not (finite and math.isfinite(squares) and squares > 0)
 
     def _negligible(self, ncf_value, quadratic, degree, penalty, make_weights):
         """With the penalty, whether the candidate promises to lower the objective by at
@@ -109,7 +115,7 @@ class ScaleMixin:
     def _penalty(self, point):
         """``alpha ||point||^2``: twice the L2 penalty of the weights a neuron adds at unit
         scale, the ``penalty`` of the scale's model (docs/algorithm.md §10)."""
-        return self.settings.alpha * sum(float(w.square().sum()) for w in point)
+        return self.settings.alpha * _squared_norm(point)
 
     def _initial_scale(self, t_opt, lowest):
         """``delta t_opt``, or where the penalty would undo a neuron that small, a scale

@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_sample_weight
 
 from .._engine.data import merge_duplicates
 from .._engine.device import DTYPES, fit_threads, resolve_device
-from .._engine.memory import check_memory
+from .._engine.memory import check_fit_memory
 from .._engine.problem import build_problem, random_state_from
 from .._engine.pursuit import grow
 from .._engine.settings import PursuitOptions, PursuitSettings
@@ -214,16 +214,14 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         )
         # Before preparing the data (which copies X): on every row, an upper bound of the
         # check the problem makes on its distinct training rows (docs/engineering.md).
-        check_memory(
+        check_fit_memory(
             device,
-            n_samples=X.shape[0],
-            n_inputs=X.shape[1] + int(bool(self.fit_intercept)),
-            n_outputs=Y.shape[1],
-            depth=settings.depth,
-            n_restarts=settings.n_restarts,
-            max_iter=settings.max_iter,
-            dtype=DTYPES[self.dtype],
-            n_nonzero=getattr(X, "nnz", None),
+            settings,
+            DTYPES[self.dtype],
+            X.shape[0],
+            X.shape[1] + int(bool(self.fit_intercept)),
+            Y.shape[1],
+            getattr(X, "nnz", None),
         )
         warm = self.warm_start and hasattr(self, "_fit_weights_")
         if warm:

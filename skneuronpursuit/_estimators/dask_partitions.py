@@ -53,23 +53,28 @@ def _known(rows):
     return rows is not None and not any(np.isnan(rows))
 
 
+def check_collection(X):
+    """Refuse an ``X`` that is neither a Dask array nor a Dask DataFrame."""
+    if not (_is_frame(X) or isinstance(X, da.Array)):
+        raise TypeError(
+            f"X must be a Dask array or DataFrame; got {type(X).__name__}. "
+            "For data in memory use NeuronPursuitRegressor or NeuronPursuitClassifier."
+        )
+
+
 def _parts(X, y, sample_weight, task=_partition):
     """Delayed ``task(X, y, sample_weight)`` of every row partition, in order (by default
     the partition as NumPy arrays)."""
+    check_collection(X)
     if isinstance(X, da.Array):
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D Dask array; got {X.ndim} dimensions.")
         X = X.rechunk({1: X.shape[1]})
         X_parts = X.to_delayed()[:, 0]
         rows = X.chunks[0]
-    elif _is_frame(X):
+    else:
         X_parts = X.to_delayed()
         rows = None
-    else:
-        raise TypeError(
-            f"X must be a Dask array or DataFrame; got {type(X).__name__}. "
-            "For data in memory use NeuronPursuitRegressor or NeuronPursuitClassifier."
-        )
 
     def split(values, name):
         if values is None:
