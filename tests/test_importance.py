@@ -28,21 +28,21 @@ def reference_importances(model, output, X, sample_weight):
 
     The draws of the fit's own computation: a copy of its random state picks, for every
     row, the row (with probability proportional to its weight) whose ``x_j`` replaces
-    its own; the root weighted mean square change of the outputs, normalised to sum to 1.
+    its own; the root weighted mean square change of the outputs, each in units of its
+    spread (``y_scale_``), normalised to sum to 1.
     """
     X = np.asarray(X.todense()) if scipy.sparse.issparse(X) else X
     weight = sample_weight / sample_weight.sum()
     draws = np.random.RandomState(0)
     draws.set_state(model._random_state_.get_state())
     replacement = draws.choice(len(X), len(X), p=weight)
-    base = output(X).reshape(len(X), -1)
+    base = output(X).reshape(len(X), -1) / model.y_scale_
     changes = np.zeros(X.shape[1])
     for j in range(X.shape[1]):
         moved = X.copy()
         moved[:, j] = X[replacement, j]
-        changes[j] = np.sqrt(
-            weight @ ((output(moved).reshape(len(X), -1) - base) ** 2).sum(axis=1)
-        )
+        change = output(moved).reshape(len(X), -1) / model.y_scale_ - base
+        changes[j] = np.sqrt(weight @ (change**2).sum(axis=1))
     return changes / changes.sum()
 
 

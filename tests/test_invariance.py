@@ -9,6 +9,7 @@ from conftest import FAST, fast_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import make_friedman1
+from sklearn.metrics import r2_score
 
 from skneuronpursuit import NeuronPursuitClassifier, NeuronPursuitRegressor
 
@@ -31,14 +32,16 @@ SETTINGS = {
 }
 
 
+def _targets(setting):
+    return np.column_stack([Y, Y[::-1]]) if setting == "two outputs" else Y
+
+
 def _fit(setting, y):
     params = fast_params(FAST, dtype="float64", max_iter=5, **SETTINGS[setting])
     reg = NeuronPursuitRegressor(**params)
     if setting == "warm start":  # grown in two parts
         reg.set_params(max_iter=3).fit(X, y)
         reg.set_params(max_iter=5)
-    if setting == "two outputs":
-        y = np.column_stack([y, y[::-1]])
     return reg.fit(X, y)
 
 
@@ -49,17 +52,29 @@ def _fit(setting, y):
     shift=st.floats(-1e3, 1e3),
 )
 def test_regressor_predictions_follow_affine_changes_of_the_targets(setting, log_scale, shift):
-    # fit(X, a y + c) predicts a predict(X) + c: the targets' offset and spread are
-    # removed before the fit (c only with an intercept), the validation scores are taken
-    # in the fit's units, so no scale overflows or underflows.
+    # fit(X, a y + c) predicts a predict(X) + c, per output: each output's offset and
+    # spread are removed before the fit (c only with an intercept), the validation
+    # scores are taken in the fit's units, so no scale overflows or underflows.
     a = 10.0**log_scale
+    if setting == "two outputs":  # each output in its own units
+        a = np.array([a, 10.0 ** (-log_scale / 2)])
     c = shift * a * SPREAD if SETTINGS[setting].get("fit_intercept", True) else 0.0
-    reference = _fit(setting, Y)
-    moved = _fit(setting, a * Y + c)
+    targets = _targets(setting)
+    reference = _fit(setting, targets)
+    moved = _fit(setting, a * targets + c)
     assert moved.hidden_layer_sizes_ == reference.hidden_layer_sizes_
     assert moved.n_iter_ == reference.n_iter_
     difference = moved.predict(X) - (a * reference.predict(X) + c)
-    assert np.max(np.abs(difference)) <= 1e-6 * a * SPREAD
+    assert np.all(np.abs(difference) <= 1e-6 * a * SPREAD)
+
+
+def test_outputs_in_different_units_are_each_fitted():
+    # Each output is divided by its own spread (docs/algorithm.md §1): one in larger
+    # units neither meets tol for both nor outweighs the other in the loss.
+    targets = np.column_stack([np.maximum(X[:, 0] + X[:, 1], 0), 100 * X[:, 2]])
+    reg = NeuronPursuitRegressor(**fast_params(FAST, early_stopping=False)).fit(X, targets)
+    assert reg.y_scale_.shape == (2,)
+    assert np.all(r2_score(targets, reg.predict(X), multioutput="raw_values") > 0.95)
 
 
 @pytest.mark.parametrize("scale", [1e160, 1e-200])

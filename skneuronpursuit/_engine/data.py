@@ -260,7 +260,7 @@ def fit_units(coefs, x_scale, y_scale):
     """The inverse of :func:`user_units`: ``coefs`` as weights on data in other units."""
     weights = [c.T.copy() for c in coefs]
     weights[0][:, : len(x_scale)] *= x_scale[None, :]
-    weights[-1] /= y_scale
+    weights[-1] /= np.reshape(y_scale, (-1, 1))  # one scale per output (row of W_L)
     return weights
 
 

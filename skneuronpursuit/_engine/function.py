@@ -137,6 +137,7 @@ def neuron_pursuit(
             dtype=DTYPES[dtype],
             device=device,
             center=fit_intercept,
+            per_output=True,
         )
         result = grow(
             problem.X,

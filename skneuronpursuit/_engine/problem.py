@@ -49,7 +49,7 @@ class FitProblem:
     Y: torch.Tensor
     sample_weight: torch.Tensor
     x_scale: np.ndarray
-    y_scale: float
+    y_scale: np.ndarray  # (n_outputs,)
     fit_intercept: bool
     activation: object
     y_offset: np.ndarray | None = None  # (n_outputs,); None: no offset
@@ -96,6 +96,14 @@ class FitProblem:
         return [self.tensor(w) for w in fit_units(coefs, self.x_scale, self.y_scale)]
 
 
+def target_scale(Y, sample_weight, per_output, root_mean_square=_root_mean_square):
+    """The targets' scale, shape ``(n_outputs,)``: each output's weighted root mean square
+    (``per_output``: values, docs/algorithm.md §1), else one of all entries shared by
+    every output (class codes). ``root_mean_square`` as :func:`_root_mean_square`."""
+    scale = root_mean_square(Y, sample_weight, axis=0 if per_output else None)
+    return np.broadcast_to(scale, Y.shape[1]).astype(np.float64)
+
+
 def _weighted_mean(Y, sample_weight):
     """Column means of ``Y``, divided by its largest magnitude first so none overflows."""
     peak = np.abs(Y).max(axis=0)
@@ -113,6 +121,7 @@ def build_problem(
     dtype,
     device,
     center=False,
+    per_output=False,
     y_offset=None,
     rows=None,
 ):
@@ -139,6 +148,9 @@ def build_problem(
         §1): subtract the smallest target and divide by the spread about the weighted
         mean, so that the fit sees the same targets in any units and ``tol`` and every
         relative error refer to the spread, not the offset.
+    per_output : bool, default=False
+        Divide each output by its own spread (the targets are values: the regressor's,
+        whose score averages R^2 over the outputs), not all by one (class codes).
     y_offset : ndarray of shape (n_outputs,), default=None
         With ``center``, the offset to subtract instead of the mean (a warm start
         keeps the offset of the fit it continues).
@@ -157,12 +169,12 @@ def build_problem(
     raw = settings.schedule is not None
     x_scale = np.ones(X.shape[1]) if raw else _root_mean_square(X, sample_weight, axis=0)
     rescale = settings.objective.rescales_targets and not raw
-    y_scale = float(_root_mean_square(Y, sample_weight)) if rescale else 1.0
+    y_scale = target_scale(Y, sample_weight, per_output) if rescale else np.ones(Y.shape[1])
     offset = centred = mean = None
     if center and rescale:
         mean = _weighted_mean(Y, sample_weight)
         centred = Y - mean
-        y_scale = float(_root_mean_square(centred, sample_weight))
+        y_scale = target_scale(centred, sample_weight, per_output)
         if y_offset is not None:  # a warm start keeps the offset of the model it grows
             offset = y_offset
         else:  # docs/algorithm.md §1: the smallest target becomes 0

@@ -49,9 +49,10 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
     _auto_validation_samples = 10
     # PursuitOptions.neurons_per_iteration when left at None (docs/algorithm.md §3.8).
     _neurons_per_iteration = 1
-    # Whether the targets' offset is removed before the fit, with an intercept
-    # (docs/algorithm.md §1): the regressor's targets are values, the classifier's codes.
-    _centers_targets = False
+    # Whether the targets are values (the regressor's), not class codes: then their offset
+    # is removed before the fit, with an intercept, and each output is divided by its own
+    # spread (docs/algorithm.md §1).
+    _targets_are_values = False
 
     _parameter_constraints: dict = {
         "depth": [_Number(Integral, 2, None, closed="left")],
@@ -270,7 +271,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             fit_intercept=bool(self.fit_intercept),
             dtype=DTYPES[self.dtype],
             device=device,
-            center=self._centers_targets and bool(self.fit_intercept),
+            center=self._targets_are_values and bool(self.fit_intercept),
+            per_output=self._targets_are_values,
             y_offset=self.y_offset_ if warm else None,
             rows=train,
         )
@@ -435,7 +437,9 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
 
     def _previous_weights(self, problem):
         """The fitted network as tensors in the units of ``problem`` (a warm start)."""
-        if np.array_equal(problem.x_scale, self.x_scale_) and problem.y_scale == self.y_scale_:
+        if np.array_equal(problem.x_scale, self.x_scale_) and np.array_equal(
+            problem.y_scale, self.y_scale_
+        ):
             return [problem.tensor(w) for w in self._fit_weights_]
         return problem.fit_weights(self.coefs_)  # new data: the same function in new units
 

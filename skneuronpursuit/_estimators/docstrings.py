@@ -239,11 +239,12 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
     options_ : PursuitOptions
         The research knobs the fit ran with, every None of ``options`` resolved.
 
-    y_scale_ : float
-        The targets' spread, by which they were divided for the fit: for the regressor
-        with an intercept their root mean square about their weighted mean, else
-        their root mean square (1 with the classifier's ``loss="log_loss"``: its
-        outputs are logits).
+    y_scale_ : ndarray of shape (n_outputs_,)
+        The targets' spread, by which they were divided for the fit. The regressor's
+        per output: with an intercept its root mean square about its weighted mean, else
+        its root mean square. The classifier's is one for all outputs, the root mean
+        square of its encoded classes (1 with ``loss="log_loss"``: its outputs are
+        logits).
 
     n_features_in_ : int
         Number of features seen during fit.

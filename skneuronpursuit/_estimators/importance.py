@@ -15,10 +15,10 @@ outputs, and measures effects, not weights: an input that enters linearly as
 gets 0, and an input whose slope is large where it hardly varies gets little. The
 intercept feature is left out.
 
-Computed in the fit's units (``x / x_scale_``, outputs divided by ``y_scale_``): a
-column's resampled values move with its scale, and ``y_scale_`` is common to every
-input and goes with the normalisation, so the importances do not depend on the units
-of ``X`` or ``y``. The mean runs over at most ``MAX_ROWS`` training rows (fewer for a
+Computed in the fit's units (``x / x_scale_``, each output divided by its
+``y_scale_``): a column's resampled values move with its scale, and an output's scale
+is common to every input, so the importances do not depend on the units of ``X`` or of
+any output. The mean runs over at most ``MAX_ROWS`` training rows (fewer for a
 wide ``X``: at most ``MAX_ENTRIES`` dense entries; of a sparse ``X`` only the columns
 stored in those rows are densified, the others' importances are 0), a subsample and
 replacement rows drawn with a copy of the fit's random state, so the fit's own draws

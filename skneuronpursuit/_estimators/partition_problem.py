@@ -10,7 +10,7 @@ from sklearn.model_selection import train_test_split
 
 from .._engine import data
 from .._engine.data import merge_duplicates
-from .._engine.problem import assemble_problem
+from .._engine.problem import assemble_problem, target_scale
 from .._kernels import reduction
 from .tracking import KEEP_STANDARD_ERRORS, EarlyStopping
 
@@ -96,7 +96,9 @@ def _root_mean_square(values, sample_weight, axis=None):
     )
 
 
-def build_partition_problem(blocks, settings, *, fit_intercept, dtype, device, center):
+def build_partition_problem(
+    blocks, settings, *, fit_intercept, dtype, device, center, per_output
+):
     """``_engine/problem.py``'s ``build_problem`` for this process's blocks of rows in a
     data-parallel fit: every scale, offset and weight normalisation over all rows.
 
@@ -118,7 +120,9 @@ def build_partition_problem(blocks, settings, *, fit_intercept, dtype, device, c
     sample_weight = sample_weight / (total / n_total)
     x_scale = _root_mean_square(X, sample_weight, axis=0)
     rescale = settings.objective.rescales_targets
-    y_scale = float(_root_mean_square(Y, sample_weight)) if rescale else 1.0
+    y_scale = np.ones(Y.shape[1])
+    if rescale:
+        y_scale = target_scale(Y, sample_weight, per_output, _root_mean_square)
     offset = centred = mean = None
     if center and rescale:
         peak = reduction.max_array(_column_max(Y))
@@ -126,7 +130,7 @@ def build_partition_problem(blocks, settings, *, fit_intercept, dtype, device, c
         sums = reduction.sum_array(np.append((Y / peak).T @ sample_weight, sample_weight.sum()))
         mean = peak * (sums[:-1] / sums[-1])
         centred = Y - mean
-        y_scale = float(_root_mean_square(centred, sample_weight))
+        y_scale = target_scale(centred, sample_weight, per_output, _root_mean_square)
         smallest = Y.min(axis=0) if Y.shape[0] else np.full(Y.shape[1], np.inf)
         offset = -reduction.max_array(-smallest)
         Y = Y - offset

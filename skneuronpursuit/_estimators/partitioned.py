@@ -288,7 +288,8 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
                 fit_intercept=bool(est.fit_intercept),
                 dtype=DTYPES[est.dtype],
                 device=resolve_device(est.device),
-                center=est._centers_targets and bool(est.fit_intercept),
+                center=est._targets_are_values and bool(est.fit_intercept),
+                per_output=est._targets_are_values,
             )
         except Exception as caught:
             error = caught

@@ -81,7 +81,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
     """
 
     __init__ = estimator_init(BaseNeuronPursuit.__init__)
-    _centers_targets = True
+    _targets_are_values = True
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
