@@ -104,6 +104,21 @@ def test_an_offset_target_grows_the_network_its_spread_needs():
         np.testing.assert_allclose(offset.y_offset_, plain.y_offset_ + 1000)
 
 
+def test_huge_integer_weights_of_equal_rows_merge_alike_in_any_order():
+    # 2^53 + 1 + 1 rounds to 2^53 in that order and to 2^53 + 2 in the other: equal rows'
+    # weights are summed in the order of their values once their total reaches 2^53.
+    rows = np.r_[np.arange(150), 0, 0]
+    weights = np.r_[np.full(150, 2.0**53), 1.0, 1.0]
+    order = np.r_[150, 151, np.arange(150)]  # the light copies first
+    params = fast_params(FAST, dtype="float64", max_iter=4, early_stopping=False)
+    given = NeuronPursuitRegressor(**params).fit(X[rows], Y[rows], sample_weight=weights)
+    moved = NeuronPursuitRegressor(**params).fit(
+        X[rows][order], Y[rows][order], sample_weight=weights[order]
+    )
+    for a, b in zip(given.coefs_, moved.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("Estimator", [NeuronPursuitRegressor, NeuronPursuitClassifier])
 def test_integer_weights_equal_repeated_rows_with_the_default_early_stopping(Estimator):
     # The held-out split is drawn on the distinct rows, carrying their weights.

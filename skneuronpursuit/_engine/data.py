@@ -223,10 +223,11 @@ def merge_duplicates(X, Y, sample_weight, sort=True, rows=None, take=True):
     else:
         first, inverse = _unique_rows(X if rows is None else X[rows], Y)
     inverse = inverse.ravel()
-    if len(first) < len(inverse) and np.any(sample_weight != np.round(sample_weight)):
-        # Fractional weights of equal samples are added in the order of their values,
-        # not of the rows: any permutation of the rows gives the same sums, bit for bit
-        # (integer weights add exactly in any order).
+    exact = np.all(sample_weight == np.round(sample_weight)) and sample_weight.sum() < 2.0**53
+    if len(first) < len(inverse) and not exact:
+        # Weights of equal samples are added in the order of their values, not of the
+        # rows: any permutation of the rows gives the same sums, bit for bit (integer
+        # weights whose total is below 2^53 add exactly in any order; others need not).
         order = np.lexsort((sample_weight, inverse))
         inverse, sample_weight = inverse[order], sample_weight[order]
     weights = np.bincount(inverse, weights=sample_weight, minlength=len(first))
