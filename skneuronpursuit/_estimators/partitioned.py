@@ -190,7 +190,27 @@ def _seed(estimator):
     return np.random.RandomState(seed)
 
 
-def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True):
+def _same_columns(names, group):
+    """Raise in every process unless every process's ``X`` has the columns ``names``
+    (a DataFrame's, in order; None for an array) of all the others."""
+    gathered = [None] * torch.distributed.get_world_size(group)
+    torch.distributed.all_gather_object(
+        gathered, None if names is None else [str(name) for name in names], group=group
+    )
+    if any(other != gathered[0] for other in gathered):
+        described = "; ".join(
+            f"rank {rank}: {'no column names' if cols is None else cols}"
+            for rank, cols in enumerate(gathered)
+        )
+        raise ValueError(
+            "the processes' X have different columns; a data-parallel fit needs the same "
+            f"columns, in the same order, in every process ({described})"
+        )
+
+
+def fit_blocks(
+    estimator, blocks, *, group=None, classes=None, distributed=True, feature_names=None
+):
     """Fit a clone of ``estimator`` on the rows of ``blocks`` of this process.
 
     Parameters
@@ -207,6 +227,9 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
     distributed : bool, default=True
         False: a fit in this process alone, on its blocks (what the fit over several
         processes is compared with).
+    feature_names : ndarray of str, default=None
+        The columns of this process's ``X`` (a DataFrame's): they must be those of
+        every process; they become ``feature_names_in_``.
 
     Returns
     -------
@@ -237,6 +260,8 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
         widths = reduction.max_array(np.array([width, -width], dtype=np.float64))
         if widths[0] != -widths[1]:
             raise ValueError("the processes' rows have different numbers of features")
+        if distributed:
+            _same_columns(feature_names, group)
         attributes = {"_loss_": settings.objective.name}
         if is_classifier(est):
             labels = np.concatenate([y for _, _, y, _ in checked] or [np.array([])])
@@ -322,6 +347,8 @@ def fit_blocks(estimator, blocks, *, group=None, classes=None, distributed=True)
     )
     fitted = {**attributes, **est._network_attributes(weights), **grown}
     fitted.update(n_features_in_=int(widths[0]), n_outputs_=n_outputs, n_pruned_=0)
+    if feature_names is not None:  # a DataFrame's columns, as fit keeps them
+        fitted["feature_names_in_"] = feature_names
     for name, value in fitted.items():
         setattr(est, name, value)
     # On rank 0's training rows (docs/big-data.md), sent to every process: the
@@ -391,10 +418,8 @@ def fit_partition(estimator, X, y, sample_weight=None, *, group=None, classes=No
         group=group,
         classes=classes,
         distributed=distributed,
+        feature_names=_get_feature_names(X),
     )
-    names = _get_feature_names(X)  # a DataFrame's columns, as fit keeps them
-    if names is not None:
-        fitted.feature_names_in_ = names
     if rank == 0:
         warn_about_stop(fitted)
     return fitted
