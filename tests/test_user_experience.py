@@ -516,6 +516,18 @@ def test_prune_with_zero_tolerance_keeps_every_useful_neuron():
     assert reg.hidden_layer_sizes_ == sizes and reg.n_pruned_ == 0
 
 
+def test_pruning_every_neuron_predicts_the_mean_of_the_unpruned_predictions():
+    # The network with no neuron predicts the regressor's offset, the smallest target:
+    # pruned to nothing it predicted that (training R^2 -4.5); now the constant closest
+    # to the predictions it replaces.
+    reg = NeuronPursuitRegressor(max_iter=4, **FAST).fit(X_CUBE, Y_WAVE + 50.0)
+    before = reg.predict(X_CUBE)
+    reg.prune(X_CUBE, tol=10.0)
+    assert sum(reg.hidden_layer_sizes_) == 0
+    np.testing.assert_allclose(reg.predict(X_CUBE), before.mean(), rtol=1e-12)
+    assert reg.score(X_CUBE, Y_WAVE + 50.0) == pytest.approx(0.0, abs=0.05)
+
+
 # ---------------------------------------------------------------- plots
 
 

@@ -157,7 +157,9 @@ class FittedNetworkMixin:
         -------
         self : object
             The pruned estimator; ``n_pruned_`` counts the neurons removed, and
-            ``feature_importances_`` are recomputed on ``X`` (unweighted).
+            ``feature_importances_`` are recomputed on ``X`` (unweighted). Where no
+            neuron is left (``tol >= 1``), the regressor with an intercept predicts the
+            mean of its unpruned predictions on ``X``, the constant closest to them.
         """
         check_is_fitted(self)
         validate_parameter_constraints(
@@ -171,8 +173,18 @@ class FittedNetworkMixin:
         _, masks = prune_neurons(weights, inputs, self._activation_, float(tol))
         fit_weights = [as_tensor(w) for w in self._fit_weights_]
         before = sum(self.hidden_layer_sizes_)
+        # A network with no neuron predicts its offset, which for the regressor with an
+        # intercept is the smallest target (docs/algorithm.md §1): the unpruned
+        # predictions' mean instead, as a fit that keeps no neuron predicts the mean.
+        offset = self.y_offset_
+        if getattr(self, "_targets_are_values", False) and self._fit_intercept_ and before:
+            offset = offset + _network_output(
+                self.coefs_, X, self._activation_, self._fit_intercept_
+            ).mean(axis=0)
         for name, value in self._network_attributes(keep_neurons(fit_weights, masks)).items():
             setattr(self, name, value)
+        if sum(self.hidden_layer_sizes_) == 0:
+            self.y_offset_ = offset
         self.n_pruned_ += before - sum(self.hidden_layer_sizes_)
         # The rows the predictions are kept on stand in for the training rows.
         self.feature_importances_ = self._importances(
