@@ -30,6 +30,13 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 
 
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1; got {value}")
+    return value
+
+
 def _at_least_two(text):
     value = int(text)
     if value < 2:
@@ -44,6 +51,8 @@ def _run(args):
     names = list(TASKS) if args.all else args.task
     if not names:
         sys.exit("name a task with --task, or use --all")
+    if args.paper_max_iter is not None and "np-paper" not in args.methods:
+        sys.exit("--paper-max-iter caps np-paper's iterations: add np-paper to --methods")
     mode = "quick" if args.quick else "full"
     for name in names:
         run(
@@ -54,6 +63,7 @@ def _run(args):
             args.results / mode / f"{name}.csv",
             models=None if args.quick else args.results / "models",
             sizes=args.sizes,
+            paper_max_iter=args.paper_max_iter,
         )
 
 
@@ -295,6 +305,12 @@ def main(argv=None):
     add_threads_option(run)
     run.add_argument(
         "--sizes", type=int, nargs="+", default=None, help="only these n (default: all)"
+    )
+    run.add_argument(
+        "--paper-max-iter",
+        type=_positive,
+        default=None,
+        help="cap np-paper's iterations (docs/paper.md's pvr rows: 10); default: the preset's",
     )
     run.add_argument("--results", type=Path, default=RESULTS)
     run.set_defaults(handler=_run)

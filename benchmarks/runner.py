@@ -80,11 +80,15 @@ def chosen_sizes(task, quick, sizes):
     return [n for n in task_sizes if not sizes or len(task.sizes) == 1 or n in sizes]
 
 
-def run(task_names, method_names, seeds, quick, path, models=None, log=print, sizes=None):
+def run(
+    task_names, method_names, seeds, quick, path, models=None, log=print, sizes=None,
+    paper_max_iter=None,
+):  # fmt: skip
     """Fit every combination not yet in ``path`` and append its row; returns the new rows.
 
     ``sizes``, when given, restricts the training set sizes to those listed
     (tasks with one fixed size, like modadd-59 and pvr, are run in any case).
+    ``paper_max_iter``, when given, caps the iterations of ``np-paper``.
 
     With ``models`` a folder, NP's seed-0 model at each task's largest size is
     pickled there as ``<task>.pkl``, for the figures of its weights and growth.
@@ -115,7 +119,10 @@ def run(task_names, method_names, seeds, quick, path, models=None, log=print, si
                         key = (name, method, mode, str(n if n is not None else len(X)), str(seed))
                         if key in done:
                             continue
-                        candidates = METHODS[method](task, X, y, seed, quick)
+                        extra = {}
+                        if method == "np-paper" and paper_max_iter is not None:
+                            extra["max_iter"] = paper_max_iter
+                        candidates = METHODS[method](task, X, y, seed, quick, **extra)
                         scored = []
                         for predict, info in candidates:
                             prediction = predict(X_test)

@@ -11,6 +11,7 @@ from benchmarks.__main__ import main
 from benchmarks.report import TABLE_END, TABLE_START, NoRows, compare_table, load, results_table
 from benchmarks.tasks import TASKS
 from benchmarks.theory import diagonal_problem, np_selection, omp_selection
+from skneuronpursuit import PursuitOptions
 
 # Tests of the benchmark tooling, not of the package: -m 'not benchmark' skips them.
 pytestmark = pytest.mark.benchmark
@@ -351,6 +352,50 @@ def test_the_short_search_methods_change_only_the_ascent(monkeypatch):
         dict(ncf_lr=4.0, ncf_steps=100),
         dict(ncf_lr=8.0),
     ]
+
+
+def test_the_np_method_runs_the_suites_settings_not_the_paper_presets(monkeypatch):
+    # docs/benchmarks.md, "Methods compared": modadd-59 stops at a relative training loss
+    # of 0.1 (gd_lr 0.5), pvr after 100 iterations; the paper presets (np-paper) once
+    # leaked their tol 0 and 1,000-iteration guard into the suite's np.
+    from benchmarks import methods
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, **params):
+            seen.update(params)
+
+    monkeypatch.setattr(methods, "NeuronPursuitClassifier", Recorder)
+    monkeypatch.setattr(methods, "NeuronPursuitRegressor", Recorder)
+    X, y = np.zeros((4, 2)), np.zeros(4)
+    default_lr = PursuitOptions().gd_lr
+    expected = {
+        "modadd-59": (0.5, 0.1, 200, False),
+        "pvr": (default_lr, 0.005, 100, True),
+        "cube-f2": (default_lr, None, None, False),  # the package defaults
+    }
+    for name, (gd_lr, tol, max_iter, rebalance) in expected.items():
+        seen.clear()
+        with pytest.raises(AttributeError):  # the recorder cannot fit
+            methods.fit_neuron_pursuit(TASKS[name], X, y, 0, False)
+        options = seen["options"]
+        assert (options.gd_lr, seen.get("tol"), seen.get("max_iter")) == (
+            gd_lr,
+            tol,
+            max_iter,
+        )
+        assert bool(options.rebalance) == rebalance
+
+
+def test_paper_max_iter_caps_the_paper_protocols_iterations(tmp_path):
+    # docs/paper.md's pvr rows: the preset capped at 10 iterations; quick mode keeps it.
+    argv = ["run", "--task", "pvr", "--methods", "np-paper", "--quick", "--seeds", "1"]
+    assert main(argv + ["--paper-max-iter", "2", "--results", str(tmp_path)]) == 0
+    (row,) = load(tmp_path / "quick")
+    assert int(row["np_iterations"]) == 2 and "stop=max_iter" in row["detail"]
+    with pytest.raises(SystemExit, match="add np-paper"):
+        main(["run", "--task", "pvr", "--methods", "np", "--paper-max-iter", "2"])
 
 
 def test_rows_benchmark_fits_each_learner_in_its_own_process(tmp_path):
