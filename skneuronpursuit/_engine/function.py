@@ -28,8 +28,9 @@ class PursuitFit:
         ``coefs[l]`` of shape ``(n_in, n_out)`` maps layer ``l`` to ``l + 1``, in the
         units of ``X`` and ``Y``; with ``fit_intercept`` the last row of ``coefs[0]``
         multiplies the constant feature.
-    history : list of dict
-        One record per iteration, as the estimators' ``history_``.
+    history : list of IterationRecord
+        One record per iteration (also read by key, ``record["loss"]``), as the
+        estimators' ``history_``.
     stop_reason : str
         Why the growth stopped, as the estimators' ``stop_reason_``.
     settings : PursuitSettings

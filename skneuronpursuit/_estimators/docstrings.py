@@ -43,7 +43,9 @@ _PARAMETERS_DOC = """depth : int, default=3
         the zero network, ``log(n_classes)``. With ``alpha > 0`` the penalty is
         counted in. With early stopping, as in ``MLPClassifier``, a validation
         score restarts the patience only when it beats the best by more than
-        ``tol`` (a smaller gain still replaces the kept network).
+        ``tol``; the kept network is replaced by one that scores higher by more
+        than one standard error of the difference, whatever ``tol``
+        (docs/algorithm.md §3.7).
 
     alpha : float, default=0.0
         Strength of the L2 penalty (weight decay): the fit minimises the loss
@@ -89,8 +91,11 @@ _PARAMETERS_DOC = """depth : int, default=3
     warm_start : bool, default=False
         When True and the estimator is already fitted, ``fit`` keeps growing the
         fitted network (and its random stream) instead of starting afresh, up
-        to ``max_iter`` iterations in all. Fitting to ``max_iter=5`` and then to
-        ``max_iter=10`` gives the same network as fitting to 10 at once. With
+        to ``max_iter`` iterations in all. Without early stopping, fitting to
+        ``max_iter=5`` and then to ``max_iter=10`` gives the same network as
+        fitting to 10 at once when the first fit stopped at ``max_iter``; one that
+        stopped for another reason (``stop_reason_``, e.g. ``"penalty"``) grows on
+        from there with new searches, where the fit at once had stopped. With
         early stopping it grows from the kept network (``best_iteration_``),
         which stays the fitted one unless a new network clearly scores higher.
         A ``max_iter`` below the iterations of that network is an error, one

@@ -96,9 +96,7 @@ def _root_mean_square(values, sample_weight, axis=None):
     )
 
 
-def build_partition_problem(
-    blocks, settings, *, fit_intercept, dtype, device, center, per_output
-):
+def build_partition_problem(blocks, settings, *, fit_intercept, dtype, device, center, per_output):
     """``_engine/problem.py``'s ``build_problem`` for this process's blocks of rows in a
     data-parallel fit: every scale, offset and weight normalisation over all rows.
 
