@@ -174,6 +174,27 @@ def test_a_stuck_network_worse_than_none_is_not_kept(params):
     assert model.n_iter_ > 4 and sum(model.hidden_layer_sizes_) > 0
 
 
+def test_a_kept_network_with_no_neuron_is_scored_as_the_mean_it_predicts():
+    # best_validation_score_ described the stuck network that was discarded (-0.96)
+    # instead of the model kept, which predicts the targets' mean on the held-out rows.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import train_test_split
+
+    y = np.maximum(X[:, 0] + X[:, 1], 0) + 0.3 * X[:, 2] ** 2
+    params = dict(depth=3, activation_power=3, negative_slope=0.0, max_iter=4)
+    model = NeuronPursuitRegressor(**params, n_restarts=4, gd_steps=50, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="the model is the network with no neuron"):
+        model.fit(X, y)
+    assert model.early_stopping_ and sum(model.hidden_layer_sizes_) == 0
+    _, held = train_test_split(
+        np.arange(len(X)), test_size=model.validation_fraction, random_state=model._split_seed_
+    )
+    assert model.best_validation_score_ == pytest.approx(
+        r2_score(y[held], model.predict(X[held])), abs=1e-12
+    )
+
+
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_a_stuck_fit_stopped_by_max_iter_speaks_of_validation_only_with_early_stopping(
     early_stopping,

@@ -77,10 +77,15 @@ class FitProblem:
         return _input_tensor(X, self.fit_intercept, x_scale=self.x_scale)
 
     def scaled_output(self, weights, inputs):
-        """The network ``weights`` (tensors, fit's units) on ``inputs`` (:meth:`inputs`),
-        float64, in the fit's units: no scale of ``y`` can overflow or underflow it."""
+        """The model of the network ``weights`` (tensors, fit's units) on ``inputs``
+        (:meth:`inputs`), float64, in the fit's units: no scale of ``y`` can overflow or
+        underflow it. A network with no neuron predicts the targets' mean there
+        (:meth:`output_offset`)."""
         fit_weights = [w.detach().to("cpu", torch.float64) for w in weights]
-        return predict_by_blocks(fit_weights, inputs, self.activation).numpy()
+        output = predict_by_blocks(fit_weights, inputs, self.activation).numpy()
+        if self.y_offset is not None:
+            output += (self.output_offset(weights) - self.y_offset) / self.y_scale
+        return output
 
     def tensor(self, array):
         """``array`` as a tensor of the problem's dtype and device."""

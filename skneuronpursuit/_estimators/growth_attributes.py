@@ -43,12 +43,15 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
     ]
     kept = tracker.kept_iteration if tracker is not None else None
     kept_record = history[(kept or len(history)) - 1] if history else None
+    kept_score = tracker.kept_score if tracker is not None else None
     if kept_record is not None and kept_record.train_error > 1:
         # A stuck growth whose network fits the training rows worse than the network
         # with no neuron (which predicts the regressor's targets' mean, uniform
         # probabilities): that one is kept (docs/algorithm.md §3.5).
         first, last = weights[0], weights[-1]
         weights = empty_network(first.shape[1], last.shape[0], len(weights), first)
+        if tracker is not None:  # the score of the model that is kept
+            kept_score = tracker._score_and_terms(weights)[0]
     random_state, split_seed = seeds
     attributes = dict(
         x_scale_=problem.x_scale,
@@ -71,7 +74,7 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
     if tracker is not None:
         attributes.update(
             validation_scores_=[record.validation_score for record in history],
-            best_validation_score_=tracker.kept_score,
+            best_validation_score_=kept_score,
             best_iteration_=tracker.kept_iteration,
         )
     return weights, attributes
