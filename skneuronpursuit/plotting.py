@@ -44,6 +44,29 @@ def _check_count(name, value, low, high):
         raise ValueError(f"{name} must be an integer from {low} to {high}, got {value!r}.")
 
 
+def _permutation(order, size, name, layer=1):
+    """``order`` as an integer array, checked to be a permutation of the ``size``
+    neurons of hidden layer ``layer``; else a ValueError naming ``name``."""
+    array = np.asarray(order)
+    if array.ndim != 1 or sorted(array.tolist()) != list(range(size)):
+        raise ValueError(
+            f"{name} must be a permutation of the {size} neurons of hidden layer {layer}, "
+            f"got {order!r}."
+        )
+    return array
+
+
+def _layer_orders(neuron_order):
+    """``plot_weights``' ``neuron_order`` as one entry per hidden layer: a single
+    permutation (integers, e.g. :func:`dominant_frequency_order`'s) is the first layer's."""
+    if neuron_order is None:
+        return []
+    orders = list(neuron_order)
+    if orders and all(np.ndim(entry) == 0 and entry is not None for entry in orders):
+        return [np.asarray(orders)]
+    return orders
+
+
 def _integer_ticks(axis):
     from matplotlib.ticker import MaxNLocator
 
@@ -155,7 +178,9 @@ def plot_weights(estimator, axes=None, neuron_order=None):
     neuron_order : sequence of array-like, optional
         One permutation per hidden layer (or None to keep one), e.g. neurons
         sorted by what they compute; rows of ``W_l`` and columns of ``W_{l+1}``
-        follow it. By default the order the neurons were added in.
+        follow it. A single permutation of integers (such as
+        :func:`dominant_frequency_order`'s) orders the first hidden layer. By
+        default the order the neurons were added in.
 
     Returns
     -------
@@ -163,7 +188,7 @@ def plot_weights(estimator, axes=None, neuron_order=None):
     """
     plt = _pyplot()
     weights = [c.T for c in _coefs(estimator)]  # W_l of shape (k_l, k_{l-1})
-    neuron_order = list(neuron_order or [])
+    neuron_order = _layer_orders(neuron_order)
     if len(neuron_order) > len(weights) - 1:
         raise ValueError(
             f"neuron_order has {len(neuron_order)} entries; the network has "
@@ -172,11 +197,7 @@ def plot_weights(estimator, axes=None, neuron_order=None):
     for layer, order in enumerate(neuron_order):
         if order is not None:
             size = weights[layer].shape[0]
-            if sorted(np.asarray(order).ravel().tolist()) != list(range(size)):
-                raise ValueError(
-                    f"neuron_order[{layer}] must be a permutation of the {size} neurons of "
-                    f"hidden layer {layer + 1}, got {order!r}."
-                )
+            order = _permutation(order, size, f"neuron_order[{layer}]", layer + 1)
             weights[layer] = weights[layer][order]
             weights[layer + 1] = weights[layer + 1][:, order]
     if axes is None:
@@ -252,7 +273,8 @@ def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None, neuron
 
     Parameters
     ----------
-    estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier
+    estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier, or PursuitFit
+        A :class:`PursuitFit` is :func:`neuron_pursuit`'s result (the paper's protocol).
     n_blocks : int, default=2
     n_features : int, optional
         Transform only the first ``n_features`` input features, e.g. to leave out
@@ -266,14 +288,15 @@ def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None, neuron
     -------
     ax : matplotlib Axes
     """
-    _check_fitted(estimator)
+    first = _coefs(estimator)[0]
     plt = _pyplot()
-    n_features = estimator.n_features_in_ if n_features is None else n_features
-    _check_count("n_features", n_features, 1, estimator.n_features_in_)
+    n_inputs = first.shape[0] - int(_has_intercept(estimator))
+    n_features = n_inputs if n_features is None else n_features
+    _check_count("n_features", n_features, 1, n_inputs)
     _check_count("n_blocks", n_blocks, 1, n_features)
-    weights = estimator.coefs_[0][:n_features].T  # (neurons, features)
+    weights = first[:n_features].T  # (neurons, features)
     if neuron_order is not None:
-        weights = weights[neuron_order]
+        weights = weights[_permutation(neuron_order, weights.shape[0], "neuron_order")]
     if weights.shape[1] % n_blocks:
         raise ValueError(
             f"{weights.shape[1]} features cannot be split into {n_blocks} equal blocks."

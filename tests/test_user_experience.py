@@ -560,13 +560,21 @@ def test_plots_return_their_axes(pyplot):
 
 def test_the_weights_of_the_papers_protocol_plot_as_an_estimators(pyplot):
     from skneuronpursuit import neuron_pursuit, paper_settings
-    from skneuronpursuit.plotting import dominant_frequency_order, plot_weights
+    from skneuronpursuit.plotting import (
+        dominant_frequency_order,
+        plot_first_layer_dft,
+        plot_weights,
+    )
 
     settings = replace(paper_settings("sphere-f1"), max_iter=2, gd_steps=300)
     fit = neuron_pursuit(X_CUBE, Y_WAVE[:, None], settings, random_state=0)
     axes = plot_weights(fit)
     assert [ax.images[0].get_array().shape for ax in axes] == [c.T.shape for c in fit.coefs]
-    assert sorted(dominant_frequency_order(fit, 3)) == list(range(fit.hidden_layer_sizes[0]))
+    order = dominant_frequency_order(fit, 3)
+    assert sorted(order) == list(range(fit.hidden_layer_sizes[0]))
+    # The paper's Fig. 10 from the paper's protocol (it was refused as not an estimator).
+    ax = plot_first_layer_dft(fit, n_blocks=2, neuron_order=order)
+    assert ax.images[0].get_array().shape == (fit.hidden_layer_sizes[0], 6)
 
 
 def test_plots_draw_whole_iterations_and_the_weights_in_the_order_asked(pyplot):
@@ -612,6 +620,14 @@ def test_plots_refuse_what_they_cannot_draw_with_the_argument_named(pyplot):
         plot_weights(reg, neuron_order=[np.arange(k - 1)])
     with pytest.raises(ValueError, match="neuron_order has 3 entries"):
         plot_weights(reg, neuron_order=[None, None, None])
+    # One permutation of integers, as dominant_frequency_order returns it: the first
+    # layer's (an array failed on its truth value, a list counted its entries as layers).
+    backwards = np.arange(k)[::-1]
+    for order in (backwards, list(backwards)):
+        first = plot_weights(reg, neuron_order=order)[0].images[0].get_array()
+        np.testing.assert_array_equal(first, reg.coefs_[0].T[backwards])
+    with pytest.raises(ValueError, match="neuron_order must be a permutation of the"):
+        plot_first_layer_dft(reg, n_blocks=1, neuron_order=[0] * 7)  # drew 7 rows
     with pytest.raises(ValueError, match="axes needs one Axes per weight layer, 3; got 1"):
         plot_weights(reg, axes=[pyplot.subplots()[1]])
     grid = plot_weights(reg, axes=pyplot.subplots(2, 2)[1])  # any array of Axes
