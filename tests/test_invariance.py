@@ -267,6 +267,22 @@ def test_to_torch_takes_any_float_input_and_returns_what_predict_does(dtype):
         np.testing.assert_allclose(output, expected, rtol=tolerance, atol=tolerance)
 
 
+def test_to_torch_leaves_torchs_generator_alone_and_exports_no_neuron_quietly():
+    # nn.Linear's random initialisation drew from the global generator (the weights are
+    # copied in anyway) and warned three times on a network with no neuron.
+    grown = NeuronPursuitRegressor(**fast_params(FAST, max_iter=2)).fit(X, Y)
+    empty = NeuronPursuitRegressor(**FAST).fit(X, np.ones(len(X)))
+    assert sum(empty.hidden_layer_sizes_) == 0
+    for model in (grown, empty):
+        state = torch.get_rng_state()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            module = model.to_torch(dtype=torch.float64)
+        assert torch.equal(state, torch.get_rng_state())
+        output = module(torch.from_numpy(X)).detach().numpy()
+        np.testing.assert_allclose(output, model.predict(X), rtol=1e-10, atol=1e-12)
+
+
 def test_a_stall_at_the_noise_floor_under_early_stopping_does_not_warn():
     # A log-price target with noise: the training loss stalls at the noise floor after
     # the validation score chose the network; the user has nothing to fix.

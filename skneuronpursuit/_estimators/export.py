@@ -1,5 +1,7 @@
 """The grown network as a plain ``torch.nn.Module``."""
 
+import warnings
+
 import torch
 
 from .._kernels.activation import HomogeneousActivation
@@ -50,7 +52,14 @@ class HomogeneousNetwork(torch.nn.Module):
         self.register_buffer("output_offset", offset)
         layers = []
         for index, coef in enumerate(coefs):
-            linear = torch.nn.Linear(coef.shape[0], coef.shape[1], bias=False, dtype=dtype)
+            # Made on the meta device: the weights are copied in, so torch's random
+            # initialisation would only draw from the global generator. A layer with no
+            # neuron has nothing to initialise, which torch warns about.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Initializing zero-element tensors")
+                linear = torch.nn.utils.skip_init(
+                    torch.nn.Linear, coef.shape[0], coef.shape[1], bias=False, dtype=dtype
+                )
             with torch.no_grad():
                 linear.weight.copy_(as_tensor(coef.T, dtype=dtype))
             layers.append(linear)
