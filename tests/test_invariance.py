@@ -225,9 +225,28 @@ def test_the_max_iter_warning_fires_only_while_the_validation_score_rises(max_it
     warned = any("max_iter" in str(w.message) for w in caught)
     if reg.stop_reason_ == "max_iter":
         scores = reg.validation_scores_
-        assert warned == (scores[-1] >= max(scores))
+        assert warned == (len(scores) == 1 or scores[-1] > max(scores[:-1]))
     else:
         assert not warned
+
+
+def test_the_max_iter_warning_stays_quiet_on_a_plateau():
+    # Validation scores [0.6, 0.9, 0.9, 0.9, 0.9]: the last equals the best, reached at
+    # iteration 2, and the warning said the score was "still improving".
+    from sklearn.datasets import make_classification
+    from sklearn.exceptions import ConvergenceWarning
+
+    X_c, y_c = make_classification(
+        n_samples=200, n_features=5, n_informative=3, flip_y=0.15, random_state=4
+    )
+    params = dict(alpha=0.0, early_stopping=True, max_iter=5, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        clf = NeuronPursuitClassifier(**params).fit(X_c, y_c)
+    scores = clf.validation_scores_
+    assert clf.stop_reason_ == "max_iter" and scores[-1] == max(scores) > scores[0]
+    assert scores[-1] == max(scores[:-1])  # a plateau, not a rise
+    assert not any("still improving" in str(w.message) for w in caught)
 
 
 def test_the_warm_start_shape_error_counts_the_users_features():

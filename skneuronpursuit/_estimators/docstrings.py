@@ -68,9 +68,10 @@ _PARAMETERS_DOC = """depth : int, default=3
         ``n_iter_no_change`` iterations, and keep the smallest network that no
         later one beats by more than one standard error of the difference in
         score: the number of neurons is then chosen on held-out data. "auto"
-        does so when ``validation_fraction * n_samples`` is at least 2 for the
-        regressor (R^2 needs two samples) and 10 for the classifier, and fits on
-        all samples otherwise; ``early_stopping_`` says which. "auto"
+        does so when ``validation_fraction`` times the number of distinct samples
+        of positive weight (the held-out split is drawn on them) is at least 2 for
+        the regressor (R^2 needs two samples) and 10 for the classifier, and fits
+        on all samples otherwise; ``early_stopping_`` says which. "auto"
         is the default: on noisy data it keeps NP from fitting the noise, and
         with the default inner solver it scored as well or better on three of
         scikit-learn's four classification datasets, in less time

@@ -11,6 +11,12 @@ from .._engine.records import STOP_REASONS
 STUCK_ERROR = 1 - 1e-3
 
 
+def _still_rising(scores):
+    """Whether the last validation score is above every earlier one (a single score
+    counts: nothing says it stopped rising)."""
+    return len(scores) == 1 or scores[-1] > max(scores[:-1])
+
+
 def warn_about_stop(estimator):
     """A ConvergenceWarning for the fitted ``estimator``, where it has something to fix.
 
@@ -23,17 +29,21 @@ def warn_about_stop(estimator):
     kept = estimator.history_[estimator._kept_iteration() - 1] if estimator.history_ else None
     error = 1.0 if kept is None else kept["train_error"]
     reason = STOP_REASONS[estimator.stop_reason_]
-    # A reason's message that speaks of the validation score is only true with one.
+    # A reason's message that speaks of the validation score is only true with one, and
+    # max_iter's (the score was still improving) only while the last score is the best.
     tells = reason.warns and (estimator.early_stopping_ or not reason.only_with_early_stopping)
+    if estimator.stop_reason_ == "max_iter" and estimator.early_stopping_:
+        tells = tells and _still_rising(estimator.validation_scores_)
     if estimator.stop_reason_ != "tol" and error >= STUCK_ERROR:
         said = f": {reason.message}" if tells else f" ({estimator.stop_reason_!r})"
         replaced = "; the model is the network with no neuron, which fits better" * (error > 1)
+        relu = "negative_slope=0.1 (with ReLU, neurons off on every sample give no signal), "
         warnings.warn(
             f"{name}{said}. Its network fits the training data no better than the zero "
             f"network does (relative training error {error:.3g}"
             f"{', no neuron' if kept is None else ''}): the growth is stuck{replaced}. With "
-            "alpha > 0 try a smaller alpha; else another depth, negative_slope=0.1 "
-            "(with ReLU, neurons off on every sample give no signal) or more n_restarts.",
+            "alpha > 0 try a smaller alpha; else another depth, "
+            f"{relu * (estimator.negative_slope == 0)}more n_restarts.",
             ConvergenceWarning,
         )
         return
@@ -41,9 +51,5 @@ def warn_about_stop(estimator):
         return
     if reason.quiet_with_early_stopping and estimator.early_stopping_:
         return
-    if estimator.stop_reason_ == "max_iter" and estimator.early_stopping_:
-        scores = estimator.validation_scores_
-        if scores[-1] < max(scores):  # it peaked earlier: max_iter is not the limit
-            return
     if tells:
         warnings.warn(f"{name}: {reason.message}.", ConvergenceWarning)
