@@ -135,9 +135,21 @@ def _sparse_row_keys(X, Y):
     return keys
 
 
+def _signed_zeros_cleared(values):
+    """``values`` with every -0.0 made +0.0 (a copy only where there is one): equal in
+    value, the two differ in bytes, and rows are compared by their bytes."""
+    if values.dtype.kind != "f":
+        return values
+    for start in range(0, values.shape[0], INPUT_BLOCK_ROWS):
+        block = values[start : start + INPUT_BLOCK_ROWS]
+        if np.any(np.signbit(block) & (block == 0)):
+            return values + 0.0  # -0.0 + 0.0 is +0.0
+    return values
+
+
 def _row_keys(values):
     """Each row of a 2-D array as one opaque value: a view of rows already contiguous."""
-    values = np.ascontiguousarray(values)
+    values = np.ascontiguousarray(_signed_zeros_cleared(values))
     return values.view(np.dtype((np.void, values.dtype.itemsize * values.shape[1]))).ravel()
 
 

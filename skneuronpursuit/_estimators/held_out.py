@@ -58,7 +58,10 @@ def validation_split(
             f"(validation_fraction={fraction}); {estimator} needs at least {min_samples} "
             f"to score them. {advice}"
         )
-    return train, (X[held_out], Y[held_out], sample_weight[held_out])
+    weight = sample_weight[held_out]
+    if not np.isfinite(weight.sum()):  # huge weights: only their ratios matter to a score
+        weight = weight / weight.max()
+    return train, (X[held_out], Y[held_out], weight)
 
 
 def _reason(error, stratify, class_labels):
