@@ -166,12 +166,37 @@ def test_a_stuck_network_worse_than_none_is_not_kept(params):
     assert model.history_[-1].train_error > 1 and model.n_iter_ == 4
     assert sum(model.hidden_layer_sizes_) == 0
     np.testing.assert_allclose(model.predict(X_stuck), y.mean(), rtol=1e-6)
-    # A warm start grows on from it.
-    model.set_params(warm_start=True, max_iter=6, delta=0.2, depth=model.depth)
+    # A warm start continues the growth path, not the network with no neuron: fitting
+    # to 4 and then to 6 is fitting to 6 at once (the CV estimators rely on it).
+    once = NeuronPursuitRegressor(**{**settings, "max_iter": 6}, **params, early_stopping=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X_stuck, y)
-    assert model.n_iter_ > 4 and sum(model.hidden_layer_sizes_) > 0
+        model.set_params(warm_start=True, max_iter=6).fit(X_stuck, y)
+        once.fit(X_stuck, y)
+    assert [r.hidden_layer_sizes for r in model.history_] == [
+        r.hidden_layer_sizes for r in once.history_
+    ]
+    for a, b in zip(model.coefs_, once.coefs_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(model.y_offset_, once.y_offset_)
+
+
+def test_the_mean_replaces_a_network_that_scores_clearly_below_it_on_held_out_rows():
+    # 60 rows of 1,000 columns: the first neuron interpolates the training rows (stop
+    # "tol") and scored R^2 -3.2 on the held-out ones, kept without a word; the mean
+    # scores about 0 there. The model is now the mean, and says so.
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.RandomState(0)
+    X_wide = rng.normal(size=(60, 1000))
+    y = X_wide[:, 0] + np.sin(X_wide[:, 1])
+    params = dict(max_iter=4, n_restarts=4, gd_steps=100, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="the network with no neuron, which predicts"):
+        model = NeuronPursuitRegressor(**params).fit(X_wide, y)
+    assert model.validation_scores_[0] < -1 and sum(model.hidden_layer_sizes_) == 0
+    assert abs(model.best_validation_score_) < 0.2
+    prediction = model.predict(X_wide)
+    assert np.ptp(prediction) == 0 and abs(prediction[0] - y.mean()) < 0.2 * y.std()
 
 
 def test_a_kept_network_with_no_neuron_is_scored_as_the_mean_it_predicts():

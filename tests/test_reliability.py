@@ -66,6 +66,32 @@ def test_a_failed_refit_on_other_features_keeps_the_feature_count(Estimator):
     assert np.all(np.isfinite(outputs(model)))
 
 
+def test_a_failed_warm_start_leaves_the_random_stream_where_it_was(monkeypatch):
+    # The fitted random state was the object the warm fit drew from: restoring the
+    # attribute restored an advanced stream, and a retry grew another network.
+    import copy
+
+    from skneuronpursuit._estimators import base
+
+    params = fast_params(FAST, max_iter=2, early_stopping=False, warm_start=True)
+    model = NeuronPursuitRegressor(**params).fit(X, Y)
+    untouched = copy.deepcopy(model)
+    grow = base.grow
+
+    def failing(X, Y, weights, settings, random_state, **kwargs):
+        random_state.randint(10)  # draws, as a growth does, then fails
+        raise RuntimeError("failed mid-growth")
+
+    monkeypatch.setattr(base, "grow", failing)
+    with pytest.raises(RuntimeError, match="mid-growth"):
+        model.set_params(max_iter=4).fit(X, Y)
+    monkeypatch.setattr(base, "grow", grow)
+    model.fit(X, Y)
+    untouched.set_params(max_iter=4).fit(X, Y)
+    for a, b in zip(model.coefs_, untouched.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_a_failed_first_fit_leaves_an_unfitted_estimator(Estimator):
     model = Estimator(**FAST)

@@ -1,5 +1,6 @@
 """The estimator base shared by the regressor and the classifier (the sklearn façade)."""
 
+import copy
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import fields as dataclass_fields
@@ -12,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-from .._engine.data import merge_duplicates
+from .._engine.data import merge_duplicates, user_units
 from .._engine.device import DTYPES, fit_threads, resolve_device
 from .._engine.memory import check_fit_memory
 from .._engine.problem import build_problem, random_state_from
@@ -227,7 +228,13 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         warm = self.warm_start and hasattr(self, "_fit_weights_")
         if warm:
             self._check_warm_start(X, Y)
-        random_state = self._random_state_ if warm else random_state_from(self.random_state)
+        # A warm start continues the fitted random stream on a copy: a fit that fails
+        # leaves the fitted one where it was (fit_safety.py restores attributes, not the
+        # state of the objects they hold).
+        if warm:
+            random_state = copy.deepcopy(self._random_state_)
+        else:
+            random_state = random_state_from(self.random_state)
         # Callbacks see the rows as given.
         X_given, Y_given = X, Y
         # Weighted and repeated samples are one data set from here on, held-out split
@@ -273,7 +280,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             device=device,
             center=self._targets_are_values and bool(self.fit_intercept),
             per_output=self._targets_are_values,
-            y_offset=self.y_offset_ if warm else None,
+            y_offset=getattr(self, "_growth_offset_", self.y_offset_) if warm else None,
             rows=train,
         )
         previous_weights, previous_history = None, []
@@ -436,12 +443,17 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             )
 
     def _previous_weights(self, problem):
-        """The fitted network as tensors in the units of ``problem`` (a warm start)."""
+        """The network the growth reached as tensors in the units of ``problem`` (a warm
+        start): the fitted one, or the path's where the model is the network with no
+        neuron instead (growth_attributes.py)."""
+        weights = getattr(self, "_grown_weights_", None)
+        weights = self._fit_weights_ if weights is None else weights
         if np.array_equal(problem.x_scale, self.x_scale_) and np.array_equal(
             problem.y_scale, self.y_scale_
         ):
-            return [problem.tensor(w) for w in self._fit_weights_]
-        return problem.fit_weights(self.coefs_)  # new data: the same function in new units
+            return [problem.tensor(w) for w in weights]
+        # New data: the same function in new units.
+        return problem.fit_weights(user_units(weights, self.x_scale_, self.y_scale_))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

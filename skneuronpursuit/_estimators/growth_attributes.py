@@ -3,6 +3,8 @@ data-parallel one (``partitioned.py``)."""
 
 from dataclasses import replace
 
+import torch
+
 from .._engine.pursuit import empty_network
 
 
@@ -44,14 +46,22 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
     kept = tracker.kept_iteration if tracker is not None else None
     kept_record = history[(kept or len(history)) - 1] if history else None
     kept_score = tracker.kept_score if tracker is not None else None
-    if kept_record is not None and kept_record.train_error > 1:
-        # A stuck growth whose network fits the training rows worse than the network
-        # with no neuron (which predicts the regressor's targets' mean, uniform
-        # probabilities): that one is kept (docs/algorithm.md §3.5).
+    grown = None  # the growth path's network, where the model is another
+    if kept_record is not None:
         first, last = weights[0], weights[-1]
-        weights = empty_network(first.shape[1], last.shape[0], len(weights), first)
-        if tracker is not None:  # the score of the model that is kept
-            kept_score = tracker._score_and_terms(weights)[0]
+        empty = empty_network(first.shape[1], last.shape[0], len(weights), first)
+        # The network with no neuron (the regressor's targets' mean; uniform
+        # probabilities) is kept instead where the grown one fits the training rows worse
+        # (a stuck growth), or, for the regressor with an intercept, scores clearly lower
+        # on the held-out rows than that mean (docs/algorithm.md §3.5).
+        replace_by_empty = kept_record.train_error > 1
+        if not replace_by_empty and tracker is not None and problem.y_offset is not None:
+            empty_score, empty_terms = tracker._score_and_terms(empty)
+            replace_by_empty = tracker._clearly_better(empty_terms, tracker.kept_terms)
+        if replace_by_empty:
+            grown, weights = weights, empty
+            if tracker is not None:  # the score of the model that is kept
+                kept_score = tracker._score_and_terms(weights)[0]
     random_state, split_seed = seeds
     attributes = dict(
         x_scale_=problem.x_scale,
@@ -62,6 +72,10 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
         _split_seed_=split_seed,
         _activation_=settings.activation,
         _fit_intercept_=problem.fit_intercept,
+        # A warm start continues the growth path: from its network and with its offset,
+        # also where the model is the network with no neuron.
+        _grown_weights_=None if grown is None else _numpy(grown),
+        _growth_offset_=problem.y_offset,
         history_=history,
         n_iter_=len(history),
         loss_curve_=[record.loss for record in history],
@@ -78,3 +92,7 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
             best_iteration_=tracker.kept_iteration,
         )
     return weights, attributes
+
+
+def _numpy(weights):
+    return [w.detach().to("cpu", torch.float64).numpy().copy() for w in weights]

@@ -34,6 +34,20 @@ def warn_about_stop(estimator):
     tells = reason.warns and (estimator.early_stopping_ or not reason.only_with_early_stopping)
     if estimator.stop_reason_ == "max_iter" and estimator.early_stopping_:
         tells = tells and _still_rising(estimator.validation_scores_)
+    if kept is not None and error < STUCK_ERROR and not any(estimator.hidden_layer_sizes_):
+        # The grown network fitted the training rows, but the network with no neuron
+        # scored clearly higher on the held-out ones (growth_attributes.py).
+        grown = estimator.validation_scores_[estimator._kept_iteration() - 1]
+        warnings.warn(
+            f"{name}: the network with no neuron, which predicts the targets' mean, scores "
+            "clearly higher on the held-out rows than the network early stopping kept "
+            f"(validation R^2 {estimator.best_validation_score_:.3g} against {grown:.3g}): "
+            "the model is that constant. The grown networks fit the training rows but not "
+            "the held-out ones: too few rows for the columns, or a target the inputs do "
+            "not predict.",
+            ConvergenceWarning,
+        )
+        return
     if estimator.stop_reason_ != "tol" and error >= STUCK_ERROR:
         said = f": {reason.message}" if tells else f" ({estimator.stop_reason_!r})"
         replaced = "; the model is the network with no neuron, which fits better" * (error > 1)
