@@ -383,6 +383,12 @@ def test_options_fields_are_parameters_of_the_estimator():
     assert clone(reg).options == reg.options
     with pytest.raises(ValueError, match="options__lm_step .*no field 'lm_step'"):
         reg.set_params(options__lm_step=5)
+    # options that is not a PursuitOptions has no fields to set (a dataclasses TypeError
+    # before, after depth and options had been set).
+    plain = NeuronPursuitRegressor(options={"solver": "gd"})
+    with pytest.raises(ValueError, match="options__ncf_steps .*must be a PursuitOptions"):
+        plain.set_params(depth=2, options__ncf_steps=50)
+    assert plain.depth == 3 and plain.options == {"solver": "gd"}
     # Nested, as in a grid over a CV estimator's network.
     cv = NeuronPursuitRegressorCV(NeuronPursuitRegressor()).set_params(
         estimator__options__lm_steps=5

@@ -155,6 +155,17 @@ def test_warm_start_says_when_max_iter_leaves_nothing_to_grow():
         model.set_params(max_iter=n_done).fit(X, Y)
     assert model.n_iter_ == n_done
     np.testing.assert_array_equal(outputs(model), before)
+    # A fit stopped by its penalty keeps its stop reason; the fit that adds nothing
+    # rewrote it as "max_iter" and warned about max_iter.
+    penalised = NeuronPursuitRegressor(**fast_params(FAST, alpha=0.05, max_iter=20))
+    penalised.set_params(early_stopping=False, warm_start=True).fit(X, Y)
+    assert penalised.stop_reason_ == "penalty" and penalised.n_iter_ < 20
+    state = fitted_state(penalised)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        penalised.set_params(max_iter=penalised.n_iter_).fit(X, Y)
+    assert [type(w.message) for w in caught] == [UserWarning]
+    assert all(fitted_state(penalised)[name] is value for name, value in state.items())
 
 
 # ---------------------------------------------------------------- sample weights

@@ -214,6 +214,29 @@ def test_wide_one_hot_inputs_are_not_mistaken_for_a_zero_ncf():
 # ---------------------------------------------------------------- interrupts
 
 
+def test_an_interrupt_before_any_iteration_completed_goes_on(monkeypatch):
+    # Caught, it left a "fitted" model with no neuron, whose warning called the growth
+    # stuck, and Ctrl-C could not stop a loop of fits (cross_val_score went on).
+    from skneuronpursuit._engine import steps as _pursuit
+
+    X = hypercube(100, 6, seed=1)
+    y = np.sin(X @ np.arange(1.0, 7.0))
+    reg = NeuronPursuitRegressor(max_iter=2, n_restarts=4, gd_steps=50, random_state=0)
+    reg.set_params(warm_start=True).fit(X, y)
+    before = [c.copy() for c in reg.coefs_]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_pursuit, "minimise", interrupted)
+    for model in (reg.set_params(max_iter=4), NeuronPursuitRegressor(max_iter=2)):
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, y)
+    assert reg.n_iter_ == 2
+    for a, b in zip(reg.coefs_, before):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_interrupt_from_another_thread_leaves_a_consistent_model(monkeypatch):
     # A real SIGINT-like interrupt (interrupt_main from another thread), sent while
     # the third inner minimisation runs, so that it lands inside the fit whatever the

@@ -164,6 +164,8 @@ def grow(
                 stop_reason = "stalled"
                 break
     except KeyboardInterrupt:
-        stop_reason = "interrupted"
         weights, loss, history = completed
+        if not history:  # no iteration completed: nothing to keep, the interrupt goes on
+            raise
+        stop_reason = "interrupted"
     return PursuitResult(weights, history, stop_reason)

@@ -138,9 +138,16 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             for name in list(params)
             if name.startswith("options__")
         }
-        super().set_params(**params)
-        if fields:
-            options = self.options if self.options is not None else PursuitOptions()
+        options = None
+        if fields:  # checked before anything is set: a refused call changes nothing
+            options = params.get("options", self.options)
+            options = PursuitOptions() if options is None else options
+            name = f"options__{next(iter(fields))}"
+            if not isinstance(options, PursuitOptions):
+                raise ValueError(
+                    f"Invalid parameter {name} for estimator {self}: it sets a field of "
+                    f"options, which must be a PursuitOptions or None; got {options!r}."
+                )
             known = [field.name for field in dataclass_fields(options)]
             unknown = sorted(set(fields) - set(known))
             if unknown:
@@ -149,6 +156,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                     f"PursuitOptions has no field {unknown[0]!r}. Valid fields: "
                     f"{sorted(known)}."
                 )
+        super().set_params(**params)
+        if fields:
             self.options = replace(options, **fields)
         return self
 
@@ -226,8 +235,8 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
             getattr(X, "nnz", None),
         )
         warm = self.warm_start and hasattr(self, "_fit_weights_")
-        if warm:
-            self._check_warm_start(X, Y)
+        if warm and self._check_warm_start(X, Y):
+            return  # nothing to add: the fitted model, its stop reason included, stays
         # A warm start continues the fitted random stream on a copy: a fit that fails
         # leaves the fitted one where it was (fit_safety.py restores attributes, not the
         # state of the objects they hold).
@@ -399,6 +408,9 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         warn_about_stop(self)
 
     def _check_warm_start(self, X, Y):
+        """Refuse a warm start that cannot continue the fitted network; whether it adds
+        nothing (``max_iter`` equal to its iterations: the model is kept as it is, as
+        scikit-learn's forests keep theirs)."""
         fitted = {
             "depth": len(self._fit_weights_),
             "activation_power": self._activation_.power,
@@ -441,6 +453,7 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                 f"{n_features} features and {n_outputs} outputs, got {X.shape[1]} features "
                 f"and {Y.shape[1]} outputs. Set warm_start=False to fit afresh."
             )
+        return self.max_iter == n_done
 
     def _previous_weights(self, problem):
         """The network the growth reached as tensors in the units of ``problem`` (a warm

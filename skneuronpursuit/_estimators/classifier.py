@@ -11,7 +11,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from .base import BaseNeuronPursuit, with_callbacks
 from .docstrings import ATTRIBUTES_DOC, parameters_doc
-from .fit_safety import _restored_on_failure
+from .fit_safety import restores_on_failure
 from .plumbing import estimator_init
 
 _ALPHA_NOTE = """ The classifier's default, 0.01 with the log loss, was chosen on
@@ -209,6 +209,7 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
     # PursuitOptions.neurons_per_iteration when left at None (docs/decisions.md).
     _neurons_per_iteration = 3
 
+    @restores_on_failure
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -230,36 +231,35 @@ class NeuronPursuitClassifier(ClassifierMixin, BaseNeuronPursuit):
         self : NeuronPursuitClassifier
             The fitted estimator.
         """
-        with _restored_on_failure(self):
-            check_one_label_per_sample(y, type(self).__name__)
-            X, y = validate_data(
-                self, X, y, dtype=np.float64, ensure_min_samples=2, accept_sparse="csr"
+        check_one_label_per_sample(y, type(self).__name__)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, ensure_min_samples=2, accept_sparse="csr"
+        )
+        classes, encoded = sorted_classes(y)
+        if (
+            self.warm_start
+            and hasattr(self, "classes_")
+            and not np.array_equal(classes, self.classes_)
+        ):
+            raise ValueError(
+                f"warm_start=True needs the classes of the first fit, {self.classes_}; "
+                f"got {classes}."
             )
-            classes, encoded = sorted_classes(y)
-            if (
-                self.warm_start
-                and hasattr(self, "classes_")
-                and not np.array_equal(classes, self.classes_)
-            ):
-                raise ValueError(
-                    f"warm_start=True needs the classes of the first fit, {self.classes_}; "
-                    f"got {classes}."
-                )
-            weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-            if self.class_weight is not None:
-                weight = weight * class_weights(
-                    check_class_weight(self.class_weight), classes, encoded, y, weight
-                )
-                sample_weight = weight
-            n_weighted_classes = np.count_nonzero(np.bincount(encoded, weights=np.abs(weight)))
-            if n_weighted_classes < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes with "
-                    "positive weight (sample_weight times class_weight); got "
-                    f"{n_weighted_classes} class."
-                )
-            Y = class_targets(encoded, len(classes), self.loss)
-            self._fit_network(X, Y, sample_weight, attributes={"classes_": classes})
+        weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.class_weight is not None:
+            weight = weight * class_weights(
+                check_class_weight(self.class_weight), classes, encoded, y, weight
+            )
+            sample_weight = weight
+        n_weighted_classes = np.count_nonzero(np.bincount(encoded, weights=np.abs(weight)))
+        if n_weighted_classes < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes with "
+                "positive weight (sample_weight times class_weight); got "
+                f"{n_weighted_classes} class."
+            )
+        Y = class_targets(encoded, len(classes), self.loss)
+        self._fit_network(X, Y, sample_weight, attributes={"classes_": classes})
         self._warn_about_stop()
         return self
 

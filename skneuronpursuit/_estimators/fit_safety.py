@@ -1,5 +1,6 @@
 """What keeps a fit safe: restoring state on failure, strict numbers."""
 
+import functools
 from contextlib import contextmanager
 
 from .._engine.settings import _Number  # noqa: F401 (the estimators' strict numbers)
@@ -20,3 +21,15 @@ def _restored_on_failure(estimator):
             delattr(estimator, name)
         vars(estimator).update(saved)
         raise
+
+
+def restores_on_failure(fit):
+    """``fit`` run within :func:`_restored_on_failure`, outside the callbacks' set-up
+    and teardown: a callback that fails there fails the fit, which then changes nothing."""
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        with _restored_on_failure(self):
+            return fit(self, *args, **kwargs)
+
+    return wrapper

@@ -8,7 +8,7 @@ from sklearn.utils.validation import validate_data
 
 from .base import BaseNeuronPursuit, with_callbacks
 from .docstrings import ATTRIBUTES_DOC, parameters_doc
-from .fit_safety import _restored_on_failure
+from .fit_safety import restores_on_failure
 from .plumbing import estimator_init
 
 
@@ -83,6 +83,7 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
     __init__ = estimator_init(BaseNeuronPursuit.__init__)
     _targets_are_values = True
 
+    @restores_on_failure
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -109,19 +110,18 @@ class NeuronPursuitRegressor(RegressorMixin, BaseNeuronPursuit):
                 f"{type(self).__name__} needs dense targets y; got a sparse "
                 f"{type(y).__name__}. Convert it with y.toarray()."
             )
-        with _restored_on_failure(self):
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                multi_output=True,
-                y_numeric=True,
-                dtype=np.float64,
-                ensure_min_samples=2,
-                accept_sparse="csr",
-            )
-            Y = _numeric_targets(y).reshape(len(y), -1)
-            self._fit_network(X, Y, sample_weight)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=np.float64,
+            ensure_min_samples=2,
+            accept_sparse="csr",
+        )
+        Y = _numeric_targets(y).reshape(len(y), -1)
+        self._fit_network(X, Y, sample_weight)
         self._warn_about_stop()
         return self
 
