@@ -331,9 +331,9 @@ def test_a_feature_of_subnormal_scale_is_treated_as_zero(tiny):
         (fast_params(ncf_lr=True), ValueError, "not a bool"),
         ({"max_iter": np.bool_(True)}, ValueError, "not a bool"),
         ({"depth": True}, TypeError, "not a bool"),
-        ({"device": "meta"}, ValueError, "cannot run the fit"),
-        ({"device": "xpu"}, ValueError, "cannot run the fit"),
-        ({"device": "lazy"}, ValueError, "cannot run the fit"),
+        ({"device": "meta"}, ValueError, "cannot compute with tensors"),
+        ({"device": "xpu"}, ValueError, "cannot compute with tensors"),
+        ({"device": "lazy"}, ValueError, "cannot compute with tensors"),
     ],
 )
 def test_hyperparameters_that_would_fail_inside_torch_are_refused(params, error, message):

@@ -26,7 +26,7 @@ def _probe(device):
             raise RuntimeError(f"a test product gave {float(result)} instead of 14")
     except Exception as error:  # torch raises assorted types for unusable devices
         raise ValueError(
-            f"device={str(device)!r} cannot run the fit (e.g. use 'auto', 'cpu', 'cuda', "
+            f"device={str(device)!r} cannot compute with tensors (e.g. use 'auto', 'cpu', 'cuda', "
             f"'cuda:1'): {type(error).__name__}: {error}"
         ) from None
     _PROBED.add(str(device))
