@@ -6,10 +6,11 @@ no early stopping, callbacks or class encoding, only the growth of docs/algorith
 """
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import _check_sample_weight, check_array, check_consistent_length
 
 from .data import _network_output
 from .device import DTYPES, fit_threads, resolve_device
@@ -18,7 +19,8 @@ from .pursuit import grow
 from .settings import PursuitSettings
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity: its fields hold arrays.
+@dataclass(frozen=True, eq=False)
 class PursuitFit:
     """A grown network and how it grew (:func:`neuron_pursuit`).
 
@@ -56,6 +58,11 @@ class PursuitFit:
     def predict(self, X):
         """The network's output on ``X``, an ndarray of shape (n_samples, n_outputs)."""
         X = check_array(X, accept_sparse="csr", dtype=np.float64)
+        n_features = self.coefs[0].shape[0] - int(self.fit_intercept)
+        if X.shape[1] != n_features:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the network was grown on {n_features}."
+            )
         output = _network_output(self.coefs, X, self.settings.activation, self.fit_intercept)
         return output + self.y_offset
 
@@ -73,9 +80,13 @@ def neuron_pursuit(
 ):
     """Grow a homogeneous network on ``(X, Y)`` by Neuron Pursuit.
 
-    The growth the estimators run, without their early stopping or class encoding:
-    ``Y`` is fitted as given (one-hot rows for the paper's classifier). With
-    :func:`paper_settings` it runs the paper's protocol.
+    The growth the estimators run, without their early stopping or class encoding.
+    With the squared loss ``Y`` is fitted as the regressor fits its targets (each
+    output divided by its own spread, and centred with an intercept); the classifier,
+    whose encoded classes share one scale and keep their offset, grows otherwise on
+    one-hot rows. With :func:`paper_settings` it runs the paper's protocol, on the
+    data as given (nothing rescaled or centred): the paper's networks have no bias,
+    so pass ``fit_intercept=False`` (its algorithmic tasks carry a constant column).
 
     Parameters
     ----------
@@ -88,7 +99,7 @@ def neuron_pursuit(
     fit_intercept : bool, default=True
         Append a constant feature equal to 1 to ``X``; with the squared loss the targets'
         offset is then removed before the fit and added back (``y_offset``), as the
-        regressor does.
+        regressor does (not under a paper schedule, which fits the data as given).
     dtype : {"float32", "float64"}, default="float32"
     device : str or torch.device, default="cpu"
         On the CPU a fit of at most 16,384 input values (rows x columns) runs on one
@@ -118,13 +129,27 @@ def neuron_pursuit(
     ...                        random_state=0)  # doctest: +SKIP
     """
     settings = PursuitSettings() if settings is None else settings
+    if not isinstance(settings, PursuitSettings):
+        raise TypeError(
+            f"neuron_pursuit's settings must be a PursuitSettings (or None); got "
+            f"{type(settings).__name__}."
+        )
+    settings.validate("neuron_pursuit's settings")
+    if dtype not in DTYPES:
+        raise ValueError(f"neuron_pursuit's dtype must be one of {sorted(DTYPES)}; got {dtype!r}.")
+    if not (random_state is None or isinstance(random_state, (Integral, np.random.RandomState))):
+        raise ValueError(
+            "neuron_pursuit's random_state must be None, an int or a "
+            f"numpy.random.RandomState; got {type(random_state).__name__}."
+        )
     X = check_array(X, accept_sparse="csr", dtype=np.float64)
-    Y = check_array(Y, ensure_2d=False, dtype=np.float64)
+    Y = check_array(Y, ensure_2d=False, dtype=np.float64, input_name="Y")
     Y = Y.reshape(len(Y), -1)
     check_consistent_length(X, Y)
-    if sample_weight is None:
-        sample_weight = np.ones(X.shape[0])
-    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=np.float64)
+    # As the estimators: non-negative, not all zero (zero weights drop their rows).
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
     if scipy.sparse.issparse(X):
         X = scipy.sparse.csr_matrix(X)
     device = resolve_device(device)

@@ -149,6 +149,9 @@ class IterationRecord:
     def __contains__(self, name):
         return isinstance(name, str) and name in self.keys()
 
+    # Not iterable: ``__getitem__`` alone would let ``iter()`` call it with 0, 1, ...
+    __iter__ = None
+
     def keys(self):
         return [f.name for f in fields(self)]
 

@@ -153,7 +153,7 @@ class PursuitOptions:
         if momentum is None:
             momentum = PENALISED_MOMENTUM if alpha > 0 else 0.0
         neurons = self.neurons_per_iteration
-        return replace(
+        chosen = replace(
             self,
             ncf_steps=int(self.ncf_steps),
             ncf_lr=float(self.ncf_lr),
@@ -169,6 +169,11 @@ class PursuitOptions:
             lm_steps=int(self.lm_steps),
             rebalance=bool(self.rebalance),
         )
+        # The options as given go with their resolution (not a field: equality and the
+        # repr see the resolved values), so that dataclasses.replace of a
+        # PursuitSettings resolves them again for its new alpha or loss.
+        object.__setattr__(chosen, "_given", getattr(self, "_given", self))
+        return chosen
 
 
 @dataclass(frozen=True)
@@ -261,9 +266,12 @@ class PursuitSettings:
 
     The fields are the estimators' hyperparameters of the same names (see
     :class:`NeuronPursuitRegressor`), with ``activation`` for ``activation_power`` and
-    ``negative_slope``, ``objective`` for the loss and ``options`` for the research
-    knobs; its None fields are resolved on construction. ``schedule``, a
-    :class:`PaperSchedule`, runs the paper's rules instead of the package's.
+    ``negative_slope``, ``objective`` for the loss (``"squared_error"`` or
+    ``"log_loss"``) and ``options`` for the research knobs; their None fields are
+    resolved on construction, and again by ``dataclasses.replace`` for a new ``alpha``
+    or ``objective``. ``schedule``, a :class:`PaperSchedule`, runs the paper's rules
+    instead of the package's. :meth:`validate` checks every field (:func:`neuron_pursuit`
+    calls it).
     """
 
     depth: int = 3
@@ -280,5 +288,53 @@ class PursuitSettings:
     schedule: PaperSchedule | None = None
 
     def __post_init__(self):
-        resolved = self.options.resolved(self.objective.name, self.alpha)
+        name = self.objective if isinstance(self.objective, str) else None
+        if name not in LOSSES:
+            name = next((key for key, loss in LOSSES.items() if loss is self.objective), None)
+        if name is None:
+            raise ValueError(
+                f"PursuitSettings.objective must be one of {sorted(LOSSES)}; "
+                f"got {self.objective!r}."
+            )
+        object.__setattr__(self, "objective", LOSSES[name])
+        if not isinstance(self.options, PursuitOptions):
+            raise ValueError(
+                f"PursuitSettings.options must be a PursuitOptions; got {self.options!r}."
+            )
+        # Resolved again from the options as given, for this alpha and loss; the number
+        # of neurons per iteration is the caller's choice (the classifier's 3), kept.
+        given = getattr(self.options, "_given", self.options)
+        neurons = self.options.neurons_per_iteration
+        resolved = given.resolved(self.objective.name, self.alpha, neurons or 1)
         object.__setattr__(self, "options", resolved)
+
+    _constraints = {
+        "depth": [_Number(Integral, 2, None, closed="left")],
+        "activation": [HomogeneousActivation],
+        "delta": [_Number(Real, 0, 1, closed="right")],
+        "n_restarts": [_Number(Integral, 1, None, closed="left")],
+        "gd_steps": [_Number(Integral, 0, None, closed="left")],
+        "max_iter": [_Number(Integral, 1, None, closed="left")],
+        "tol": [_Number(Real, 0, None, closed="left")],
+        "alpha": [_Number(Real, 0, None, closed="left")],
+        "objective": [object],
+        "options": [PursuitOptions],
+        "verbose": [_Number(Integral, 0, None, closed="left")],
+        "schedule": [PaperSchedule, None],
+    }
+
+    def validate(self, caller="PursuitSettings"):
+        """Raise ``InvalidParameterError`` naming the field and ``caller`` on a bad value
+        (the estimators check the same ranges on their hyperparameters)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        validate_parameter_constraints(self._constraints, values, caller_name=caller)
+        activation = {"power": self.activation.power, "slope": self.activation.slope}
+        validate_parameter_constraints(
+            {
+                "power": [_Number(Integral, 1, None, closed="left")],
+                "slope": [_Number(Real, -1, 1, closed="both")],
+            },
+            activation,
+            caller_name=f"{caller}.activation",
+        )
+        self.options.validate(f"{caller}.options")

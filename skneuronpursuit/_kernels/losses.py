@@ -35,7 +35,22 @@ def weighted_squared_norm(values, sample_weight):
     return all_sum((sample_weight[:, None] * values.square()).sum(dim=(-2, -1)))
 
 
-class SquaredError:
+class _Loss:
+    """One object per loss (``LOSSES``): copies and pickles give that object back, so
+    settings holding a loss compare equal after a round trip."""
+
+    def __reduce__(self):
+        return _loss, (self.name,)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+def _loss(name):
+    return LOSSES[name]
+
+
+class SquaredError(_Loss):
     """``1/(2n) sum_i s_i ||y_i - H_i||^2``, the paper's loss."""
 
     name = "squared_error"
@@ -95,7 +110,7 @@ GOLDEN_STEPS = 8
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
 
-class LogLoss:
+class LogLoss(_Loss):
     """Cross-entropy of ``softmax(H)`` (of ``sigmoid(H)`` with one output) against ``Y``.
 
     ``Y`` holds one-hot rows, or one column of 0 and 1 for two classes.
