@@ -122,19 +122,6 @@ def _normalised_weights(sample_weight):
     return sample_weight / sample_weight.mean()
 
 
-def _sparse_row_keys(X, Y):
-    """One bytes key per row of a canonical CSR ``X`` and of ``Y``: equal rows, equal keys.
-
-    The length of a key fixes the row's number of non-zeros, so keys cannot collide.
-    """
-    indices, data, indptr = X.indices, X.data, X.indptr
-    keys = np.empty(X.shape[0], dtype=object)
-    for row in range(X.shape[0]):
-        start, end = indptr[row], indptr[row + 1]
-        keys[row] = indices[start:end].tobytes() + data[start:end].tobytes() + Y[row].tobytes()
-    return keys
-
-
 def _signed_zeros_cleared(values):
     """``values`` with every -0.0 made +0.0 (a copy only where there is one): equal in
     value, the two differ in bytes, and rows are compared by their bytes."""
@@ -145,6 +132,20 @@ def _signed_zeros_cleared(values):
         if np.any(np.signbit(block) & (block == 0)):
             return values + 0.0  # -0.0 + 0.0 is +0.0
     return values
+
+
+def _sparse_row_keys(X, Y):
+    """One bytes key per row of a canonical CSR ``X`` and of ``Y``: equal rows, equal keys.
+
+    The length of a key fixes the row's number of non-zeros, so keys cannot collide.
+    """
+    indices, data, indptr = X.indices, X.data, X.indptr  # stored zeros, -0.0 too, dropped
+    Y = _signed_zeros_cleared(Y)
+    keys = np.empty(X.shape[0], dtype=object)
+    for row in range(X.shape[0]):
+        start, end = indptr[row], indptr[row + 1]
+        keys[row] = indices[start:end].tobytes() + data[start:end].tobytes() + Y[row].tobytes()
+    return keys
 
 
 def _row_keys(values):
