@@ -213,6 +213,21 @@ def test_early_stopping_holds_out_the_same_rows_as_one_process(client):
     again = DaskNeuronPursuitRegressor(**params).fit(*_dask(X, y, weight))
     assert again.best_iteration_ == fitted.best_iteration_
     assert _relative(again.to_local().predict(X), fitted.to_local().predict(X)) < 1e-10
+    # The kept network against the mean, on every process's held-out rows too: each
+    # process compared and scored on its own, and rank 0's model came back.
+    rng = np.random.RandomState(0)
+    X_wide = rng.normal(size=(120, 1000))
+    y_wide = rng.normal(size=120)  # noise: a network of the training rows scores below 0
+    wide = {**params, "max_iter": 4}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = fit_blocks(
+            NeuronPursuitRegressor(**wide), _blocks(X_wide, y_wide), distributed=False
+        )
+        fitted = DaskNeuronPursuitRegressor(**wide).fit(*_dask(X_wide, y_wide))
+    assert sum(reference.hidden_layer_sizes_) == 0 < len(reference.history_)  # the mean
+    assert fitted.hidden_layer_sizes_ == reference.hidden_layer_sizes_
+    assert fitted.best_validation_score_ == pytest.approx(reference.best_validation_score_)
 
 
 def test_ascents_on_a_subset_draw_the_same_rows_as_one_process(client):
@@ -300,13 +315,16 @@ def _torchrun_rank(rank, address, path, X, y, weight, params):
         # columns were mixed up silently, and the ranks returned different estimators.
         import pandas as pd
 
-        names = [f"x{j}" for j in range(X.shape[1])]
-        frame = pd.DataFrame(X[half], columns=names)
-        try:
-            fit_partition(NeuronPursuitRegressor(**params), frame[names[:: 1 - 2 * rank]], y[half])
-            refused = "fitted"
-        except ValueError as error:
-            refused = str(error)
+        refused = []
+        for names in ([f"x{j}" for j in range(X.shape[1])], list(range(X.shape[1]))):
+            frame = pd.DataFrame(X[half], columns=names)  # integer names: no feature names
+            try:
+                fit_partition(
+                    NeuronPursuitRegressor(**params), frame[names[:: 1 - 2 * rank]], y[half]
+                )
+                refused.append("fitted")
+            except ValueError as error:
+                refused.append(str(error))
         with open(f"{path}.{rank}", "wb") as file:
             pickle.dump((fitted, communicated, refused), file)
     finally:
@@ -346,9 +364,10 @@ def test_fit_partition_over_a_process_group(tmp_path, weightless_rank):
             results.append(pickle.load(file))
     fits = [fitted for fitted, _, _ in results]
     assert all(communicated > 0 for _, communicated, _ in results)
-    for _, _, refused in results:
-        assert "different columns" in refused
-        assert "rank 1: ['x4', 'x3', 'x2', 'x1', 'x0']" in refused
+    for _, _, (named, numbered) in results:
+        assert "different columns" in named and "different columns" in numbered
+        assert "rank 1: ['x4', 'x3', 'x2', 'x1', 'x0']" in named
+        assert "rank 1: ['4', '3', '2', '1', '0']" in numbered
     for fitted in fits:
         assert fitted.hidden_layer_sizes_ == local.hidden_layer_sizes_
         assert _relative(fitted.predict(X), local.predict(X)) < 1e-8
@@ -393,6 +412,15 @@ def test_to_local_is_an_ordinary_fitted_estimator(client):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(local.set_params(**checks, early_stopping="auto", random_state=None))
+    # Its held-out rows were drawn per partition: a warm start in one process with early
+    # stopping would hold out others, some the Dask fit trained on.
+    held = DaskNeuronPursuitRegressor(**{**QUICK, "early_stopping": True, "max_iter": 2})
+    local = held.fit(*_dask(X, y)).to_local().set_params(warm_start=True, max_iter=3)
+    with pytest.raises(ValueError, match="holding out rows per block"):
+        local.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert local.set_params(early_stopping=False).fit(X, y).n_iter_ == 3
 
 
 def test_dask_estimators_follow_scikit_learn_conventions(client):

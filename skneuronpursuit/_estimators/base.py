@@ -426,7 +426,15 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
                     f"the network was grown with {name}={value!r}. "
                     "Set warm_start=False to fit afresh."
                 )
-        if self._uses_early_stopping(X.shape[0], warm=True) and not self.early_stopping_:
+        uses_early_stopping = self._uses_early_stopping(X.shape[0], warm=True)
+        if uses_early_stopping and getattr(self, "_held_out_by_block_", False):
+            raise ValueError(
+                "warm_start=True with early stopping cannot continue this network: a "
+                "data-parallel fit grew it, holding out rows per block, and a fit in one "
+                "process cannot hold out the same rows. Set early_stopping=False to keep "
+                "growing it on every row, or warm_start=False to fit afresh."
+            )
+        if uses_early_stopping and not self.early_stopping_:
             raise ValueError(
                 "warm_start=True cannot turn early stopping on: the network so far was "
                 "grown on every sample, so none is left out to score it. Set "

@@ -76,6 +76,7 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
         # also where the model is the network with no neuron.
         _grown_weights_=None if grown is None else _numpy(grown),
         _growth_offset_=problem.y_offset,
+        _held_out_by_block_=False,  # a data-parallel fit's held-out rows (partitioned.py)
         history_=history,
         n_iter_=len(history),
         loss_curve_=[record.loss for record in history],

@@ -192,7 +192,7 @@ def _seed(estimator):
 
 def _same_columns(names, group):
     """Raise in every process unless every process's ``X`` has the columns ``names``
-    (a DataFrame's, in order; None for an array) of all the others."""
+    (a DataFrame's, in order, whatever their type; None for an array) of all the others."""
     gathered = [None] * torch.distributed.get_world_size(group)
     torch.distributed.all_gather_object(
         gathered, None if names is None else [str(name) for name in names], group=group
@@ -209,7 +209,14 @@ def _same_columns(names, group):
 
 
 def fit_blocks(
-    estimator, blocks, *, group=None, classes=None, distributed=True, feature_names=None
+    estimator,
+    blocks,
+    *,
+    group=None,
+    classes=None,
+    distributed=True,
+    feature_names=None,
+    columns=None,
 ):
     """Fit a clone of ``estimator`` on the rows of ``blocks`` of this process.
 
@@ -228,8 +235,11 @@ def fit_blocks(
         False: a fit in this process alone, on its blocks (what the fit over several
         processes is compared with).
     feature_names : ndarray of str, default=None
-        The columns of this process's ``X`` (a DataFrame's): they must be those of
-        every process; they become ``feature_names_in_``.
+        The feature names of this process's ``X`` (a DataFrame's string columns):
+        they become ``feature_names_in_``.
+    columns : list, default=None
+        The columns of this process's ``X`` (a DataFrame's, of any type): they must be
+        those of every process, in the same order.
 
     Returns
     -------
@@ -261,7 +271,7 @@ def fit_blocks(
         if widths[0] != -widths[1]:
             raise ValueError("the processes' rows have different numbers of features")
         if distributed:
-            _same_columns(feature_names, group)
+            _same_columns(columns, group)
         attributes = {"_loss_": settings.objective.name}
         if is_classifier(est):
             labels = np.concatenate([y for _, _, y, _ in checked] or [np.array([])])
@@ -342,11 +352,16 @@ def fit_blocks(
             on_iteration=tracker,
             loss_reference=problem.loss_reference,
         )
-    weights, grown = growth_attributes(
-        result, tracker, problem, settings, (random_state, split_seed)
-    )
+        # Within the group: the kept network may be compared with the mean on every
+        # process's held-out rows.
+        weights, grown = growth_attributes(
+            result, tracker, problem, settings, (random_state, split_seed)
+        )
     fitted = {**attributes, **est._network_attributes(weights), **grown}
     fitted.update(n_features_in_=int(widths[0]), n_outputs_=n_outputs, n_pruned_=0)
+    # Its held-out rows were drawn per block: a warm start in one process (to_local)
+    # cannot hold out the same ones (base.py refuses it).
+    fitted["_held_out_by_block_"] = tracker is not None
     if feature_names is not None:  # a DataFrame's columns, as fit keeps them
         fitted["feature_names_in_"] = feature_names
     for name, value in fitted.items():
@@ -419,6 +434,7 @@ def fit_partition(estimator, X, y, sample_weight=None, *, group=None, classes=No
         classes=classes,
         distributed=distributed,
         feature_names=_get_feature_names(X),
+        columns=list(X.columns) if hasattr(X, "columns") else None,
     )
     if rank == 0:
         warn_about_stop(fitted)
