@@ -33,6 +33,21 @@ class _Number(Interval):
 PENALISED_MOMENTUM = 0.9
 
 
+# The ranges of the growth's numbers: the estimators' hyperparameters and the fields of
+# PursuitSettings alike (the activation's power and negative slope apart).
+GROWTH_CONSTRAINTS = {
+    "depth": [_Number(Integral, 2, None, closed="left")],
+    "delta": [_Number(Real, 0, 1, closed="right")],
+    "n_restarts": [_Number(Integral, 1, None, closed="left")],
+    "gd_steps": [_Number(Integral, 0, None, closed="left")],
+    "max_iter": [_Number(Integral, 1, None, closed="left")],
+    "tol": [_Number(Real, 0, None, closed="left")],
+    "alpha": [_Number(Real, 0, None, closed="left")],
+}
+POWER = [_Number(Integral, 1, None, closed="left")]
+SLOPE = [_Number(Real, -1, 1, closed="both")]
+
+
 @dataclass(frozen=True)
 class PursuitOptions:
     """Research knobs of Neuron Pursuit: the search, the inner descent, the growth rules.
@@ -309,14 +324,8 @@ class PursuitSettings:
         object.__setattr__(self, "options", resolved)
 
     _constraints = {
-        "depth": [_Number(Integral, 2, None, closed="left")],
+        **GROWTH_CONSTRAINTS,
         "activation": [HomogeneousActivation],
-        "delta": [_Number(Real, 0, 1, closed="right")],
-        "n_restarts": [_Number(Integral, 1, None, closed="left")],
-        "gd_steps": [_Number(Integral, 0, None, closed="left")],
-        "max_iter": [_Number(Integral, 1, None, closed="left")],
-        "tol": [_Number(Real, 0, None, closed="left")],
-        "alpha": [_Number(Real, 0, None, closed="left")],
         "objective": [object],
         "options": [PursuitOptions],
         "verbose": [_Number(Integral, 0, None, closed="left")],
@@ -330,11 +339,6 @@ class PursuitSettings:
         validate_parameter_constraints(self._constraints, values, caller_name=caller)
         activation = {"power": self.activation.power, "slope": self.activation.slope}
         validate_parameter_constraints(
-            {
-                "power": [_Number(Integral, 1, None, closed="left")],
-                "slope": [_Number(Real, -1, 1, closed="both")],
-            },
-            activation,
-            caller_name=f"{caller}.activation",
+            {"power": POWER, "slope": SLOPE}, activation, caller_name=f"{caller}.activation"
         )
         self.options.validate(f"{caller}.options")

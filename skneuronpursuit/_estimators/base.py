@@ -18,7 +18,13 @@ from .._engine.device import DTYPES, fit_threads, resolve_device
 from .._engine.memory import check_fit_memory
 from .._engine.problem import build_problem, random_state_from
 from .._engine.pursuit import grow
-from .._engine.settings import PursuitOptions, PursuitSettings
+from .._engine.settings import (
+    GROWTH_CONSTRAINTS,
+    POWER,
+    SLOPE,
+    PursuitOptions,
+    PursuitSettings,
+)
 from .._kernels.activation import HomogeneousActivation
 from .._kernels.losses import LOSSES
 from .fit_safety import _Number
@@ -56,15 +62,9 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
     _targets_are_values = False
 
     _parameter_constraints: dict = {
-        "depth": [_Number(Integral, 2, None, closed="left")],
-        "activation_power": [_Number(Integral, 1, None, closed="left")],
-        "negative_slope": [_Number(Real, -1, 1, closed="both")],
-        "delta": [_Number(Real, 0, 1, closed="right")],
-        "n_restarts": [_Number(Integral, 1, None, closed="left")],
-        "gd_steps": [_Number(Integral, 0, None, closed="left")],
-        "max_iter": [_Number(Integral, 1, None, closed="left")],
-        "tol": [_Number(Real, 0, None, closed="left")],
-        "alpha": [_Number(Real, 0, None, closed="left")],
+        **GROWTH_CONSTRAINTS,
+        "activation_power": POWER,
+        "negative_slope": SLOPE,
         "fit_intercept": ["boolean"],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [_Number(Real, 0, 1, closed="neither")],
