@@ -56,7 +56,7 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
         # on the held-out rows than that mean (docs/algorithm.md §3.5).
         replace_by_empty = kept_record.train_error > 1
         if not replace_by_empty and tracker is not None and problem.y_offset is not None:
-            empty_score, empty_terms = tracker._score_and_terms(empty)
+            _, empty_terms = tracker._score_and_terms(empty)
             replace_by_empty = tracker._clearly_better(empty_terms, tracker.kept_terms)
         if replace_by_empty:
             grown, weights = weights, empty
