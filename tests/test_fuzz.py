@@ -166,6 +166,11 @@ def _assert_consistent(model, X_values, n_outputs):
         assert record["iteration"] == kept
         if record["train_error"] > 1:  # worse than no neuron: that network is kept
             assert sum(model.hidden_layer_sizes_) == 0
+        elif model.early_stopping_ and sum(model.hidden_layer_sizes_) == 0:
+            # Or the mean scored clearly higher on the held-out rows (docs/algorithm.md
+            # §3.5): the growth path is kept aside for a warm start.
+            assert model._grown_weights_ is not None
+            assert model.best_validation_score_ > model.validation_scores_[kept - 1]
         else:
             assert model.hidden_layer_sizes_ == record["hidden_layer_sizes"]
     else:
