@@ -104,6 +104,26 @@ def test_an_offset_target_grows_the_network_its_spread_needs():
         np.testing.assert_allclose(offset.y_offset_, plain.y_offset_ + 1000)
 
 
+def test_prune_weighs_each_output_in_units_of_its_spread():
+    # One Frobenius norm over the outputs in the user's units let an output in larger
+    # units set the budget: with it x1e5, prune(tol=0.05) removed neurons the others
+    # needed (test R^2 0.93 -> -2.2 on a probe), where in the first units it removed none.
+    rng = np.random.RandomState(0)
+    X_p = rng.normal(size=(300, 4))
+    targets = np.c_[np.maximum(X_p[:, 0] + X_p[:, 1], 0), X_p[:, 2] * X_p[:, 0], np.sin(X_p[:, 3])]
+    params = dict(depth=2, max_iter=6, early_stopping=False, random_state=0, dtype="float64")
+    pruned = []
+    for units in ([1.0, 1.0, 1.0], [1.0, 1e5, 1.0]):
+        reg = NeuronPursuitRegressor(**params, n_restarts=4, gd_steps=300).fit(
+            X_p, targets * units
+        )
+        pruned.append(reg.prune(X_p, tol=0.05))
+    assert pruned[0].hidden_layer_sizes_ == pruned[1].hidden_layer_sizes_
+    np.testing.assert_allclose(
+        pruned[1].predict(X_p) / [1.0, 1e5, 1.0], pruned[0].predict(X_p), rtol=1e-6, atol=1e-8
+    )
+
+
 def test_huge_integer_weights_of_equal_rows_merge_alike_in_any_order():
     # 2^53 + 1 + 1 rounds to 2^53 in that order and to 2^53 + 2 in the other: equal rows'
     # weights are summed in the order of their values once their total reaches 2^53.

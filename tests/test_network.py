@@ -139,6 +139,7 @@ def test_buffered_column_passes_are_forward_and_backward_bit_for_bit(
     X, Y = X.to(dtype).mT.contiguous(), Y.to(dtype).mT.contiguous()
     assert ColumnPasses.applies(X, activation)
     passes = ColumnPasses(weights, X, activation)
+
     def same(got, expected):  # bit for bit; a step too large for the weights gives NaN
         torch.testing.assert_close(got, expected, rtol=0, atol=0, equal_nan=True)
 

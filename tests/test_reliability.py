@@ -179,6 +179,9 @@ def test_the_scale_of_sample_weight_does_not_change_the_fit(scale):
     weighted = NeuronPursuitRegressor(**FAST).fit(X, Y, sample_weight=np.full(60, scale))
     assert weighted.n_iter_ == reference.n_iter_ > 0
     np.testing.assert_array_equal(weighted.predict(X), reference.predict(X))
+    np.testing.assert_allclose(
+        weighted.feature_importances_, reference.feature_importances_, rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize(

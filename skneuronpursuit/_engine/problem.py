@@ -157,7 +157,7 @@ def build_problem(
         Divide each output by its own spread (the targets are values: the regressor's,
         whose score averages R^2 over the outputs), not all by one (class codes).
     y_offset : ndarray of shape (n_outputs,), default=None
-        With ``center``, the offset to subtract instead of the mean (a warm start
+        With ``center``, the offset to subtract instead of the smallest target (a warm start
         keeps the offset of the fit it continues).
     rows : ndarray of int, optional
         The samples are ``X[rows]`` (``Y`` and ``sample_weight`` are theirs already):

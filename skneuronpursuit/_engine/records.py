@@ -41,7 +41,7 @@ STOP_REASONS = {
     # and a larger max_iter may do better; without it, max_iter is the capacity the user
     # chose (docs/algorithm.md §3.5).
     "max_iter": StopReason(
-        "max_iter neurons were added while the validation score was still improving; "
+        "max_iter iterations ran while the validation score was still improving; "
         "a larger max_iter may score better",
         only_with_early_stopping=True,
     ),

@@ -224,14 +224,17 @@ ATTRIBUTES_DOC = """coefs_ : list of ndarray
         ``history_`` (also recorded there as ``validation_score``); else None.
 
     best_validation_score_ : float or None
-        With ``early_stopping``, the validation score of the kept network (over
-        the whole growth, a warm start's earlier iterations included). A larger
+        With ``early_stopping``, the validation score of the fitted model (over
+        the whole growth, a warm start's earlier iterations included; the targets'
+        mean where that is kept instead, docs/algorithm.md §3.5). A larger
         network is kept only when it scores higher by more than one standard error
         of the difference, so this can be below ``max(validation_scores_)``
         (docs/algorithm.md §3.7).
 
     best_iteration_ : int or None
-        The iteration whose network is kept, with ``early_stopping``.
+        The iteration whose network is kept, with ``early_stopping``: on the growth
+        path, which a warm start continues, also where the network with no neuron
+        is kept instead (docs/algorithm.md §3.5).
 
     x_scale_ : ndarray of shape (n_features_in_,)
         Root mean square of each feature, by which ``X`` was divided for the fit.

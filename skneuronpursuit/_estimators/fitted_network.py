@@ -143,7 +143,8 @@ class FittedNetworkMixin:
         Neurons are tried from the one with the smallest incoming and outgoing
         weights (the bound ``||out|| * ||in||**p`` on their effect) and removed
         when the network output on ``X`` stays within a relative distance
-        ``tol`` (Frobenius norm) of the unpruned output.
+        ``tol`` (Frobenius norm) of the unpruned output, each output in units of
+        its spread (``y_scale_``).
 
         Parameters
         ----------
@@ -169,6 +170,9 @@ class FittedNetworkMixin:
         )
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
         weights = [as_tensor(c.T) for c in self.coefs_]
+        # Each output in units of its spread, as the fit weighs them (docs/algorithm.md
+        # §1): an output in larger units does not set the budget of the others.
+        weights[-1] = weights[-1] / as_tensor(np.reshape(self.y_scale_, (-1, 1)))
         inputs = _input_tensor(X, self._fit_intercept_)
         _, masks = prune_neurons(weights, inputs, self._activation_, float(tol))
         fit_weights = [as_tensor(w) for w in self._fit_weights_]

@@ -146,8 +146,9 @@ def feature_importances(
         weights[0] = np.concatenate([first[:, columns], first[:, n_features:]], axis=1)
         X = X[:, columns].toarray()
     rows = np.asarray(X)
-    probability = sample_weight / sample_weight.max()  # no sum of huge weights overflows
-    probability /= probability.sum()
+    # Only the weights' ratios matter: divided by the largest, no sum of them overflows.
+    sample_weight = sample_weight / sample_weight.max()
+    probability = sample_weight / sample_weight.sum()
     replacement = draws.choice(len(rows), len(rows), p=probability)
     importances = np.zeros(n_features)
     if rows.shape[1]:

@@ -194,8 +194,9 @@ def _same_columns(names, group):
     """Raise in every process unless every process's ``X`` has the columns ``names``
     (a DataFrame's, in order, whatever their type; None for an array) of all the others."""
     gathered = [None] * torch.distributed.get_world_size(group)
+    # The names themselves: 0 and "0" are other columns.
     torch.distributed.all_gather_object(
-        gathered, None if names is None else [str(name) for name in names], group=group
+        gathered, None if names is None else list(names), group=group
     )
     if any(other != gathered[0] for other in gathered):
         described = "; ".join(
@@ -434,7 +435,7 @@ def fit_partition(estimator, X, y, sample_weight=None, *, group=None, classes=No
         classes=classes,
         distributed=distributed,
         feature_names=_get_feature_names(X),
-        columns=list(X.columns) if hasattr(X, "columns") else None,
+        columns=X.columns.tolist() if hasattr(X, "columns") else None,
     )
     if rank == 0:
         warn_about_stop(fitted)
