@@ -33,6 +33,11 @@ def _module_dtype(dtype):
     return resolved
 
 
+def float64_arrays(weights):
+    """Weight tensors as float64 NumPy arrays on the host, copies."""
+    return [w.detach().to("cpu", torch.float64).numpy().copy() for w in weights]
+
+
 class FittedNetworkMixin:
     """Outputs, ``feature_importances_``, ``to_torch`` and ``prune`` of a fitted estimator.
 
@@ -47,7 +52,7 @@ class FittedNetworkMixin:
 
         The weights are stored once, as the fit grew them: ``coefs_`` is derived.
         """
-        fit_weights = [w.detach().to("cpu", torch.float64).numpy().copy() for w in weights]
+        fit_weights = float64_arrays(weights)
         return {
             "_fit_weights_": fit_weights,
             "hidden_layer_sizes_": tuple(w.shape[0] for w in fit_weights[:-1]),
@@ -180,15 +185,13 @@ class FittedNetworkMixin:
         # A network with no neuron predicts its offset, which for the regressor with an
         # intercept is the smallest target (docs/algorithm.md §1): the unpruned
         # predictions' mean instead, as a fit that keeps no neuron predicts the mean.
-        offset = self.y_offset_
-        if getattr(self, "_targets_are_values", False) and self._fit_intercept_ and before:
-            offset = offset + _network_output(
+        emptied = before > 0 and not any(mask.any() for mask in masks)
+        if emptied and getattr(self, "_targets_are_values", False) and self._fit_intercept_:
+            self.y_offset_ = self.y_offset_ + _network_output(
                 self.coefs_, X, self._activation_, self._fit_intercept_
             ).mean(axis=0)
         for name, value in self._network_attributes(keep_neurons(fit_weights, masks)).items():
             setattr(self, name, value)
-        if sum(self.hidden_layer_sizes_) == 0:
-            self.y_offset_ = offset
         self.n_pruned_ += before - sum(self.hidden_layer_sizes_)
         # The rows the predictions are kept on stand in for the training rows.
         self.feature_importances_ = self._importances(

@@ -3,9 +3,8 @@ data-parallel one (``partitioned.py``)."""
 
 from dataclasses import replace
 
-import torch
-
 from .._engine.pursuit import empty_network
+from .fitted_network import float64_arrays
 
 
 def growth_attributes(result, tracker, problem, settings, seeds, previous_history=()):
@@ -54,14 +53,14 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
         # probabilities) is kept instead where the grown one fits the training rows worse
         # (a stuck growth), or, for the regressor with an intercept, scores clearly lower
         # on the held-out rows than that mean (docs/algorithm.md §3.5).
-        replace_by_empty = kept_record.train_error > 1
-        if not replace_by_empty and tracker is not None and problem.y_offset is not None:
-            _, empty_terms = tracker._score_and_terms(empty)
-            replace_by_empty = tracker._clearly_better(empty_terms, tracker.kept_terms)
-        if replace_by_empty:
+        stuck = kept_record.train_error > 1
+        held_out_rule = tracker is not None and problem.y_offset is not None
+        if tracker is not None and (stuck or held_out_rule):  # scored once, used twice
+            empty_score, empty_terms = tracker._score_and_terms(empty)
+        if stuck or (held_out_rule and tracker._clearly_better(empty_terms, tracker.kept_terms)):
             grown, weights = weights, empty
             if tracker is not None:  # the score of the model that is kept
-                kept_score = tracker._score_and_terms(weights)[0]
+                kept_score = empty_score
     random_state, split_seed = seeds
     attributes = dict(
         x_scale_=problem.x_scale,
@@ -74,7 +73,7 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
         _fit_intercept_=problem.fit_intercept,
         # A warm start continues the growth path: from its network and with its offset,
         # also where the model is the network with no neuron.
-        _grown_weights_=None if grown is None else _numpy(grown),
+        _grown_weights_=None if grown is None else float64_arrays(grown),
         _growth_offset_=problem.y_offset,
         _held_out_by_block_=False,  # a data-parallel fit's held-out rows (partitioned.py)
         history_=history,
@@ -93,7 +92,3 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
             best_iteration_=tracker.kept_iteration,
         )
     return weights, attributes
-
-
-def _numpy(weights):
-    return [w.detach().to("cpu", torch.float64).numpy().copy() for w in weights]
