@@ -5,7 +5,9 @@ import warnings
 import numpy as np
 import pytest
 from sklearn import config_context
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
+from sklearn.metrics import log_loss
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
@@ -167,6 +169,21 @@ def test_the_classifier_uses_stratified_folds_and_delegates_to_its_refit():
     np.testing.assert_array_equal(clf.predict_log_proba(X), refit.predict_log_proba(X))
     np.testing.assert_array_equal(clf.decision_function(X), refit.decision_function(X))
     np.testing.assert_array_equal(clf.predict(X), refit.predict(X))
+
+
+def test_a_probability_scorer_knows_the_classes_a_test_fold_lacks():
+    # A class of 2 samples in 3 stratified folds: one test fold has none of it.
+    many = np.where(X[:, 0] > 0.5, "high", labels).astype(object)
+    many[:2] = "rare"
+    network = NeuronPursuitClassifier(**{**SETTINGS, "max_iter": 2})
+    clf = NeuronPursuitClassifierCV(network, cv=3, scoring="neg_log_loss").fit(X, many)
+    assert np.isfinite(clf.cv_scores_).all()
+    folds = list(StratifiedKFold(3).split(X, many))
+    row = next(index for index, (_, test) in enumerate(folds) if "rare" not in many[test])
+    train, test = folds[row]
+    plain = clone(network).set_params(early_stopping=False).fit(X[train], many[train])
+    expected = -log_loss(many[test], plain.predict_proba(X[test]), labels=plain.classes_)
+    np.testing.assert_allclose(clf.cv_scores_[row, 1], expected, rtol=1e-12)
 
 
 def test_the_classifier_has_probabilities_only_with_the_log_loss():

@@ -4,6 +4,7 @@ As ``LassoLarsCV`` and ``OrthogonalMatchingPursuitCV`` choose a path length: one
 per fold, scored on the fold's test rows after every iteration.
 """
 
+import inspect
 import warnings
 from numbers import Integral
 
@@ -19,7 +20,7 @@ from sklearn.base import (
     is_classifier,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.metrics import check_scoring, get_scorer_names, make_scorer
 from sklearn.model_selection import KFold, check_cv
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
@@ -69,6 +70,36 @@ def _grown_scores(estimator, X, y, sample_weight, train, test, scorer, max_iter)
             scores[k:] = scores[k - 1]
             break
     return scores
+
+
+def _told_every_class(scorer, classes):
+    """``scorer``, told all of ``classes`` where it scores probabilities or decision
+    values with a metric that takes ``labels``.
+
+    A test fold may lack a class that the fold's network was trained on (a class with
+    fewer samples than folds); a metric of one column per class, such as
+    ``neg_log_loss``, then cannot infer the classes from the fold's labels
+    (``LogisticRegressionCV`` tells its scorers likewise). Metrics of predicted labels
+    infer them from the labels and predictions and are left as they are.
+    """
+    metric = getattr(scorer, "_score_func", None)
+    given = getattr(scorer, "_kwargs", None)
+    response = getattr(scorer, "_response_method", "predict")
+    if metric is None or given is None or "labels" in given or response == "predict":
+        return scorer
+    try:
+        takes_labels = "labels" in inspect.signature(metric).parameters
+    except (TypeError, ValueError):  # a callable without a signature
+        return scorer
+    if not takes_labels:
+        return scorer
+    return make_scorer(
+        metric,
+        greater_is_better=scorer._sign > 0,
+        response_method=scorer._response_method,
+        labels=classes,
+        **given,
+    )
 
 
 def _estimator_has(name):
@@ -164,6 +195,8 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
         template._validate_params()  # by name, before max_iter is read or a fold grows
         max_iter = int(template.max_iter)
         scorer = check_scoring(template, scoring=self.scoring)
+        if classifier:
+            scorer = _told_every_class(scorer, np.unique(y))
         split_params = (
             process_routing(self, "fit", sample_weight=sample_weight, **params).splitter.split
             if routing
@@ -282,7 +315,10 @@ _DOC = """
     scoring : str, callable or None, default=None
         What :func:`~sklearn.metrics.check_scoring` accepts; None: the estimator's
         ``score``, {score}. A callable ``scorer(estimator, X, y)`` is also given
-        ``sample_weight=`` (the test rows' weights) when ``fit`` has weights.
+        ``sample_weight=`` (the test rows' weights) when ``fit`` has weights. The
+        classifier's scorers of probabilities or decision values whose metric takes
+        ``labels`` (``"neg_log_loss"``) are given every class, as in
+        ``LogisticRegressionCV``: a test fold may lack one.
     n_jobs : int, default=None
         Folds grown in parallel (joblib); None means 1.
     verbose : int, default=0
