@@ -15,6 +15,7 @@ from conftest import fast_params
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -572,6 +573,18 @@ def test_dataframes(client):
     assert classifier.score(dX, dd.from_pandas(pd.Series(labels), npartitions=4)) == (
         classifier.to_local().score(frame, labels)
     )
+
+
+def test_partitions_whose_columns_differ_from_the_dataframes_are_refused(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y, _ = _data(7)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)])
+    reordered = [dask.delayed(frame.iloc[:120]), dask.delayed(frame.iloc[120:, ::-1])]
+    dX = dd.from_delayed(reordered, meta=frame.iloc[:0], verify_meta=False)
+    dy = dd.from_pandas(pd.Series(y), npartitions=2)
+    with pytest.raises(ValueError, match=r"partition 1 of X has the columns \['x4'"):
+        DaskNeuronPursuitRegressor(**QUICK).fit(dX, dy)
 
 
 class _Echo:

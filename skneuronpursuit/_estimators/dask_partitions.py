@@ -37,6 +37,19 @@ def _partition(X, y, sample_weight):
     return _numpy(X), _numpy(y), _numpy(sample_weight)
 
 
+def _with_columns(part, columns, index):
+    """Partition ``index`` of a Dask DataFrame, refused unless its columns are
+    ``columns``, the collection's own: partitions made with ``verify_meta=False`` may
+    order them otherwise, and their values would be read into the wrong inputs."""
+    if list(part.columns) != columns:
+        raise ValueError(
+            f"partition {index} of X has the columns {list(part.columns)}, not the "
+            f"DataFrame's {columns}; every partition needs the same columns in the same "
+            "order (a DataFrame made with verify_meta=False is not checked by Dask)."
+        )
+    return part
+
+
 def _n_rows(part):
     """The rows of a partition computed by :func:`_partition`."""
     return part[0].shape[0]
@@ -73,7 +86,13 @@ def _parts(X, y, sample_weight, task=_partition):
         X_parts = X.to_delayed()[:, 0]
         rows = X.chunks[0]
     else:
+        columns = list(X.columns) if hasattr(X, "columns") else None
         X_parts = X.to_delayed()
+        if columns is not None:
+            X_parts = [
+                dask.delayed(_with_columns)(part, columns, index)
+                for index, part in enumerate(X_parts)
+            ]
         rows = None
 
     def split(values, name):
