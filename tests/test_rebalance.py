@@ -44,3 +44,25 @@ def test_rebalance_option_leaves_balanced_neurons(solver):
     weights = [torch.from_numpy(w) for w in reg._fit_weights_]
     for ratios in neuron_balance(weights, 1):
         torch.testing.assert_close(ratios, torch.ones_like(ratios), rtol=1e-5, atol=0)
+
+
+def test_with_a_penalty_the_recorded_loss_is_that_of_the_rebalanced_network():
+    # Rebalancing lowers the L2 penalty (docs/algorithm.md §10.2): each record's loss,
+    # and the next iteration's loss_before, are the objective of the network returned.
+    X = hypercube(200, 4, seed=0)
+    y = sparse_relu_target(X) + 5.0
+    alpha = 0.01
+    params = fast_params(FAST, rebalance=True, solver="gd", gd_lr=1.0, gd_momentum=0.0)
+    reg = NeuronPursuitRegressor(
+        alpha=alpha, max_iter=3, early_stopping=False, dtype="float64", **params
+    ).fit(X, y)
+    inputs = torch.from_numpy(X / reg.x_scale_)
+    inputs = torch.cat([inputs, torch.ones(len(X), 1, dtype=inputs.dtype)], dim=1)
+    targets = torch.from_numpy((y[:, None] - reg._growth_offset_) / reg.y_scale_)
+    weights = [torch.from_numpy(w) for w in reg._fit_weights_]
+    output = predict(weights, inputs, HomogeneousActivation(1, 0.1))
+    objective = (targets - output).square().sum() / (2 * len(X))
+    objective += alpha / 2 * sum(w.square().sum() for w in weights)
+    assert reg.history_[-1].loss == pytest.approx(float(objective), rel=1e-12)
+    for before, after in zip(reg.history_, reg.history_[1:]):
+        assert after.loss_before == before.loss

@@ -9,7 +9,7 @@ numerics in ``_kernels``. Tensors in, tensors out: the caller chooses device and
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -115,6 +115,8 @@ def grow(
             grown = descent.weights
             if settings.options.rebalance:
                 grown, _ = rebalance_weights(grown, settings.activation.power)
+                if settings.alpha > 0:  # the balance lowers the penalty, not the data term
+                    descent = replace(descent, loss=run.loss(grown))
             record = IterationRecord(
                 **vars(addition),
                 iteration=iteration,
