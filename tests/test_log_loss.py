@@ -161,6 +161,20 @@ def cross_entropy(output, Y, weight):
     return (weight * per_sample).mean()
 
 
+def test_the_binary_loss_is_exact_for_large_logits():
+    # torch's softplus returns H itself above 20; a class-1 sample's loss is then
+    # log1p(exp(-H)), not H - H = 0 (docs/algorithm.md §9.4).
+    logits = torch.tensor([[-60.0], [-25.0], [-3.0], [0.5], [19.0], [21.0], [25.0], [60.0]])
+    logits = logits.double()
+    Y = torch.tensor([[0.0], [1.0], [0.0], [1.0], [1.0], [1.0], [0.0], [1.0]]).double()
+    exact = torch.where(Y == 1, torch.logaddexp(-logits, torch.zeros(())), logits)
+    exact = torch.where(Y == 0, torch.logaddexp(logits, torch.zeros(())), exact)
+    weight = torch.ones(len(Y), dtype=torch.float64)
+    torch.testing.assert_close(LOG_LOSS.value(logits, Y, weight), exact.mean(), rtol=1e-15, atol=0)
+    window = LOG_LOSS.window_value_(logits.mT.clone(), Y.mT, None, len(Y), axis=-2)
+    torch.testing.assert_close(window, exact.mean(), rtol=1e-15, atol=0)
+
+
 @pytest.mark.parametrize("n_outputs", [1, 3])
 def test_loss_and_its_gradient_match_autograd(n_outputs):
     X, Y, weight, weights, activation = problem(n_outputs)

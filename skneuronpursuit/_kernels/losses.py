@@ -110,6 +110,9 @@ GOLDEN_STEPS = 8
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
 
+_SOFTPLUS_THRESHOLD = 20.0  # torch.nn.functional.softplus's default threshold
+
+
 class LogLoss(_Loss):
     """Cross-entropy of ``softmax(H)`` (of ``sigmoid(H)`` with one output) against ``Y``.
 
@@ -128,7 +131,11 @@ class LogLoss(_Loss):
     def _per_sample(self, output, Y, axis):
         """Cross-entropy of every sample, the output dimension kept (size 1)."""
         if output.shape[axis] == 1:  # softplus(H) - y H, the binary cross-entropy
-            return torch.nn.functional.softplus(output) - Y * output
+            per_sample = torch.nn.functional.softplus(output) - Y * output
+            # torch's softplus is H itself above 20: its remainder log1p(exp(-H)) is
+            # added after a class-1 sample's H - H has cancelled (docs/algorithm.md §9.4).
+            remainder = torch.log1p(torch.exp(-output.clamp_min(_SOFTPLUS_THRESHOLD)))
+            return per_sample + torch.where(output > _SOFTPLUS_THRESHOLD, remainder, 0.0)
         log_normaliser = torch.logsumexp(output, dim=axis, keepdim=True)
         return log_normaliser - (Y * output).sum(dim=axis, keepdim=True)
 
