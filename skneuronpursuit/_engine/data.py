@@ -1,7 +1,7 @@
 """The data as the network sees it: weights, scales, a canonical form, input tensors.
 
-The estimators divide ``X`` per feature and ``y`` as a whole by their root mean square
-before the fit (docs/algorithm.md §1, a change of units mapped back in ``coefs_``).
+The estimators divide ``X`` per feature by its root mean square and each output of ``y``
+by its spread before the fit (docs/algorithm.md §1, a change of units mapped back in ``coefs_``).
 """
 
 import functools

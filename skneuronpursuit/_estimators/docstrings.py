@@ -38,7 +38,9 @@ _PARAMETERS_DOC = """depth : int, default=3
 
     tol : float, default=1e-3
         Stop once the relative training error ``||Y - H(X)||^2 / ||Y||^2``
-        (sample-weighted) is at or below ``tol`` (paper: 1e-3); for the
+        (sample-weighted) is at or below ``tol`` (paper: 1e-3), with ``Y`` the
+        targets as the fit sees them: for the regressor with an intercept, centred,
+        so that it is ``1 - R^2`` on the training rows; for the
         classifier's ``loss="log_loss"``, the cross-entropy relative to that of
         the zero network, ``log(n_classes)``. With ``alpha > 0`` the penalty is
         counted in. With early stopping, as in ``MLPClassifier``, a validation

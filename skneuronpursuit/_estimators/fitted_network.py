@@ -103,11 +103,12 @@ class FittedNetworkMixin:
         """The fitted network as a ``torch.nn.Module`` in eval mode.
 
         Its output on a tensor ``X`` of shape (n_samples, n_features_in_) is the
-        network output of shape (n_samples, n_outputs_): ``predict`` of the
-        regressor, ``decision_function`` of the classifier (one column for two
-        classes): with ``loss="log_loss"`` these are logits, so apply
-        ``torch.softmax`` (for two classes ``torch.sigmoid``) to get
-        ``predict_proba``. The intercept feature is appended inside the module.
+        network output, shaped as ``predict`` of the regressor and
+        ``decision_function`` of the classifier return it: (n_samples,) for one
+        output or two classes, else (n_samples, n_outputs_). With
+        ``loss="log_loss"`` these are logits, so apply ``torch.softmax`` (for two
+        classes ``torch.sigmoid``) to get ``predict_proba``. The intercept feature
+        is appended inside the module.
         The module is this estimator's network alone: in a ``Pipeline``, give it
         inputs the steps before it have transformed (``pipe[:-1].transform(X)``).
         A float32 module adds the regressor's ``y_offset_`` in float32: for targets
