@@ -92,6 +92,21 @@ def test_a_failed_warm_start_leaves_the_random_stream_where_it_was(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_random_state_instance_drawn_from_after_fit_leaves_the_model_alone():
+    # The user's RandomState was the model's own stream: drawing from it after fit (or
+    # fitting another model with it) changed what a warm start grew.
+    params = fast_params(FAST, max_iter=2, early_stopping=False, warm_start=True)
+    shared = np.random.RandomState(0)
+    model = NeuronPursuitRegressor(**{**params, "random_state": shared}).fit(X, Y)
+    untouched = NeuronPursuitRegressor(**{**params, "random_state": 0}).fit(X, Y)
+    shared.randint(10, size=100)
+    for fitted in (model, untouched):
+        fitted.set_params(max_iter=4).fit(X, Y)
+    assert model.hidden_layer_sizes_ == untouched.hidden_layer_sizes_
+    for a, b in zip(model.coefs_, untouched.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_a_failed_first_fit_leaves_an_unfitted_estimator(Estimator):
     model = Estimator(**FAST)
@@ -294,6 +309,12 @@ def test_none_in_regression_targets_is_rejected(y):
 def test_none_among_labels_is_rejected():
     with pytest.raises(TypeError, match="one comparable type"):
         NeuronPursuitClassifier(**FAST).fit(X, np.array(["a", None] * 30, dtype=object))
+
+
+def test_bytes_labels_get_scikit_learns_message_alone():
+    # They are of one comparable type: only scikit-learn's reason is true.
+    with pytest.raises(TypeError, match="^Support for labels represented as bytes"):
+        NeuronPursuitClassifier(**FAST).fit(X, np.array([b"x", b"y"] * 30))
 
 
 def test_string_regression_targets_are_rejected_clearly():

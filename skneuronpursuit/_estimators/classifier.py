@@ -69,6 +69,8 @@ def sorted_classes(y):
         check_classification_targets(y)
         return np.unique(y, return_inverse=True)
     except TypeError as error:
+        if "not supported between" not in str(error):  # scikit-learn's own (bytes)
+            raise
         raise unordered_labels(error) from None
 
 

@@ -1,6 +1,7 @@
 """The fitted attributes a growth leaves, the same for a fit in one process and a
 data-parallel one (``partitioned.py``)."""
 
+import copy
 from dataclasses import replace
 
 from .._engine.pursuit import empty_network
@@ -67,7 +68,8 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
         y_scale_=problem.y_scale,
         y_offset_=problem.output_offset(weights),
         options_=settings.options,
-        _random_state_=random_state,
+        # The model's own stream: a RandomState the user passed may be drawn from later.
+        _random_state_=copy.deepcopy(random_state),
         _split_seed_=split_seed,
         _activation_=settings.activation,
         _fit_intercept_=problem.fit_intercept,
