@@ -166,6 +166,28 @@ def test_a_fit_stuck_at_the_zero_network_warns_whatever_the_penalty():
     np.testing.assert_allclose(stuck.predict(X), Y.mean())
 
 
+def test_a_classifier_no_better_than_the_class_frequencies_warns():
+    # Inputs offset by 100 without a scaler, classes 1:4: the network learns the prior
+    # alone, which beats the zero network's uniform probabilities (a weaker bar).
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.RandomState(2)
+    X_clf = rng.normal(size=(400, 3))
+    signal = X_clf[:, 0] + X_clf[:, 1]
+    labels = (signal > np.quantile(signal, 0.8)).astype(int)
+    with pytest.warns(ConvergenceWarning, match="no better than the class frequencies"):
+        prior = NeuronPursuitClassifier(**FAST).fit(X_clf + 100, labels)
+    kept = prior.history_[prior._kept_iteration() - 1]
+    assert 1 > kept.train_error >= (1 - 1e-3) * prior._constant_error_
+    # The frequencies' cross-entropy relative to the uniform one.
+    frequency = labels.mean()
+    entropy = -(frequency * np.log(frequency) + (1 - frequency) * np.log(1 - frequency))
+    assert prior._constant_error_ == pytest.approx(entropy / np.log(2), rel=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        NeuronPursuitClassifier(**FAST).fit(X_clf, labels)
+
+
 @pytest.mark.parametrize(
     "params", [{"delta": 1e-6}, {"depth": 5, "activation_power": 3, "dtype": "float64"}]
 )

@@ -4,8 +4,33 @@ data-parallel one (``partitioned.py``)."""
 import copy
 from dataclasses import replace
 
+import torch
+
 from .._engine.pursuit import empty_network
+from .._kernels.reduction import all_sum, count
 from .fitted_network import float64_arrays
+
+
+def constant_error(problem, objective):
+    """The relative training error of the best constant output: the targets' weighted
+    mean for the squared loss (1 for centred targets), the class frequencies' logits for
+    the log loss. A network no better than it has learned nothing from the inputs."""
+    Y = problem.Y.to(torch.float64)
+    weight = problem.sample_weight.to(torch.float64)
+    reference = problem.loss_reference
+    if reference is None:
+        reference = objective.zero_value(Y, weight)
+    if not reference > 0:
+        return 1.0
+    mean = all_sum((weight[:, None] * Y).sum(0)) / count(Y.shape[0])  # weights: mean 1
+    if objective.name == "log_loss":
+        tiny = torch.finfo(torch.float64).tiny
+        if Y.shape[1] == 1:  # one sigmoid output: the logit of the frequency of class 1
+            mean = mean.clamp(tiny, 1 - 1e-16)
+            mean = torch.log(mean) - torch.log1p(-mean)
+        else:
+            mean = torch.log(mean.clamp_min(tiny))
+    return float(objective.value(mean.expand_as(Y), Y, weight)) / reference
 
 
 def growth_attributes(result, tracker, problem, settings, seeds, previous_history=()):
@@ -78,6 +103,7 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
         _grown_weights_=None if grown is None else float64_arrays(grown),
         _growth_offset_=problem.y_offset,
         _held_out_by_block_=False,  # a data-parallel fit's held-out rows (partitioned.py)
+        _constant_error_=constant_error(problem, settings.objective),
         history_=history,
         n_iter_=len(history),
         loss_curve_=[record.loss for record in history],

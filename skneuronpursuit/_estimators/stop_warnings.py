@@ -2,6 +2,7 @@
 
 import warnings
 
+from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
 from .._engine.records import STOP_REASONS
@@ -21,9 +22,10 @@ def warn_about_stop(estimator):
     """A ConvergenceWarning for the fitted ``estimator``, where it has something to fix.
 
     A network that fits the training data no better than the zero network (the
-    targets' mean for the regressor, uniform probabilities for the log loss) warns
-    whatever stopped it; ``max_iter`` with early stopping warns only while the
-    validation score was still rising (docs/algorithm.md §3.5).
+    targets' mean for the regressor, uniform probabilities for the log loss), or a
+    classifier's no better than the class frequencies, warns whatever stopped it;
+    ``max_iter`` with early stopping warns only while the validation score was still
+    rising (docs/algorithm.md §3.5).
     """
     name = f"{type(estimator).__name__} stopped after {estimator.n_iter_} iterations"
     kept = estimator.history_[estimator._kept_iteration() - 1] if estimator.history_ else None
@@ -45,6 +47,22 @@ def warn_about_stop(estimator):
             "the model is that constant. The grown networks fit the training rows but not "
             "the held-out ones: too few rows for the columns, or a target the inputs do "
             "not predict.",
+            ConvergenceWarning,
+        )
+        return
+    if (
+        is_classifier(estimator)
+        and estimator.stop_reason_ != "tol"
+        and error < STUCK_ERROR
+        and error >= STUCK_ERROR * getattr(estimator, "_constant_error_", 1.0)
+    ):
+        said = f": {reason.message}" if tells else f" ({estimator.stop_reason_!r})"
+        warnings.warn(
+            f"{name}{said}. Its network fits the training data no better than the class "
+            f"frequencies alone (relative training error {error:.3g}, theirs "
+            f"{estimator._constant_error_:.3g}): it has learned nothing from the inputs. "
+            "Try another depth, a smaller alpha or more n_restarts, and inputs scaled to "
+            "unit spread (StandardScaler).",
             ConvergenceWarning,
         )
         return
