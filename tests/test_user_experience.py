@@ -273,6 +273,9 @@ def test_a_gain_counts_only_above_its_standard_error():
         assert not clearly_better(np.r_[size, kept[1:]], kept)
     assert clearly_better(np.r_[1.0, 1.0, kept[2:]], kept)  # two agree: sqrt(2) < 2
     assert not clearly_better(np.r_[[1.0] * 3, [-1.0] * 2, kept[5:]], kept)
+    # The mean replaces a grown network only by two standard errors (MEAN_STANDARD_ERRORS).
+    assert not clearly_better(np.r_[1.0, 1.0, kept[2:]], kept, standard_errors=2.0)
+    assert clearly_better(np.r_[[1.0] * 5, kept[5:]], kept, standard_errors=2.0)
     assert not clearly_better(kept, kept)
     assert clearly_better(np.ones(1), np.zeros(1)) and not clearly_better(kept[:1], kept[:1])
 
@@ -306,8 +309,8 @@ def test_early_stopping_keeps_a_larger_network_only_when_clearly_better(monkeypa
     params = dict(max_iter=20, early_stopping=True, n_iter_no_change=3, validation_fraction=0.3)
     verdicts = []
 
-    def recorded(terms, kept_terms):
-        verdicts.append(clearly_better(terms, kept_terms))
+    def recorded(terms, kept_terms, standard_errors=None):
+        verdicts.append(clearly_better(terms, kept_terms, standard_errors))
         return verdicts[-1]
 
     clearly_better = tracking.clearly_better

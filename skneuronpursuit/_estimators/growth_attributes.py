@@ -9,6 +9,7 @@ import torch
 from .._engine.pursuit import empty_network
 from .._kernels.reduction import all_sum, count
 from .fitted_network import float64_arrays
+from .tracking import MEAN_STANDARD_ERRORS
 
 
 def constant_error(problem, objective):
@@ -77,13 +78,16 @@ def growth_attributes(result, tracker, problem, settings, seeds, previous_histor
         empty = empty_network(first.shape[1], last.shape[0], len(weights), first)
         # The network with no neuron (the regressor's targets' mean; uniform
         # probabilities) is kept instead where the grown one fits the training rows worse
-        # (a stuck growth), or, for the regressor with an intercept, scores clearly lower
-        # on the held-out rows than that mean (docs/algorithm.md §3.5).
+        # (a stuck growth), or, for the regressor with an intercept, scores lower on the
+        # held-out rows than that mean by two standard errors (docs/algorithm.md §3.5).
         stuck = kept_record.train_error > 1
         held_out_rule = tracker is not None and problem.y_offset is not None
         if tracker is not None and (stuck or held_out_rule):  # scored once, used twice
             empty_score, empty_terms = tracker._score_and_terms(empty)
-        if stuck or (held_out_rule and tracker._clearly_better(empty_terms, tracker.kept_terms)):
+        if stuck or (
+            held_out_rule
+            and tracker._clearly_better(empty_terms, tracker.kept_terms, MEAN_STANDARD_ERRORS)
+        ):
             grown, weights = weights, empty
             if tracker is not None:  # the score of the model that is kept
                 kept_score = empty_score

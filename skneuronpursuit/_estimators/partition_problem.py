@@ -152,14 +152,16 @@ def build_partition_problem(blocks, settings, *, fit_intercept, dtype, device, c
 # ---------------------------------------------------------------- early stopping
 
 
-def _clearly_better(terms, kept_terms):
+def _clearly_better(terms, kept_terms, standard_errors=None):
     """``tracking.clearly_better`` over every process's held-out rows."""
     gain = terms - kept_terms
     m = reduction.count(gain.size)
     total = reduction.sum_array(np.array([gain.sum()]))[0]
     squares = reduction.sum_array(np.array([np.sum((gain - total / m) ** 2)]))[0]
     spread = np.sqrt(m / (m - 1) * squares) if m > 1 else 0.0
-    return bool(total > KEEP_STANDARD_ERRORS * spread * (1 + 1e-9))
+    if standard_errors is None:
+        standard_errors = KEEP_STANDARD_ERRORS
+    return bool(total > standard_errors * spread * (1 + 1e-9))
 
 
 class _PartitionedEarlyStopping(EarlyStopping):

@@ -9,6 +9,12 @@ PERFECT_VALIDATION_SCORE = 1.0
 # than this many standard errors of the difference (docs/algorithm.md §3.7).
 KEEP_STANDARD_ERRORS = 1.0
 
+# The network with no neuron (the targets' mean) replaces the kept network only when it
+# scores higher by more than this many (docs/decisions.md, "The mean when it scores
+# clearly higher than the kept network"): at one, a few held-out rows replaced networks
+# that scored well on new data.
+MEAN_STANDARD_ERRORS = 2.0
+
 # n_iter_no_change="auto" (docs/algorithm.md §3.7, measured: docs/decisions.md, "The
 # regressor's patience"): wait twice the iterations it took to reach the best score,
 # within these bounds.
@@ -30,7 +36,7 @@ def patience(n_iter_no_change, best_iteration):
     return min(high, max(low, AUTO_PATIENCE_PER_ITERATION * best_iteration))
 
 
-def clearly_better(terms, kept_terms):
+def clearly_better(terms, kept_terms, standard_errors=None):
     """Whether a validation score beats the kept one by more than its noise.
 
     Parameters
@@ -42,17 +48,19 @@ def clearly_better(terms, kept_terms):
     Returns
     -------
     bool
-        The paired gain ``sum(terms - kept_terms)`` exceeds ``KEEP_STANDARD_ERRORS``
-        times its standard error, ``sqrt(m / (m - 1) * sum((d - mean(d))**2))`` for
-        ``m`` held-out samples. A gain made on one of several samples alone is exactly
-        one standard error, so it does not count; with a single held-out sample any
-        gain does.
+        The paired gain ``sum(terms - kept_terms)`` exceeds ``standard_errors``
+        (None: ``KEEP_STANDARD_ERRORS``) times its standard error,
+        ``sqrt(m / (m - 1) * sum((d - mean(d))**2))`` for ``m`` held-out samples. A
+        gain made on one of several samples alone is exactly one standard error, so it
+        does not count; with a single held-out sample any gain does.
     """
+    if standard_errors is None:
+        standard_errors = KEEP_STANDARD_ERRORS
     gain = terms - kept_terms
     m = gain.size
     spread = np.sqrt(m / (m - 1) * np.sum((gain - gain.mean()) ** 2)) if m > 1 else 0.0
     # A gain on one sample alone is exactly one standard error: rounding must not decide.
-    return bool(gain.sum() > KEEP_STANDARD_ERRORS * spread * (1 + 1e-9))
+    return bool(gain.sum() > standard_errors * spread * (1 + 1e-9))
 
 
 class EarlyStopping:
@@ -141,10 +149,10 @@ class EarlyStopping:
             stop = "perfect_validation"
         return stop
 
-    def _clearly_better(self, terms, kept_terms):
+    def _clearly_better(self, terms, kept_terms, standard_errors=None):
         """:func:`clearly_better`; a data-parallel fit's reduces its sums
         (partition_problem.py)."""
-        return clearly_better(terms, kept_terms)
+        return clearly_better(terms, kept_terms, standard_errors)
 
     def _score_and_terms(self, weights):
         """The validation score of the network ``weights`` and its per-sample terms."""
