@@ -78,22 +78,33 @@ def plot_growth(estimator, ax=None):
 
     Markers on the training-error line show which hidden layer grew (a star for
     the first iteration); with ``early_stopping`` the validation score is drawn on
-    a second axis and the kept iteration is marked. The legend sits below the plot.
+    a second axis and the kept iteration is marked, or, where the network with no
+    neuron (the targets' mean) was kept instead, its validation score. The legend
+    sits below the plot.
 
     Parameters
     ----------
-    estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier
+    estimator : fitted NeuronPursuitRegressor or NeuronPursuitClassifier, or PursuitFit
+        A :class:`PursuitFit` is :func:`neuron_pursuit`'s result.
     ax : matplotlib Axes, optional
 
     Returns
     -------
     ax : matplotlib Axes
     """
-    _check_fitted(estimator)
+    from ._engine.function import PursuitFit
+
+    if isinstance(estimator, PursuitFit):
+        history, scores, name = estimator.history, None, "neuron_pursuit"
+    else:
+        _check_fitted(estimator)
+        history, scores = estimator.history_, estimator.validation_scores_
+        name = type(estimator).__name__
+    # The network with no neuron kept instead of the growth's (docs/algorithm.md §3.5).
+    kept_none = getattr(estimator, "_grown_weights_", None) is not None
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
-    history = estimator.history_
     marker = "." if len(history) == 1 else None  # a line of one point is drawn as a dot
     iterations = [r["iteration"] for r in history]
     # Markers first and small, the lines over them: no line hides under its markers.
@@ -124,9 +135,8 @@ def plot_growth(estimator, ax=None):
     ax.set_ylabel("loss, relative training error")
     _integer_ticks(ax.xaxis)
     handles, labels = ax.get_legend_handles_labels()
-    if estimator.validation_scores_ is not None:
+    if scores is not None:
         twin = ax.twinx()
-        scores = estimator.validation_scores_
         twin.plot(
             iterations,
             scores,
@@ -135,8 +145,17 @@ def plot_growth(estimator, ax=None):
             marker=marker,
             label="validation score (right axis)",
         )
-        kept = estimator.best_iteration_
-        twin.axvline(kept, color="C7", lw=0.8, ls=":", label=f"kept: iteration {kept}")
+        if kept_none:
+            twin.axhline(
+                estimator.best_validation_score_,
+                color="C7",
+                lw=0.8,
+                ls=":",
+                label="kept: no neuron (the targets' mean)",
+            )
+        else:
+            kept = estimator.best_iteration_
+            twin.axvline(kept, color="C7", lw=0.8, ls=":", label=f"kept: iteration {kept}")
         twin.set_ylabel("validation score")
         more_handles, more_labels = twin.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
@@ -149,7 +168,9 @@ def plot_growth(estimator, ax=None):
         ncol=min(len(labels), 3),
         frameon=False,
     )
-    ax.set_title(f"{type(estimator).__name__}: stopped on {estimator.stop_reason_}")
+    stop = estimator.stop_reason if isinstance(estimator, PursuitFit) else estimator.stop_reason_
+    kept_text = "; kept: no neuron" if kept_none else ""
+    ax.set_title(f"{name}: stopped on {stop}{kept_text}")
     return ax
 
 
@@ -305,6 +326,10 @@ def plot_first_layer_dft(estimator, n_blocks=2, n_features=None, ax=None, neuron
     spectrum = np.hstack([np.abs(np.fft.fft(block, axis=1)) for block in blocks])
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    if weights.shape[0] == 0:  # as plot_weights draws an empty layer
+        ax.text(0.5, 0.5, "no weights", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title("|DFT| of first-layer incoming weights")
+        return ax
     image = ax.imshow(spectrum, aspect="auto", cmap="magma", interpolation="none")
     ax.figure.colorbar(image, ax=ax)
     for boundary in range(1, n_blocks):

@@ -555,6 +555,24 @@ def test_pruning_every_neuron_predicts_the_mean_of_the_unpruned_predictions():
     assert reg.score(X_CUBE, Y_WAVE + 50.0) == pytest.approx(0.0, abs=0.05)
 
 
+def test_a_layer_pruned_empty_takes_the_neurons_behind_it():
+    # The two second-layer neurons cancel (output 0.1 h): either alone moves the output
+    # tenfold, so both stay while tried; then the first layer's neuron goes (output 0,
+    # within tol=1), and they were left dead, the model predicting its offset.
+    from skneuronpursuit._kernels.activation import HomogeneousActivation
+    from skneuronpursuit._kernels.prune import prune_neurons
+
+    X = torch.from_numpy(np.random.RandomState(0).normal(size=(50, 2)))
+    weights = [
+        torch.tensor([[10.0, 0.0]], dtype=torch.float64),
+        torch.tensor([[1.0], [1.0]], dtype=torch.float64),
+        torch.tensor([[1.0, -0.9]], dtype=torch.float64),
+    ]
+    pruned, masks = prune_neurons(weights, X, HomogeneousActivation(1, 0.0), 1.0)
+    assert not any(mask.any() for mask in masks)
+    assert [w.shape[0] for w in pruned[:-1]] == [0, 0]
+
+
 # ---------------------------------------------------------------- plots
 
 
@@ -590,6 +608,7 @@ def test_the_weights_of_the_papers_protocol_plot_as_an_estimators(pyplot):
     from skneuronpursuit.plotting import (
         dominant_frequency_order,
         plot_first_layer_dft,
+        plot_growth,
         plot_weights,
     )
 
@@ -602,6 +621,10 @@ def test_the_weights_of_the_papers_protocol_plot_as_an_estimators(pyplot):
     # The paper's Fig. 10 from the paper's protocol (it was refused as not an estimator).
     ax = plot_first_layer_dft(fit, n_blocks=2, neuron_order=order)
     assert ax.images[0].get_array().shape == (fit.hidden_layer_sizes[0], 6)
+    # Its growth too (refused with the whole fit's repr as the message).
+    ax = plot_growth(fit)
+    assert ax.get_title() == f"neuron_pursuit: stopped on {fit.stop_reason}"
+    assert len(ax.lines) == 2  # the loss and the training error
 
 
 def test_plots_draw_whole_iterations_and_the_weights_in_the_order_asked(pyplot):
@@ -676,7 +699,7 @@ def test_plots_refuse_what_they_cannot_draw_with_the_argument_named(pyplot):
 
 
 def test_plots_of_a_pruned_network_and_of_one_iteration(pyplot):
-    from skneuronpursuit.plotting import plot_growth, plot_weights
+    from skneuronpursuit.plotting import plot_first_layer_dft, plot_growth, plot_weights
 
     reg = NeuronPursuitRegressor(max_iter=3, early_stopping=False, **FAST).fit(X_CUBE, Y_WAVE)
     reg.prune(X_CUBE, tol=1e9)  # every neuron removed
@@ -685,9 +708,24 @@ def test_plots_of_a_pruned_network_and_of_one_iteration(pyplot):
         warnings.simplefilter("error")
         axes = plot_weights(reg)
     assert [ax.get_title() for ax in axes] == ["W_1  (0 x 7)", "W_2  (0 x 0)", "W_3  (1 x 0)"]
+    ax = plot_first_layer_dft(reg, n_blocks=1)  # an empty image of 0 rows before
+    assert not ax.images and ax.texts[0].get_text() == "no weights"
     one = NeuronPursuitRegressor(max_iter=1, early_stopping=True, **FAST).fit(X_CUBE, Y_WAVE)
     ax = plot_growth(one)
     assert all(line.get_marker() == "." for line in ax.lines)  # one point: visible
+    # The mean kept instead of the growth: marked as such, not as an iteration.
+    rng = np.random.RandomState(0)
+    X_wide = rng.normal(size=(80, 1000))
+    y_wide = X_wide[:, 0] + np.sin(X_wide[:, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mean = NeuronPursuitRegressor(max_iter=4, n_restarts=4, gd_steps=100, random_state=0)
+        mean.fit(X_wide, y_wide)
+    assert sum(mean.hidden_layer_sizes_) == 0 < mean.n_iter_
+    ax = plot_growth(mean)
+    labels = ax.get_legend().get_texts()
+    assert "kept: no neuron (the targets' mean)" in [t.get_text() for t in labels]
+    assert ax.get_title().endswith("; kept: no neuron")
 
 
 class _Fitted(BaseEstimator):

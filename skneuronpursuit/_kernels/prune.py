@@ -34,4 +34,7 @@ def prune_neurons(weights, X, activation, rtol):
         masks[layer][j] = False
         if (predict(keep_neurons(weights, masks), X, activation) - reference).norm() > budget:
             masks[layer][j] = True
+    if not all(mask.any() for mask in masks):
+        # An empty layer passes nothing on: the output is zero, the neurons left are dead.
+        masks = [torch.zeros_like(mask) for mask in masks]
     return keep_neurons(weights, masks), masks
