@@ -95,11 +95,12 @@ def plot_growth(estimator, ax=None):
     from ._engine.function import PursuitFit
 
     if isinstance(estimator, PursuitFit):
-        history, scores, name = estimator.history, None, "neuron_pursuit"
+        history, scores, stop = estimator.history, None, estimator.stop_reason
+        name = "neuron_pursuit"
     else:
         _check_fitted(estimator)
         history, scores = estimator.history_, estimator.validation_scores_
-        name = type(estimator).__name__
+        name, stop = type(estimator).__name__, estimator.stop_reason_
     # The network with no neuron kept instead of the growth's (docs/algorithm.md §3.5).
     kept_none = getattr(estimator, "_grown_weights_", None) is not None
     plt = _pyplot()
@@ -168,7 +169,6 @@ def plot_growth(estimator, ax=None):
         ncol=min(len(labels), 3),
         frameon=False,
     )
-    stop = estimator.stop_reason if isinstance(estimator, PursuitFit) else estimator.stop_reason_
     kept_text = "; kept: no neuron" if kept_none else ""
     ax.set_title(f"{name}: stopped on {stop}{kept_text}")
     return ax
