@@ -30,8 +30,9 @@ def tasks(seed):
     rng = np.random.RandomState(seed)
     yield "moons", *make_moons(300, noise=0.2, random_state=seed)
     yield "circles", *make_circles(300, noise=0.1, factor=0.5, random_state=seed)
-    yield "quantiles3", *make_gaussian_quantiles(
-        n_samples=300, n_features=2, n_classes=3, random_state=seed
+    yield (
+        "quantiles3",
+        *make_gaussian_quantiles(n_samples=300, n_features=2, n_classes=3, random_state=seed),
     )
     Z = rng.normal(size=(400, 2))
     yield "xor", Z, ((Z[:, 0] * Z[:, 1] > 0) ^ (rng.uniform(size=400) < 0.05)).astype(int)
