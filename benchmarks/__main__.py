@@ -459,6 +459,10 @@ def main(argv=None):
     add_threads_option(by_rows, default=1)
     by_rows.set_defaults(handler=_rows)
 
+    # No prefixes of options: "run --paper X" (an option of report) read as
+    # --paper-max-iter X and capped the iterations silently.
+    for command in (parser, *commands.choices.values()):
+        command.allow_abbrev = False
     args = parser.parse_args(argv)
     if getattr(args, "seeds", 0) is None:
         args.seeds = 2 if args.quick else 5

@@ -396,6 +396,9 @@ def test_paper_max_iter_caps_the_paper_protocols_iterations(tmp_path):
     assert int(row["np_iterations"]) == 2 and "stop=max_iter" in row["detail"]
     with pytest.raises(SystemExit, match="add np-paper"):
         main(["run", "--task", "pvr", "--methods", "np", "--paper-max-iter", "2"])
+    # report's --paper given to run is refused, not read as --paper-max-iter.
+    with pytest.raises(SystemExit):
+        main(argv + ["--paper", "2", "--results", str(tmp_path / "abbreviated")])
 
 
 def test_rows_benchmark_fits_each_learner_in_its_own_process(tmp_path):

@@ -90,6 +90,10 @@ PAPER_SETTINGS = {
 def paper_settings(task):
     """The paper's settings for ``task``, a name of docs/benchmarks.md.
 
+    As far as the extracted text allows (docs/paper.md names the values it lost and the
+    rules not run). ``"gauss-f1-relu"`` is not a task of the paper: gauss-f1 with ReLU,
+    the project's case of the ReLU trap (docs/algorithm.md §7).
+
     Parameters
     ----------
     task : str

@@ -51,7 +51,8 @@ def _loss(name):
 
 
 class SquaredError(_Loss):
-    """``1/(2n) sum_i s_i ||y_i - H_i||^2``, the paper's loss."""
+    """``1/(2n) sum_i s_i ||y_i - H_i||^2``, the paper's squared loss (its normalisation
+    was lost in the extracted text: docs/paper.md)."""
 
     name = "squared_error"
     rescales_targets = True  # Y is divided by its RMS (docs/algorithm.md §1)
