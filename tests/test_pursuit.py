@@ -337,8 +337,22 @@ def test_neuron_pursuit_checks_its_arguments_as_the_estimators_do():
         neuron_pursuit(X, y, options)
     for call, message in [
         (lambda: neuron_pursuit(X, y, {"depth": 2}), "must be a PursuitSettings"),
-        (lambda: neuron_pursuit(X, y, dtype="float16"), "dtype must be one of"),
+        (lambda: neuron_pursuit(X, y, dtype="float16"), "'dtype' parameter of neuron_pursuit"),
+        (lambda: neuron_pursuit(X, y, dtype=["float32"]), "'dtype' parameter"),
         (lambda: neuron_pursuit(X, y, random_state=np.random.default_rng(0)), "random_state"),
+        (lambda: neuron_pursuit(X, y, random_state=-1), "'random_state' parameter"),
+        # "False" fitted an intercept (a non-empty string is true).
+        (lambda: neuron_pursuit(X, y, fit_intercept="False"), "'fit_intercept' parameter"),
+        # Resolving the options turned 2.7 steps into 2 and "no" into True, unchecked.
+        (
+            lambda: neuron_pursuit(X, y, PursuitSettings(options=PursuitOptions(ncf_steps=2.7))),
+            "'ncf_steps' parameter of neuron_pursuit's settings.options",
+        ),
+        (
+            lambda: neuron_pursuit(X, y, PursuitSettings(options=PursuitOptions(rebalance="no"))),
+            "'rebalance' parameter",
+        ),
+        (lambda: neuron_pursuit(X, y, PursuitSettings(alpha="0.1")), "'alpha' parameter"),
     ]:
         with pytest.raises((TypeError, ValueError), match=message):
             call()

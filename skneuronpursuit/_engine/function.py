@@ -6,10 +6,10 @@ no early stopping, callbacks or class encoding, only the growth of docs/algorith
 """
 
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 import scipy.sparse
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import _check_sample_weight, check_array, check_consistent_length
 
 from .data import _network_output
@@ -135,13 +135,15 @@ def neuron_pursuit(
             f"{type(settings).__name__}."
         )
     settings.validate("neuron_pursuit's settings")
-    if dtype not in DTYPES:
-        raise ValueError(f"neuron_pursuit's dtype must be one of {sorted(DTYPES)}; got {dtype!r}.")
-    if not (random_state is None or isinstance(random_state, (Integral, np.random.RandomState))):
-        raise ValueError(
-            "neuron_pursuit's random_state must be None, an int or a "
-            f"numpy.random.RandomState; got {type(random_state).__name__}."
-        )
+    validate_parameter_constraints(
+        {
+            "fit_intercept": ["boolean"],
+            "dtype": [StrOptions(set(DTYPES))],
+            "random_state": ["random_state"],
+        },
+        {"fit_intercept": fit_intercept, "dtype": dtype, "random_state": random_state},
+        caller_name="neuron_pursuit",
+    )
     X = check_array(X, accept_sparse="csr", dtype=np.float64)
     Y = check_array(Y, ensure_2d=False, dtype=np.float64, input_name="Y")
     Y = Y.reshape(len(Y), -1)

@@ -13,7 +13,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn import get_config
-from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 from .._kernels.activation import HomogeneousActivation
 from .._kernels.losses import LOSSES
@@ -191,6 +196,16 @@ class PursuitOptions:
         return chosen
 
 
+def _resolvable(options, alpha):
+    """Whether ``options`` and ``alpha`` are valid, so that resolving them (which turns
+    values into plain ints, floats and bools) changes no invalid value into a valid one."""
+    try:
+        options.validate()
+    except InvalidParameterError:
+        return False
+    return isinstance(alpha, Real) and not isinstance(alpha, bool)
+
+
 @dataclass(frozen=True)
 class PaperSchedule:
     """The rules of the paper's App. C that replace the package's own (docs/paper.md).
@@ -319,6 +334,9 @@ class PursuitSettings:
         # Resolved again from the options as given, for this alpha and loss; the number
         # of neurons per iteration is the caller's choice (the classifier's 3), kept.
         given = getattr(self.options, "_given", self.options)
+        if not _resolvable(given, self.alpha):  # left as given: validate() names the value
+            object.__setattr__(self, "options", given)
+            return
         neurons = self.options.neurons_per_iteration
         resolved = given.resolved(self.objective.name, self.alpha, neurons or 1)
         object.__setattr__(self, "options", resolved)
@@ -341,4 +359,5 @@ class PursuitSettings:
         validate_parameter_constraints(
             {"power": POWER, "slope": SLOPE}, activation, caller_name=f"{caller}.activation"
         )
-        self.options.validate(f"{caller}.options")
+        # The options as given: their resolution turns 2.7 steps into 2, "no" into True.
+        getattr(self.options, "_given", self.options).validate(f"{caller}.options")
