@@ -292,6 +292,11 @@ def test_fit_partition_checks_inputs_as_fit_does():
         fit_partition(NeuronPursuitClassifier(**params), X, np.c_[labels, labels])
     with pytest.raises(TypeError, match="one comparable type"):
         fit_partition(NeuronPursuitClassifier(**params), X, np.array(["a", None] * 30))
+    # A class_weight whose keys miss the classes (a typo, a string key): fit refuses it,
+    # fit_partition grew the unweighted network.
+    for class_weight in ({5: 1.0}, {0: 1.0, "1": 5.0}):
+        with pytest.raises(ValueError, match="are not in class_weight"):
+            fit_partition(NeuronPursuitClassifier(**params, class_weight=class_weight), X, labels)
     for bad in ("X", "y"):
         X_bad, y_bad = X.copy(), y.copy()
         (X_bad if bad == "X" else y_bad)[3] = np.nan

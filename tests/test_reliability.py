@@ -134,7 +134,14 @@ def test_changing_hyperparameters_after_fit_does_not_change_predictions(Estimato
 
 
 @pytest.mark.parametrize(
-    "change", [{"activation_power": 2}, {"negative_slope": 0.0}, {"fit_intercept": False}]
+    "change",
+    [
+        {"activation_power": 2},
+        {"negative_slope": 0.0},
+        {"fit_intercept": False},
+        # numpy compared it with the fitted 0.1 at float32 precision: equal.
+        {"negative_slope": np.float32(0.1)},
+    ],
 )
 def test_warm_start_refuses_to_change_the_network_it_grows(change):
     reg = NeuronPursuitRegressor(**FAST, warm_start=True).fit(X, Y)

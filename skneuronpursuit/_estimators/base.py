@@ -420,7 +420,10 @@ class BaseNeuronPursuit(FittedNetworkMixin, CallbackSupportMixin, BaseEstimator,
         }
         for name, value in fitted.items():
             current = self._loss_name() if name == "loss" else getattr(self, name)
-            if current != value:
+            # Numbers compared as Python floats: numpy compares np.float32(0.3) with 0.3
+            # at float32 precision, and the growth would go on at another slope.
+            numbers = name != "loss"
+            if (float(current) != float(value)) if numbers else (current != value):
                 raise ValueError(
                     f"warm_start=True cannot change {name} from {value!r} to {current!r}: "
                     f"the network was grown with {name}={value!r}. "

@@ -24,6 +24,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 from sklearn.base import clone, is_classifier
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import (
     _check_sample_weight,
     _get_feature_names,
@@ -156,8 +157,8 @@ def _encode(estimator, checked, classes):
             )
         )
         per_class = balanced_weights(counts)
-    elif isinstance(class_weight, dict):
-        per_class = np.array([class_weight.get(c, 1.0) for c in classes], dtype=np.float64)
+    elif isinstance(class_weight, dict):  # scikit-learn's rule, as fit applies it
+        per_class = compute_class_weight(class_weight, classes=classes, y=classes)
     weighted = reduction.sum_array(
         np.sum(
             [
