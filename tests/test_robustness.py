@@ -345,6 +345,9 @@ def test_a_fit_too_large_for_memory_is_refused_before_it_starts(monkeypatch):
     monkeypatch.setattr("skneuronpursuit._engine.memory.available_memory", lambda device: 2**20)
     with pytest.raises(MemoryError, match="GiB of cpu memory"):
         NeuronPursuitRegressor(**FAST).fit(hypercube(2000, 20, seed=7), np.ones(2000))
+    # The message names every setting the estimate grows with, depth too (it did not).
+    with pytest.raises(MemoryError, match=r"depth=3 .* a smaller depth, n_restarts or max_iter"):
+        NeuronPursuitRegressor(**FAST).fit(hypercube(2000, 20, seed=7), np.ones(2000))
 
 
 def test_a_fit_too_large_for_memory_is_refused_before_its_data_are_copied(monkeypatch):

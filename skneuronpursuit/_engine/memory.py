@@ -127,9 +127,10 @@ def check_memory(device, **sizes):
     if free is not None and needed > free:
         raise MemoryError(
             f"This fit would need about {needed / 2**30:.2f} GiB of {device} memory (the data, "
-            f"a network of up to max_iter={sizes['max_iter']} neurons and the batched search "
-            f"over n_restarts={sizes['n_restarts']}), but only {free / 2**30:.2f} GiB is free. "
-            "Use fewer samples or a smaller n_restarts or max_iter"
+            f"a network of depth={sizes['depth']} and up to max_iter={sizes['max_iter']} "
+            f"neurons, and the batched search over n_restarts={sizes['n_restarts']}), but "
+            f"only {free / 2**30:.2f} GiB is free. "
+            "Use fewer samples or a smaller depth, n_restarts or max_iter"
             + (", or dtype='float32'." if sizes["dtype"] == torch.float64 else ".")
         )
     return needed
