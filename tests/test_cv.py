@@ -355,3 +355,12 @@ def test_the_estimators_max_iter_is_validated_by_name(max_iter):
     network = NeuronPursuitRegressor(**{**SETTINGS, "max_iter": max_iter})
     with pytest.raises(InvalidParameterError, match="'max_iter' parameter"):
         NeuronPursuitRegressorCV(network, cv=3).fit(X, y)
+
+
+def test_the_estimators_options_are_validated_by_field_before_the_folds():
+    # A bad option failed in fold 0, as a ValueError naming the fold.
+    from skneuronpursuit import PursuitOptions
+
+    network = NeuronPursuitRegressor(**SETTINGS, options=PursuitOptions(ncf_steps=0))
+    with pytest.raises(InvalidParameterError, match="'ncf_steps' parameter"):
+        NeuronPursuitRegressorCV(network, cv=3).fit(X, y)

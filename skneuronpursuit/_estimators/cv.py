@@ -193,6 +193,7 @@ class _BaseNeuronPursuitCV(MetaEstimatorMixin, BaseEstimator):
             )
         template = self._template()
         template._validate_params()  # by name, before max_iter is read or a fold grows
+        template._settings()  # its options too, by field
         max_iter = int(template.max_iter)
         scorer = check_scoring(template, scoring=self.scoring)
         if classifier:
