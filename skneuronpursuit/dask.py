@@ -20,6 +20,7 @@ import dask.array as da
 import numpy as np
 from distributed import Client, default_client, wait
 from sklearn.base import clone, is_classifier
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import _get_feature_names, check_is_fitted
 
 from ._estimators.classifier import (
@@ -90,7 +91,12 @@ class _DaskNeuronPursuit:
 
     def _validate_before_launch(self):
         local = self._local_estimator()
-        local._validate_params()
+        # The local estimator's constraints, under this estimator's name.
+        validate_parameter_constraints(
+            local._parameter_constraints,
+            local.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
         local._settings()  # options and step sizes, checked as the fit would
         if self.warm_start:
             raise ValueError(

@@ -449,7 +449,10 @@ def test_dask_estimators_follow_scikit_learn_conventions(client):
             Estimator().predict(X)
         with pytest.raises(NotFittedError):
             Estimator().to_local()
-        with pytest.raises(InvalidParameterError, match="depth"):
+        # Named as the user's estimator (the local one was named).
+        with pytest.raises(
+            InvalidParameterError, match=f"'depth' parameter of {Estimator.__name__}"
+        ):
             Estimator(depth=1).fit(X, da.zeros(10, chunks=5))
         with pytest.raises(ValueError, match="warm_start"):
             Estimator(warm_start=True).fit(X, da.zeros(10, chunks=5))
