@@ -12,7 +12,7 @@ from .._engine import data
 from .._engine.data import merge_duplicates
 from .._engine.problem import assemble_problem, target_scale
 from .._kernels import reduction
-from .tracking import KEEP_STANDARD_ERRORS, EarlyStopping
+from .tracking import EarlyStopping, gain_is_clear
 
 
 def block_seed(split_seed, block):
@@ -158,10 +158,7 @@ def _clearly_better(terms, kept_terms, standard_errors=None):
     m = reduction.count(gain.size)
     total = reduction.sum_array(np.array([gain.sum()]))[0]
     squares = reduction.sum_array(np.array([np.sum((gain - total / m) ** 2)]))[0]
-    spread = np.sqrt(m / (m - 1) * squares) if m > 1 else 0.0
-    if standard_errors is None:
-        standard_errors = KEEP_STANDARD_ERRORS
-    return bool(total > standard_errors * spread * (1 + 1e-9))
+    return gain_is_clear(total, squares, m, standard_errors)
 
 
 class _PartitionedEarlyStopping(EarlyStopping):

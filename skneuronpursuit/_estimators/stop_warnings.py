@@ -36,6 +36,7 @@ def warn_about_stop(estimator):
     tells = reason.warns and (estimator.early_stopping_ or not reason.only_with_early_stopping)
     if estimator.stop_reason_ == "max_iter" and estimator.early_stopping_:
         tells = tells and _still_rising(estimator.validation_scores_)
+    said = f": {reason.message}" if tells else f" ({estimator.stop_reason_!r})"
     if kept is not None and error < STUCK_ERROR and not any(estimator.hidden_layer_sizes_):
         # The grown network fitted the training rows, but the network with no neuron
         # scored clearly higher on the held-out ones (growth_attributes.py).
@@ -56,7 +57,6 @@ def warn_about_stop(estimator):
         and error < STUCK_ERROR
         and error >= STUCK_ERROR * getattr(estimator, "_constant_error_", 1.0)
     ):
-        said = f": {reason.message}" if tells else f" ({estimator.stop_reason_!r})"
         warnings.warn(
             f"{name}{said}. Its network fits the training data no better than the class "
             f"frequencies alone (relative training error {error:.3g}, theirs "
@@ -67,7 +67,6 @@ def warn_about_stop(estimator):
         )
         return
     if estimator.stop_reason_ != "tol" and error >= STUCK_ERROR:
-        said = f": {reason.message}" if tells else f" ({estimator.stop_reason_!r})"
         replaced = "; the model is the network with no neuron, which fits better" * (error > 1)
         relu = "negative_slope=0.1 (with ReLU, neurons off on every sample give no signal), "
         warnings.warn(

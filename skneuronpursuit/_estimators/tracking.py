@@ -54,13 +54,19 @@ def clearly_better(terms, kept_terms, standard_errors=None):
         gain made on one of several samples alone is exactly one standard error, so it
         does not count; with a single held-out sample any gain does.
     """
+    gain = terms - kept_terms
+    return gain_is_clear(gain.sum(), np.sum((gain - gain.mean()) ** 2), gain.size, standard_errors)
+
+
+def gain_is_clear(total, squares, m, standard_errors=None):
+    """:func:`clearly_better` from the paired gains' sum ``total``, the sum ``squares`` of
+    their squared deviations from their mean, and their number ``m`` (sums that a
+    data-parallel fit reduces over its processes)."""
     if standard_errors is None:
         standard_errors = KEEP_STANDARD_ERRORS
-    gain = terms - kept_terms
-    m = gain.size
-    spread = np.sqrt(m / (m - 1) * np.sum((gain - gain.mean()) ** 2)) if m > 1 else 0.0
+    spread = np.sqrt(m / (m - 1) * squares) if m > 1 else 0.0
     # A gain on one sample alone is exactly one standard error: rounding must not decide.
-    return bool(gain.sum() > standard_errors * spread * (1 + 1e-9))
+    return bool(total > standard_errors * spread * (1 + 1e-9))
 
 
 class EarlyStopping:
